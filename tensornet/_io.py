@@ -1,0 +1,109 @@
+"""Safe array storage: one ``.npz`` file holding named arrays plus a JSON metadata record.
+
+Files are written atomically (a temporary file in the same folder, flushed, then renamed over
+the target) and read with ``allow_pickle=False``: nothing is ever unpickled. A file that is
+truncated, is not an npz archive, or was written for another kind of object raises
+:class:`ValueError` with the path and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["save_npz", "load_npz"]
+
+_META_KEY = "__tensornet_meta__"
+FILE_VERSION = 1
+
+
+def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
+    """Write ``arrays`` and the JSON-serializable ``meta`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Target file; ``.npz`` is appended when missing.
+    arrays : dict of str to numpy.ndarray
+        Named numeric arrays (object arrays are refused).
+    meta : dict
+        JSON-serializable metadata; it must contain a ``"kind"`` entry naming what is stored.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    if "kind" not in meta:
+        raise ValueError("meta must name the stored object under 'kind'")
+    payload: dict[str, np.ndarray] = {}
+    for key, value in arrays.items():
+        if key == _META_KEY:
+            raise ValueError(f"array name {key!r} is reserved")
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"array {key!r} has dtype object, which cannot be stored safely")
+        payload[key] = arr
+    record = dict(meta, file_version=FILE_VERSION)
+    payload[_META_KEY] = np.array(json.dumps(record, sort_keys=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_npz(
+    path: str | os.PathLike, kind: str | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a file written by :func:`save_npz`, without unpickling anything.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    kind : str, optional
+        The expected ``meta["kind"]``; another kind raises ``ValueError``.
+
+    Returns
+    -------
+    arrays : dict of str to numpy.ndarray
+    meta : dict
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("not an npz archive")
+            if _META_KEY not in data.files:
+                raise ValueError("it has no tensornet metadata record")
+            meta = json.loads(str(data[_META_KEY][()]))
+            arrays = {k: data[k] for k in data.files if k != _META_KEY}
+    except (OSError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable tensornet file: {exc}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a readable tensornet file: {exc}") from exc
+    if not isinstance(meta, dict) or "kind" not in meta:
+        raise ValueError(f"{path} is not a readable tensornet file: metadata has no 'kind'")
+    if kind is not None and meta["kind"] != kind:
+        raise ValueError(f"{path} holds a {meta['kind']!r}, not a {kind!r}")
+    return arrays, meta

@@ -1,0 +1,24 @@
+"""Tensor algebra in C order: unfoldings, mode products, Kronecker-type products and the STP.
+
+See :mod:`tensornet.algebra.modes` for the unfolding convention and
+:mod:`tensornet.algebra.products` for the Kronecker index rule it implies.
+"""
+
+from .kernels import mttkrp
+from .modes import fold, mode_dot, multi_mode_dot, unfold
+from .products import khatri_rao, kron, mkron, outer
+from .reshape import tensorize, vectorize
+
+__all__ = [
+    "fold",
+    "khatri_rao",
+    "kron",
+    "mkron",
+    "mode_dot",
+    "mttkrp",
+    "multi_mode_dot",
+    "outer",
+    "tensorize",
+    "unfold",
+    "vectorize",
+]

@@ -1,0 +1,1 @@
+"""tensornet.compress (see the issue tracker for what lands here)."""

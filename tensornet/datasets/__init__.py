@@ -1,0 +1,1 @@
+"""tensornet.datasets (see the issue tracker for what lands here)."""

@@ -1,0 +1,246 @@
+"""The base class of every structured (low-rank) tensor format.
+
+A format knows how to *be* a tensor: its shape, ranks, parameter count, how to densify itself,
+its norm, and how to store itself. Finding a format from data is the job of
+:mod:`tensornet.decompositions`.
+
+Subclasses implement four things:
+
+* ``shape`` and ``ranks`` properties;
+* ``_full()``: the dense tensor;
+* ``_arrays()`` / ``_metadata()`` and the classmethod ``_from_arrays(arrays, meta)`` for storage.
+
+and may override ``norm``, ``inner`` and ``n_params`` with cheaper structured computations.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import load_npz, save_npz
+from .._validation import check_array
+
+__all__ = ["StructuredTensor", "DEFAULT_MAX_ELEMENTS", "format_class"]
+
+#: ``full()`` refuses tensors with more elements than this (2**27 float64 values = 1 GiB)
+#: unless ``max_elements`` is passed.
+DEFAULT_MAX_ELEMENTS = 2**27
+
+_FORMATS: dict[str, type[StructuredTensor]] = {}
+
+
+def format_class(name: str) -> type[StructuredTensor]:
+    """Return the registered format class called ``name`` (e.g. ``"TTTensor"``).
+
+    Parameters
+    ----------
+    name : str
+        The class name as stored in a saved file's metadata.
+
+    Returns
+    -------
+    type
+    """
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        known = ", ".join(sorted(_FORMATS)) or "none"
+        raise ValueError(f"unknown tensor format {name!r}; known formats: {known}") from None
+
+
+class StructuredTensor(ABC):
+    """Abstract base of the structured tensor formats (CP, Tucker, BTD, HT, TT, TR, Kron, STP).
+
+    Attributes
+    ----------
+    info : dict
+        What the algorithm that produced the tensor reports (achieved relative error, iteration
+        history, ...). Empty for tensors built by hand.
+    """
+
+    info: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not getattr(cls, "__abstractmethods__", None):
+            _FORMATS[cls.__name__] = cls
+
+    # ----------------------------------------------------------------- to implement
+    @property
+    @abstractmethod
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the represented tensor."""
+
+    @property
+    @abstractmethod
+    def ranks(self) -> tuple[int, ...]:
+        """The format's ranks (their meaning is stated by each format)."""
+
+    @abstractmethod
+    def _full(self) -> np.ndarray:
+        """Dense tensor (called by :meth:`full` after the size check)."""
+
+    @abstractmethod
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Named arrays that, with :meth:`_metadata`, determine the tensor."""
+
+    def _metadata(self) -> dict[str, Any]:
+        """JSON-serializable extra data needed by :meth:`_from_arrays`."""
+        return {}
+
+    @classmethod
+    @abstractmethod
+    def _from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> StructuredTensor:
+        """Rebuild an instance from :meth:`_arrays` and :meth:`_metadata`."""
+
+    # ----------------------------------------------------------------- shared behaviour
+    @property
+    def ndim(self) -> int:
+        """Number of modes."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements of the represented dense tensor."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Floating dtype of the stored parameters."""
+        return np.result_type(*self._arrays().values())
+
+    @property
+    def n_params(self) -> int:
+        """Number of stored parameters (sum of the sizes of the stored arrays)."""
+        return int(sum(np.asarray(a).size for a in self._arrays().values()))
+
+    @property
+    def compression_ratio(self) -> float:
+        """Dense size divided by :attr:`n_params` (>1 means the format is smaller)."""
+        return self.size / max(self.n_params, 1)
+
+    def full(self, max_elements: int | None = DEFAULT_MAX_ELEMENTS) -> np.ndarray:
+        """Return the dense tensor.
+
+        Parameters
+        ----------
+        max_elements : int or None
+            Refuse (with a ``ValueError``) to build a tensor with more elements than this;
+            ``None`` removes the limit.
+
+        Returns
+        -------
+        numpy.ndarray of shape :attr:`shape`
+        """
+        if max_elements is not None and self.size > max_elements:
+            raise ValueError(
+                f"full() of a tensor of shape {self.shape} would have {self.size} elements, "
+                f"more than max_elements={max_elements}; pass a larger max_elements "
+                "(or None) to build it anyway"
+            )
+        return self._full()
+
+    def norm(self) -> float:
+        """Frobenius norm of the represented tensor (formats override this without densifying).
+
+        Returns
+        -------
+        float
+        """
+        return float(np.linalg.norm(self.full().ravel()))
+
+    def inner(self, other: StructuredTensor | np.ndarray) -> float:
+        """Frobenius inner product ``<self, other>`` (dense fallback; formats may override).
+
+        Parameters
+        ----------
+        other : StructuredTensor or array_like
+            A tensor of the same shape.
+
+        Returns
+        -------
+        float
+        """
+        dense = other.full() if isinstance(other, StructuredTensor) else np.asarray(other)
+        self._check_same_shape(dense.shape, "other")
+        return float(np.vdot(self.full(), dense))
+
+    def relative_error(self, x: np.ndarray) -> float:
+        """Relative Frobenius error ``||x - self||_F / ||x||_F`` against a dense tensor.
+
+        Parameters
+        ----------
+        x : array_like
+            Reference tensor of the same shape, not all zero.
+
+        Returns
+        -------
+        float
+        """
+        x = check_array(x, "x")
+        self._check_same_shape(x.shape, "x")
+        ref = float(np.linalg.norm(x.ravel()))
+        if ref == 0.0:
+            raise ValueError("x is all zeros: the relative error is undefined")
+        return float(np.linalg.norm((x - self.full(max_elements=None)).ravel())) / ref
+
+    def _check_same_shape(self, shape: tuple[int, ...], name: str) -> None:
+        if tuple(shape) != tuple(self.shape):
+            raise ValueError(f"{name} has shape {tuple(shape)}, expected {self.shape}")
+
+    # ----------------------------------------------------------------- storage
+    def save(self, path: str | os.PathLike) -> Path:
+        """Store the tensor as ``.npz`` with JSON metadata (atomic write, no pickle).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Target file (``.npz`` is appended when missing).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        meta = {"kind": type(self).__name__, "shape": list(self.shape), **self._metadata()}
+        return save_npz(path, self._arrays(), meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> StructuredTensor:
+        """Load a tensor written by :meth:`save`.
+
+        Called on :class:`StructuredTensor` it returns whatever format the file holds; called on
+        a subclass it insists on that format.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file.
+
+        Returns
+        -------
+        StructuredTensor
+        """
+        arrays, meta = load_npz(path)
+        target = format_class(meta["kind"])
+        if cls is not StructuredTensor and not issubclass(target, cls):
+            raise ValueError(f"{path} holds a {meta['kind']}, not a {cls.__name__}")
+        try:
+            obj = target._from_arrays(arrays, meta)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"{path} holds a corrupt {meta['kind']}: {exc}") from exc
+        if tuple(obj.shape) != tuple(meta.get("shape", obj.shape)):
+            raise ValueError(f"{path} holds a corrupt {meta['kind']}: shape mismatch")
+        return obj
+
+    # ----------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(shape={self.shape}, ranks={self.ranks}, "
+            f"n_params={self.n_params}, compression={self.compression_ratio:.3g}x)"
+        )

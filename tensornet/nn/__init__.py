@@ -1,0 +1,1 @@
+"""tensornet.nn (see the issue tracker for what lands here)."""

@@ -1,0 +1,1 @@
+"""tensornet.subspace (see the issue tracker for what lands here)."""
