@@ -91,9 +91,10 @@ def load_npz(
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("not an npz archive")
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a plain .npy gives an ndarray
+            raise ValueError("not an npz archive")
+        with data:
             if _META_KEY not in data.files:
                 raise ValueError("it has no tensornet metadata record")
             meta = json.loads(str(data[_META_KEY][()]))

@@ -29,6 +29,22 @@ def _cmd_tour(args: argparse.Namespace) -> int:
     return 1 if any("error" in r for r in rows) else 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.tour:
+        return _cmd_tour(args)
+    from .nn.demo import run_training_demo
+
+    run_training_demo(
+        data=args.data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        download=args.download,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tensornet`` argument parser.
 
@@ -41,13 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tensornet {__version__}")
     sub = parser.add_subparsers(dest="command")
-    demo = sub.add_parser("demo", help="run the project's demo")
+    demo = sub.add_parser(
+        "demo", help="train LeNet-300-100 on MNIST (or --tour: the decomposition tour)"
+    )
     demo.add_argument("--tour", action="store_true", help="run the decomposition tour")
     demo.add_argument("--shape", type=int, nargs="+", default=[16, 16, 16, 16])
     demo.add_argument("--rank", type=int, default=3)
     demo.add_argument("--noise", type=float, default=1e-4)
     demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(handler=_cmd_tour)
+    demo.add_argument(
+        "--data",
+        default=None,
+        help="folder with the MNIST IDX files (default: $TENSORNET_DATA, the cache, "
+        "else the bundled subset)",
+    )
+    demo.add_argument("--epochs", type=int, default=5, help="training epochs (default 5)")
+    demo.add_argument("--batch-size", type=int, default=128)
+    demo.add_argument("--lr", type=float, default=0.1)
+    demo.add_argument(
+        "--download", action="store_true", help="fetch MNIST from the public mirrors if missing"
+    )
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 

@@ -8,6 +8,7 @@ from .kernels import mttkrp
 from .modes import fold, mode_dot, multi_mode_dot, unfold
 from .products import khatri_rao, kron, mkron, outer
 from .reshape import tensorize, vectorize
+from .stp import stp, stp_mode_dot
 
 __all__ = [
     "fold",
@@ -18,6 +19,8 @@ __all__ = [
     "mttkrp",
     "multi_mode_dot",
     "outer",
+    "stp",
+    "stp_mode_dot",
     "tensorize",
     "unfold",
     "vectorize",

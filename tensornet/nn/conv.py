@@ -1,0 +1,613 @@
+"""2-D convolution and pooling on NCHW batches, as autograd primitives with hand-written VJPs.
+
+Convolution (cross-correlation, as in every deep learning library) is lowered to one matrix
+product (Chellapilla, Puri & Simard 2006, "High performance convolutional neural networks for
+document processing"):
+
+1. :func:`im2col` copies every receptive field into the patch matrix ``cols`` of shape
+   ``(C*KH*KW, B*OH*OW)``, one patch per column, in a single pass (a Numba loop whose inner
+   loop copies contiguous image rows). Its VJP, :func:`col2im`, adds each column back onto the
+   pixels it came from.
+2. :func:`conv_gemm` computes ``W.reshape(O, C*KH*KW) @ cols`` plus the bias: one GEMM forward;
+   backward one GEMM for the kernel gradient (``g @ cols.T``), one for the patches
+   (``W.T @ g``) and a row sum for the bias. The product is an ``(O, B, OH, OW)`` buffer that
+   is returned as a transposed ``(B, O, OH, OW)`` view (no copy); the pooling kernels and the
+   VJP accept that layout as is.
+
+The short-and-wide GEMM orientation (``O x K`` times ``K x B*OH*OW``) was measured faster
+than the tall-and-skinny one with OpenBLAS for LeNet's shapes. For the first layer the input
+is data, not a traced value, so autograd never calls :func:`col2im` there.
+
+Max pooling routes the gradient to the first maximal entry of each window (as PyTorch does);
+average pooling divides the window sum by ``KH*KW`` (zero padding counted, PyTorch's default).
+Both keep the input dtype; Numba is used where it was measured faster than NumPy's strided
+slicing, whose inner loops are only a few elements long for these shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+from autograd.extend import defvjp, defvjp_argnums, primitive
+
+from .._validation import check_int, check_random_state
+from . import init as _init
+from .module import Module
+
+__all__ = [
+    "conv_output_size",
+    "im2col",
+    "col2im",
+    "conv_gemm",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+]
+
+
+def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name}={value!r} must be an int or a pair of ints")
+        return (
+            check_int(value[0], f"{name}[0]", minimum=minimum),
+            check_int(value[1], f"{name}[1]", minimum=minimum),
+        )
+    v = check_int(value, name, minimum=minimum)
+    return v, v
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length ``floor((size + 2 * padding - kernel) / stride) + 1`` along one axis.
+
+    Parameters
+    ----------
+    size, kernel, stride, padding : int
+        Input length, window length, step and zero padding on each side.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If the window does not fit in the padded input.
+    """
+    out = (size + 2 * padding - kernel) // stride + 1
+    if size + 2 * padding < kernel:
+        raise ValueError(f"kernel {kernel} is larger than the padded input {size} + 2*{padding}")
+    return out
+
+
+def _pad(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
+    """Pad the two spatial axes of an NCHW array with ``value``."""
+    if ph == 0 and pw == 0:
+        return x
+    b, c, h, w = x.shape
+    buf = np.full((b, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    buf[:, :, ph : ph + h, pw : pw + w] = x
+    return buf
+
+
+@numba.njit(cache=True, nogil=True)
+def _im2col_kernel(xp, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (compiled)
+    n_b, n_c = xp.shape[0], xp.shape[1]
+    for c in range(n_c):
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for b in range(n_b):
+                    for y in range(oh):
+                        base = (b * oh + y) * ow
+                        src = xp[b, c, y * sh + i]
+                        dst = out[row]
+                        if sw == 1:
+                            for x in range(ow):
+                                dst[base + x] = src[x + j]
+                        else:
+                            for x in range(ow):
+                                dst[base + x] = src[x * sw + j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _col2im_kernel(cols, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (compiled)
+    n_b, n_c = out.shape[0], out.shape[1]
+    for b in range(n_b):
+        for c in range(n_c):
+            for i in range(kh):
+                for j in range(kw):
+                    src = cols[(c * kh + i) * kw + j]
+                    for y in range(oh):
+                        base = (b * oh + y) * ow
+                        dst = out[b, c, y * sh + i]
+                        if sw == 1:
+                            for x in range(ow):
+                                dst[x + j] += src[base + x]
+                        else:
+                            for x in range(ow):
+                                dst[x * sw + j] += src[base + x]
+
+
+@primitive
+def im2col(
+    x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
+) -> np.ndarray:
+    """Patch matrix of a batch of images, one patch per **column**.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Input ``(B, C, H, W)`` (any memory layout).
+    kernel, stride, padding : (int, int)
+        Window size, step and zero padding (per side) along height and width.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(C*KH*KW, B*OH*OW)``: entry ``[(c, i, j), (b, y, x)]`` is the padded input at
+        ``[b, c, y*SH + i, x*SW + j]``. Rows are ordered like ``w.reshape(O, -1)`` for a kernel
+        ``w`` of shape ``(O, C, KH, KW)``, so the convolution is ``w.reshape(O, -1) @ cols``.
+    """
+    b, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    out = np.empty((c * kh * kw, b * oh * ow), dtype=x.dtype)
+    _im2col_kernel(np.ascontiguousarray(_pad(x, ph, pw)), kh, kw, sh, sw, oh, ow, out)
+    return out
+
+
+def col2im(
+    cols: np.ndarray,
+    x_shape: tuple[int, int, int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+) -> np.ndarray:
+    """Adjoint of :func:`im2col`: add every patch entry back to the pixel it came from.
+
+    Parameters
+    ----------
+    cols : numpy.ndarray
+        ``(C*KH*KW, B*OH*OW)``.
+    x_shape : (int, int, int, int)
+        ``(B, C, H, W)`` of the image batch.
+    kernel, stride, padding : (int, int)
+        As given to :func:`im2col`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, C, H, W)``.
+    """
+    b, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    out = np.zeros((b, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    _col2im_kernel(np.ascontiguousarray(cols), kh, kw, sh, sw, oh, ow, out)
+    if ph == 0 and pw == 0:
+        return out
+    return out[:, :, ph : ph + h, pw : pw + w]
+
+
+defvjp(
+    im2col,
+    lambda ans, x, kernel, stride, padding: lambda g: col2im(g, x.shape, kernel, stride, padding),
+)
+
+
+@primitive
+def conv_gemm(
+    cols: np.ndarray, w: np.ndarray, b: np.ndarray | None, out_shape: tuple[int, int, int]
+) -> np.ndarray:
+    """Multiply the kernel matrix by the patch matrix and add the bias; return an NCHW view.
+
+    Parameters
+    ----------
+    cols : numpy.ndarray
+        ``(C*KH*KW, B*OH*OW)`` from :func:`im2col`.
+    w : numpy.ndarray
+        Kernel ``(O, C, KH, KW)``.
+    b : numpy.ndarray, optional
+        Bias ``(O,)``.
+    out_shape : (int, int, int)
+        ``(B, OH, OW)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, O, OH, OW)``: a transposed view of an ``(O, B, OH, OW)`` buffer (no copy).
+    """
+    out = w.reshape(w.shape[0], -1) @ cols
+    if b is not None:
+        out += b[:, None]
+    return out.reshape((w.shape[0],) + tuple(out_shape)).transpose(1, 0, 2, 3)
+
+
+def _conv_gemm_vjp(argnums, ans, args, kwargs):
+    cols, w = args[0], args[1]
+
+    def vjp(g):
+        g2 = g.transpose(1, 0, 2, 3).reshape(w.shape[0], -1)
+        grads = []
+        for argnum in argnums:
+            if argnum == 0:
+                grads.append(w.reshape(w.shape[0], -1).T @ g2)
+            elif argnum == 1:
+                grads.append((g2 @ cols.T).reshape(w.shape))
+            else:
+                grads.append(g2.sum(axis=1))
+        return grads
+
+    return vjp
+
+
+defvjp_argnums(conv_gemm, _conv_gemm_vjp)
+
+
+def conv2d(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+) -> Any:
+    """2-D cross-correlation ``y[n, o] = b[o] + sum_c x[n, c] (star) w[o, c]`` via im2col + GEMM.
+
+    Parameters
+    ----------
+    x : array_like
+        Input ``(B, C, H, W)``.
+    w : array_like
+        Kernel ``(O, C, KH, KW)``.
+    b : array_like, optional
+        Bias ``(O,)``.
+    stride : int or (int, int)
+        Step of the window.
+    padding : int or (int, int)
+        Zeros added on each side of both spatial axes.
+
+    Returns
+    -------
+    array_like
+        ``(B, O, OH, OW)``.
+    """
+    stride_ = _pair(stride, "stride", 1)
+    padding_ = _pair(padding, "padding", 0)
+    kernel = (int(w.shape[2]), int(w.shape[3]))
+    if x.ndim != 4 or x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"conv2d expects x of shape (B, {w.shape[1]}, H, W) for a kernel of shape "
+            f"{tuple(w.shape)}, got {tuple(x.shape)}"
+        )
+    oh = conv_output_size(x.shape[2], kernel[0], stride_[0], padding_[0])
+    ow = conv_output_size(x.shape[3], kernel[1], stride_[1], padding_[1])
+    cols = im2col(x, kernel, stride_, padding_)
+    return conv_gemm(cols, w, b, (x.shape[0], oh, ow))
+
+
+# ------------------------------------------------------------------------------ pooling
+def _pool_geometry(x, kernel, stride, padding):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh = conv_output_size(x.shape[2], kh, sh, ph)
+    ow = conv_output_size(x.shape[3], kw, sw, pw)
+    return kh, kw, sh, sw, ph, pw, oh, ow
+
+
+def _planes(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``(B*C, H, W)`` (or ``(C*B, H, W)`` for a channel-major buffer) C-contiguous view."""
+    b, c, h, w = x.shape
+    swapped = x.transpose(1, 0, 2, 3)
+    if not x.flags.c_contiguous and swapped.flags.c_contiguous:
+        return swapped.reshape(c * b, h, w), True
+    return np.ascontiguousarray(x).reshape(b * c, h, w), False
+
+
+def _unplanes(p: np.ndarray, shape: tuple[int, int, int, int], swapped: bool) -> np.ndarray:
+    b, c = shape[0], shape[1]
+    if swapped:
+        return p.reshape(c, b, p.shape[1], p.shape[2]).transpose(1, 0, 2, 3)
+    return p.reshape(b, c, p.shape[1], p.shape[2])
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_kernel(x, kh, kw, sh, sw, out):  # pragma: no cover (compiled)
+    oh, ow = out.shape[1], out.shape[2]
+    for p in range(x.shape[0]):
+        for y in range(oh):
+            for z in range(ow):
+                best = x[p, y * sh, z * sw]
+                for i in range(kh):
+                    row = x[p, y * sh + i]
+                    for j in range(kw):
+                        v = row[z * sw + j]
+                        if v > best:
+                            best = v
+                out[p, y, z] = best
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_grad_kernel(x, g, kh, kw, sh, sw, dx):  # pragma: no cover (compiled)
+    oh, ow = g.shape[1], g.shape[2]
+    for p in range(x.shape[0]):
+        for y in range(oh):
+            for z in range(ow):
+                br, bq = y * sh, z * sw
+                best = x[p, br, bq]
+                for i in range(kh):
+                    row = x[p, y * sh + i]
+                    for j in range(kw):
+                        v = row[z * sw + j]
+                        if v > best:
+                            best = v
+                            br, bq = y * sh + i, z * sw + j
+                dx[p, br, bq] += g[p, y, z]
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_grad_tiled_kernel(x, g, kh, kw, dx):  # pragma: no cover (compiled)
+    # non-overlapping windows (stride == kernel) tiling x: write every entry of dx once
+    oh, ow = g.shape[1], g.shape[2]
+    for p in range(x.shape[0]):
+        for y in range(oh):
+            for z in range(ow):
+                br, bq = y * kh, z * kw
+                best = x[p, br, bq]
+                for i in range(kh):
+                    for j in range(kw):
+                        dx[p, y * kh + i, z * kw + j] = 0
+                        v = x[p, y * kh + i, z * kw + j]
+                        if v > best:
+                            best = v
+                            br, bq = y * kh + i, z * kw + j
+                dx[p, br, bq] = g[p, y, z]
+
+
+@primitive
+def max_pool2d(
+    x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
+) -> np.ndarray:
+    """Maximum over each ``KH x KW`` window (padding never wins: it is ``-inf``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(B, C, H, W)``.
+    kernel, stride, padding : (int, int)
+        Window, step and padding per side.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, C, OH, OW)`` (same memory order of batch and channel axes as ``x``).
+    """
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
+    planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
+    out = np.empty((planes.shape[0], oh, ow), dtype=x.dtype)
+    _max_pool_kernel(planes, kh, kw, sh, sw, out)
+    return _unplanes(out, x.shape, swapped)
+
+
+def _max_pool_vjp(ans, x, kernel, stride, padding):
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
+
+    def vjp(g):
+        planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
+        gp = g.transpose(1, 0, 2, 3) if swapped else g
+        gp = np.ascontiguousarray(gp, dtype=x.dtype).reshape(planes.shape[0], oh, ow)
+        if (kh, kw) == (sh, sw) and planes.shape[1:] == (oh * kh, ow * kw):
+            dx = np.empty_like(planes)
+            _max_pool_grad_tiled_kernel(planes, gp, kh, kw, dx)
+        else:
+            dx = np.zeros_like(planes)
+            _max_pool_grad_kernel(planes, gp, kh, kw, sh, sw, dx)
+        dx = _unplanes(dx, (x.shape[0], x.shape[1]), swapped)
+        return dx[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+
+    return vjp
+
+
+defvjp(max_pool2d, _max_pool_vjp)
+
+
+def _slice(xp: np.ndarray, i: int, j: int, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
+    return xp[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+
+
+@primitive
+def avg_pool2d(
+    x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
+) -> np.ndarray:
+    """Mean over each ``KH x KW`` window, zero padding included in the count.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(B, C, H, W)``.
+    kernel, stride, padding : (int, int)
+        Window, step and padding per side.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, C, OH, OW)``.
+    """
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
+    xp = _pad(x, ph, pw, 0.0)
+    out = np.zeros((x.shape[0], x.shape[1], oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out += _slice(xp, i, j, sh, sw, oh, ow)
+    out *= out.dtype.type(1.0 / (kh * kw))
+    return out
+
+
+def _avg_pool_vjp(ans, x, kernel, stride, padding):
+    kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
+
+    def vjp(g):
+        share = g * g.dtype.type(1.0 / (kh * kw))
+        dxp = np.zeros((x.shape[0], x.shape[1], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                dslice = _slice(dxp, i, j, sh, sw, oh, ow)
+                dslice += share
+        return dxp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+
+    return vjp
+
+
+defvjp(avg_pool2d, _avg_pool_vjp)
+
+
+# ------------------------------------------------------------------------------ layers
+class Conv2d(Module):
+    """2-D convolution layer (see :func:`conv2d`), kernel ``(out, in, KH, KW)``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts.
+    kernel_size : int or (int, int)
+        Window size.
+    stride : int or (int, int)
+        Step.
+    padding : int or (int, int)
+        Zero padding per side.
+    bias : bool
+        Learn a per-channel bias (initialized to zero).
+    init : {"he_uniform", "he_normal", "glorot_uniform", "glorot_normal"}
+        Kernel initializer (fans as in :func:`tensornet.nn.init.compute_fans`).
+    random_state : None, int or numpy.random.Generator
+        Seed.
+    dtype : numpy dtype
+        Parameter dtype.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        bias: bool = True,
+        init: str = "he_uniform",
+        random_state: Any = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_int(in_channels, "in_channels", minimum=1)
+        self.out_channels = check_int(out_channels, "out_channels", minimum=1)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.padding = _pair(padding, "padding", 0)
+        if init not in ("he_uniform", "he_normal", "glorot_uniform", "glorot_normal"):
+            raise ValueError(f"init={init!r} is not a known initializer")
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        rng = check_random_state(random_state)
+        self.add_param("weight", getattr(_init, init)(shape, random_state=rng, dtype=dtype))
+        if bias:
+            self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
+
+    def forward(self, params: dict[str, Any], x: Any) -> Any:
+        """Convolve ``x`` of shape ``(B, in_channels, H, W)``.
+
+        Parameters
+        ----------
+        params : dict
+            ``"weight"`` and optionally ``"bias"``.
+        x : array_like
+            Input batch.
+
+        Returns
+        -------
+        array_like
+            ``(B, out_channels, OH, OW)``.
+        """
+        return conv2d(x, params["weight"], params.get("bias"), self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
+        )
+
+
+class _Pool(Module):
+    _op = None
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = self.kernel_size if stride is None else _pair(stride, "stride", 1)
+        self.padding = _pair(padding, "padding", 0)
+        for axis in range(2):
+            if 2 * self.padding[axis] > self.kernel_size[axis]:
+                raise ValueError(
+                    f"padding={self.padding} must be at most half of kernel_size={self.kernel_size}"
+                )
+
+    def forward(self, params: dict[str, Any], x: Any) -> Any:
+        """Pool each channel of ``x`` of shape ``(B, C, H, W)``.
+
+        Parameters
+        ----------
+        params : dict
+            Unused.
+        x : array_like
+            Input batch.
+
+        Returns
+        -------
+        array_like
+            ``(B, C, OH, OW)``.
+        """
+        if x.ndim != 4:
+            raise ValueError(f"{type(self).__name__} expects (B, C, H, W) input, got {x.shape}")
+        return type(self)._op(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool):
+    """Max pooling (see :func:`max_pool2d`); ``stride`` defaults to ``kernel_size``.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+        Window size.
+    stride : int or (int, int), optional
+        Step (default: the window size).
+    padding : int or (int, int)
+        Implicit ``-inf`` padding per side, at most half the window.
+    """
+
+    _op = staticmethod(max_pool2d)
+
+
+class AvgPool2d(_Pool):
+    """Average pooling (see :func:`avg_pool2d`); ``stride`` defaults to ``kernel_size``.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+        Window size.
+    stride : int or (int, int), optional
+        Step (default: the window size).
+    padding : int or (int, int)
+        Zero padding per side (counted in the mean), at most half the window.
+    """
+
+    _op = staticmethod(avg_pool2d)

@@ -1,0 +1,147 @@
+"""CP-ALS (survey Sec. II-A.3; Kolda & Bader 2009): monotone error, exact recovery, safeguards."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tensornet.algebra import khatri_rao
+from tensornet.decompositions import CPDegeneracyWarning, cp_als
+from tensornet.formats import CPTensor
+from tests.strategies import random_array, seeds, shapes
+
+FEW = max(5, settings().max_examples // 5)
+# Random (not low-rank) data with a rank above the mode sizes can be genuinely degenerate; the
+# warning itself is tested below.
+pytestmark = pytest.mark.filterwarnings("ignore::tensornet.decompositions.cp.CPDegeneracyWarning")
+
+
+def _exact_cp(shape, rank, seed):
+    rng = np.random.default_rng(seed)
+    factors = [rng.standard_normal((n, rank)) for n in shape]
+    return (khatri_rao(factors).sum(axis=1)).reshape(shape)
+
+
+@given(shapes(2, 4, 2, 5), st.integers(1, 4), seeds())
+def test_cp_als_error_history_never_increases(shape, rank, seed):
+    x = random_array(shape, seed)
+    cp = cp_als(x, rank, n_iter_max=30, tol=0, init="random", random_state=seed)
+    history = np.asarray(cp.info["history"])
+    assert len(history) == 30
+    assert np.all(np.diff(history) <= 1e-10)
+
+
+@given(shapes(2, 4, 2, 5), st.integers(1, 4), seeds())
+def test_cp_als_reported_error_is_the_true_error(shape, rank, seed):
+    x = random_array(shape, seed)
+    cp = cp_als(x, rank, n_iter_max=10, random_state=seed)
+    assert cp.info["rel_error"] == pytest.approx(cp.relative_error(x), abs=1e-7)
+
+
+@settings(max_examples=FEW)
+@given(st.lists(st.integers(3, 6), min_size=3, max_size=4).map(tuple), st.integers(1, 3), seeds())
+def test_cp_als_recovers_exact_rank_r_tensor(shape, rank, seed):
+    rank = min(rank, min(shape))
+    x = _exact_cp(shape, rank, seed)
+    cp = cp_als(x, rank, n_iter_max=1000, tol=1e-14, n_restarts=3, random_state=seed)
+    assert cp.relative_error(x) < 1e-6
+
+
+@given(shapes(2, 4, 2, 5), st.integers(1, 3), seeds())
+def test_cp_als_columns_have_unit_norm(shape, rank, seed):
+    cp = cp_als(random_array(shape, seed), rank, n_iter_max=5, random_state=seed)
+    for f in cp.factors:
+        norms = np.linalg.norm(f, axis=0)
+        assert np.all((np.abs(norms - 1) < 1e-10) | (norms == 0))
+
+
+@given(shapes(2, 4, 2, 5), st.integers(1, 3), seeds())
+def test_cp_als_dimtree_and_mttkrp_schedules_give_same_iterates(shape, rank, seed):
+    x = random_array(shape, seed)
+    a = cp_als(x, rank, n_iter_max=8, tol=0, init="random", random_state=seed)
+    b = cp_als(x, rank, n_iter_max=8, tol=0, init="random", random_state=seed, method="mttkrp")
+    np.testing.assert_allclose(a.info["history"], b.info["history"], rtol=1e-6, atol=1e-9)
+
+
+def test_cp_als_rank_one_tensor_is_exact():
+    x = _exact_cp((4, 5, 6), 1, 3)
+    cp = cp_als(x, 1, tol=0, n_iter_max=5)
+    assert cp.relative_error(x) < 1e-12
+
+
+def test_cp_als_same_seed_same_result():
+    x = random_array((4, 5, 6), 0)
+    a = cp_als(x, 2, n_iter_max=20, init="random", random_state=5)
+    b = cp_als(x, 2, n_iter_max=20, init="random", random_state=5)
+    np.testing.assert_array_equal(a.full(), b.full())
+
+
+def test_cp_als_best_of_restarts_is_the_smallest_error():
+    x = random_array((4, 5, 6), 1)
+    cp = cp_als(x, 3, n_iter_max=20, n_restarts=4, random_state=0)
+    assert cp.info["rel_error"] == min(cp.info["restart_errors"])
+    assert len(cp.info["restart_errors"]) == 4
+
+
+def test_cp_als_warm_start_continues_the_fit():
+    x = random_array((4, 5, 6), 2)
+    first = cp_als(x, 2, n_iter_max=5, random_state=0)
+    second = cp_als(x, 2, n_iter_max=5, init=first)
+    assert second.info["rel_error"] <= first.info["rel_error"] + 1e-12
+
+
+def test_cp_als_warns_on_degenerate_border_rank_tensor():
+    # a∘a∘b + a∘b∘a + b∘a∘a has rank 3 but border rank 2: rank-2 fits diverge and cancel.
+    rng = np.random.default_rng(0)
+    a, b = np.linalg.qr(rng.standard_normal((4, 2)))[0].T
+    x = (
+        np.einsum("i,j,k->ijk", a, a, b)
+        + np.einsum("i,j,k->ijk", a, b, a)
+        + np.einsum("i,j,k->ijk", b, a, a)
+    )
+    with pytest.warns(CPDegeneracyWarning, match="degenerate"):
+        cp = cp_als(x, 2, n_iter_max=1000, tol=0, init="random", random_state=0)
+    assert cp.info["degenerate"]
+    assert cp.info["weight_ratio"] > 2 and cp.info["min_congruence"] < -0.9
+
+
+def test_cp_als_does_not_warn_on_well_posed_problem():
+    x = _exact_cp((5, 6, 7), 2, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CPDegeneracyWarning)
+        cp = cp_als(x, 2, random_state=0)
+    assert not cp.info["degenerate"]
+    assert isinstance(cp, CPTensor)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"rank": 0}, ValueError, "rank=0"),
+        ({"rank": -2}, ValueError, "rank=-2"),
+        ({"rank": 2.5}, TypeError, "rank"),
+        ({"rank": 2, "init": "nope"}, ValueError, "init='nope'"),
+        ({"rank": 2, "n_iter_max": 0}, ValueError, "n_iter_max=0"),
+        ({"rank": 2, "tol": -1}, ValueError, "tol"),
+        ({"rank": 2, "n_restarts": 0}, ValueError, "n_restarts=0"),
+        ({"rank": 2, "method": "fast"}, ValueError, "method='fast'"),
+    ],
+)
+def test_cp_als_bad_arguments_raise(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        cp_als(random_array((3, 4, 5), 0), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "x, match",
+    [
+        (np.ones(5), "ndim >= 2"),
+        (np.full((3, 3), np.nan), "finite"),
+        (np.zeros((3, 3)), "all zeros"),
+    ],
+)
+def test_cp_als_bad_tensor_raises(x, match):
+    with pytest.raises(ValueError, match=match):
+        cp_als(x, 1)

@@ -1,0 +1,118 @@
+"""TR-SVD and TR-ALS: exactness, the eps bound, the rank split, ALS monotonicity and recovery."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tensornet.decompositions import balanced_split, tr_als, tr_svd
+from tensornet.formats import TRTensor
+from tests.strategies import random_array, seeds, shapes
+
+
+def rel_err(tr, x):
+    return np.linalg.norm(tr.full() - x) / np.linalg.norm(x)
+
+
+def random_tr_tensor(shape, ranks, seed):
+    rng = np.random.default_rng(seed)
+    d = len(shape)
+    return TRTensor(
+        [rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % d])) for k in range(d)]
+    ).full()
+
+
+@given(shapes(min_dims=2, max_dims=4, max_side=5), seeds())
+def test_tr_svd_with_eps_zero_is_exact(shape, seed):
+    x = random_array(shape, seed)
+    tr = tr_svd(x, eps=0.0)
+    assert rel_err(tr, x) < 1e-12
+
+
+@given(shapes(min_dims=2, max_dims=4, min_side=2, max_side=6), seeds(), st.floats(0.0, 0.95))
+def test_tr_svd_meets_eps_bound(shape, seed, eps):
+    x = random_array(shape, seed)
+    tr = tr_svd(x, eps=eps)
+    err = rel_err(tr, x)
+    assert err <= eps * (1 + 1e-10) + 1e-13
+    assert tr.info["rel_error"] == pytest.approx(err, rel=1e-6, abs=1e-12)
+
+
+@given(st.integers(1, 5000))
+def test_balanced_split_is_the_most_balanced_divisor_pair(rank):
+    r0, r1 = balanced_split(rank)
+    assert r0 * r1 == rank and r0 <= r1
+    assert not any(rank % a == 0 for a in range(r0 + 1, int(np.sqrt(rank)) + 1))
+
+
+def test_tr_svd_first_split_and_caps():
+    x = random_array((6, 7, 8, 5), 0)
+    tr = tr_svd(x)  # first rank 6 -> 2 x 3
+    assert tr.ranks[0] * tr.ranks[1] == 6 and tr.ranks[:2] == (2, 3)
+    capped = tr_svd(x, ranks=[2, 2, 3, 4])
+    assert capped.ranks[:2] == (2, 2) and capped.ranks[2] <= 3 and capped.ranks[3] <= 4
+
+
+def test_tr_svd_with_eps_succeeds_where_true_ranks_exceed_first_mode():
+    x = random_tr_tensor((3, 8, 8), (2, 2, 2), 0)  # r0 r1 = 4 > n_1 = 3
+    tr = tr_svd(x, eps=1e-10)
+    assert rel_err(tr, x) < 1e-9
+    capped = tr_svd(x, ranks=2)  # caps respected, R = 3 cannot be split within them
+    assert max(capped.ranks) <= 2
+    assert capped.info["rel_error"] == pytest.approx(rel_err(capped, x), rel=1e-6)
+
+
+@settings(max_examples=10)
+@given(seeds())
+def test_tr_als_error_never_increases_and_is_deterministic(seed):
+    x = random_array((4, 5, 3, 4), seed)
+    a = tr_als(x, ranks=2, n_iter_max=15, tol=0.0, init="random", random_state=seed)
+    b = tr_als(x, ranks=2, n_iter_max=15, tol=0.0, init="random", random_state=seed)
+    h = np.array(a.info["history"])
+    assert np.all(np.diff(h) <= 1e-12)
+    np.testing.assert_array_equal(a.full(), b.full())
+    assert a.info["rel_error"] == pytest.approx(rel_err(a, x), rel=1e-8)
+
+
+@settings(max_examples=4)
+@given(seeds())
+def test_tr_als_recovers_random_tr_tensor_best_of_few_starts(seed):
+    x = random_tr_tensor((5, 4, 6, 3), (2, 2, 2, 2), seed)
+    tr = tr_als(x, ranks=2, n_iter_max=150, tol=1e-12, n_restarts=5, random_state=seed)
+    assert rel_err(tr, x) < 1e-6
+    assert tr.info["rel_error"] == min(tr.info["restart_errors"])
+
+
+def test_tr_als_recovers_rank_three_ring():
+    x = random_tr_tensor((5, 4, 6, 3), (3, 3, 3, 3), 11)
+    tr = tr_als(x, ranks=3, n_iter_max=150, tol=1e-12, n_restarts=3, random_state=11)
+    assert rel_err(tr, x) < 1e-6
+
+
+def test_tr_als_svd_init_recovers_when_ranks_exceed_first_mode():
+    x = random_tr_tensor((3, 6, 5, 4), (2, 2, 3, 2), 3)  # r0 r1 = 4 > n_1 = 3
+    tr = tr_als(x, ranks=[2, 2, 3, 2], n_iter_max=300, tol=0.0, n_restarts=3, random_state=0)
+    assert rel_err(tr, x) < 1e-6
+    assert tr.ranks == (2, 2, 3, 2, 2)
+
+
+def test_bad_input_raises_documented_errors():
+    x = random_array((3, 4, 5), 0)
+    with pytest.raises(ValueError, match="ndim >= 2"):
+        tr_svd(np.ones(5))
+    with pytest.raises(ValueError, match="ranks\\[1\\]=0 must be >= 1"):
+        tr_svd(x, ranks=[1, 0, 2])
+    with pytest.raises(ValueError, match="must be equal"):
+        tr_svd(x, ranks=[1, 2, 2, 3])
+    with pytest.raises(ValueError, match="length 3"):
+        tr_als(x, ranks=[2, 2])
+    with pytest.raises(ValueError, match="init='pca'"):
+        tr_als(x, ranks=2, init="pca")
+    with pytest.raises(ValueError, match="tol"):
+        tr_als(x, ranks=2, tol=-1.0)
+    with pytest.raises(ValueError, match="n_restarts=0"):
+        tr_als(x, ranks=2, n_restarts=0)
+    bad = x.copy()
+    bad[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        tr_als(bad, ranks=2)

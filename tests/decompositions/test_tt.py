@@ -1,0 +1,153 @@
+"""TT-SVD and TT-matrix SVD: exactness, the eps bound, rank bounds, orthonormal cores, errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tensornet.decompositions import tt_matrix_svd, tt_svd
+from tensornet.formats import TTTensor
+from tensornet.formats.tt import tt_max_ranks
+from tests.strategies import random_array, seeds, shapes
+
+
+def rel_err(tt, x):
+    return np.linalg.norm(tt.full() - x) / np.linalg.norm(x)
+
+
+def random_tt_tensor(shape, rank, seed, noise=0.0):
+    rng = np.random.default_rng(seed)
+    ranks = [1] + [min(rank, b) for b in tt_max_ranks(shape)] + [1]
+    tt = TTTensor([rng.standard_normal((ranks[k], n, ranks[k + 1])) for k, n in enumerate(shape)])
+    x = tt.full()
+    if noise:
+        e = rng.standard_normal(x.shape)
+        x = x + noise * np.linalg.norm(x) / np.linalg.norm(e) * e
+    return x
+
+
+@given(shapes(min_dims=1, max_dims=4, max_side=5), seeds())
+def test_tt_svd_with_eps_zero_is_exact(shape, seed):
+    x = random_array(shape, seed)
+    tt = tt_svd(x, eps=0.0)
+    assert rel_err(tt, x) < 1e-12
+    assert tt.info["rel_error"] < 1e-12
+
+
+@given(shapes(min_dims=2, max_dims=4, min_side=2, max_side=5), seeds(), st.floats(0.0, 0.95))
+def test_tt_svd_meets_eps_bound(shape, seed, eps):
+    x = random_array(shape, seed)
+    tt = tt_svd(x, eps=eps)
+    err = rel_err(tt, x)
+    assert err <= eps * (1 + 1e-10) + 1e-13
+    assert tt.info["rel_error"] == pytest.approx(err, rel=1e-6, abs=1e-12)
+
+
+@given(shapes(min_dims=1, max_dims=5, max_side=4), seeds())
+def test_tt_ranks_never_exceed_unfolding_bounds(shape, seed):
+    tt = tt_svd(random_array(shape, seed))
+    for r, bound in zip(tt.ranks[1:-1], tt_max_ranks(shape)):
+        assert r <= bound
+
+
+@given(shapes(min_dims=2, max_dims=4, min_side=2, max_side=5), st.integers(1, 3), seeds())
+def test_tensor_from_random_cores_recovered_with_its_ranks(shape, rank, seed):
+    x = random_tt_tensor(shape, rank, seed)
+    for tt in (tt_svd(x, eps=1e-10), tt_svd(x, ranks=rank), tt_svd(x)):
+        assert max(tt.ranks) <= rank
+        assert rel_err(tt, x) < 1e-12
+
+
+@given(shapes(min_dims=2, max_dims=4, min_side=2, max_side=5), seeds())
+def test_tt_svd_cores_are_left_orthonormal(shape, seed):
+    tt = tt_svd(random_array(shape, seed), eps=0.3)
+    for g in tt.cores[:-1]:
+        m = g.reshape(-1, g.shape[2])
+        np.testing.assert_allclose(m.T @ m, np.eye(m.shape[1]), atol=1e-12)
+
+
+@pytest.mark.parametrize("eps", [1e-12, 1e-9, 1e-6, 1e-3, 0.1])
+def test_gram_projection_path_meets_eps_bound_to_full_precision(eps):
+    # shape large enough for the Gram/eigh + exact projection steps (not LAPACK)
+    x = random_tt_tensor((4, 8, 8, 8, 8, 8), 5, seed=1, noise=1e-7)
+    tt = tt_svd(x, eps=eps)
+    err = rel_err(tt, x)
+    assert err <= eps
+    if eps > 1e-7:
+        assert max(tt.ranks) <= 5  # the noise is discarded
+    # exact tails when measured from the projection, else Gram eigenvalues (~1e-6 absolute)
+    tol = 1e-6 * err + 1e-13 if tt.info["error_exact"] else 1e-6
+    assert abs(tt.info["rel_error"] - err) <= tol
+
+
+def test_gram_projection_path_is_exact_on_noise_free_tensor():
+    x = random_tt_tensor((4, 8, 8, 8, 8, 8), 5, seed=2)
+    for tt in (tt_svd(x, ranks=5), tt_svd(x, eps=1e-12), tt_svd(x, ranks=[4, 5, 5, 5, 5])):
+        assert rel_err(tt, x) < 1e-13
+        assert max(tt.ranks) <= 5
+    capped = tt_svd(x, ranks=2)
+    assert capped.info["rel_error"] == pytest.approx(rel_err(capped, x), rel=1e-6)
+
+
+def test_randomized_svd_option_recovers_low_rank_tensor():
+    x = random_tt_tensor((4, 8, 8, 8, 8, 8), 4, seed=3)
+    tt = tt_svd(x, ranks=4, svd="randomized", random_state=0)
+    assert rel_err(tt, x) < 1e-10
+    again = tt_svd(x, ranks=4, svd="randomized", random_state=0)
+    np.testing.assert_array_equal(again.cores[0], tt.cores[0])
+
+
+def test_ranks_above_shape_bound_are_capped():
+    x = random_array((4, 5, 6, 3), 0)
+    tt = tt_svd(x, ranks=1000)
+    assert tt.ranks == (1, 4, 18, 3, 1)
+    assert tt_svd(x, ranks=[1, 2, 2, 2, 1]).ranks == (1, 2, 2, 2, 1)
+
+
+@given(shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), shapes(1, 3, 1, 4), seeds())
+def test_tt_matrix_svd_is_exact_at_full_rank(ins, outs, seed):
+    d = min(len(ins), len(outs))
+    ins, outs = ins[:d], outs[:d]
+    w = random_array((int(np.prod(ins)), int(np.prod(outs))), seed)
+    ttm = tt_matrix_svd(w, ins, outs)
+    np.testing.assert_allclose(ttm.full(), w, atol=1e-11)
+    assert ttm.in_modes == tuple(ins) and ttm.out_modes == tuple(outs)
+
+
+@given(seeds(), st.floats(0.01, 0.9))
+def test_tt_matrix_svd_meets_eps_bound(seed, eps):
+    w = random_array((24, 30), seed)
+    ttm = tt_matrix_svd(w, (2, 3, 4), (3, 5, 2), eps=eps)
+    assert np.linalg.norm(ttm.full() - w) <= eps * np.linalg.norm(w) * (1 + 1e-10)
+
+
+def test_bad_input_raises_documented_errors():
+    x = random_array((3, 4, 5), 0)
+    with pytest.raises(ValueError, match="ranks\\[1\\]=0 must be >= 1"):
+        tt_svd(x, ranks=[2, 0])
+    with pytest.raises(ValueError, match="must have 2 inner ranks or 4 ranks"):
+        tt_svd(x, ranks=[2, 2, 2])
+    with pytest.raises(ValueError, match="boundary ranks"):
+        tt_svd(x, ranks=[2, 2, 2, 1])
+    with pytest.raises(TypeError, match="integer"):
+        tt_svd(x, ranks=2.5)
+    with pytest.raises(ValueError, match="eps=1.5 must lie in"):
+        tt_svd(x, eps=1.5)
+    with pytest.raises(ValueError, match="svd='qr'"):
+        tt_svd(x, svd="qr")
+    with pytest.raises(ValueError, match="needs ranks"):
+        tt_svd(x, svd="randomized")
+    bad = x.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        tt_svd(bad)
+    big = random_array((4, 64, 64, 8), 0)
+    big[1, 2, 3, 4] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        tt_svd(big, ranks=2)
+    with pytest.raises(TypeError, match="numeric"):
+        tt_svd("abc")
+    with pytest.raises(ValueError, match="multiply to"):
+        tt_matrix_svd(np.ones((6, 4)), (2, 2), (2, 2))
+    with pytest.raises(ValueError, match="same length"):
+        tt_matrix_svd(np.ones((6, 4)), (2, 3), (4,))

@@ -1,0 +1,168 @@
+"""Properties of the TT format: every operation agrees with the dense tensor it represents."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tensornet.formats import StructuredTensor, TTTensor
+from tensornet.formats.tt import _gather_numpy, tt_max_ranks, tt_rank_caps
+from tests.strategies import seeds
+
+
+@st.composite
+def tt_tensors(draw, min_dims=1, max_dims=4, max_side=4, max_rank=3):
+    """Random TT cores (shape and ranks drawn, entries Gaussian from a seed)."""
+    d = draw(st.integers(min_dims, max_dims))
+    shape = [draw(st.integers(1, max_side)) for _ in range(d)]
+    ranks = [1] + [draw(st.integers(1, max_rank)) for _ in range(d - 1)] + [1]
+    rng = np.random.default_rng(draw(seeds()))
+    return TTTensor([rng.standard_normal((ranks[k], shape[k], ranks[k + 1])) for k in range(d)])
+
+
+def dense_by_definition(cores):
+    """X[i] = G_1[:, i_1, :] ... G_d[:, i_d, :], one element at a time."""
+    shape = tuple(g.shape[1] for g in cores)
+    out = np.empty(shape)
+    for idx in np.ndindex(*shape):
+        m = np.eye(1)
+        for g, i in zip(cores, idx):
+            m = m @ g[:, i, :]
+        out[idx] = m[0, 0]
+    return out
+
+
+@given(tt_tensors())
+def test_full_equals_product_of_core_slices(t):
+    np.testing.assert_allclose(t.full(), dense_by_definition(t.cores), atol=1e-12)
+
+
+@given(tt_tensors(), seeds())
+def test_gather_and_getitem_equal_dense_elements(t, seed):
+    rng = np.random.default_rng(seed)
+    dense = t.full()
+    idx = np.stack([rng.integers(0, n, size=7) for n in t.shape], axis=1)
+    np.testing.assert_allclose(t.gather(idx), dense[tuple(idx.T)], atol=1e-12)
+    np.testing.assert_allclose(_gather_numpy(t.cores, idx), dense[tuple(idx.T)], atol=1e-12)
+    first = tuple(int(i) for i in idx[0])
+    assert t[first] == pytest.approx(dense[first], abs=1e-12)
+    neg = tuple(i - n for i, n in zip(first, t.shape))
+    assert t[neg] == pytest.approx(dense[first], abs=1e-12)
+
+
+@given(tt_tensors(), seeds(), st.floats(-3, 3))
+def test_linear_operations_equal_dense_and_ranks_add(t, seed, alpha):
+    rng = np.random.default_rng(seed)
+    u = TTTensor([rng.standard_normal(g.shape) for g in t.cores])
+    a, b = t.full(), u.full()
+    np.testing.assert_allclose((t + u).full(), a + b, atol=1e-10)
+    np.testing.assert_allclose((t - u).full(), a - b, atol=1e-10)
+    np.testing.assert_allclose((alpha * t).full(), alpha * a, atol=1e-10)
+    np.testing.assert_allclose((t * alpha).full(), alpha * a, atol=1e-10)
+    if t.ndim > 1:
+        inner = [p + q for p, q in zip(t.ranks[1:-1], u.ranks[1:-1])]
+        assert list((t + u).ranks[1:-1]) == inner
+
+
+@given(tt_tensors(), seeds())
+def test_hadamard_dot_norm_equal_dense(t, seed):
+    rng = np.random.default_rng(seed)
+    u = TTTensor([rng.standard_normal(g.shape) for g in t.cores])
+    a, b = t.full(), u.full()
+    h = t.hadamard(u)
+    np.testing.assert_allclose(h.full(), a * b, atol=1e-10)
+    assert list(h.ranks) == [p * q for p, q in zip(t.ranks, u.ranks)]
+    assert t.dot(u) == pytest.approx(float(np.sum(a * b)), rel=1e-10, abs=1e-10)
+    assert t.inner(u) == pytest.approx(float(np.sum(a * b)), rel=1e-10, abs=1e-10)
+    assert t.norm() == pytest.approx(float(np.linalg.norm(a)), rel=1e-10, abs=1e-12)
+
+
+@given(tt_tensors(min_dims=2))
+def test_left_orthogonalized_cores_are_orthonormal(t):
+    o = t.orthogonalize("left")
+    for g in o.cores[:-1]:
+        m = g.reshape(-1, g.shape[2])
+        np.testing.assert_allclose(m.T @ m, np.eye(m.shape[1]), atol=1e-12)
+    np.testing.assert_allclose(o.full(), t.full(), atol=1e-10)
+    assert np.linalg.norm(o.cores[-1]) == pytest.approx(np.linalg.norm(t.full()), rel=1e-10)
+
+
+@given(tt_tensors(min_dims=2))
+def test_right_orthogonalized_cores_are_orthonormal(t):
+    o = t.orthogonalize("right")
+    for g in o.cores[1:]:
+        m = g.reshape(g.shape[0], -1)
+        np.testing.assert_allclose(m @ m.T, np.eye(m.shape[0]), atol=1e-12)
+    np.testing.assert_allclose(o.full(), t.full(), atol=1e-10)
+
+
+@given(tt_tensors(min_dims=2))
+def test_rounding_x_plus_x_gives_ranks_of_x_and_2x(t):
+    x = t.round(eps=1e-13)  # minimal ranks
+    y = (x + x).round(eps=1e-10)
+    assert y.ranks == x.ranks
+    np.testing.assert_allclose(y.full(), 2 * t.full(), atol=1e-8 * max(1, t.norm()))
+
+
+@given(tt_tensors(min_dims=2, max_rank=4), st.floats(0.01, 0.9))
+def test_round_meets_eps_bound_and_reports_its_error(t, eps):
+    dense = t.full()
+    r = t.round(eps=eps)
+    err = np.linalg.norm(r.full() - dense) / np.linalg.norm(dense)
+    assert err <= eps * (1 + 1e-9)
+    assert r.info["rel_error"] == pytest.approx(err, rel=1e-6, abs=1e-12)
+    assert all(a <= b for a, b in zip(r.ranks, t.ranks))
+
+
+@given(tt_tensors(min_dims=2, max_rank=4), st.integers(1, 3))
+def test_round_respects_rank_caps(t, cap):
+    r = t.round(ranks=cap)
+    assert max(r.ranks) <= cap
+
+
+def test_tt_max_ranks_example_and_caps():
+    assert tt_max_ranks((4, 5, 6, 3)) == (4, 18, 3)
+    assert tt_rank_caps(100, (4, 5, 6, 3)) == (4, 18, 3)
+    assert tt_rank_caps([1, 2, 3, 1, 1], (4, 5, 6, 3)) == (2, 3, 1)
+
+
+def test_save_load_roundtrip(tmp_path):
+    rng = np.random.default_rng(0)
+    t = TTTensor([rng.standard_normal(s) for s in [(1, 3, 2), (2, 4, 1)]])
+    back = StructuredTensor.load(t.save(tmp_path / "t"))
+    assert isinstance(back, TTTensor)
+    np.testing.assert_array_equal(back.full(), t.full())
+
+
+def test_bad_input_raises_clear_errors():
+    rng = np.random.default_rng(0)
+    good = [rng.standard_normal((1, 2, 2)), rng.standard_normal((2, 3, 1))]
+    with pytest.raises(ValueError, match="boundary ranks must be 1"):
+        TTTensor([rng.standard_normal((2, 2, 1))])
+    with pytest.raises(ValueError, match="right rank 2 but cores\\[1\\] has left rank 3"):
+        TTTensor([good[0], rng.standard_normal((3, 3, 1))])
+    with pytest.raises(ValueError, match="ndim=3"):
+        TTTensor([np.ones((2, 2))])
+    with pytest.raises(TypeError, match="non-empty sequence"):
+        TTTensor([])
+    with pytest.raises(ValueError, match="finite"):
+        TTTensor([np.full((1, 2, 1), np.nan)])
+    t = TTTensor(good)
+    with pytest.raises(IndexError, match="out of range"):
+        t.gather([[0, 5]])
+    with pytest.raises(ValueError, match="shape \\(B, 2\\)"):
+        t.gather([[0, 1, 2]])
+    with pytest.raises(TypeError, match="tuple of 2 integers"):
+        t[0]
+    with pytest.raises(ValueError, match="has shape"):
+        t + TTTensor([rng.standard_normal((1, 3, 1))])
+    with pytest.raises(TypeError):
+        t * "a"
+    with pytest.raises(ValueError, match="direction"):
+        t.orthogonalize("up")
+    with pytest.raises(ValueError, match="ranks\\[0\\]=0 must be >= 1"):
+        t.round(ranks=[0])
+    with pytest.raises(ValueError, match="boundary ranks"):
+        t.round(ranks=[2, 1, 1])
+    with pytest.raises(ValueError, match="full\\(\\) of a tensor"):
+        t.full(max_elements=2)

@@ -1,0 +1,163 @@
+"""Conv2d and pooling (tensornet/nn/conv.py): loop definitions and finite differences."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tensornet.nn import AvgPool2d, Conv2d, MaxPool2d, col2im, conv2d, im2col
+from tensornet.nn.conv import avg_pool2d, max_pool2d
+
+from .gradcheck import assert_grad_matches_fd, random_weights
+
+
+def conv_loop(x, w, b, stride, padding):
+    """y[n, o, i, j] = b[o] + sum_{c, u, v} xpad[n, c, i*s + u, j*s + v] w[o, c, u, v]."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    oh = (h + 2 * padding - kh) // stride + 1
+    ow = (wd + 2 * padding - kw) // stride + 1
+    y = np.zeros((n, o, oh, ow))
+    for b_ in range(n):
+        for o_ in range(o):
+            for i in range(oh):
+                for j in range(ow):
+                    patch = xp[b_, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+                    y[b_, o_, i, j] = np.sum(patch * w[o_]) + (0 if b is None else b[o_])
+    return y
+
+
+def pool_loop(x, k, s, p, mode):
+    n, c, h, w = x.shape
+    fill = -np.inf if mode == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    y = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            win = xp[:, :, i * s : i * s + k, j * s : j * s + k]
+            y[:, :, i, j] = win.max(axis=(2, 3)) if mode == "max" else win.mean(axis=(2, 3))
+    return y
+
+
+geometry = st.tuples(
+    st.integers(1, 2),  # batch
+    st.integers(1, 3),  # in channels
+    st.integers(1, 3),  # out channels
+    st.integers(1, 3),  # kernel
+    st.integers(1, 3),  # stride
+    st.integers(0, 2),  # padding
+    st.integers(3, 7),  # height
+    st.integers(3, 7),  # width
+    st.integers(0, 2**31),
+)
+
+
+@given(geometry)
+def test_conv2d_equals_direct_loop_definition(g):
+    n, c, o, k, s, p, h, w, seed = g
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w))
+    wt = rng.standard_normal((o, c, k, k))
+    b = rng.standard_normal(o)
+    np.testing.assert_allclose(conv2d(x, wt, b, s, p), conv_loop(x, wt, b, s, p), atol=1e-12)
+
+
+@given(geometry)
+def test_col2im_is_the_adjoint_of_im2col(g):
+    n, c, _, k, s, p, h, w, seed = g
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w))
+    cols = im2col(x, (k, k), (s, s), (p, p))
+    r = rng.standard_normal(cols.shape)
+    lhs = np.vdot(cols, r)
+    rhs = np.vdot(x, col2im(r, x.shape, (k, k), (s, s), (p, p)))
+    assert abs(lhs - rhs) <= 1e-10 * max(1.0, abs(lhs))
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), (1, 2)])
+def test_conv2d_layer_gradient_matches_finite_differences(stride, padding):
+    layer = Conv2d(2, 3, (3, 2), stride=stride, padding=padding, random_state=0, dtype=np.float64)
+    params = {k: v + 0.1 * random_weights(v.shape, 1) for k, v in layer.params.items()}
+    x = random_weights((2, 2, 6, 5), 2)
+    probe = random_weights(layer(x).shape, 3)
+
+    def f(p, x):
+        return (layer.apply(p, x) * probe).sum()
+
+    assert_grad_matches_fd(f, params, x)
+
+    def f_input(p):
+        return (layer.apply(params, p["x"]) * probe).sum()
+
+    assert_grad_matches_fd(f_input, {"x": x})
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 1), st.integers(0, 2**31))
+def test_pooling_equals_direct_loop_definition(k, s, p, seed):
+    p = min(p, k // 2)
+    x = np.random.default_rng(seed).standard_normal((2, 3, 6, 7))
+    np.testing.assert_allclose(
+        max_pool2d(x, (k, k), (s, s), (p, p)), pool_loop(x, k, s, p, "max"), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        avg_pool2d(x, (k, k), (s, s), (p, p)), pool_loop(x, k, s, p, "avg"), atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("layer_cls", [MaxPool2d, AvgPool2d])
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 1, 1), (3, 2, 1)])
+@pytest.mark.parametrize("shape", [(2, 2, 6, 5), (2, 2, 6, 6)])
+def test_pooling_gradient_matches_finite_differences(layer_cls, k, s, p, shape):
+    layer = layer_cls(k, s, p)
+    x = random_weights(shape, 4)
+    probe = random_weights(layer(x).shape, 5)
+    assert_grad_matches_fd(lambda q: (layer.apply({}, q["x"]) * probe).sum(), {"x": x})
+
+
+def test_max_pool_routes_gradient_of_a_tie_to_one_entry():
+    x = np.zeros((1, 1, 2, 2))
+    from tensornet.nn import value_and_grad
+
+    _, g = value_and_grad(lambda q: max_pool2d(q["x"], (2, 2), (2, 2), (0, 0)).sum())({"x": x})
+    assert g["x"].sum() == 1.0 and np.count_nonzero(g["x"]) == 1
+
+
+def test_conv2d_keeps_float32():
+    layer = Conv2d(1, 4, 3, padding=1, random_state=0)
+    x = np.ones((2, 1, 5, 5), dtype=np.float32)
+    assert layer(x).dtype == np.float32
+    assert MaxPool2d(2)(layer(x)).dtype == np.float32
+
+
+def test_conv2d_rejects_wrong_channel_count_with_clear_message():
+    layer = Conv2d(3, 4, 3, random_state=0)
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        layer(np.ones((1, 2, 5, 5), dtype=np.float32))
+
+
+def test_kernel_larger_than_padded_input_is_refused():
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        conv2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)))
+
+
+def test_pool_padding_above_half_kernel_is_refused():
+    with pytest.raises(ValueError, match="at most half"):
+        MaxPool2d(2, padding=2)
+
+
+def test_conv_pool_chain_gradient_matches_finite_differences():
+    # the conv output is a channel-major buffer seen as NCHW: exercises the pooling layouts
+    from tensornet.nn import ReLU, Sequential
+
+    net = Sequential(
+        ("conv", Conv2d(2, 3, 3, padding=1, random_state=0, dtype=np.float64)),
+        ("pool", MaxPool2d(2)),
+        ("act", ReLU()),
+        ("conv2", Conv2d(3, 2, 2, random_state=1, dtype=np.float64)),
+    )
+    x = random_weights((2, 2, 6, 6), 6)
+    probe = random_weights(net(x).shape, 7)
+    params = {k: v + 0.1 * random_weights(v.shape, 8) for k, v in net.params.items()}
+    assert_grad_matches_fd(lambda p, x: (net.apply(p, x) * probe).sum(), params, x)

@@ -1,0 +1,172 @@
+"""Optimizers, schedules, clipping and hooks (tensornet/nn/optim.py) vs hand-computed updates."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tensornet.nn import SGD, Adam, AdamW, CosineLR, MultiStepLR, StepLR, clip_grad_norm
+
+
+def _setup(dtype=np.float64):
+    p = {"w": np.array([1.0, -2.0, 3.0], dtype=dtype), "b": np.array([0.5], dtype=dtype)}
+    g = {"w": np.array([0.1, 0.2, -0.3], dtype=dtype), "b": np.array([1.0], dtype=dtype)}
+    return p, g
+
+
+def test_plain_sgd_step_is_p_minus_lr_g():
+    p, g = _setup()
+    w0 = p["w"].copy()
+    SGD(p, lr=0.5).step(g)
+    np.testing.assert_allclose(p["w"], w0 - 0.5 * g["w"], rtol=1e-15)
+
+
+def test_sgd_momentum_and_weight_decay_two_steps_by_hand():
+    p, g = _setup()
+    w = p["w"].copy()
+    opt = SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01)
+    v = np.zeros(3)
+    for _ in range(2):
+        gd = g["w"] + 0.01 * w
+        v = 0.9 * v + gd
+        w = w - 0.1 * v
+        opt.step(g)
+    np.testing.assert_allclose(p["w"], w, rtol=1e-14)
+
+
+def test_nesterov_two_steps_by_hand():
+    p, g = _setup()
+    w = p["w"].copy()
+    opt = SGD(p, lr=0.1, momentum=0.9, nesterov=True)
+    v = np.zeros(3)
+    for _ in range(2):
+        v = 0.9 * v + g["w"]
+        w = w - 0.1 * (g["w"] + 0.9 * v)
+        opt.step(g)
+    np.testing.assert_allclose(p["w"], w, rtol=1e-14)
+
+
+def test_sgd_updates_the_live_arrays_in_place():
+    p, g = _setup()
+    ref = p["w"]
+    SGD(p, lr=0.1).step(g)
+    assert p["w"] is ref
+
+
+def test_adam_three_steps_by_hand():
+    p, g = _setup()
+    w = p["w"].copy()
+    opt = Adam(p, lr=0.01, betas=(0.9, 0.99), eps=1e-8)
+    m = v = np.zeros(3)
+    for t in range(1, 4):
+        gt = g["w"] * t
+        m = 0.9 * m + 0.1 * gt
+        v = 0.99 * v + 0.01 * gt**2
+        w = w - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.99**t)) + 1e-8)
+        opt.step({"w": gt, "b": g["b"]})
+    np.testing.assert_allclose(p["w"], w, rtol=1e-12)
+
+
+def test_adamw_decouples_weight_decay():
+    p, g = _setup()
+    w = p["w"].copy()
+    AdamW(p, lr=0.01, weight_decay=0.1).step(g)
+    # first Adam step moves every entry by lr * sign(g) (up to eps)
+    expected = w * (1 - 0.01 * 0.1) - 0.01 * np.sign(g["w"])
+    np.testing.assert_allclose(p["w"], expected, rtol=1e-6)
+
+
+def test_float32_parameters_stay_float32():
+    p, g = _setup(np.float32)
+    opt = Adam(p, lr=0.01)
+    opt.step(g)
+    SGD(p, lr=0.1, momentum=0.9).step(g)
+    assert p["w"].dtype == np.float32
+
+
+def test_schedules_give_the_documented_factors():
+    assert StepLR(2, 0.5)(3.9) == 0.5 and StepLR(2, 0.5)(4.0) == 0.25
+    assert MultiStepLR([3, 5], 0.1)(4) == pytest.approx(0.1)
+    assert MultiStepLR([3, 5], 0.1)(5) == pytest.approx(0.01)
+    cos = CosineLR(10, min_factor=0.1)
+    assert cos(0) == pytest.approx(1.0) and cos(10) == pytest.approx(0.1)
+    assert cos(5) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert CosineLR(10, warmup=2)(1) == pytest.approx(0.5)
+
+
+def test_schedule_follows_steps_per_epoch():
+    p, g = _setup()
+    opt = SGD(p, lr=1.0, schedule=StepLR(1, 0.5))
+    opt.steps_per_epoch = 2
+    lrs = [opt.step(g) for _ in range(5)]
+    assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25]
+
+
+def test_clip_grad_norm_bounds_the_global_norm():
+    _, g = _setup()
+    norm = math.sqrt(sum(float((v**2).sum()) for v in g.values()))
+    clipped, before = clip_grad_norm(g, 0.5)
+    assert before == pytest.approx(norm)
+    after = math.sqrt(sum(float((v**2).sum()) for v in clipped.values()))
+    assert after == pytest.approx(0.5)
+    same, _ = clip_grad_norm(g, 10.0)
+    assert same is g
+
+
+def test_clip_value_limits_each_entry():
+    p, g = _setup()
+    w = p["w"].copy()
+    SGD(p, lr=1.0, clip_value=0.15).step(g)
+    np.testing.assert_allclose(p["w"], w - np.clip(g["w"], -0.15, 0.15))
+
+
+def test_grad_transform_runs_before_and_prox_after_the_update():
+    p, g = _setup()
+    w = p["w"].copy()
+    seen = {}
+
+    def project(grads, params):  # keep only the first coordinate of w
+        out = dict(grads)
+        out["w"] = grads["w"] * np.array([1.0, 0.0, 0.0])
+        return out
+
+    def prox(params, lr):
+        seen["lr"] = lr
+        return {"w": np.maximum(params["w"], 0.0)}  # projection onto w >= 0
+
+    opt = SGD(p, lr=0.5, grad_transforms=project)
+    opt.add_prox(prox)
+    opt.step(g)
+    expected = np.maximum(w - 0.5 * np.array([0.1, 0.0, 0.0]), 0.0)
+    np.testing.assert_allclose(p["w"], expected)
+    assert seen["lr"] == 0.5
+
+
+def test_optimizer_state_round_trip_resumes_identically():
+    p1, g = _setup()
+    p2 = {k: v.copy() for k, v in p1.items()}
+    o1 = SGD(p1, lr=0.1, momentum=0.9)
+    o1.step(g)
+    arrays, meta = o1.state_dict()
+    o2 = SGD(p2, lr=0.1, momentum=0.9)
+    for k in p2:
+        p2[k][...] = p1[k]
+    o2.load_state_dict(arrays, meta)
+    o1.step(g)
+    o2.step(g)
+    for k in p1:
+        np.testing.assert_array_equal(p1[k], p2[k])
+    with pytest.raises(ValueError, match="saved by 'SGD'"):
+        Adam(p2).load_state_dict(arrays, meta)
+
+
+def test_bad_hyperparameters_are_refused():
+    p, _ = _setup()
+    with pytest.raises(ValueError, match="lr=0"):
+        SGD(p, lr=0)
+    with pytest.raises(ValueError, match="momentum"):
+        SGD(p, lr=0.1, momentum=1.0)
+    with pytest.raises(ValueError, match="nesterov"):
+        SGD(p, lr=0.1, nesterov=True)
+    with pytest.raises(TypeError, match="non-empty dict"):
+        SGD({}, lr=0.1)

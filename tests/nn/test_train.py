@@ -1,0 +1,201 @@
+"""The training loop of tensornet/nn/train.py: end-to-end MNIST, callbacks, checkpoints."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tensornet.datasets import DataLoader, load_mnist_subset
+from tensornet.nn import (
+    SGD,
+    Callback,
+    Checkpoint,
+    LambdaCallback,
+    cross_entropy,
+    evaluate,
+    fit,
+    lenet300_100,
+    load_checkpoint,
+    predict,
+    save_checkpoint,
+)
+
+
+@pytest.fixture(scope="module")
+def subset():
+    return load_mnist_subset()
+
+
+def test_one_epoch_on_bundled_subset_beats_85_percent(subset):
+    (x, y), (xt, yt) = subset
+    model = lenet300_100(random_state=0)
+    opt = SGD(model.params, lr=0.1, momentum=0.9)
+    history = fit(model, cross_entropy, opt, (x, y), epochs=1, batch_size=64, random_state=0)
+    acc = evaluate(model, (xt, yt))["accuracy"]
+    assert acc > 0.85
+    assert len(history) == 1 and history["loss"][0] < 1.0
+
+
+def _small_problem(n=256, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, n)
+    return x, y
+
+
+def test_callbacks_see_live_params_after_every_step_and_epoch():
+    x, y = _small_problem()
+    model = lenet300_100(random_state=1)
+    opt = SGD(model.params, lr=0.01)
+    record = {"begin": None, "steps": [], "epochs": []}
+
+    class Recorder(Callback):
+        def on_train_begin(self, params, logs):
+            record["begin"] = params["fc3.bias"].copy()
+
+        def on_step_end(self, step, params, logs):
+            record["steps"].append((step, params["fc3.bias"].copy(), logs["loss"]))
+
+        def on_epoch_end(self, epoch, params, logs):
+            record["epochs"].append((epoch, params["fc3.bias"].copy(), logs["val_accuracy"]))
+
+    fit(
+        model,
+        cross_entropy,
+        opt,
+        (x, y),
+        epochs=2,
+        batch_size=100,
+        val_data=(x, y),
+        callbacks=[Recorder()],
+        random_state=0,
+    )
+    assert [s for s, _, _ in record["steps"]] == list(range(1, 7))  # 3 batches x 2 epochs
+    assert [e for e, _, _ in record["epochs"]] == [1, 2]
+    np.testing.assert_array_equal(record["epochs"][-1][1], model.params["fc3.bias"])
+    np.testing.assert_array_equal(record["steps"][2][1], record["epochs"][0][1])
+    assert not np.array_equal(record["begin"], record["steps"][0][1])
+
+
+def test_callback_can_stop_training():
+    x, y = _small_problem()
+    model = lenet300_100(random_state=1)
+    opt = SGD(model.params, lr=0.01)
+    stopper = LambdaCallback()
+    stopper.on_step_end = lambda step, params, logs: setattr(stopper, "stop_training", step >= 2)
+    history = fit(model, cross_entropy, opt, (x, y), epochs=5, batch_size=64, callbacks=[stopper])
+    assert opt.t == 2 and len(history) == 1
+
+
+def test_same_seed_gives_identical_training():
+    x, y = _small_problem()
+    results = []
+    for _ in range(2):
+        model = lenet300_100(random_state=3)
+        fit(
+            model,
+            cross_entropy,
+            SGD(model.params, lr=0.05, momentum=0.9),
+            (x, y),
+            epochs=1,
+            batch_size=32,
+            random_state=4,
+        )
+        results.append(model.state_dict())
+    for k in results[0]:
+        np.testing.assert_array_equal(results[0][k], results[1][k])
+
+
+def test_checkpoint_round_trip_is_exact_and_resumes_identically(tmp_path):
+    x, y = _small_problem()
+    loader_a = DataLoader(x, y, 64, random_state=5)
+    model = lenet300_100(random_state=2)
+    opt = SGD(model.params, lr=0.05, momentum=0.9)
+    fit(model, cross_entropy, opt, loader_a, epochs=1)
+    path = save_checkpoint(tmp_path / "ckpt", model, opt, epoch=1, extra={"note": "x"})
+    assert path.suffix == ".npz"
+    restored = lenet300_100(random_state=99)
+    opt2 = SGD(restored.params, lr=0.05, momentum=0.9)
+    meta = load_checkpoint(path, restored, opt2)
+    assert meta["epoch"] == 1 and meta["extra"] == {"note": "x"}
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(restored.state_dict()[k], v)
+    # one more epoch with the same batches from both: identical weights
+    batches = list(DataLoader(x, y, 64, random_state=6))
+    fit(model, cross_entropy, opt, batches, epochs=1)
+    fit(restored, cross_entropy, opt2, batches, epochs=1)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(restored.state_dict()[k], v)
+
+
+def test_checkpoint_callback_writes_json_safe_metadata(tmp_path):
+    x, y = _small_problem(128)
+    model = lenet300_100(random_state=0)
+    opt = SGD(model.params, lr=0.01)
+    fit(
+        model,
+        cross_entropy,
+        opt,
+        (x, y),
+        epochs=2,
+        batch_size=64,
+        callbacks=[Checkpoint(tmp_path / "e{epoch}.npz", model, opt)],
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e1.npz", "e2.npz"]
+    meta = load_checkpoint(tmp_path / "e2.npz", lenet300_100(1))
+    json.dumps(meta)
+    assert len(meta["extra"]["history"]) == 2
+
+
+def test_load_checkpoint_refuses_a_foreign_file(tmp_path):
+    from tensornet._io import save_npz
+
+    save_npz(tmp_path / "other.npz", {"a": np.zeros(2)}, {"kind": "something-else"})
+    with pytest.raises(ValueError, match="not a 'tensornet.nn.checkpoint'"):
+        load_checkpoint(tmp_path / "other.npz", lenet300_100(0))
+
+
+def test_predict_and_evaluate_agree_and_restore_mode():
+    x, y = _small_problem(50)
+    model = lenet300_100(0)
+    logits = predict(model, x, batch_size=16)
+    assert logits.shape == (50, 10) and model.training
+    res = evaluate(model, (x, y), batch_size=7)
+    assert res["accuracy"] == pytest.approx(np.mean(logits.argmax(1) == y))
+    assert res["loss"] == pytest.approx(float(cross_entropy(logits, y)), rel=1e-5)
+
+
+def test_fit_reports_divergence_clearly():
+    x, y = _small_problem(64)
+    model = lenet300_100(0)
+    opt = SGD(model.params, lr=1e6)
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        fit(model, cross_entropy, opt, (x * 100, y), epochs=3, batch_size=32)
+
+
+def test_fit_validates_arguments():
+    x, y = _small_problem(8)
+    model = lenet300_100(0)
+    with pytest.raises(TypeError, match="optimizer"):
+        fit(model, cross_entropy, "sgd", (x, y))
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, cross_entropy, SGD(model.params, lr=0.1), (x, y), epochs=0)
+
+
+def test_optimizer_on_a_sub_dict_freezes_the_other_parameters():
+    x, y = _small_problem(64)
+    model = lenet300_100(0)
+    before = model.state_dict()
+    trained = {k: v for k, v in model.params.items() if k.startswith("fc3.")}
+    fit(model, cross_entropy, SGD(trained, lr=0.1), (x, y), epochs=1, batch_size=32)
+    after = model.state_dict()
+    assert np.array_equal(before["fc1.weight"], after["fc1.weight"])
+    assert not np.array_equal(before["fc3.weight"], after["fc3.weight"])
+
+
+def test_optimizer_on_copies_of_the_parameters_is_refused():
+    x, y = _small_problem(8)
+    model = lenet300_100(0)
+    copies = {k: v.copy() for k, v in model.params.items()}
+    with pytest.raises(ValueError, match="build the optimizer on model.params"):
+        fit(model, cross_entropy, SGD(copies, lr=0.1), (x, y))
