@@ -446,7 +446,9 @@ def stp_numba(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """
     x, w = _stp_operands(x, w)
     dtype = np.result_type(x, w, np.float32)
-    a, b, c, _ = stp_plan(x.shape[1], w.shape[0])
+    t = lcm(x.shape[1], w.shape[0])
+    a, b = t // x.shape[1], t // w.shape[0]
+    c = t // (a * b)
     return _stp_loop(
         np.ascontiguousarray(x, dtype=dtype), np.ascontiguousarray(w, dtype=dtype), a, b, c
     )

@@ -21,6 +21,8 @@ multiply-adds, the work of the non-zero terms only.
 
 from __future__ import annotations
 
+from math import lcm
+
 import numpy as np
 
 from .._validation import check_array, check_axis
@@ -34,10 +36,15 @@ __all__ = ["stp", "stp_mode_dot"]
 NUMBA_STP_MAX_WORK = 16384
 
 
-def _as_matrix(a: np.ndarray, name: str, vector_as: str, check_finite: bool) -> np.ndarray:
-    """Validate an STP operand and view a 1-D one as a row or a column."""
+def _as_matrix(a: np.ndarray, name: str, vector_as: str) -> np.ndarray:
+    """Check an STP operand's type and dimensions and view a 1-D one as a row or a column.
+
+    Floating arrays pass without a scan (finiteness is checked on the result, see :func:`stp`);
+    anything else goes through :func:`~tensornet._validation.check_array`, which converts
+    integers and refuses non-numeric, complex or empty input.
+    """
     a = np.asarray(a)
-    if check_finite or not np.issubdtype(a.dtype, np.floating):
+    if not np.issubdtype(a.dtype, np.floating) or a.size == 0:
         a = check_array(a, name)
     if a.ndim == 1:
         return a.reshape(1, -1) if vector_as == "row" else a.reshape(-1, 1)
@@ -49,6 +56,7 @@ def _as_matrix(a: np.ndarray, name: str, vector_as: str, check_finite: bool) -> 
 def _stp_matrices(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """STP of two matrices by ``ab`` small matrix products batched into one ``matmul``.
 
+    (``n = p`` is a plain matrix product; tiny operands with ``a, b > 1`` go to the Numba loop.)
     With the plan of :func:`tensornet.algebra.kernels.stp_plan`,
     ``Y[i a + v%a, l b + v%b] = sum_u X[i, u b + v//a] W[u a + v//b, l]`` for ``v < ab``:
     ``X`` viewed as ``(m, c, b)`` and ``W`` as ``(c, a, q)`` are gathered along ``v`` and
@@ -57,8 +65,10 @@ def _stp_matrices(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     (m, n), (p, q) = x.shape, w.shape
     if n == p:
         return x @ w
-    a, b, c, v_of = stp_plan(n, p)
-    if a > 1 and b > 1 and m * q * a * b * c <= NUMBA_STP_MAX_WORK:
+    t = lcm(n, p)
+    a, b = t // n, t // p
+    c = t // (a * b)
+    if a > 1 and b > 1 and m * q * t <= NUMBA_STP_MAX_WORK:
         return stp_numba(x, w)
     x3 = x.reshape(m, c, b)
     w3 = w.reshape(c, a, q)
@@ -66,6 +76,7 @@ def _stp_matrices(x: np.ndarray, w: np.ndarray) -> np.ndarray:
         z = np.matmul(x3.transpose(2, 0, 1), w3.transpose(1, 0, 2))
         y = z.reshape(a, b, m, q)
     else:
+        v_of = stp_plan(n, p)[3]
         v = np.arange(a * b)
         z = np.matmul(x3[:, :, v // a].transpose(2, 0, 1), w3[:, v // b, :].transpose(1, 0, 2))
         y = z[v_of]
@@ -87,7 +98,10 @@ def stp(x: np.ndarray, w: np.ndarray, *, check_finite: bool = True) -> np.ndarra
     w : array_like, shape (p, q), or (p,) read as a column vector
         Right factor.
     check_finite : bool
-        Refuse NaN/Inf in the inputs (skip the scan in inner loops that validated already).
+        Refuse NaN/Inf in the inputs. Every entry of ``x`` and ``w`` enters some output entry,
+        so a non-finite input makes the result non-finite under IEEE arithmetic: only the
+        result is scanned, and the inputs are checked (for the message) only when it is not
+        finite. ``False`` skips the scan.
 
     Returns
     -------
@@ -110,9 +124,14 @@ def stp(x: np.ndarray, w: np.ndarray, *, check_finite: bool = True) -> np.ndarra
     >>> stp(np.arange(6.0), np.array([1.0, 2.0]))  # row of length 6 times column of length 2
     array([[ 6.,  9., 12.]])
     """
-    x = _as_matrix(x, "x", "row", check_finite)
-    w = _as_matrix(w, "w", "column", check_finite)
-    return _stp_matrices(x, w)
+    x = _as_matrix(x, "x", "row")
+    w = _as_matrix(w, "w", "column")
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite input is refused below
+        y = _stp_matrices(x, w)
+    if check_finite and not np.all(np.isfinite(y)):
+        check_array(x, "x")
+        check_array(w, "w")
+    return y
 
 
 def stp_mode_dot(x: np.ndarray, u: np.ndarray, mode: int) -> np.ndarray:
@@ -153,7 +172,8 @@ def stp_mode_dot(x: np.ndarray, u: np.ndarray, mode: int) -> np.ndarray:
     (2, 15, 3)
     """
     x = check_array(x, "x", min_ndim=1)
-    u = _as_matrix(u, "u", "row", check_finite=True)
+    u = check_array(u, "u")
+    u = _as_matrix(u, "u", "row")
     mode = check_axis(mode, x.ndim)
     size = x.shape[mode]
     n_rows, n_cols = u.shape

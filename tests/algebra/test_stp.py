@@ -221,3 +221,18 @@ def test_stp_small_general_case_keeps_float32():
     w = np.ones((2, 2), np.float32)
     y = stp(x, w)
     assert y.dtype == np.float32 and y.shape == (4, 6)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape"),
+    [((3, 4), (4, 5)), ((3, 8), (4, 5)), ((3, 4), (8, 5)), ((3, 6), (4, 5)), ((30, 60), (45, 40))],
+    ids=["n=p", "p|n", "n|p", "tiny-general", "large-general"],
+)
+@pytest.mark.parametrize("where", ["x", "w"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_stp_refuses_non_finite_input_next_to_zeros_on_every_path(x_shape, w_shape, where, bad):
+    x, w = np.zeros(x_shape), np.zeros(w_shape)
+    (x if where == "x" else w)[-1, -1] = bad
+    with pytest.raises(ValueError, match=f"{where} must be finite"):
+        stp(x, w)
+    assert not np.all(np.isfinite(stp(x, w, check_finite=False)))

@@ -35,7 +35,7 @@ def test_evbmf_pure_noise_gives_rank_zero(n_rows, n_cols, seed):
 def test_evbmf_strong_signal_plus_noise_gives_true_rank(n_rows, n_cols, rank, seed):
     result = evbmf(_signal_plus_noise(n_rows, n_cols, rank, seed))
     assert result.rank == rank
-    assert result.sigma2 == pytest.approx(1.0, rel=0.3)
+    assert 0.5 < result.sigma2 < 2.0  # the noise variance is 1
 
 
 @given(dims, dims, st.integers(0, 4), seeds(), st.floats(1e-3, 1e3))
