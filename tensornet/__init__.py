@@ -1,12 +1,19 @@
 """tensornet: low-rank tensor decompositions and low-rank deep learning in plain NumPy.
 
 The survey *Low Rank Optimization for Efficient Deep Learning* (Ou, Chen, Zhu, Liu) maps the
-field; tensornet makes its methods runnable. Public names are re-exported here.
+field; tensornet makes its methods runnable. The public names of the subpackages are
+re-exported here:
+
+* :mod:`tensornet.algebra`: unfold/fold, mode products, Kronecker-type products, the STP;
+* :mod:`tensornet.formats`: structured tensors (CP, Tucker, BTD, TT, TT-matrix, TR, HT, Kron, STP);
+* :mod:`tensornet.decompositions`: the algorithms that fit them;
+* :mod:`tensornet.rank`: rank selection (EVBMF, energy);
+* :mod:`tensornet.nn` and :mod:`tensornet.datasets`: the neural-net framework and MNIST.
 """
 
 __version__ = "0.1.0"
 
-from . import algebra, datasets, decompositions, formats, nn  # noqa: E402
+from . import algebra, datasets, decompositions, formats, nn, rank  # noqa: E402
 from .algebra import (  # noqa: E402
     fold,
     khatri_rao,
@@ -22,15 +29,51 @@ from .algebra import (  # noqa: E402
     unfold,
     vectorize,
 )
-from .formats import StructuredTensor  # noqa: E402
+from .decompositions import (  # noqa: E402
+    btd_als,
+    cp_als,
+    gkpd,
+    hosvd,
+    ht_svd,
+    kpd,
+    randomized_svd,
+    st_tucker,
+    str_als,
+    stt_svd,
+    tr_als,
+    tr_svd,
+    truncated_svd,
+    tt_matrix_svd,
+    tt_svd,
+    tucker2,
+    tucker_hooi,
+)
+from .formats import (  # noqa: E402
+    BTDTensor,
+    CPTensor,
+    DimensionTree,
+    HTTensor,
+    KronTensor,
+    STRTensor,
+    StructuredTensor,
+    STTTensor,
+    STTuckerTensor,
+    TRTensor,
+    TTMatrix,
+    TTTensor,
+    TuckerTensor,
+)
 
 __all__ = [
     "__version__",
+    # subpackages
     "algebra",
+    "datasets",
     "decompositions",
     "formats",
-    "datasets",
     "nn",
+    "rank",
+    # algebra
     "fold",
     "khatri_rao",
     "kron",
@@ -44,38 +87,36 @@ __all__ = [
     "tensorize",
     "unfold",
     "vectorize",
+    # decompositions
+    "btd_als",
+    "cp_als",
+    "gkpd",
+    "hosvd",
+    "ht_svd",
+    "kpd",
+    "randomized_svd",
+    "st_tucker",
+    "str_als",
+    "stt_svd",
+    "tr_als",
+    "tr_svd",
+    "truncated_svd",
+    "tt_matrix_svd",
+    "tt_svd",
+    "tucker2",
+    "tucker_hooi",
+    # formats
+    "BTDTensor",
+    "CPTensor",
+    "DimensionTree",
+    "HTTensor",
+    "KronTensor",
     "StructuredTensor",
+    "STRTensor",
+    "STTTensor",
+    "STTuckerTensor",
+    "TRTensor",
+    "TTMatrix",
+    "TTTensor",
+    "TuckerTensor",
 ]
-
-from .decompositions import tr_als, tr_svd, tt_matrix_svd, tt_svd  # noqa: E402
-from .formats import TRTensor, TTMatrix, TTTensor  # noqa: E402
-
-__all__ += ["TRTensor", "TTMatrix", "TTTensor", "tr_als", "tr_svd", "tt_matrix_svd", "tt_svd"]
-
-from . import rank  # noqa: E402
-from .decompositions import (  # noqa: E402
-    btd_als,
-    cp_als,
-    hosvd,
-    randomized_svd,
-    truncated_svd,
-    tucker2,
-    tucker_hooi,
-)
-from .formats import BTDTensor, CPTensor, TuckerTensor  # noqa: E402
-
-__all__ += ["rank", "btd_als", "cp_als", "hosvd", "randomized_svd", "truncated_svd"]
-__all__ += ["tucker2", "tucker_hooi", "BTDTensor", "CPTensor", "TuckerTensor"]
-
-from .decompositions import gkpd, ht_svd, kpd, st_tucker, str_als, stt_svd  # noqa: E402
-from .formats import (  # noqa: E402
-    DimensionTree,
-    HTTensor,
-    KronTensor,
-    STRTensor,
-    STTTensor,
-    STTuckerTensor,
-)
-
-__all__ += ["gkpd", "ht_svd", "kpd", "st_tucker", "str_als", "stt_svd", "DimensionTree"]
-__all__ += ["HTTensor", "KronTensor", "STRTensor", "STTTensor", "STTuckerTensor"]

@@ -1,27 +1,35 @@
-"""Structured tensor formats: one module per format, all subclasses of StructuredTensor."""
+# ruff: noqa: I001  (formats in the survey's order, not alphabetical)
+"""Structured tensor formats: one module per format, all subclasses of StructuredTensor.
+
+A format knows how to *be* a tensor (shape, ranks, ``full()``, ``norm()``, storage); the
+algorithms that find one from data live in :mod:`tensornet.decompositions`.
+"""
 
 from .base import DEFAULT_MAX_ELEMENTS, StructuredTensor, format_class
-from .btd import BTDTensor
 from .cp import CPTensor
 from .tucker import TuckerTensor
+from .btd import BTDTensor
+from .tt import TTTensor
+from .tt_matrix import TTMatrix
+from .tr import TRTensor
+from .ht import DimensionTree, HTTensor
+from .kron import KronTensor
+from .stp import STRTensor, STTTensor, STTuckerTensor
 
 __all__ = [
     "DEFAULT_MAX_ELEMENTS",
     "StructuredTensor",
     "format_class",
-    "BTDTensor",
     "CPTensor",
     "TuckerTensor",
+    "BTDTensor",
+    "TTTensor",
+    "TTMatrix",
+    "TRTensor",
+    "DimensionTree",
+    "HTTensor",
+    "KronTensor",
+    "STRTensor",
+    "STTTensor",
+    "STTuckerTensor",
 ]
-
-from .ht import DimensionTree, HTTensor  # noqa: E402
-from .kron import KronTensor  # noqa: E402
-from .stp import STRTensor, STTTensor, STTuckerTensor  # noqa: E402
-
-__all__ += ["DimensionTree", "HTTensor", "KronTensor", "STRTensor", "STTTensor", "STTuckerTensor"]
-
-from .tr import TRTensor  # noqa: E402
-from .tt import TTTensor  # noqa: E402
-from .tt_matrix import TTMatrix  # noqa: E402
-
-__all__ += ["TRTensor", "TTMatrix", "TTTensor"]
