@@ -15,6 +15,7 @@ and may override ``norm``, ``inner`` and ``n_params`` with cheaper structured co
 
 from __future__ import annotations
 
+import numbers
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -188,6 +189,29 @@ class StructuredTensor(ABC):
         if ref == 0.0:
             raise ValueError("x is all zeros: the relative error is undefined")
         return float(np.linalg.norm((x - self.full(max_elements=None)).ravel())) / ref
+
+    def _element_index(self, index: Any, hint: str = "") -> tuple[int, ...]:
+        """Validate one multi-index for element access and return it non-negative.
+
+        A tuple of :attr:`ndim` integers is required (negative values count from the end);
+        anything else is a ``TypeError`` and an out-of-range entry an ``IndexError``.
+        """
+        if not isinstance(index, tuple):
+            index = (index,)
+        if len(index) != self.ndim or not all(
+            isinstance(i, (numbers.Integral, np.integer)) and not isinstance(i, (bool, np.bool_))
+            for i in index
+        ):
+            raise TypeError(
+                f"{type(self).__name__} indices must be a tuple of {self.ndim} integers "
+                f"(one per mode), got {index!r}{hint}"
+            )
+        out = []
+        for k, (i, size) in enumerate(zip(index, self.shape, strict=True)):
+            if not -size <= i < size:
+                raise IndexError(f"index[{k}]={i} is out of range for mode {k} of size {size}")
+            out.append(int(i) % size)
+        return tuple(out)
 
     def _check_same_shape(self, shape: tuple[int, ...], name: str) -> None:
         if tuple(shape) != tuple(self.shape):

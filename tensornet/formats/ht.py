@@ -492,16 +492,7 @@ class HTTensor(StructuredTensor):
         -------
         float
         """
-        if not isinstance(index, tuple):
-            index = (index,)
-        if len(index) != self.ndim or not all(
-            isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index
-        ):
-            raise TypeError(f"index must be a tuple of {self.ndim} integers, got {index!r}")
-        for k, (i, size) in enumerate(zip(index, self.shape, strict=False)):
-            if not -size <= i < size:
-                raise IndexError(f"index[{k}]={i} is out of range for mode {k} of size {size}")
-        row = np.array([[int(i) % s for i, s in zip(index, self.shape, strict=False)]])
+        row = np.array([self._element_index(index)])
         return float(self.elements(row)[0])
 
     # ----------------------------------------------------------------- chain computation

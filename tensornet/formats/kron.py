@@ -166,7 +166,7 @@ class KronTensor(StructuredTensor):
         -------
         float
         """
-        idx = _check_index(index, self.shape)
+        idx = self._element_index(index)
         ia = (slice(None), *(i // k for i, k in zip(idx, self.b_shape, strict=False)))
         ib = (slice(None), *(i % k for i, k in zip(idx, self.b_shape, strict=False)))
         return float(np.dot(self.a_factors[ia], self.b_factors[ib]))
@@ -178,21 +178,3 @@ class KronTensor(StructuredTensor):
     @classmethod
     def _from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> KronTensor:
         return cls(arrays["a_factors"], arrays["b_factors"])
-
-
-def _check_index(index: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Validate a full integer index into a tensor of ``shape``."""
-    if not isinstance(index, tuple):
-        index = (index,)
-    if len(index) != len(shape) or not all(
-        isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index
-    ):
-        raise TypeError(
-            f"index must be a tuple of {len(shape)} integers (one per mode), got {index!r}"
-        )
-    out = []
-    for n, (i, size) in enumerate(zip(index, shape, strict=False)):
-        if not -size <= i < size:
-            raise IndexError(f"index[{n}]={i} is out of range for mode {n} of size {size}")
-        out.append(int(i) % size)
-    return tuple(out)

@@ -17,7 +17,6 @@ forming the dense tensor or any ``E_k``.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -103,16 +102,7 @@ class TRTensor(StructuredTensor):
 
     def __getitem__(self, index: Any) -> float:
         """The element ``tr(G_1[:, i_1, :] ... G_d[:, i_d, :])`` (``O(r_0 d r^2)``)."""
-        if not isinstance(index, tuple):
-            index = (index,)
-        if len(index) != self.ndim or not all(
-            isinstance(i, (numbers.Integral, np.integer)) and not isinstance(i, bool)
-            for i in index
-        ):
-            raise TypeError(
-                f"TRTensor indices must be a tuple of {self.ndim} integers, got {index!r}; "
-                "use gather() for a batch"
-            )
+        index = self._element_index(index, hint="; use gather() for a batch")
         return float(self.gather(np.asarray(index, dtype=np.int64)[None, :])[0])
 
     def gather(self, index: Any) -> np.ndarray:

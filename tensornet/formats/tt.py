@@ -308,16 +308,7 @@ class TTTensor(StructuredTensor):
     # ------------------------------------------------------------------ element access
     def __getitem__(self, index: Any) -> float:
         """The element ``X[i_1, ..., i_d]`` as a product of core slices (``O(d r^2)``)."""
-        if not isinstance(index, tuple):
-            index = (index,)
-        if len(index) != self.ndim or not all(
-            isinstance(i, (numbers.Integral, np.integer)) and not isinstance(i, bool)
-            for i in index
-        ):
-            raise TypeError(
-                f"TTTensor indices must be a tuple of {self.ndim} integers, got {index!r}; "
-                "use gather() for a batch"
-            )
+        index = self._element_index(index, hint="; use gather() for a batch")
         return float(self.gather(np.asarray(index, dtype=np.int64)[None, :])[0])
 
     def gather(self, index: Any) -> np.ndarray:
