@@ -15,8 +15,8 @@ solution is a thresholded, shrunk SVD. With ``γ_h`` the singular values of ``V`
   sqrt((1 - (L+M)σ²/γ_h²)² - 4 L M σ⁴/γ_h⁴))``.
 
 When ``σ²`` is unknown it minimizes the EVB free energy, a 1-D function of ``σ²`` evaluated from
-the singular values alone, over the bounded interval in which the global minimizer lies
-(``scipy.optimize.minimize_scalar(method="bounded")``).
+the singular values alone, over the bounded interval in which the global minimizer lies: a grid search for the global
+minimum, refined by ``scipy.optimize.minimize_scalar(method="bounded")`` in the best cell.
 """
 
 from __future__ import annotations
@@ -97,6 +97,10 @@ def _free_energy(
     return float(energy + residual / (n_cols * sigma2))
 
 
+#: Grid points of the global search for the noise variance before the Brent refinement.
+_N_GRID = 257
+
+
 def _estimate_sigma2(gamma: np.ndarray, n_rows: int, n_cols: int, x_lower: float) -> float:
     """Noise variance minimizing the free energy on the interval that holds its minimizer."""
     alpha = n_rows / n_cols
@@ -112,14 +116,23 @@ def _estimate_sigma2(gamma: np.ndarray, n_rows: int, n_cols: int, x_lower: float
     if not lower < upper:
         return upper
     # Minimize over u = σ²/upper so that the search (and its tolerance) is scale invariant.
+    # The free energy is piecewise smooth and can have an interior local minimum above a lower
+    # value at the interval's end (e.g. u = 1: everything is noise), so locate the global
+    # minimum on a grid first and refine it with bounded Brent inside the best grid cell.
     scaled = gamma2 / upper
+
+    def energy(u: float) -> float:
+        return _free_energy(u, scaled, n_rows, n_cols, 0.0, x_lower)
+
+    grid = np.linspace(lower / upper, 1.0, _N_GRID)
+    values = np.array([energy(u) for u in grid])
+    best = int(np.argmin(values))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, _N_GRID - 1)]
     res = scipy.optimize.minimize_scalar(
-        lambda u: _free_energy(u, scaled, n_rows, n_cols, 0.0, x_lower),
-        bounds=(lower / upper, 1.0),
-        method="bounded",
-        options={"xatol": 1e-12},
+        energy, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
     )
-    return float(res.x) * upper
+    u = float(res.x) if res.fun <= values[best] else float(grid[best])
+    return u * upper
 
 
 def evbmf(matrix: np.ndarray, sigma2: float | None = None) -> EVBMFResult:
