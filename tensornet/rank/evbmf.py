@@ -15,8 +15,9 @@ solution is a thresholded, shrunk SVD. With ``γ_h`` the singular values of ``V`
   sqrt((1 - (L+M)σ²/γ_h²)² - 4 L M σ⁴/γ_h⁴))``.
 
 When ``σ²`` is unknown it minimizes the EVB free energy, a 1-D function of ``σ²`` evaluated from
-the singular values alone, over the bounded interval in which the global minimizer lies: a grid search for the global
-minimum, refined by ``scipy.optimize.minimize_scalar(method="bounded")`` in the best cell.
+the singular values alone, over the bounded interval in which the global minimizer lies: a grid
+search for the global minimum, refined by ``scipy.optimize.minimize_scalar(method="bounded")``
+in the best cell.
 """
 
 from __future__ import annotations
