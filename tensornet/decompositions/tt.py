@@ -26,7 +26,9 @@ so the ``eps`` bound holds down to ``eps ≈ 1e-14``. Eigenvalues only *guide* t
 chosen from exact row norms. A rank-capped step (no ``eps``) projects onto the kept rows only
 and reports ``||C||^2 - ||B_r||^2`` as its discarded energy (``info["error_exact"]`` is then
 ``False``: that difference is accurate to about ``1e-8 ||X||``; the factors are still exact
-projections). Small or tall matrices use LAPACK ``gesdd`` directly.
+projections). In a rank-capped sweep the step also forms the next step's Gram matrix from
+``B`` right away and reads ``||B||_F^2`` off its trace (one pass over ``B`` fewer). Small or tall
+matrices use LAPACK ``gesdd`` directly.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def _svd_step(
     m, n = c.shape
     if c.size <= _SMALL or 4 * m > n:
         return _lapack_step(c, cap, delta)
-    return _gram_step(c, cap, delta, gram)
+    return _gram_step(c, cap, delta, gram)[:4]
 
 
 def _lapack_step(
@@ -93,12 +95,23 @@ def _lapack_step(
 
 
 def _gram_step(
-    c: np.ndarray, cap: int, delta: float | None, gram: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Exact truncated factorization of a wide matrix through its Gram matrix (module notes)."""
+    c: np.ndarray,
+    cap: int,
+    delta: float | None,
+    gram: np.ndarray | None,
+    next_rows: int | None = None,
+    next_cap: int = 0,
+) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray | None]:
+    """Exact truncated factorization of a wide matrix through its Gram matrix (module notes).
+
+    Returns ``(U_r, B_r, tail_sq, exact, next_gram)``. With ``next_rows`` (the next mode size of
+    a TT sweep, whose rank cap is ``next_cap``) a rank-capped step also forms the next step's
+    Gram matrix ``next_gram`` from ``B`` (see :func:`_chained_step`) and reads ``||B||_F^2``
+    off its trace instead of a separate pass over ``B``; otherwise ``next_gram`` is ``None``.
+    """
     m = c.shape[0]
     if gram is None and delta is None and m > 8 * (cap + _OVERSAMPLE):
-        return _range_step(c, cap)
+        return (*_range_step(c, cap), None)
     g = c @ c.T if gram is None else gram
     lam, u = scipy.linalg.eigh(g, check_finite=False)
     lam, u = np.maximum(lam[::-1], 0.0), np.ascontiguousarray(u[:, ::-1])
@@ -108,20 +121,24 @@ def _gram_step(
         # rank cap only: project onto the kept rows; the discarded energy is ||C||^2 - ||B||^2
         r = min(cap, m)
         b = u[:, :r].T @ c
-        return u[:, :r], b, max(total - _sq_norm(b), 0.0), r == m
+        nxt = None
+        if next_rows is not None and r * next_rows <= 8 * (next_cap + _OVERSAMPLE):
+            nxt = _gram_if_wide(b, r * next_rows)  # (else the next step is a _range_step)
+        kept = _sq_norm(b) if nxt is None else float(np.trace(nxt))
+        return u[:, :r], b, max(total - kept, 0.0), r == m, nxt
     if delta * delta >= 1e3 * m * lam_err:
         # eigenvalues resolve the tail far below delta^2: choose the rank from them (made safe
         # by subtracting their worst-case error) and project onto the kept rows only
         budget = np.sqrt(max(delta * delta - m * lam_err, 0.0))
         r = max(1, min(rank_for_error(np.sqrt(lam), budget), cap))
-        return u[:, :r], u[:, :r].T @ c, float(np.sum(lam[r:])), False
+        return u[:, :r], u[:, :r].T @ c, float(np.sum(lam[r:])), False, None
     # tiny delta: the rank is decided by exact row norms of the full projection
     b = u.T @ c
     row_sq = np.einsum("ij,ij->i", b, b)
     tail = np.concatenate([np.cumsum(row_sq[::-1])[::-1], [0.0]])
     r = int(np.flatnonzero(tail <= delta * delta)[0])
     r = max(1, min(r, cap))
-    return _split_rows(u, b, r)
+    return (*_split_rows(u, b, r), None)
 
 
 def _range_step(c: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, float, bool]:
@@ -195,6 +212,31 @@ def _as_tensor(x: Any) -> tuple[np.ndarray, bool]:
 def _uses_gram(c: np.ndarray) -> bool:
     """Whether :func:`_svd_step` takes the Gram path for ``c`` (large and wide)."""
     return c.size > _SMALL and 4 * c.shape[0] <= c.shape[1]
+
+
+def _gram_if_wide(b: np.ndarray, rows: int) -> np.ndarray | None:
+    """Gram matrix of ``b`` reshaped to ``(rows, -1)`` if that step takes the Gram path."""
+    nxt = b.reshape(rows, -1)
+    return nxt @ nxt.T if _uses_gram(nxt) else None
+
+
+def _chained_step(
+    c: np.ndarray,
+    cap: int,
+    delta: float | None,
+    gram: np.ndarray | None,
+    next_rows: int | None,
+    next_cap: int,
+) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray | None]:
+    """One exact TT-SVD step that also returns the next step's Gram matrix when it has it.
+
+    A rank-capped Gram step forms ``G' = B' B'^T`` (``B'`` = the projection ``B = U_r^T C``
+    reshaped to the next unfolding) right after ``B``, and its trace gives ``||B||_F^2`` for the
+    discarded energy ``||C||^2 - ||B||^2``: one pass over ``B`` fewer.
+    """
+    if not _uses_gram(c):
+        return (*_lapack_step(c, cap, delta), None)
+    return _gram_step(c, cap, delta, gram, next_rows, next_cap)
 
 
 def _first_gram(x: np.ndarray, rows: int, checked: bool) -> np.ndarray | None:
@@ -329,7 +371,8 @@ def tt_svd(
         if rng is not None:
             u, c, tail, ok = _randomized_step(c, caps[k], delta, rng)
         else:
-            u, c, tail, ok = _svd_step(c, caps[k], delta, gram if k == start else None)
+            nxt_rows, nxt_cap = (shape[k + 1], caps[k + 1]) if k + 2 < d else (None, 0)
+            u, c, tail, ok, gram = _chained_step(c, caps[k], delta, gram, nxt_rows, nxt_cap)
         r = u.shape[1]
         cores.append(u.reshape(r_prev, shape[k], r))
         tails.append(tail)
