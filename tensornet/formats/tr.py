@@ -17,19 +17,14 @@ forming the dense tensor or any ``E_k``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
 
-from .._validation import check_array
-from .base import StructuredTensor
-from .tt import check_chain, check_index_batch, gather_chain
+from .tt import CoreChainTensor
 
 __all__ = ["TRTensor"]
 
 
-class TRTensor(StructuredTensor):
+class TRTensor(CoreChainTensor):
     """A tensor in tensor-ring format (survey eq. 9; Zhao et al. 2016).
 
     Parameters
@@ -63,19 +58,7 @@ class TRTensor(StructuredTensor):
     True
     """
 
-    def __init__(self, cores: Sequence[np.ndarray], copy: bool = True) -> None:
-        if isinstance(cores, np.ndarray) or not isinstance(cores, Sequence) or len(cores) == 0:
-            raise TypeError("cores must be a non-empty sequence of 3-D arrays")
-        checked = [check_array(g, f"cores[{k}]", ndim=3) for k, g in enumerate(cores)]
-        check_chain(checked, ring=True)
-        dtype = np.result_type(*checked)
-        self.cores = [np.array(g, dtype=dtype, copy=copy) for g in checked]
-        self.info: dict[str, Any] = {}
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Shape ``(n_1, ..., n_d)`` of the represented tensor."""
-        return tuple(g.shape[1] for g in self.cores)
+    _ring = True
 
     @property
     def ranks(self) -> tuple[int, ...]:
@@ -83,42 +66,7 @@ class TRTensor(StructuredTensor):
         return tuple(g.shape[0] for g in self.cores) + (self.cores[0].shape[0],)
 
     def _full(self) -> np.ndarray:
-        r0 = self.cores[0].shape[0]
-        res = self.cores[0].reshape(-1, self.cores[0].shape[2])
-        for g in self.cores[1:]:
-            res = (res @ g.reshape(g.shape[0], -1)).reshape(-1, g.shape[2])
-        res = res.reshape(r0, -1, r0)
-        return np.einsum("aia->i", res).reshape(self.shape)
-
-    def _arrays(self) -> dict[str, np.ndarray]:
-        return {f"core_{k}": g for k, g in enumerate(self.cores)}
-
-    def _metadata(self) -> dict[str, Any]:
-        return {"n_cores": len(self.cores)}
-
-    @classmethod
-    def _from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> TRTensor:
-        return cls([arrays[f"core_{k}"] for k in range(int(meta["n_cores"]))], copy=False)
-
-    def __getitem__(self, index: Any) -> float:
-        """The element ``tr(G_1[:, i_1, :] ... G_d[:, i_d, :])`` (``O(r_0 d r^2)``)."""
-        index = self._element_index(index, hint="; use gather() for a batch")
-        return float(self.gather(np.asarray(index, dtype=np.int64)[None, :])[0])
-
-    def gather(self, index: Any) -> np.ndarray:
-        """Elements at a batch of multi-indices (the Numba kernel of the TT format).
-
-        Parameters
-        ----------
-        index : array_like of int, shape (B, d)
-            One multi-index per row; negative entries count from the end.
-
-        Returns
-        -------
-        numpy.ndarray, shape (B,)
-        """
-        idx = check_index_batch(index, self.shape)
-        return gather_chain(self.cores, idx).astype(self.dtype, copy=False)
+        return np.einsum("aia->i", self._chain_product()).reshape(self.shape)
 
     def norm(self) -> float:
         """Frobenius norm through the ring of transfer matrices (module notes), never densifying.

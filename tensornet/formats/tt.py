@@ -29,6 +29,7 @@ from .._validation import check_array, check_eps, check_option, check_ranks
 from .base import StructuredTensor
 
 __all__ = [
+    "CoreChainTensor",
     "TTTensor",
     "tt_max_ranks",
     "tt_rank_caps",
@@ -235,7 +236,73 @@ def check_index_batch(index: Any, shape: tuple[int, ...], name: str = "index") -
 
 
 # ---------------------------------------------------------------------------- the format
-class TTTensor(StructuredTensor):
+class CoreChainTensor(StructuredTensor):
+    """Shared plumbing of the formats stored as a chain of 3-way cores (TT and TR).
+
+    Holds the validated cores ``(r_{k-1}, n_k, r_k)``, their storage, the shape, and element
+    access through the Numba gather kernel. Subclasses set ``_ring`` (whether the chain closes
+    into a trace) and implement ``ranks`` and ``_full``.
+    """
+
+    _ring: bool = False
+
+    def __init__(self, cores: Sequence[np.ndarray], copy: bool = True) -> None:
+        if isinstance(cores, np.ndarray) or not isinstance(cores, Sequence) or len(cores) == 0:
+            raise TypeError("cores must be a non-empty sequence of 3-D arrays")
+        checked = [check_array(g, f"cores[{k}]", ndim=3) for k, g in enumerate(cores)]
+        check_chain(checked, ring=self._ring)
+        dtype = np.result_type(*checked)
+        self.cores = [np.array(g, dtype=dtype, copy=copy) for g in checked]
+        self.info: dict[str, Any] = {}
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape ``(n_1, ..., n_d)`` of the represented tensor."""
+        return tuple(g.shape[1] for g in self.cores)
+
+    def _chain_product(self) -> np.ndarray:
+        """``G_1 G_2 ... G_d`` over the rank indices, shape ``(r_0, prod n_k, r_d)``."""
+        res = self.cores[0].reshape(-1, self.cores[0].shape[2])
+        for g in self.cores[1:]:
+            res = (res @ g.reshape(g.shape[0], -1)).reshape(-1, g.shape[2])
+        return res.reshape(self.cores[0].shape[0], -1, self.cores[-1].shape[2])
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {f"core_{k}": g for k, g in enumerate(self.cores)}
+
+    def _metadata(self) -> dict[str, Any]:
+        return {"n_cores": len(self.cores)}
+
+    @classmethod
+    def _from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> CoreChainTensor:
+        return cls([arrays[f"core_{k}"] for k in range(int(meta["n_cores"]))], copy=False)
+
+    def __getitem__(self, index: Any) -> float:
+        """One element, as a product of core slices (``O(d r^2)``; a trace for a ring)."""
+        index = self._element_index(index, hint="; use gather() for a batch")
+        return float(self.gather(np.asarray(index, dtype=np.int64)[None, :])[0])
+
+    def gather(self, index: Any) -> np.ndarray:
+        """Elements at a batch of multi-indices, without forming the tensor.
+
+        A Numba kernel multiplies one row vector through the ``d`` core slices per index
+        (``O(B d r^2)``); it beats the NumPy batched-einsum gather (see
+        ``benchmarks/bench_tt_tr.py``) because it never materialises the ``(B, r, r)`` slices.
+
+        Parameters
+        ----------
+        index : array_like of int, shape (B, d)
+            One multi-index per row; negative entries count from the end.
+
+        Returns
+        -------
+        numpy.ndarray, shape (B,)
+        """
+        idx = check_index_batch(index, self.shape)
+        return gather_chain(self.cores, idx).astype(self.dtype, copy=False)
+
+
+class TTTensor(CoreChainTensor):
     """A tensor in tensor-train format (survey eq. 8; Oseledets 2011).
 
     Parameters
@@ -269,66 +336,13 @@ class TTTensor(StructuredTensor):
     True
     """
 
-    def __init__(self, cores: Sequence[np.ndarray], copy: bool = True) -> None:
-        if isinstance(cores, np.ndarray) or not isinstance(cores, Sequence) or len(cores) == 0:
-            raise TypeError("cores must be a non-empty sequence of 3-D arrays")
-        checked = [check_array(g, f"cores[{k}]", ndim=3) for k, g in enumerate(cores)]
-        check_chain(checked, ring=False)
-        dtype = np.result_type(*checked)
-        self.cores = [np.array(g, dtype=dtype, copy=copy) for g in checked]
-        self.info: dict[str, Any] = {}
-
-    # ------------------------------------------------------------------ format protocol
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Shape ``(n_1, ..., n_d)`` of the represented tensor."""
-        return tuple(g.shape[1] for g in self.cores)
-
     @property
     def ranks(self) -> tuple[int, ...]:
         """All ``d + 1`` TT ranks ``(1, r_1, ..., r_{d-1}, 1)``."""
         return (1,) + tuple(g.shape[2] for g in self.cores)
 
     def _full(self) -> np.ndarray:
-        res = self.cores[0].reshape(-1, self.cores[0].shape[2])
-        for g in self.cores[1:]:
-            res = (res @ g.reshape(g.shape[0], -1)).reshape(-1, g.shape[2])
-        return res.reshape(self.shape)
-
-    def _arrays(self) -> dict[str, np.ndarray]:
-        return {f"core_{k}": g for k, g in enumerate(self.cores)}
-
-    def _metadata(self) -> dict[str, Any]:
-        return {"n_cores": len(self.cores)}
-
-    @classmethod
-    def _from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> TTTensor:
-        return cls([arrays[f"core_{k}"] for k in range(int(meta["n_cores"]))], copy=False)
-
-    # ------------------------------------------------------------------ element access
-    def __getitem__(self, index: Any) -> float:
-        """The element ``X[i_1, ..., i_d]`` as a product of core slices (``O(d r^2)``)."""
-        index = self._element_index(index, hint="; use gather() for a batch")
-        return float(self.gather(np.asarray(index, dtype=np.int64)[None, :])[0])
-
-    def gather(self, index: Any) -> np.ndarray:
-        """Elements at a batch of multi-indices, without forming the tensor.
-
-        A Numba kernel multiplies one row vector through the ``d`` core slices per index
-        (``O(B d r^2)``); it beats the NumPy batched-einsum gather (see
-        ``benchmarks/bench_tt_tr.py``) because it never materialises the ``(B, r, r)`` slices.
-
-        Parameters
-        ----------
-        index : array_like of int, shape (B, d)
-            One multi-index per row; negative entries count from the end.
-
-        Returns
-        -------
-        numpy.ndarray, shape (B,)
-        """
-        idx = check_index_batch(index, self.shape)
-        return gather_chain(self.cores, idx).astype(self.dtype, copy=False)
+        return self._chain_product().reshape(self.shape)
 
     # ------------------------------------------------------------------ linear algebra
     def _check_other(self, other: Any, name: str = "other") -> TTTensor:
