@@ -7,6 +7,11 @@ the Numba loop (:func:`mttkrp_numba`) and the public dispatcher :func:`tensornet
 cases 100^3 and 200^3 at rank 10; the CP-ALS cases are repeated with one BLAS thread
 (``mttkrp_one_blas_thread``) because a shared machine penalizes multi-threaded GEMMs.
 
+Gram (``X X^T`` of a short, wide matrix, the first step of TT-SVD and HOSVD): BLAS ``x @ x.T``
+(``syrk``), :func:`tensornet.algebra.gram_numba` on one and on two threads, and the dispatcher
+:func:`tensornet.algebra.gram`, for row counts 4 ... 128 at 2^24 (and 2^20) elements. The
+crossover sets :data:`tensornet.algebra.gram.NUMBA_MAX_ROWS`.
+
 STP (``X ⋉ W``): the default :func:`tensornet.algebra.stp` (batched matmul), the Numba loop
 (:func:`stp_numba`) and the explicit definition with identity Kronecker factors
 (:func:`stp_reference`).
@@ -18,6 +23,9 @@ per-call time. Ratios are ``time(method) / time(fastest)`` and ``time(reference)
 Usage::
 
     python benchmarks/bench_kernels.py [--repeats 7] [--quick] [--blas-threads N] [--output F]
+        [--parts mttkrp,stp,gram]
+
+Parts not selected keep their entries of an existing output file.
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ import numba
 import numpy as np
 import threadpoolctl
 
-from tensornet.algebra import mttkrp, stp
+from tensornet.algebra import gram, mttkrp, stp
+from tensornet.algebra.gram import NUMBA_MAX_ROWS, gram_numba
 from tensornet.algebra.kernels import (
     mttkrp_blas,
     mttkrp_numba,
@@ -62,6 +71,8 @@ STP_CASES = [  # (m, n, p, q)
     (128, 120, 84, 96),  # general: t = 840, a = 7, b = 10
     (8, 6, 4, 8),  # tiny: t = 12
 ]
+GRAM_ROWS = [4, 8, 16, 24, 32, 48, 64, 128]
+GRAM_SIZES = [1 << 24, 1 << 20]
 
 
 def _time_round_robin(
@@ -113,9 +124,7 @@ def _mttkrp_funcs(
     }
 
 
-def bench_mttkrp(
-    repeats: int, cases: list[tuple[tuple[int, ...], int]]
-) -> list[dict[str, Any]]:
+def bench_mttkrp(repeats: int, cases: list[tuple[tuple[int, ...], int]]) -> list[dict[str, Any]]:
     """Time the MTTKRP implementations on every case and mode.
 
     Parameters
@@ -202,6 +211,50 @@ def bench_stp(repeats: int) -> list[dict[str, Any]]:
     return rows
 
 
+def bench_gram(repeats: int, quick: bool) -> list[dict[str, Any]]:
+    """Time BLAS, the Numba kernel (1 and 2 threads) and the dispatcher for the Gram matrix.
+
+    Parameters
+    ----------
+    repeats : int
+        Timing rounds.
+    quick : bool
+        Only the 2^20-element matrices.
+
+    Returns
+    -------
+    list of dict
+    """
+    rows = []
+    data = np.random.default_rng(2).standard_normal(GRAM_SIZES[0])
+    for size in GRAM_SIZES[1:] if quick else GRAM_SIZES:
+        for m in GRAM_ROWS:
+            x = data[: (size // m) * m].reshape(m, -1)
+            ref = x @ x.T
+            scale = float(np.abs(ref).max())
+            for threads in (1, 2):
+                err = float(np.abs(gram_numba(x, n_threads=threads) - ref).max()) / scale
+                assert err < 1e-13, f"gram_numba differs from BLAS by {err:.1e}"
+            funcs = {
+                "blas": lambda x=x: x @ x.T,
+                "numba_1_thread": lambda x=x: gram_numba(x, n_threads=1),
+                "numba_2_threads": lambda x=x: gram_numba(x, n_threads=2),
+                "gram": lambda x=x: gram(x),
+            }
+            t = _time_round_robin(funcs, repeats)
+            rows.append(
+                {
+                    "shape": list(x.shape),
+                    "ms": {k: round(v * 1e3, 3) for k, v in t.items()},
+                    "numba_1_over_blas": round(t["numba_1_thread"] / t["blas"], 3),
+                    "numba_2_over_blas": round(t["numba_2_threads"] / t["blas"], 3),
+                    "gram_path": "numba" if m <= NUMBA_MAX_ROWS else "blas",
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def main() -> None:
     """Run both benchmarks, print each row, and write ``benchmarks/results/kernels.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -211,6 +264,9 @@ def main() -> None:
         "--blas-threads", type=int, default=None, help="limit the BLAS thread pools (threadpoolctl)"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
+    parser.add_argument(
+        "--parts", default="mttkrp,stp,gram", help="comma-separated subset of mttkrp,stp,gram"
+    )
     args = parser.parse_args()
     with threadpoolctl.threadpool_limits(args.blas_threads):
         result = run(args)
@@ -245,10 +301,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "numba_threads": numba.config.NUMBA_NUM_THREADS,
             "blas_threads_limit": args.blas_threads,
         },
-        "mttkrp": bench_mttkrp(repeats, MTTKRP_CASES[:2] if args.quick else MTTKRP_CASES),
-        "stp": bench_stp(repeats),
     }
-    if not args.quick and args.blas_threads != 1:
+    parts = set(args.parts.split(","))
+    if "mttkrp" in parts:
+        result["mttkrp"] = bench_mttkrp(repeats, MTTKRP_CASES[:2] if args.quick else MTTKRP_CASES)
+    if "stp" in parts:
+        result["stp"] = bench_stp(repeats)
+    if "gram" in parts:
+        result["gram"] = bench_gram(repeats, args.quick)
+    if "mttkrp" in parts and not args.quick and args.blas_threads != 1:
         # On a shared machine a multi-threaded GEMM waits for its slowest thread: repeat the
         # CP-ALS cases with one BLAS thread to show the effect of contention.
         with threadpoolctl.threadpool_limits(1):
@@ -258,8 +319,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _write(result: dict[str, Any], path: Path) -> None:
-    """Write ``result`` to ``path`` atomically and print the machine record."""
+    """Merge ``result`` into ``path`` (parts not run keep their entries), write it atomically
+    and print the machine record."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    parts = ("mttkrp", "stp", "gram", "mttkrp_one_blas_thread")
+    meta = {k: v for k, v in result.items() if k not in parts}
+    old: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    runs = old.get("runs") or {
+        p: {k: v for k, v in old.items() if k not in parts} for p in parts if p in old
+    }
+    runs.update({p: meta for p in parts if p in result})
+    result = {**old, **result, "runs": runs}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=1))
     os.replace(tmp, path)

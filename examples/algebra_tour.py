@@ -83,6 +83,11 @@ def main() -> None:
     s = tn.stp_mode_dot(x, v, 1)  # mode 1 has size 4 = 2 · t with t = 2
     print(f"  stp_mode_dot(x, V (5x2), 1).shape = {s.shape}")
     check("stp_mode_dot(x, V, 1) = x ×_1 (V ⊗ I_2)", s, tn.mode_dot(x, np.kron(v, np.eye(2)), 1))
+
+    print("\n== The Gram matrix of a short, wide unfolding (Numba kernel up to 32 rows)")
+    big = rng.standard_normal((16, 8, 8, 8, 8, 8))  # first unfolding 16 x 32768
+    x1 = tn.unfold(big, 0)
+    check("gram(X_(0)) = X_(0) X_(0)^T", tn.gram(x1), x1 @ x1.T)
     print("All identities hold.")
 
 

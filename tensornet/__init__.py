@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 from . import algebra, datasets, decompositions, formats, nn, rank  # noqa: E402
 from .algebra import (  # noqa: E402
     fold,
+    gram,
     khatri_rao,
     kron,
     mkron,
@@ -75,6 +76,7 @@ __all__ = [
     "rank",
     # algebra
     "fold",
+    "gram",
     "khatri_rao",
     "kron",
     "mkron",

@@ -43,7 +43,7 @@ from .._validation import (
     check_random_state,
     check_rank,
 )
-from ..algebra import khatri_rao, mttkrp, unfold
+from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
 from ..registry import register_method
 
@@ -80,7 +80,7 @@ def _svd_init_factor(x: np.ndarray, mode: int, rank: int, rng: np.random.Generat
     """
     xn = unfold(x, mode)
     if xn.shape[0] <= xn.shape[1]:
-        evals, evecs = scipy.linalg.eigh(xn @ xn.T, check_finite=False)
+        evals, evecs = scipy.linalg.eigh(gram(xn), check_finite=False)
         basis = evecs[:, ::-1]
     else:
         basis, _, _ = scipy.linalg.svd(xn, full_matrices=False, check_finite=False)

@@ -30,7 +30,7 @@ from .._validation import (
     check_random_state,
     check_ranks,
 )
-from ..algebra import unfold
+from ..algebra import gram, unfold
 from ..formats.tucker import TuckerTensor, project
 from ..registry import register_method
 from .svd import rank_for_error
@@ -40,7 +40,10 @@ __all__ = ["hosvd", "tucker_hooi", "tucker2"]
 
 # --------------------------------------------------------------------------- subspaces
 def _gram(y: np.ndarray, mode: int) -> np.ndarray:
-    """``Y_(n) Y_(n)^T`` by contracting every other axis."""
+    """``Y_(n) Y_(n)^T``: :func:`~tensornet.algebra.gram` on the copy-free mode-0 unfolding,
+    else by contracting every other axis."""
+    if mode == 0 and y.flags.c_contiguous:
+        return gram(y.reshape(y.shape[0], -1))
     others = [k for k in range(y.ndim) if k != mode]
     return np.tensordot(y, y, axes=(others, others))
 
