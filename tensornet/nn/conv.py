@@ -19,7 +19,9 @@ than the tall-and-skinny one with OpenBLAS for LeNet's shapes. For the first lay
 is data, not a traced value, so autograd never calls :func:`col2im` there; when in addition
 the stride is 1 and the kernel has few filters (``O*C <= 16``, LeNet-5's first layer),
 :func:`conv_direct` sums the products directly instead: the patch matrix (10 MB per batch of
-128 MNIST images) is then neither written nor read twice, which was measured faster.
+128 MNIST images) is then neither written nor read twice, which was measured faster. It works
+on flattened padded planes, so that every tap is one long unit-stride loop over the whole
+output plane (the few positions that straddle a row end are computed and dropped).
 Numba ``parallel=True`` kernels were measured slower at 2 threads (their worker threads
 compete with OpenBLAS's), so all kernels are serial.
 
@@ -257,46 +259,69 @@ def _conv_gemm_vjp(argnums, ans, args, kwargs):
 defvjp_argnums(conv_gemm, _conv_gemm_vjp)
 
 
-@numba.njit(cache=True, nogil=True)
-def _direct_conv_kernel(xp, w, bias, out):  # pragma: no cover (compiled)
-    # stride 1: out[b, o, y, :] = bias[o] + sum_{c,i,j} w[o, c, i, j] * xp[b, c, y + i, j:j+OW]
-    n_b, n_c = xp.shape[0], xp.shape[1]
-    n_o, kh, kw = w.shape[0], w.shape[2], w.shape[3]
-    oh, ow = out.shape[2], out.shape[3]
-    for b in range(n_b):
-        for o in range(n_o):
-            for y in range(oh):
-                dst = out[b, o, y]
-                for x in range(ow):
-                    dst[x] = bias[o]
-                for c in range(n_c):
-                    for i in range(kh):
-                        src = xp[b, c, y + i]
-                        for j in range(kw):
-                            wv = w[o, c, i, j]
-                            for x in range(ow):
-                                dst[x] += wv * src[x + j]
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _axpy(dst, src, a):  # pragma: no cover (compiled)
+    # dst += a * src on 1-D arrays: a separate function so that LLVM sees one simple loop and
+    # vectorizes it (inlined in the loop nest of the caller it stayed scalar, 12x slower)
+    for t in range(dst.shape[0]):
+        dst[t] += a * src[t]
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
-def _direct_conv_wgrad_kernel(xp, g, zero, gw):  # pragma: no cover (compiled)
-    # gw[o, c, i, j] = sum_{b, y, x} g[b, o, y, x] * xp[b, c, y + i, x + j] (stride 1);
-    # reassociation only lets the length-OW dot products vectorize (float rounding only)
-    n_b, n_c = xp.shape[0], xp.shape[1]
-    n_o, kh, kw = gw.shape[0], gw.shape[2], gw.shape[3]
-    oh, ow = g.shape[2], g.shape[3]
+def _dot(p, q, zero):  # pragma: no cover (compiled)
+    # sum_t p[t] q[t]; reassociation only lets the reduction vectorize (rounding)
+    acc = zero
+    for t in range(p.shape[0]):
+        acc += p[t] * q[t]
+    return acc
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _direct_conv_kernel(xf, w, bias, row, out):  # pragma: no cover (compiled)
+    # Flattened planes with row stride `row` (the padded input width): for output position
+    # t = y*row + x, out[b, o, t] = bias[o] + sum_{c,i,j} w[o, c, i, j] * xf[b, c, t + i*row + j].
+    # Positions with x >= OW read across a row end: they are computed and discarded, which keeps
+    # the inner loop one long unit-stride axpy (OH*row elements) that vectorizes fully.
+    n_b, n_c = xf.shape[0], xf.shape[1]
+    n_o, kh, kw = w.shape[0], w.shape[2], w.shape[3]
+    n = out.shape[2]
     for b in range(n_b):
         for o in range(n_o):
-            for y in range(oh):
-                grow = g[b, o, y]
-                for c in range(n_c):
-                    for i in range(kh):
-                        src = xp[b, c, y + i]
-                        for j in range(kw):
-                            acc = zero
-                            for x in range(ow):
-                                acc += grow[x] * src[x + j]
-                            gw[o, c, i, j] += acc
+            dst = out[b, o]
+            dst[:] = bias[o]
+            for c in range(n_c):
+                for i in range(kh):
+                    for j in range(kw):
+                        off = i * row + j
+                        _axpy(dst, xf[b, c, off : off + n], w[o, c, i, j])
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
+def _direct_conv_wgrad_kernel(xf, gf, zero, row, gw):  # pragma: no cover (compiled)
+    # gw[o, c, i, j] = sum_{b, t} gf[b, o, t] * xf[b, c, t + i*row + j] with gf the output
+    # gradient on the same padded flattened grid, zero at the discarded positions x >= OW: one
+    # long dot product per (b, o, c, i, j); reassociation only lets it vectorize (rounding).
+    n_b, n_c = xf.shape[0], xf.shape[1]
+    n_o, kh, kw = gw.shape[0], gw.shape[2], gw.shape[3]
+    n = gf.shape[2]
+    for b in range(n_b):
+        for o in range(n_o):
+            grow = gf[b, o]
+            for c in range(n_c):
+                for i in range(kh):
+                    for j in range(kw):
+                        off = i * row + j
+                        gw[o, c, i, j] += _dot(grow, xf[b, c, off : off + n], zero)
+
+
+def _flat_padded(x: np.ndarray, ph: int, pw: int, kw: int, dtype: np.dtype) -> np.ndarray:
+    """Zero-padded input planes flattened to ``(B, C, Hp*Wp + KW)`` (tail zeros for the reads
+    of the discarded positions of :func:`_direct_conv_kernel`)."""
+    b, c, h, w = x.shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    xf = np.zeros((b, c, hp * wp + kw), dtype=dtype)
+    xf[:, :, : hp * wp].reshape(b, c, hp, wp)[:, :, ph : ph + h, pw : pw + w] = x
+    return xf
 
 
 @primitive
@@ -328,12 +353,13 @@ def conv_direct(
     """
     (ph, pw), kh, kw = padding, w.shape[2], w.shape[3]
     oh, ow = conv_output_size(x.shape[2], kh, 1, ph), conv_output_size(x.shape[3], kw, 1, pw)
-    xp = np.ascontiguousarray(_pad(x, ph, pw))
     dtype = np.result_type(x.dtype, w.dtype)
+    row = x.shape[3] + 2 * pw
+    xf = _flat_padded(x, ph, pw, kw, dtype)
     bias = np.zeros(w.shape[0], dtype) if b is None else b.astype(dtype, copy=False)
-    out = np.empty((x.shape[0], w.shape[0], oh, ow), dtype=dtype)
-    _direct_conv_kernel(xp.astype(dtype, copy=False), w.astype(dtype, copy=False), bias, out)
-    return out
+    out = np.empty((x.shape[0], w.shape[0], oh * row), dtype=dtype)
+    _direct_conv_kernel(xf, w.astype(dtype, copy=False), bias, row, out)
+    return np.ascontiguousarray(out.reshape(x.shape[0], w.shape[0], oh, row)[..., :ow])
 
 
 def _conv_direct_vjp(argnums, ans, args, kwargs):
@@ -349,9 +375,14 @@ def _conv_direct_vjp(argnums, ans, args, kwargs):
                 cols = w.reshape(w.shape[0], -1).T @ g2
                 grads.append(col2im(cols, x.shape, kernel, (1, 1), padding))
             elif argnum == 1:
-                xp = np.ascontiguousarray(_pad(x, *padding), dtype=ans.dtype)
+                row = x.shape[3] + 2 * padding[1]
+                xf = _flat_padded(x, *padding, kernel[1], ans.dtype)
+                gf = np.zeros(g.shape[:3] + (row,), dtype=ans.dtype)
+                gf[..., : g.shape[3]] = g
                 gw = np.zeros(w.shape, dtype=ans.dtype)
-                _direct_conv_wgrad_kernel(xp, g, ans.dtype.type(0), gw)
+                _direct_conv_wgrad_kernel(
+                    xf, gf.reshape(g.shape[0], g.shape[1], -1), ans.dtype.type(0), row, gw
+                )
                 grads.append(gw.astype(w.dtype, copy=False))
             else:
                 grads.append(g.sum(axis=(0, 2, 3)))
