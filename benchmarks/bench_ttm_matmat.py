@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ import threadpoolctl
 from tensornet.formats import TTMatrix
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_tt_tr import time_rounds  # noqa: E402
 from ttm_numba_candidate import ttm_matmat_numba  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "ttm_matmat.json"
@@ -92,33 +92,6 @@ def random_ttm(ins: tuple, outs: tuple, rank: int, dtype: type, seed: int = 0) -
         for k in range(d)
     ]
     return TTMatrix([g.astype(dtype) for g in cores])
-
-
-def time_rounds(funcs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each function: one warm-up, then rotating-order rounds.
-
-    Parameters
-    ----------
-    funcs : dict
-        Name -> zero-argument callable.
-    repeats : int
-        Number of rounds.
-
-    Returns
-    -------
-    dict
-        Name -> median seconds.
-    """
-    for f in funcs.values():
-        f()
-    names = list(funcs)
-    samples: dict[str, list[float]] = {n: [] for n in names}
-    for i in range(repeats):
-        for n in names[i % len(names) :] + names[: i % len(names)]:
-            t0 = time.perf_counter()
-            funcs[n]()
-            samples[n].append(time.perf_counter() - t0)
-    return {n: statistics.median(v) for n, v in samples.items()}
 
 
 def bench_case(
