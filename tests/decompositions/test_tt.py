@@ -89,6 +89,23 @@ def test_gram_projection_path_is_exact_on_noise_free_tensor():
     assert capped.info["rel_error"] == pytest.approx(rel_err(capped, x), rel=1e-6)
 
 
+@pytest.mark.parametrize("noise", [0.0, 1e-6])
+def test_mid_size_gram_step_is_exact_and_optimal_per_step(noise):
+    # the cap r_1 = 8 = n_1 cannot truncate, so the first two modes merge into one step on the
+    # 128 x 256 unfolding (size below the large-matrix threshold): the Gram path for >= 64
+    # rows, checked against LAPACK's SVD of the same unfolding
+    x = random_tt_tensor((8, 16, 4, 4, 4, 4), 8, seed=5, noise=noise)
+    tt = tt_svd(x, ranks=8)
+    assert rel_err(tt, x) <= (1e-13 if noise == 0 else 2e-6)
+    for g in tt.cores[:-1]:
+        m = g.reshape(-1, g.shape[-1])
+        np.testing.assert_allclose(m.T @ m, np.eye(m.shape[1]), atol=1e-12)
+    # the rank-8 truncation of that step discards exactly the LAPACK singular-value tail
+    s = np.linalg.svd(x.reshape(128, -1), compute_uv=False)
+    tail = np.sqrt(np.sum(s[8:] ** 2))
+    assert tt.info["step_errors"][0] == pytest.approx(tail, rel=1e-6, abs=1e-7 * s[0])
+
+
 def test_randomized_svd_option_recovers_low_rank_tensor():
     x = random_tt_tensor((4, 8, 8, 8, 8, 8), 4, seed=3)
     tt = tt_svd(x, ranks=4, svd="randomized", random_state=0)
