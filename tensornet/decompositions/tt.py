@@ -26,7 +26,8 @@ holds to machine precision and the truncation error is ``||B[r:]||_F`` computed 
 so the ``eps`` bound holds down to ``eps ≈ 1e-14``. Eigenvalues only *guide* the rank choice when
 ``delta^2`` is far above their error; otherwise all rows of ``B`` are formed and the rank is
 chosen from exact row norms. A rank-capped step (no ``eps``) computes only the leading
-eigenvectors (LAPACK's subset driver), projects onto the kept rows only and reports ``||C||^2 - ||B_r||^2`` as its discarded energy (``info["error_exact"]`` is then
+eigenvectors (LAPACK's subset driver), projects onto the kept rows only and reports
+``||C||^2 - ||B_r||^2`` as its discarded energy (``info["error_exact"]`` is then
 ``False``: that difference is accurate to about ``1e-8 ||X||``; the factors are still exact
 projections). In a rank-capped sweep the step also forms the next step's Gram matrix from
 ``B`` right away and reads ``||B||_F^2`` off its trace (one pass over ``B`` fewer). Small or tall
