@@ -110,13 +110,17 @@ def _gram_columns(x, start, stop, block):  # pragma: no cover - compiled
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
     """A process-wide thread pool with at least ``workers`` threads (idle threads sleep)."""
-    global _POOL
-    if _POOL is None or _POOL._max_workers < workers:
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE < workers:
+        if _POOL is not None:
+            _POOL.shutdown(wait=False)
         _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tensornet-gram")
+        _POOL_SIZE = workers
     return _POOL
 
 
