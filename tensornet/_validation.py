@@ -31,6 +31,7 @@ __all__ = [
     "check_rank",
     "check_ranks",
     "check_random_state",
+    "check_real_dtype",
     "check_shape",
 ]
 
@@ -82,15 +83,7 @@ def check_array(
     ValueError
         If the dimensions are wrong, the array is empty, or it holds NaN or Inf.
     """
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}")
-    arr = np.asarray(x)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    arr = check_real_dtype(x, name)
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     elif not np.issubdtype(arr.dtype, np.floating):
@@ -106,6 +99,41 @@ def check_array(
     if not np.all(np.isfinite(arr)):
         n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} must be finite, but it holds {n_bad} NaN or Inf value(s)")
+    return arr
+
+
+def check_real_dtype(x: Any, name: str = "x") -> np.ndarray:
+    """Return ``x`` as an array after the type checks of :func:`check_array` only.
+
+    For callers that check finiteness more cheaply themselves (for example from the diagonal
+    of a Gram matrix they compute anyway) and must not pay a separate pass over ``x``.
+
+    Parameters
+    ----------
+    x : array_like
+        The input.
+    name : str
+        The argument's name, used in messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``numpy.asarray(x)``, dtype unchanged (integer, boolean or real floating).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not numeric or is complex.
+    """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}")
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
     return arr
 
 

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from .._validation import check_array
+from .._validation import check_array, check_real_dtype
 
 __all__ = ["gram", "gram_numba", "NUMBA_MAX_ROWS"]
 
@@ -209,9 +209,7 @@ def gram(x: np.ndarray, *, check_finite: bool = False) -> np.ndarray:
     array([[ 5., 11.],
            [11., 25.]])
     """
-    x = np.asarray(x)
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"x must be a real numeric array, got dtype {x.dtype}")
+    x = check_real_dtype(x, "x")
     if x.ndim != 2:
         raise ValueError(f"x must be a matrix (2-D), got shape {x.shape}")
     x = x.astype(np.float64, copy=False)

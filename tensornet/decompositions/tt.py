@@ -48,6 +48,7 @@ from .._validation import (
     check_eps,
     check_option,
     check_random_state,
+    check_real_dtype,
     check_shape,
 )
 from ..algebra.gram import gram as gram_matrix
@@ -212,7 +213,7 @@ def _as_tensor(x: Any) -> tuple[np.ndarray, bool]:
     first Gram matrix (:func:`_first_gram`), saving a full pass over ``X``.
     """
     if isinstance(x, np.ndarray) and x.size > _SMALL:
-        return np.ascontiguousarray(_light_check(x), dtype=np.float64), False
+        return np.ascontiguousarray(check_real_dtype(x, "x"), dtype=np.float64), False
     arr = check_array(x, "x", min_ndim=1)
     return np.ascontiguousarray(arr, dtype=np.float64), True
 
@@ -277,17 +278,6 @@ def _leading_full_steps(shape: tuple[int, ...], caps: tuple[int, ...]) -> int:
         left *= shape[start]
         start += 1
     return start
-
-
-def _light_check(x: np.ndarray) -> np.ndarray:
-    """Type checks of :func:`check_array` without the finiteness pass (done on the Gram)."""
-    if x.dtype == object or not (
-        np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.bool_)
-    ):
-        raise TypeError(f"x must be a real numeric array, got dtype {x.dtype}")
-    if np.issubdtype(x.dtype, np.complexfloating):
-        raise TypeError(f"x must be real, got complex dtype {x.dtype}")
-    return x
 
 
 # ---------------------------------------------------------------------------- TT-SVD
