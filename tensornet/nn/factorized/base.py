@@ -1,0 +1,321 @@
+"""What every factorized layer shares: the dense equivalent, the path choice and the cost.
+
+A factorized layer stores its weight as factors (cores) and behaves like
+:class:`~tensornet.nn.Linear` or :class:`~tensornet.nn.Conv2d` of the same size: ``weight()``
+returns the dense equivalent in that layer's layout (``(in_features, out_features)`` for a
+linear layer, ``(O, C, KH, KW)`` for a convolution). The forward pass contracts the factors with
+the input core by core; rebuilding the dense weight first and doing one product is cheaper for
+small layers or large batches, so ``mode="auto"`` picks the path with fewer multiply-adds for the
+batch at hand: the factors when ``flops_factors <= flops_reconstruct + flops_dense_product``.
+
+Cost convention: ``flops`` counts multiply-adds (one multiply and one add count once), bias
+excluded, as Tables III and IV of the survey do.
+
+Initialization for pre-set training (survey Section II-B.2): when the dense weight is a contraction
+of ``n_nodes`` independent zero-mean factors whose contracted bond sizes multiply to ``P``, every
+entry of ``W`` is a sum of ``P`` products, so ``Var(W) = P * prod_k sigma_k^2``. :func:`node_std`
+splits a target variance equally over the nodes; :func:`rescale_to_variance` corrects the realized
+variance of one draw exactly (small ranks make it swing between seeds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..._validation import check_option
+from ..conv import _pair, conv2d, conv_output_size
+from ..init import compute_fans
+from ..layers import linear
+from ..module import Module
+
+__all__ = [
+    "FactorizedLayer",
+    "FactorizedLinear",
+    "FactorizedConv2d",
+    "MODES",
+    "INIT_GAINS",
+    "target_variance",
+    "node_std",
+    "rescale_to_variance",
+]
+
+MODES = ("auto", "factors", "dense")
+INIT_GAINS = ("he", "glorot", "lecun")
+
+
+def target_variance(init: str, fan_in: int, fan_out: int) -> float:
+    """Variance of the dense weight each initializer aims at.
+
+    Parameters
+    ----------
+    init : {"he", "glorot", "lecun"}
+        He (``2 / fan_in``, for ReLU), Glorot (``2 / (fan_in + fan_out)``) or LeCun
+        (``1 / fan_in``).
+    fan_in, fan_out : int
+        Fans of the dense equivalent (see :func:`tensornet.nn.init.compute_fans`).
+
+    Returns
+    -------
+    float
+    """
+    check_option(init, "init", INIT_GAINS)
+    if init == "he":
+        return 2.0 / fan_in
+    if init == "glorot":
+        return 2.0 / (fan_in + fan_out)
+    return 1.0 / fan_in
+
+
+def node_std(variance: float, bond_product: int, n_nodes: int) -> float:
+    """Standard deviation of each of ``n_nodes`` factors so the contraction has ``variance``.
+
+    Solves ``variance = P * sigma^(2 n_nodes)`` for ``sigma`` (equal split over the nodes), with
+    ``P = bond_product`` the product of all contracted bond sizes (survey Section II-B.2; for a
+    TT-matrix with ``d`` cores of rank ``R``, ``P = R^(d-1)`` and
+    ``sigma^2 = variance^(1/d) R^(1/d - 1)``).
+
+    Parameters
+    ----------
+    variance : float
+        Target ``Var(W)``.
+    bond_product : int
+        ``P``, the number of terms summed in each entry of ``W``.
+    n_nodes : int
+        Number of independent random factors.
+
+    Returns
+    -------
+    float
+    """
+    return float((variance / bond_product) ** (1.0 / (2 * n_nodes)))
+
+
+def rescale_to_variance(node: np.ndarray, dense: np.ndarray, variance: float) -> np.ndarray:
+    """Scale one factor so the dense weight it builds has exactly the target second moment.
+
+    ``W`` is linear in each factor, so multiplying ``node`` by
+    ``sqrt(variance / mean(W**2))`` gives ``mean(W**2) = variance`` for this draw.
+
+    Parameters
+    ----------
+    node : numpy.ndarray
+        The factor to scale (returned scaled, same dtype).
+    dense : numpy.ndarray
+        The dense weight built from the current factors.
+    variance : float
+        Target second moment of the entries of ``W``.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    realized = float(np.mean(np.square(dense, dtype=np.float64)))
+    if realized == 0.0:
+        return node
+    return (node * math.sqrt(variance / realized)).astype(node.dtype, copy=False)
+
+
+class FactorizedLayer(Module):
+    """Base of layers whose weight is a contraction of factors.
+
+    Subclasses register their factors with :meth:`add_param` and implement
+    :meth:`dense_weight`, :meth:`forward_factors`, :meth:`factor_flops`,
+    :meth:`reconstruction_flops` and the class method :meth:`from_weight`.
+
+    Parameters
+    ----------
+    mode : {"auto", "factors", "dense"}
+        ``"factors"`` contracts the input with the factors, ``"dense"`` rebuilds the weight
+        and does one product, ``"auto"`` takes whichever costs fewer multiply-adds for the batch.
+    """
+
+    def __init__(self, mode: str = "auto") -> None:
+        super().__init__()
+        self.mode = check_option(mode, "mode", MODES)
+
+    # ------------------------------------------------------------- for subclasses
+    def dense_weight(self, params: dict[str, Any]) -> Any:
+        """Dense equivalent built from ``params`` (autograd-traceable), in the dense layout."""
+        raise NotImplementedError
+
+    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
+        """Forward pass through the factors, bias included."""
+        raise NotImplementedError
+
+    def factor_flops(self, input_shape: Sequence[int]) -> int:
+        """Multiply-adds of :meth:`forward_factors` for an input of ``input_shape``."""
+        raise NotImplementedError
+
+    def reconstruction_flops(self) -> int:
+        """Multiply-adds to build the dense weight from the factors."""
+        raise NotImplementedError
+
+    def dense_product_flops(self, input_shape: Sequence[int]) -> int:
+        """Multiply-adds of the dense layer's product for an input of ``input_shape``."""
+        raise NotImplementedError
+
+    def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def from_weight(cls, weight: np.ndarray, bias: np.ndarray | None = None, **options: Any):
+        """Layer whose factors come from decomposing a trained dense ``weight`` (pre-train)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- shared
+    def weight(self) -> np.ndarray:
+        """The dense equivalent of the current factors, in the dense layer's layout.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        return np.asarray(self.dense_weight(self.params))
+
+    def path(self, input_shape: Sequence[int]) -> str:
+        """Which computation ``forward`` runs for this input shape: ``"factors"`` or ``"dense"``.
+
+        Parameters
+        ----------
+        input_shape : sequence of int
+            Shape of the input batch.
+
+        Returns
+        -------
+        str
+        """
+        if self.mode != "auto":
+            return self.mode
+        dense = self.reconstruction_flops() + self.dense_product_flops(input_shape)
+        return "factors" if self.factor_flops(input_shape) <= dense else "dense"
+
+    def flops(self, input_shape: Sequence[int], path: str | None = None) -> int:
+        """Multiply-adds of one forward pass (bias excluded).
+
+        Parameters
+        ----------
+        input_shape : sequence of int
+            Shape of the input batch.
+        path : {"factors", "dense"}, optional
+            The path to count; by default the one :meth:`path` chooses.
+
+        Returns
+        -------
+        int
+        """
+        path = (
+            self.path(input_shape)
+            if path is None
+            else check_option(path, "path", ("factors", "dense"))
+        )
+        if path == "factors":
+            return int(self.factor_flops(input_shape))
+        return int(self.reconstruction_flops() + self.dense_product_flops(input_shape))
+
+    def forward(self, params: dict[str, Any], x: Any) -> Any:
+        """Run the path :meth:`path` chooses for ``x``.
+
+        Parameters
+        ----------
+        params : dict
+            The layer's factors (and ``"bias"``) under local names.
+        x : array_like
+            Input batch.
+
+        Returns
+        -------
+        array_like
+        """
+        if self.path(np.shape(x)) == "dense":
+            return self._dense_forward(params, x, self.dense_weight(params))
+        return self.forward_factors(params, x)
+
+
+class FactorizedLinear(FactorizedLayer):
+    """Base of factorized layers that stand for ``Linear(in_features, out_features)``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Sizes of the dense equivalent.
+    mode : {"auto", "factors", "dense"}
+        See :class:`FactorizedLayer`.
+    """
+
+    def __init__(self, in_features: int, out_features: int, mode: str = "auto") -> None:
+        super().__init__(mode)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+
+    @property
+    def fans(self) -> tuple[int, int]:
+        """``(fan_in, fan_out)`` of the dense equivalent."""
+        return self.in_features, self.out_features
+
+    def dense_product_flops(self, input_shape: Sequence[int]) -> int:
+        batch = int(input_shape[0])
+        return batch * self.in_features * self.out_features
+
+    def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
+        return linear(x, w, params.get("bias"))
+
+
+class FactorizedConv2d(FactorizedLayer):
+    """Base of factorized layers that stand for ``Conv2d(in_channels, out_channels, kernel_size)``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts of the dense equivalent.
+    kernel_size, stride, padding : int or (int, int)
+        As for :class:`~tensornet.nn.Conv2d`.
+    mode : {"auto", "factors", "dense"}
+        See :class:`FactorizedLayer`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        mode: str = "auto",
+    ) -> None:
+        super().__init__(mode)
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.padding = _pair(padding, "padding", 0)
+
+    @property
+    def weight_shape(self) -> tuple[int, int, int, int]:
+        """``(O, C, KH, KW)``, the kernel shape of the dense equivalent."""
+        return (self.out_channels, self.in_channels) + self.kernel_size
+
+    @property
+    def fans(self) -> tuple[int, int]:
+        """``(fan_in, fan_out)`` of the dense equivalent."""
+        return compute_fans(self.weight_shape)
+
+    def output_size(self, input_shape: Sequence[int]) -> tuple[int, int]:
+        """``(OH, OW)`` for an input of shape ``(B, C, H, W)``."""
+        oh = conv_output_size(
+            int(input_shape[2]), self.kernel_size[0], self.stride[0], self.padding[0]
+        )
+        ow = conv_output_size(
+            int(input_shape[3]), self.kernel_size[1], self.stride[1], self.padding[1]
+        )
+        return oh, ow
+
+    def dense_product_flops(self, input_shape: Sequence[int]) -> int:
+        oh, ow = self.output_size(input_shape)
+        return int(input_shape[0]) * oh * ow * math.prod(self.weight_shape)
+
+    def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
+        return conv2d(x, w, params.get("bias"), self.stride, self.padding)
