@@ -12,6 +12,7 @@ from .base import (
     FactorizedLinear,
     node_std,
     rescale_to_variance,
+    suggest_modes,
     target_variance,
 )
 
@@ -24,4 +25,5 @@ __all__ = [
     "target_variance",
     "node_std",
     "rescale_to_variance",
+    "suggest_modes",
 ]

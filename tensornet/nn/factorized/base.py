@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._validation import check_option
+from ..._validation import check_int, check_option
 from ..conv import _pair, conv2d, conv_output_size
 from ..init import compute_fans
 from ..layers import linear
@@ -41,6 +41,7 @@ __all__ = [
     "target_variance",
     "node_std",
     "rescale_to_variance",
+    "suggest_modes",
 ]
 
 MODES = ("auto", "factors", "dense")
@@ -117,6 +118,51 @@ def rescale_to_variance(node: np.ndarray, dense: np.ndarray, variance: float) ->
     if realized == 0.0:
         return node
     return (node * math.sqrt(variance / realized)).astype(node.dtype, copy=False)
+
+
+def _prime_factors(n: int) -> list[int]:
+    factors, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            factors.append(p)
+            n //= p
+        p += 1
+    if n > 1:
+        factors.append(n)
+    return factors
+
+
+def suggest_modes(n: int, d: int) -> tuple[int, ...]:
+    """Split ``n`` into ``d`` integer modes whose product is ``n``, as balanced as the primes allow.
+
+    Tensorized layers need ``N = prod_k n_k``; this is the default when a user gives only ``d``.
+    Prime factors are placed largest first onto the currently smallest mode; modes are returned
+    in descending order, padded with ones when ``n`` has fewer than ``d`` prime factors.
+
+    Parameters
+    ----------
+    n : int
+        The size to split (``>= 1``).
+    d : int
+        Number of modes (``>= 1``).
+
+    Returns
+    -------
+    tuple of int
+
+    Examples
+    --------
+    >>> suggest_modes(784, 4)
+    (7, 7, 4, 4)
+    >>> suggest_modes(625, 4)
+    (5, 5, 5, 5)
+    """
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    modes = [1] * d
+    for p in sorted(_prime_factors(n), reverse=True):
+        modes[int(np.argmin(modes))] *= p
+    return tuple(sorted(modes, reverse=True))
 
 
 class FactorizedLayer(Module):
