@@ -1,0 +1,638 @@
+"""Pre-train compression: replace trained dense layers by factorized layers (survey Sec. II-A).
+
+:func:`decompose` deep-copies a trained model and swaps each chosen ``Linear`` / ``Conv2d`` for
+the factorized layer of a format, built by that layer class's ``from_weight`` from the trained
+weight; the copy is then fine-tuned with :func:`tensornet.nn.fit` as usual. Ranks come from the
+user (``ranks`` or ``eps``) or from a rank-selection rule (:mod:`tensornet.rank.budget`):
+``"evbmf"``, ``"energy"``, ``"proportional"`` or the budget minimax.
+
+Format names and the classes they build (looked up when used):
+
+========  ======================================  ===================
+method    Linear                                  Conv2d
+========  ======================================  ===================
+svd       ``LowRankLinear``                       ``LowRankConv2d``
+cp        --                                      ``CPConv2d``
+tucker2   --                                      ``TuckerConv2d``
+tt        ``TTLinear``                            ``TTConv2d``
+tr        ``TRLinear``                            ``TRConv2d``
+ht        ``HTLinear``                            --
+btd       ``BTLinear``                            ``BTConv2d``
+kpd       ``KPLinear``                            --
+gkpd      --                                      ``GKPConv2d``
+stt       ``STTLinear``                           --
+========  ======================================  ===================
+
+A bound the tests check: with ``E = W - W~`` for one linear layer, ``||x W - x W~||_2 <=
+||x||_2 ||E||_2 <= ||x||_2 ||E||_F``, so the output moves by at most the input norm times the
+weight error the report gives (``relative_error * ||W||_F``).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_eps, check_option, check_random_state
+from ..nn.conv import Conv2d, conv_output_size
+from ..nn.layers import Linear
+from ..nn.module import Module
+from ..rank.budget import (
+    PROFILE_METHODS,
+    RULES,
+    Budget,
+    RankProfile,
+    evbmf_ranks,
+    largest_fraction,
+    minimax_eps,
+    rank_profile,
+)
+
+__all__ = ["decompose", "DecompositionReport", "LayerReport", "METHODS"]
+
+#: ``method -> {"Linear": (module, class), "Conv2d": (module, class)}`` under
+#: ``tensornet.nn.factorized``.
+METHODS: dict[str, dict[str, tuple[str, str]]] = {
+    "svd": {"Linear": ("lowrank", "LowRankLinear"), "Conv2d": ("lowrank", "LowRankConv2d")},
+    "cp": {"Conv2d": ("cp", "CPConv2d")},
+    "tucker2": {"Conv2d": ("tucker", "TuckerConv2d")},
+    "tt": {"Linear": ("tt", "TTLinear"), "Conv2d": ("tt", "TTConv2d")},
+    "tr": {"Linear": ("tr", "TRLinear"), "Conv2d": ("tr", "TRConv2d")},
+    "ht": {"Linear": ("ht", "HTLinear")},
+    "btd": {"Linear": ("btd", "BTLinear"), "Conv2d": ("btd", "BTConv2d")},
+    "kpd": {"Linear": ("kron", "KPLinear")},
+    "gkpd": {"Conv2d": ("kron", "GKPConv2d")},
+    "stt": {"Linear": ("stt", "STTLinear")},
+}
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """What happened to one layer.
+
+    Attributes
+    ----------
+    name : str
+        Dotted module name (``"fc1"``).
+    method : str
+        Format name.
+    layer : str
+        Class of the new layer.
+    ranks : tuple of int or int
+        The layer's ranks as built.
+    params_before, params_after : int
+        Trainable scalars of the dense and the factorized layer (biases included).
+    relative_error : float
+        ``||W - W~||_F / ||W||_F`` of the new layer's dense equivalent.
+    """
+
+    name: str
+    method: str
+    layer: str
+    ranks: Any
+    params_before: int
+    params_after: int
+    relative_error: float
+
+    @property
+    def compression(self) -> float:
+        """``params_before / params_after``."""
+        return self.params_before / self.params_after
+
+
+@dataclass(frozen=True)
+class DecompositionReport:
+    """Per-layer results of :func:`decompose` plus the totals.
+
+    Attributes
+    ----------
+    layers : list of LayerReport
+        One entry per replaced layer, in model order.
+    model_params_before, model_params_after : int
+        Trainable scalars of the whole model before and after.
+    eps : float or None
+        The shared error bound found by the budget minimax (``None`` for other rules).
+    budget : int or None
+        The absolute budget that was enforced.
+    budget_kind : str or None
+        ``"params"`` or ``"flops"``.
+    """
+
+    layers: list[LayerReport]
+    model_params_before: int
+    model_params_after: int
+    eps: float | None = None
+    budget: int | None = None
+    budget_kind: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def compression(self) -> float:
+        """Whole-model ``params_before / params_after``."""
+        return self.model_params_before / self.model_params_after
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (layers as dicts)."""
+        out = asdict(self)
+        out["compression"] = self.compression
+        return out
+
+    def table(self) -> str:
+        """A plain-text table: layer, method, ranks, parameters, ratio, relative error."""
+        head = f"{'layer':<10} {'method':<8} {'ranks':<18} {'params':>17} {'ratio':>7} {'error':>7}"
+        lines = [head, "-" * len(head)]
+        for r in self.layers:
+            params = f"{r.params_before:,} -> {r.params_after:,}"
+            lines.append(
+                f"{r.name:<10} {r.method:<8} {_fmt_ranks(r.ranks):<18} {params:>17} "
+                f"{r.compression:>6.1f}x {r.relative_error:>7.4f}"
+            )
+        lines.append(
+            f"model: {self.model_params_before:,} -> {self.model_params_after:,} parameters "
+            f"({self.compression:.1f}x)"
+        )
+        return "\n".join(lines)
+
+
+def _fmt_ranks(ranks: Any) -> str:
+    if ranks is None:
+        return "-"
+    if np.ndim(ranks) == 0:
+        return str(int(ranks))
+    return "(" + ", ".join(str(int(r)) for r in ranks) + ")"
+
+
+# --------------------------------------------------------------------------- layer lookup
+def _kind(module: Module) -> str | None:
+    if type(module) is Linear:
+        return "Linear"
+    if type(module) is Conv2d:
+        return "Conv2d"
+    return None
+
+
+def _layer_class(method: Any, kind: str) -> type | None:
+    """The factorized class for ``method`` on a ``kind`` layer, ``None`` if it has none."""
+    if isinstance(method, type):
+        from ..nn.factorized.base import FactorizedConv2d, FactorizedLinear
+
+        base = FactorizedLinear if kind == "Linear" else FactorizedConv2d
+        return method if issubclass(method, base) else None
+    entry = METHODS[method].get(kind)
+    if entry is None:
+        return None
+    module_name, class_name = entry
+    try:
+        module = importlib.import_module(f"tensornet.nn.factorized.{module_name}")
+        return getattr(module, class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ImportError(
+            f"method={method!r} builds tensornet.nn.factorized.{module_name}.{class_name}, "
+            "which this install does not provide"
+        ) from exc
+
+
+def _method_name(method: Any) -> str:
+    return method.__name__ if isinstance(method, type) else method
+
+
+def _named_layers(model: Module) -> dict[str, Module]:
+    out: dict[str, Module] = {}
+
+    def walk(module: Module, prefix: str) -> None:
+        for name, child in module.children():
+            out[prefix + name] = child
+            walk(child, f"{prefix}{name}.")
+
+    walk(model, "")
+    return out
+
+
+def _choose_layers(
+    model: Module, method: Any, layers: Sequence[str] | None
+) -> dict[str, tuple[Module, str]]:
+    named = _named_layers(model)
+    mname = _method_name(method)
+    if layers is None:
+        chosen = {
+            n: (m, _kind(m))
+            for n, m in named.items()
+            if _kind(m) is not None and _supports(method, _kind(m))
+        }
+        if not chosen:
+            raise ValueError(f"the model has no Linear or Conv2d layer that method={mname!r} fits")
+        return chosen
+    if isinstance(layers, str):
+        layers = [layers]
+    chosen = {}
+    for name in layers:
+        if name not in named:
+            raise ValueError(f"layers: the model has no layer {name!r}; it has {sorted(named)}")
+        kind = _kind(named[name])
+        if kind is None:
+            raise ValueError(
+                f"layer {name!r} is a {type(named[name]).__name__}; only Linear and Conv2d "
+                "layers can be decomposed"
+            )
+        if not _supports(method, kind):
+            fits = [k for k in ("Linear", "Conv2d") if _supports(method, k)]
+            raise ValueError(
+                f"layer {name!r} is a {kind}, which method={mname!r} does not decompose "
+                f"(it applies to {', '.join(fits) or 'no layer type'})"
+            )
+        chosen[name] = (named[name], kind)
+    return chosen
+
+
+def _supports(method: Any, kind: str) -> bool:
+    if isinstance(method, type):
+        return _layer_class(method, kind) is not None
+    return kind in METHODS[method]
+
+
+# --------------------------------------------------------------------------- helpers
+def _per_layer(value: Any, name: str, arg: str, names: Sequence[str]) -> Any:
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"{arg} names layers {unknown} that are not being decomposed")
+        return value.get(name)
+    return value
+
+
+def _check_ranks(ranks: Any, name: str) -> Any:
+    if ranks is None:
+        return None
+    flat = [ranks] if np.ndim(ranks) == 0 else list(ranks)
+    for i, r in enumerate(flat):
+        if isinstance(r, (bool, np.bool_)) or not float(r).is_integer() or r < 1:
+            where = "ranks" if np.ndim(ranks) == 0 else f"ranks[{i}]"
+            raise ValueError(f"layer {name!r}: {where}={r!r} must be an integer >= 1")
+    return int(ranks) if np.ndim(ranks) == 0 else tuple(int(r) for r in flat)
+
+
+def _dense_flops(module: Module, kind: str, input_shape: Sequence[int]) -> int:
+    w = module.params["weight"]
+    if kind == "Linear":
+        return int(input_shape[0]) * w.shape[0] * w.shape[1]
+    o, c, kh, kw = w.shape
+    oh = conv_output_size(int(input_shape[2]), kh, module.stride[0], module.padding[0])
+    ow = conv_output_size(int(input_shape[3]), kw, module.stride[1], module.padding[1])
+    return int(input_shape[0]) * oh * ow * o * c * kh * kw
+
+
+def _input_shapes(model: Module, names: Sequence[str], input_shape: Sequence[int]) -> dict:
+    """Each named layer's input shape, from one forward pass on zeros."""
+    named = _named_layers(model)
+    shapes: dict[str, tuple[int, ...]] = {}
+    dtype = next(iter(model.params.values())).dtype if model.params else np.float32
+    for name in names:
+        layer = named[name]
+
+        def spy(params, x, _layer=layer, _name=name):
+            shapes[_name] = tuple(np.shape(x))
+            return type(_layer).forward(_layer, params, x)
+
+        layer.forward = spy  # an instance attribute shadows the class method
+    try:
+        model(np.zeros(tuple(input_shape), dtype=dtype))
+    finally:
+        for name in names:
+            del named[name].forward
+    return shapes
+
+
+def _cast_params(layer: Module, dtype: np.dtype) -> Module:
+    for module in layer.modules():
+        for key, value in list(module._params.items()):
+            if value.dtype != dtype:
+                module._params[key] = np.ascontiguousarray(value.astype(dtype))
+    return layer
+
+
+def _replace(model: Module, name: str, new: Module) -> None:
+    parent = model
+    *path, leaf = name.split(".")
+    for part in path:
+        parent = dict(parent.children())[part]
+    parent._modules[leaf] = new
+
+
+def _accepts(fn: Any, arg: str) -> bool:
+    params = inspect.signature(fn).parameters
+    return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _layer_ranks(layer: Module, fallback: Any) -> Any:
+    for attr in ("ranks", "rank"):
+        value = getattr(layer, attr, None)
+        if value is not None and not callable(value):
+            return value
+    return fallback
+
+
+# --------------------------------------------------------------------------- the builder
+class _Builder:
+    """Builds one layer's factorized replacement, memoizing by the request."""
+
+    def __init__(self, name, module, kind, cls, options, rng, spectral):
+        self.name, self.module, self.kind, self.cls = name, module, kind, cls
+        self.spectral_method = spectral
+        self.weight = np.asarray(module.params["weight"])
+        bias = module.params.get("bias")
+        self.bias = None if bias is None else np.asarray(bias, dtype=np.float64)
+        self.options = dict(options)
+        if kind == "Conv2d":
+            self.options.setdefault("stride", module.stride)
+            self.options.setdefault("padding", module.padding)
+        if _accepts(cls.from_weight, "random_state"):
+            self.options.setdefault("random_state", int(rng.integers(2**31)))
+        self._cache: dict[Any, Module] = {}
+
+    def build(self, ranks: Any = None, eps: float | None = None) -> Module:
+        key = (ranks, eps)
+        if key not in self._cache:
+            kwargs = dict(self.options)
+            if ranks is not None:
+                kwargs["ranks"] = ranks
+            if eps is not None:
+                kwargs["eps"] = eps
+            try:
+                layer = self.cls.from_weight(self.weight.astype(np.float64), self.bias, **kwargs)
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"layer {self.name!r} ({self.kind}): {exc}") from exc
+            self._cache[key] = _cast_params(layer, self.weight.dtype)
+        return self._cache[key]
+
+    def cost(self, layer: Module, kind: str, input_shape: Sequence[int] | None) -> int:
+        if kind == "params":
+            return layer.n_params
+        return int(layer.flops(input_shape, path="factors"))
+
+    def dense_cost(self, kind: str, input_shape: Sequence[int] | None) -> int:
+        if kind == "params":
+            return self.module.n_params
+        return _dense_flops(self.module, self.kind, input_shape)
+
+    def profile(self) -> RankProfile:
+        return rank_profile(
+            self.weight,
+            self.spectral_method,
+            bias=0 if self.bias is None else self.bias.size,
+            stride=getattr(self.module, "stride", (1, 1)),
+            padding=getattr(self.module, "padding", (0, 0)),
+        )
+
+
+def _class_ranks(method: str, ranks: tuple[int, ...]) -> Any:
+    """Profile ranks as the layer class takes them: an int for SVD, ``(r_out, r_in)`` else."""
+    return ranks[0] if method == "svd" else tuple(ranks)
+
+
+def decompose(
+    model: Module,
+    method: str | type,
+    ranks: Any = None,
+    eps: float | Mapping[str, float] | None = None,
+    rank_selection: str | None = None,
+    budget: Budget | float | int | None = None,
+    layers: Sequence[str] | None = None,
+    random_state: Any = None,
+    energy: float = 0.99,
+    layer_options: Mapping[str, Mapping[str, Any]] | None = None,
+    **options: Any,
+) -> tuple[Module, DecompositionReport]:
+    """A copy of ``model`` whose chosen layers are factorized from their trained weights.
+
+    Pre-train compression (survey Sec. II-A): each chosen dense layer is replaced by
+    ``cls.from_weight(W, b, ranks=..., eps=..., **options)`` of the format's class (see the
+    module docstring for the table). ``model`` itself is not modified.
+
+    Parameters
+    ----------
+    model : Module
+        The trained model.
+    method : str or type
+        ``"svd"``, ``"cp"``, ``"tucker2"``, ``"tt"``, ``"tr"``, ``"ht"``, ``"btd"``, ``"kpd"``,
+        ``"gkpd"`` or ``"stt"``; or a :class:`~tensornet.nn.factorized.FactorizedLinear` /
+        ``FactorizedConv2d`` subclass to use for every layer it fits.
+    ranks : int, tuple or dict, optional
+        Ranks passed to ``from_weight`` (the class's convention), the same for every layer or a
+        dict ``{layer name: ranks}`` (then ``layers`` defaults to its keys).
+    eps : float or dict, optional
+        Relative Frobenius error bound per layer, passed to ``from_weight``.
+    rank_selection : {"evbmf", "energy", "proportional", "minimax"}, optional
+        ``"evbmf"`` (methods ``"svd"``, ``"tucker2"``): EVBMF rank of each unfolding;
+        ``"energy"``: error bound ``sqrt(1 - energy)`` per layer (keeps the fraction
+        ``energy`` of ``||W||^2``); ``"proportional"`` (``"svd"``, ``"tucker2"``, needs
+        ``budget``): ranks a common fraction of their maxima, the largest that fits;
+        ``"minimax"`` (default when ``budget`` is given): the smallest error bound shared by
+        all layers that fits the budget. See :mod:`tensornet.rank.budget`.
+    budget : Budget, int or float, optional
+        Cap on the decomposed layers' parameters (an int, or a fraction in ``(0, 1)`` of their
+        dense count) or, as ``Budget(value, "flops", input_shape)``, their multiply-adds.
+    layers : sequence of str, optional
+        Dotted names of the layers to replace; default every ``Linear`` / ``Conv2d`` the method
+        applies to.
+    random_state : None, int or numpy.random.Generator
+        Seeds the decompositions that use randomness (one derived seed per layer).
+    energy : float
+        Fraction of ``||W||^2`` kept by ``rank_selection="energy"``.
+    layer_options : dict, optional
+        ``{layer name: {option: value}}`` passed to that layer's ``from_weight`` (e.g.
+        ``in_modes``), over ``options``.
+    **options
+        Passed to every ``from_weight`` (e.g. ``mode="factors"``). Convolutions also get their
+        ``stride`` and ``padding``.
+
+    Returns
+    -------
+    new_model : Module
+        The deep copy with factorized layers (parameters in the original dtype).
+    report : DecompositionReport
+        Per layer: method, ranks, parameters before/after, relative weight error.
+
+    Raises
+    ------
+    ValueError
+        Naming the layer: a layer type the method does not decompose, bad ranks, an error the
+        layer class raised; or a budget no ranks can meet (listing each layer's minimum).
+
+    Examples
+    --------
+    >>> from tensornet.nn import lenet300_100
+    >>> small, report = decompose(lenet300_100(random_state=0), "svd", budget=0.1)
+    ... # doctest: +SKIP
+    >>> print(report.table())  # doctest: +SKIP
+    """
+    if not isinstance(method, type):
+        method = check_option(method, "method", tuple(METHODS))
+    mname = _method_name(method)
+    if rank_selection is not None:
+        rank_selection = check_option(rank_selection, "rank_selection", RULES)
+    if budget is not None and rank_selection is None:
+        rank_selection = "minimax"
+    if rank_selection in ("proportional", "minimax") and budget is None:
+        raise ValueError(f"rank_selection={rank_selection!r} needs a budget")
+    given = [
+        a
+        for a, v in (("ranks", ranks), ("eps", eps), ("rank_selection", rank_selection))
+        if v is not None
+    ]
+    if len(given) > 1:
+        raise ValueError(f"give only one of ranks, eps, rank_selection/budget; got {given}")
+    if not given:
+        raise ValueError("give ranks, eps, rank_selection or budget to choose the ranks")
+    if rank_selection in ("evbmf", "proportional") and mname not in PROFILE_METHODS:
+        raise ValueError(
+            f"rank_selection={rank_selection!r} works on methods {PROFILE_METHODS}, "
+            f"not {mname!r}; use 'energy', 'minimax' or explicit ranks"
+        )
+    if layers is None and isinstance(ranks, Mapping):
+        layers = list(ranks)
+    if layers is None and isinstance(eps, Mapping):
+        layers = list(eps)
+
+    new = copy.deepcopy(model)
+    chosen = _choose_layers(new, method, layers)
+    names = list(chosen)
+    rng = check_random_state(random_state)
+    builders = []
+    for name, (module, kind) in chosen.items():
+        opts = {**options, **dict((layer_options or {}).get(name, {}))}
+        # The singular-value profile models the channel-wise SVD and Tucker-2 layers only.
+        spectral = mname if mname in PROFILE_METHODS and opts.get("form") != "spatial" else None
+        builders.append(
+            _Builder(name, module, kind, _layer_class(method, kind), opts, rng, spectral)
+        )
+    if layer_options:
+        unknown = sorted(set(layer_options) - set(names))
+        if unknown:
+            raise ValueError(f"layer_options names layers {unknown} that are not being decomposed")
+
+    extra: dict[str, Any] = {}
+    found_eps = limit = kind_name = None
+    if rank_selection in (None, "evbmf", "energy"):
+        built = []
+        for b in builders:
+            if rank_selection == "evbmf":
+                r = _class_ranks(mname, evbmf_ranks(b.weight, mname))
+                built.append(b.build(ranks=r))
+            elif rank_selection == "energy":
+                if not 0.0 < float(energy) <= 1.0:
+                    raise ValueError(f"energy={energy!r} must lie in (0, 1]")
+                built.append(b.build(eps=math.sqrt(1.0 - float(energy))))
+            elif ranks is not None:
+                r = _check_ranks(_per_layer(ranks, b.name, "ranks", names), b.name)
+                if r is None:
+                    raise ValueError(f"ranks gives no ranks for layer {b.name!r}")
+                built.append(b.build(ranks=r))
+            else:
+                e = _per_layer(eps, b.name, "eps", names)
+                if e is None:
+                    raise ValueError(f"eps gives no bound for layer {b.name!r}")
+                built.append(b.build(eps=check_eps(e, f"eps for layer {b.name!r}")))
+    else:
+        budget = Budget.coerce(budget)
+        kind_name = budget.kind
+        shapes = _input_shapes(new, names, budget.input_shape) if budget.kind == "flops" else {}
+        dense_total = sum(b.dense_cost(budget.kind, shapes.get(b.name)) for b in builders)
+        limit = budget.limit(dense_total)
+        built, found_eps, rho = _search(builders, mname, rank_selection, budget.kind, limit, shapes)
+        if rho is not None:
+            extra["fraction"] = rho
+        total = sum(
+            b.cost(layer, budget.kind, shapes.get(b.name))
+            for b, layer in zip(builders, built, strict=True)
+        )
+        if total > limit:
+            raise RuntimeError(
+                f"the layers built at the searched ranks cost {total:,} {budget.kind}, over the "
+                f"budget {limit:,}: the rank profile of method {mname!r} disagrees with its class"
+            )
+        extra["cost"] = total
+        extra["dense_cost"] = dense_total
+
+    reports = []
+    for b, layer in zip(builders, built, strict=True):
+        _replace(new, b.name, layer)
+        w = b.weight.astype(np.float64)
+        err = float(np.linalg.norm(np.asarray(layer.weight(), np.float64) - w))
+        norm = float(np.linalg.norm(w))
+        reports.append(
+            LayerReport(
+                name=b.name,
+                method=mname,
+                layer=type(layer).__name__,
+                ranks=_layer_ranks(layer, None),
+                params_before=b.module.n_params,
+                params_after=layer.n_params,
+                relative_error=err / norm if norm else err,
+            )
+        )
+    report = DecompositionReport(
+        layers=reports,
+        model_params_before=model.n_params,
+        model_params_after=new.n_params,
+        eps=found_eps,
+        budget=limit,
+        budget_kind=kind_name,
+        extra=extra,
+    )
+    return new, report
+
+
+def _search(builders, mname, rule, kind, limit, shapes):
+    """Budget search: ``(layers, eps, fraction)`` for the minimax or proportional rule."""
+    spectral = all(b.spectral_method is not None for b in builders)
+    layer_names = [b.name for b in builders]
+
+    def profile_cost(b, prof, ranks):
+        if kind == "params":
+            return prof.n_params(ranks)
+        return prof.flops(ranks, shapes[b.name])
+
+    if spectral:
+        profs = [b.profile() for b in builders]
+        if rule == "proportional":
+            costs = [
+                lambda r, b=b, p=p: profile_cost(b, p, p.ranks_for_fraction(r))
+                for b, p in zip(builders, profs, strict=True)
+            ]
+            rho = largest_fraction(costs, limit, names=layer_names, kind=kind)
+            layers = [
+                b.build(ranks=_class_ranks(mname, p.ranks_for_fraction(rho)))
+                for b, p in zip(builders, profs, strict=True)
+            ]
+            return layers, None, rho
+        costs = [
+            lambda e, b=b, p=p: profile_cost(b, p, p.ranks_for_eps(e))
+            for b, p in zip(builders, profs, strict=True)
+        ]
+        points = np.concatenate([p.breakpoints() for p in profs])
+        eps = minimax_eps(costs, limit, candidates=points, names=layer_names, kind=kind)
+        layers = [
+            b.build(ranks=_class_ranks(mname, p.ranks_for_eps(eps)))
+            for b, p in zip(builders, profs, strict=True)
+        ]
+        return layers, eps, None
+    if rule == "proportional":
+        raise ValueError(f"rank_selection='proportional' needs a channel-wise {mname!r} layer")
+    costs = [
+        lambda e, b=b: b.cost(b.build(eps=_round_eps(e)), kind, shapes.get(b.name))
+        for b in builders
+    ]
+    eps = minimax_eps(costs, limit, names=layer_names, kind=kind, tol=1e-3)
+    return [b.build(eps=_round_eps(eps)) for b in builders], _round_eps(eps), None
+
+
+def _round_eps(eps: float) -> float:
+    """Cache key for the bisection on real layers (eps in ``[0, 1)``)."""
+    return min(float(eps), 1.0 - 1e-9)
