@@ -24,7 +24,7 @@ __all__ = ["pointwise_conv2d", "depthwise_conv2d"]
 
 
 def _channel_major(x: np.ndarray) -> np.ndarray:
-    """``x`` of shape ``(B, C, H, W)`` as a ``(C, B*H*W)`` matrix (a view for channel-major data)."""
+    """``x`` ``(B, C, H, W)`` as a ``(C, B*H*W)`` matrix (a view for channel-major data)."""
     b, c, h, w = x.shape
     return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, b * h * w)
 

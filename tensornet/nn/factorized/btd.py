@@ -1,16 +1,16 @@
-"""Block-term layers: the weight is a sum of ``N`` Tucker blocks over a tensorized weight.
+"""Block-term layers: the weight is a sum of ``N_b`` Tucker blocks over a tensorized weight.
 
 Block-term networks (Ye, Li, Wang, Xu et al., "Block-term tensor neural networks", Neural
 Networks 2020; survey Sec. II-A.4, eq. (5)) tensorize a layer's weight with paired input and
 output modes, like a TT-matrix, and store it as a block term decomposition (BTD):
 
-``W[(i_1..i_d), (j_1..j_d)] = sum_{n < N} sum_{a_1..a_d} G_n[a_1..a_d] prod_k A_n^(k)[i_k, j_k, a_k]``
+``W[(i_1..i_d), (j_1..j_d)] = sum_{n < N_b} sum_a G_n[a_1..a_d] prod_k A_n^(k)[i_k, j_k, a_k]``
 
-with ``N = prod_k m_k`` inputs, ``M = prod_k n_k`` outputs, factors ``A_n^(k)`` of shape
-``(m_k, n_k, R_k)`` and cores ``G_n`` of shape ``(R_1, ..., R_d)``. Equivalently, the tensor
-``W~`` of shape ``(m_1 n_1, ..., m_d n_d)`` (paired modes merged) is a BTD with ``N`` terms of
-multilinear rank ``(R_1, ..., R_d)``: that is how :meth:`BTLinear.from_weight` fits it
-(:func:`tensornet.btd_als`).
+with ``N_b`` blocks, ``N = prod_k m_k`` inputs, ``M = prod_k n_k`` outputs, factors
+``A_n^(k)`` of shape ``(m_k, n_k, R_k)`` and cores ``G_n`` of shape ``(R_1, ..., R_d)``.
+Equivalently, the tensor ``W~`` of shape ``(m_1 n_1, ..., m_d n_d)`` (paired modes merged) is a
+BTD with ``N_b`` terms of multilinear rank ``(R_1, ..., R_d)``: that is how
+:meth:`BTLinear.from_weight` fits it (:func:`tensornet.btd_als`).
 
 The convolution :class:`BTConv2d` tensorizes the channels (``C = prod c_k``, ``O = prod o_k``)
 and adds the spatial positions as one more mode of size ``KH KW`` with its own factor
@@ -262,7 +262,9 @@ class BTLinear(FactorizedLinear):
         sigma = node_std(var, nb * math.prod(self.ranks), d + 1)
         rng = check_random_state(random_state)
         nodes = {"core": _draw(rng, (nb,) + self.ranks, sigma, dtype)}
-        for k, (mk, nk, rk) in enumerate(zip(self.in_modes, self.out_modes, self.ranks)):
+        for k, (mk, nk, rk) in enumerate(
+            zip(self.in_modes, self.out_modes, self.ranks, strict=True)
+        ):
             nodes[f"factor{k}"] = _draw(rng, (nb, mk, nk, rk), sigma, dtype)
         if rescale:
             nodes["core"] = rescale_to_variance(nodes["core"], self.dense_weight(nodes), var)
@@ -329,14 +331,14 @@ class BTLinear(FactorizedLinear):
         ranks = _check_bt_ranks(ranks, in_modes, out_modes, "in_modes", "out_modes")
         b = check_bias(bias, m, dtype)
         merged = w.astype(np.float64).reshape(in_modes + out_modes).transpose(_interleave(d))
-        merged = merged.reshape([mk * nk for mk, nk in zip(in_modes, out_modes)])
+        merged = merged.reshape([mk * nk for mk, nk in zip(in_modes, out_modes, strict=True)])
         btd = btd_als(merged, n_blocks, ranks, n_iter_max=n_iter_max, tol=tol,
                       n_restarts=n_restarts, random_state=random_state)  # fmt: skip
         layer = cls(n, m, ranks, n_blocks=n_blocks, in_modes=in_modes, out_modes=out_modes,
                     bias=b is not None, mode=mode, random_state=0, rescale=False,
                     dtype=dtype)  # fmt: skip
         set_param(layer, "core", np.stack([t.core for t in btd.terms]), dtype)
-        for k, (mk, nk, rk) in enumerate(zip(in_modes, out_modes, ranks)):
+        for k, (mk, nk, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
             stacked = np.stack([t.factors[k].reshape(mk, nk, rk) for t in btd.terms])
             set_param(layer, f"factor{k}", stacked, dtype)
         if b is not None:
@@ -487,7 +489,9 @@ class BTConv2d(FactorizedConv2d):
             "spatial": _draw(rng, (nb, rs, kh, kw), sigma, dtype),
             "core": _draw(rng, (nb, rs) + self.ranks, sigma, dtype),
         }
-        for k, (ck, ok, rk) in enumerate(zip(self.in_modes, self.out_modes, self.ranks)):
+        for k, (ck, ok, rk) in enumerate(
+            zip(self.in_modes, self.out_modes, self.ranks, strict=True)
+        ):
             nodes[f"factor{k}"] = _draw(rng, (nb, ck, ok, rk), sigma, dtype)
         if rescale:
             nodes["core"] = rescale_to_variance(nodes["core"], self.dense_weight(nodes), var)
@@ -562,7 +566,7 @@ class BTConv2d(FactorizedConv2d):
         t = w.astype(np.float64).reshape(out_modes + in_modes + (kh * kw,))
         perm = (2 * d,) + tuple(a for k in range(d) for a in (d + k, k))
         t = t.transpose(perm).reshape(
-            (kh * kw,) + tuple(ck * ok for ck, ok in zip(in_modes, out_modes))
+            (kh * kw,) + tuple(ck * ok for ck, ok in zip(in_modes, out_modes, strict=True))
         )
         btd = btd_als(t, n_blocks, (rs,) + ranks, n_iter_max=n_iter_max, tol=tol,
                       n_restarts=n_restarts, random_state=random_state)  # fmt: skip
@@ -572,7 +576,7 @@ class BTConv2d(FactorizedConv2d):
         spatial = np.stack([term.factors[0].T.reshape(rs, kh, kw) for term in btd.terms])
         set_param(layer, "spatial", spatial, dtype)
         set_param(layer, "core", np.stack([term.core for term in btd.terms]), dtype)
-        for k, (ck, ok, rk) in enumerate(zip(in_modes, out_modes, ranks)):
+        for k, (ck, ok, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
             stacked = np.stack([term.factors[k + 1].reshape(ck, ok, rk) for term in btd.terms])
             set_param(layer, f"factor{k}", stacked, dtype)
         if b is not None:
