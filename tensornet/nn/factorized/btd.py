@@ -255,8 +255,7 @@ class BTLinear(FactorizedLinear):
         d = _order(in_modes, out_modes, ranks)
         self.in_modes = _check_modes(in_modes, n, d, "in_modes", "in_features")
         self.out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
-        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes",
-                                     "out_modes")  # fmt: skip
+        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
         self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
         var = target_variance(init, *self.fans)
         sigma = node_std(var, nb * math.prod(self.ranks), d + 1)
@@ -332,11 +331,28 @@ class BTLinear(FactorizedLinear):
         b = check_bias(bias, m, dtype)
         merged = w.astype(np.float64).reshape(in_modes + out_modes).transpose(_interleave(d))
         merged = merged.reshape([mk * nk for mk, nk in zip(in_modes, out_modes, strict=True)])
-        btd = btd_als(merged, n_blocks, ranks, n_iter_max=n_iter_max, tol=tol,
-                      n_restarts=n_restarts, random_state=random_state)  # fmt: skip
-        layer = cls(n, m, ranks, n_blocks=n_blocks, in_modes=in_modes, out_modes=out_modes,
-                    bias=b is not None, mode=mode, random_state=0, rescale=False,
-                    dtype=dtype)  # fmt: skip
+        btd = btd_als(
+            merged,
+            n_blocks,
+            ranks,
+            n_iter_max=n_iter_max,
+            tol=tol,
+            n_restarts=n_restarts,
+            random_state=random_state,
+        )
+        layer = cls(
+            n,
+            m,
+            ranks,
+            n_blocks=n_blocks,
+            in_modes=in_modes,
+            out_modes=out_modes,
+            bias=b is not None,
+            mode=mode,
+            random_state=0,
+            rescale=False,
+            dtype=dtype,
+        )
         set_param(layer, "core", np.stack([t.core for t in btd.terms]), dtype)
         for k, (mk, nk, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
             stacked = np.stack([t.factors[k].reshape(mk, nk, rk) for t in btd.terms])
@@ -373,8 +389,9 @@ class BTLinear(FactorizedLinear):
 
     def factor_flops(self, input_shape: Sequence[int]) -> int:
         """:func:`sweep_flops` with lead ``B`` and extra bond 1."""
-        return sweep_flops(self.in_modes, self.out_modes, self.ranks, self.n_blocks,
-                           int(input_shape[0]), 1)  # fmt: skip
+        return sweep_flops(
+            self.in_modes, self.out_modes, self.ranks, self.n_blocks, int(input_shape[0]), 1
+        )
 
     def reconstruction_flops(self) -> int:
         """:func:`tucker_full_flops` on the merged modes ``m_k n_k``, plus the block sum."""
@@ -476,8 +493,7 @@ class BTConv2d(FactorizedConv2d):
         d = _order(in_modes, out_modes, ranks)
         self.in_modes = _check_modes(in_modes, c, d, "in_modes", "in_channels")
         self.out_modes = _check_modes(out_modes, o, d, "out_modes", "out_channels")
-        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes",
-                                     "out_modes")  # fmt: skip
+        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
         self.spatial_rank = rs = check_rank_bound(
             kh * kw if spatial_rank is None else spatial_rank, "spatial_rank", kh * kw, "KH*KW"
         )
@@ -568,11 +584,32 @@ class BTConv2d(FactorizedConv2d):
         t = t.transpose(perm).reshape(
             (kh * kw,) + tuple(ck * ok for ck, ok in zip(in_modes, out_modes, strict=True))
         )
-        btd = btd_als(t, n_blocks, (rs,) + ranks, n_iter_max=n_iter_max, tol=tol,
-                      n_restarts=n_restarts, random_state=random_state)  # fmt: skip
-        layer = cls(c, o, (kh, kw), ranks, stride, padding, n_blocks=n_blocks, spatial_rank=rs,
-                    in_modes=in_modes, out_modes=out_modes, bias=b is not None, mode=mode,
-                    random_state=0, rescale=False, dtype=dtype)  # fmt: skip
+        btd = btd_als(
+            t,
+            n_blocks,
+            (rs,) + ranks,
+            n_iter_max=n_iter_max,
+            tol=tol,
+            n_restarts=n_restarts,
+            random_state=random_state,
+        )
+        layer = cls(
+            c,
+            o,
+            (kh, kw),
+            ranks,
+            stride,
+            padding,
+            n_blocks=n_blocks,
+            spatial_rank=rs,
+            in_modes=in_modes,
+            out_modes=out_modes,
+            bias=b is not None,
+            mode=mode,
+            random_state=0,
+            rescale=False,
+            dtype=dtype,
+        )
         spatial = np.stack([term.factors[0].T.reshape(rs, kh, kw) for term in btd.terms])
         set_param(layer, "spatial", spatial, dtype)
         set_param(layer, "core", np.stack([term.core for term in btd.terms]), dtype)
@@ -609,8 +646,7 @@ class BTConv2d(FactorizedConv2d):
         batch, _, h, w = x.shape
         oh, ow = self.output_size(x.shape)
         filters = anp.reshape(params["spatial"], (nb * rs, 1, kh, kw))
-        z = conv2d(anp.reshape(x, (batch * c, 1, h, w)), filters, None, self.stride,
-                   self.padding)  # fmt: skip
+        z = conv2d(anp.reshape(x, (batch * c, 1, h, w)), filters, None, self.stride, self.padding)
         # (B, C, N_b, R_s, OH, OW) -> (N_b, C, B, OH, OW, R_s)
         z = anp.transpose(anp.reshape(z, (batch, c, nb, rs, oh, ow)), (2, 1, 0, 4, 5, 3))
         y = bt_sweep(z, self._factors(params), params["core"], batch * oh * ow, rs)
@@ -627,8 +663,7 @@ class BTConv2d(FactorizedConv2d):
         oh, ow = self.output_size(input_shape)
         nb, rs = self.n_blocks, self.spatial_rank
         spatial = b * c * nb * rs * oh * ow * kh * kw
-        return spatial + sweep_flops(self.in_modes, self.out_modes, self.ranks, nb, b * oh * ow,
-                                     rs)  # fmt: skip
+        return spatial + sweep_flops(self.in_modes, self.out_modes, self.ranks, nb, b * oh * ow, rs)
 
     def reconstruction_flops(self) -> int:
         """:func:`tucker_full_flops` on the modes ``(KH KW, c_1 o_1, ..., c_d o_d)``."""

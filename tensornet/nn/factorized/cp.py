@@ -227,8 +227,19 @@ class CPConv2d(FactorizedConv2d):
         else:
             cp = cp_als(w64, r, n_iter_max=n_iter_max, tol=tol, random_state=random_state)
             weights, factors, info = cp.weights, cp.factors, dict(cp.info)
-        layer = cls(c, o, (kh, kw), r, stride, padding, bias=b is not None, mode=mode,
-                    random_state=0, rescale=False, dtype=dtype)  # fmt: skip
+        layer = cls(
+            c,
+            o,
+            (kh, kw),
+            r,
+            stride,
+            padding,
+            bias=b is not None,
+            mode=mode,
+            random_state=0,
+            rescale=False,
+            dtype=dtype,
+        )
         for name, f in zip(_NAMES, balance_cp(weights, factors), strict=True):
             set_param(layer, name, f, dtype)
         if b is not None:

@@ -206,8 +206,17 @@ class LowRankLinear(FactorizedLinear):
             check_rank_bound(ranks, "ranks", min(n, m), f"min{w.shape} of the weight")
         b = check_bias(bias, m, dtype)
         u, s, vt = truncated_svd(w.astype(np.float64), rank=ranks, eps=eps)
-        layer = cls(n, m, len(s), diag=diag, bias=b is not None, mode=mode, dtype=dtype,
-                    random_state=0, rescale=False)  # fmt: skip
+        layer = cls(
+            n,
+            m,
+            len(s),
+            diag=diag,
+            bias=b is not None,
+            mode=mode,
+            dtype=dtype,
+            random_state=0,
+            rescale=False,
+        )
         if diag:
             set_param(layer, "U", u, dtype)
             set_param(layer, "s", s, dtype)
@@ -399,14 +408,30 @@ class LowRankConv2d(FactorizedConv2d):
         else:
             mat = w64.transpose(1, 2, 0, 3).reshape(c * kh, o * kw)
         if ranks is not None:
-            check_rank_bound(ranks, "ranks", min(mat.shape), f"min{mat.shape} of the {scheme} "
-                             "matricization of the weight")  # fmt: skip
+            check_rank_bound(
+                ranks,
+                "ranks",
+                min(mat.shape),
+                f"min{mat.shape} of the {scheme} matricization of the weight",
+            )
         b = check_bias(bias, o, dtype)
         u, s, vt = truncated_svd(mat, rank=ranks, eps=eps)
         left, right = _balanced_split(u, s, vt)
         r = len(s)
-        layer = cls(c, o, (kh, kw), r, stride, padding, scheme=scheme, bias=b is not None,
-                    mode=mode, random_state=0, rescale=False, dtype=dtype)  # fmt: skip
+        layer = cls(
+            c,
+            o,
+            (kh, kw),
+            r,
+            stride,
+            padding,
+            scheme=scheme,
+            bias=b is not None,
+            mode=mode,
+            random_state=0,
+            rescale=False,
+            dtype=dtype,
+        )
         if scheme == "channel":
             set_param(layer, "U", right.reshape(r, c, kh, kw), dtype)
             set_param(layer, "V", left, dtype)

@@ -162,8 +162,19 @@ class TuckerConv2d(FactorizedConv2d):
         r_in, r_out = _check_tucker_ranks(ranks, c, o)
         b = check_bias(bias, o, dtype)
         tk = tucker2(w.astype(np.float64), (r_out, r_in), n_iter_max=n_iter_max, tol=tol)
-        layer = cls(c, o, (kh, kw), (r_in, r_out), stride, padding, bias=b is not None,
-                    mode=mode, random_state=0, rescale=False, dtype=dtype)  # fmt: skip
+        layer = cls(
+            c,
+            o,
+            (kh, kw),
+            (r_in, r_out),
+            stride,
+            padding,
+            bias=b is not None,
+            mode=mode,
+            random_state=0,
+            rescale=False,
+            dtype=dtype,
+        )
         set_param(layer, "U_out", tk.factors[0], dtype)
         set_param(layer, "U_in", tk.factors[1], dtype)
         set_param(layer, "core", tk.core, dtype)
@@ -178,8 +189,9 @@ class TuckerConv2d(FactorizedConv2d):
         r_in, r_out = self.ranks
         core = anp.reshape(anp.transpose(params["core"], (1, 0, 2, 3)), (r_in, r_out * kh * kw))
         half = anp.dot(params["U_in"], core)  # (C, R_out KH KW)
-        half = anp.reshape(anp.transpose(anp.reshape(half, (c, r_out, kh * kw)), (1, 0, 2)),
-                           (r_out, c * kh * kw))  # fmt: skip
+        half = anp.reshape(
+            anp.transpose(anp.reshape(half, (c, r_out, kh * kw)), (1, 0, 2)), (r_out, c * kh * kw)
+        )
         return anp.reshape(anp.dot(params["U_out"], half), (o, c, kh, kw))
 
     def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
