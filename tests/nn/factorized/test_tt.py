@@ -1,4 +1,4 @@
-"""TT layers (tensornet/nn/factorized/tt.py and the engine _ttcore.py): identities, gradients, counts."""
+"""TT layers (nn/factorized/tt.py, engine _ttcore.py): identities, gradients, counts."""
 
 import itertools
 import math
