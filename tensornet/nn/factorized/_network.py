@@ -321,6 +321,15 @@ defvjp_argnums(contract, _contract_vjp)
 
 
 # ------------------------------------------------------------------------------ layer helpers
+def factor_cap(n_weights: int, n_dense: int) -> int:
+    """Largest weight-only intermediate of a factor path: ``4 x`` the factors, below ``N M``.
+
+    A weight-only intermediate as large as the dense weight would make the factor path a
+    reconstruction in disguise; that is the dense path's job.
+    """
+    return min(4 * n_weights, n_dense - 1)
+
+
 def check_modes(in_modes: Any, out_modes: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """``in_modes`` and ``out_modes`` as equally long tuples of positive ints (``d >= 2``)."""
     from ..._validation import check_shape

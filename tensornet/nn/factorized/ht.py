@@ -31,7 +31,7 @@ import numpy as np
 from ..._validation import check_array, check_int, check_random_state
 from ...decompositions.ht import ht_max_ranks, ht_svd
 from ...formats.ht import DimensionTree, HTTensor, _as_tree
-from ._network import Network, Tape, check_modes, contract, draw_factors, interleave
+from ._network import Network, Tape, check_modes, contract, draw_factors, factor_cap, interleave
 from .base import FactorizedLinear, node_std, rescale_to_variance, target_variance
 
 __all__ = ["HTLinear"]
@@ -179,7 +179,7 @@ class HTLinear(FactorizedLinear):
             sizes,
             batch_label="b",
             data=0,
-            weight_cap=max(4 * n_weights, max(math.prod(s) for s in shapes.values())),
+            weight_cap=factor_cap(n_weights, self.in_features * self.out_features),
         )
         self._dense_net = Network(factor_labels, ins + outs, sizes)
 

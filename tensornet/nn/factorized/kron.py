@@ -49,7 +49,7 @@ from ..._validation import check_array, check_random_state, check_rank, check_sh
 from ...decompositions.kron import gkpd, kpd
 from ...formats.kron import KronTensor
 from ..conv import conv2d, conv_output_size
-from ._network import Network, Tape, contract, draw_factors
+from ._network import Network, Tape, contract, draw_factors, factor_cap
 from .base import (
     FactorizedConv2d,
     FactorizedLinear,
@@ -145,7 +145,7 @@ class KPLinear(FactorizedLinear):
             sizes,
             batch_label="b",
             data=0,
-            weight_cap=r * max(a[0] * a[1], b[0] * b[1]),
+            weight_cap=factor_cap(r * (a[0] * a[1] + b[0] * b[1]), n * m),
         )
         self._dense_net = Network([la, lb], ("i1", "i2", "j1", "j2"), sizes)
 

@@ -38,7 +38,7 @@ import numpy as np
 from ..._validation import check_array, check_int, check_random_state, check_ranks
 from ...decompositions.stp import stt_svd
 from ...formats.stp import STTTensor
-from ._network import Network, Tape, check_modes, contract, draw_factors, interleave
+from ._network import Network, Tape, check_modes, contract, draw_factors, factor_cap, interleave
 from .base import FactorizedLinear, node_std, rescale_to_variance, target_variance
 
 __all__ = ["STTLinear"]
@@ -158,7 +158,7 @@ class STTLinear(FactorizedLinear):
             net_sizes,
             batch_label="b",
             data=0,
-            weight_cap=4 * n_weights,
+            weight_cap=factor_cap(n_weights, self.in_features * self.out_features),
         )
         self._dense_net = Network(labels, ins_l + outs_l, net_sizes)
 
