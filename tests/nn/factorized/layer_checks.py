@@ -1,4 +1,4 @@
-"""Checks shared by the tests of the LowRank, CP, Tucker-2 and block-term layers."""
+"""Checks shared by the factorized-layer tests (forward vs dense, gradients, init variance)."""
 
 import numpy as np
 
@@ -61,7 +61,9 @@ def assert_gradients_match_fd(layer, x, seed=0):
 
 
 def mean_square_over_seeds(make, seeds):
-    """Average of ``mean(W**2)`` over layers built with the given seeds."""
+    """Average of ``mean(W**2)`` over layers built with the given seeds (or ``range(seeds)``)."""
+    if isinstance(seeds, int):
+        seeds = range(seeds)
     return float(np.mean([np.mean(make(s).weight().astype(np.float64) ** 2) for s in seeds]))
 
 
@@ -74,3 +76,37 @@ def assert_auto_path_takes_the_cheaper(layer, input_shape):
     factors = layer.factor_flops(input_shape)
     assert layer.path(input_shape) == ("factors" if factors <= dense else "dense")
     assert layer.flops(input_shape) == min(factors, dense)
+
+
+def assert_paths_match_dense(layer, x, rtol=1e-5):
+    """Factor path, dense path and ``layer(x)`` all equal the dense layer to ``rtol``."""
+    ref = dense_reference(layer, x)
+    scale = np.max(np.abs(ref))
+    for path in ("factors", "dense"):
+        layer.mode = path
+        got = layer(x)
+        assert got.shape == ref.shape
+        assert np.max(np.abs(got - ref)) <= rtol * scale, path
+    layer.mode = "auto"
+    assert np.max(np.abs(layer(x) - ref)) <= rtol * scale
+
+
+def assert_layer_gradients(layer, x, seed=0):
+    """Finite differences on every parameter and on ``x``, both paths (float64 layer)."""
+    probe = None
+    for path in ("factors", "dense"):
+        layer.mode = path
+        params = {k: np.array(v) for k, v in layer.params.items()}
+        if probe is None:
+            probe = np.random.default_rng(seed).standard_normal(layer.apply(params, x).shape)
+
+        def f(p, x):
+            return (layer.apply(p, x) * probe).sum()
+
+        assert_grad_matches_fd(f, params, x, seed=seed)
+
+        def f_input(q):
+            return (layer.apply(params, q["x"]) * probe).sum()
+
+        assert_grad_matches_fd(f_input, {"x": x}, seed=seed + 1)
+    layer.mode = "auto"
