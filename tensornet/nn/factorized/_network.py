@@ -1,0 +1,368 @@
+"""A small tensor-network engine: labelled operands, an optimal pairwise order, one primitive.
+
+The factorized layers of :mod:`tensornet.nn.factorized.ht`, :mod:`~tensornet.nn.factorized.kron`
+and :mod:`~tensornet.nn.factorized.stt` are contractions of a batch ``x`` with a few factors.
+Each is described once as a :class:`Network` (every operand a tuple of index labels, every
+label of a known size). The network is contracted pairwise with :func:`numpy.tensordot`
+(reshapes, transposes and one GEMM each): no ``einsum`` at run time.
+
+Order. :meth:`Network.plan` finds the pairwise order with the fewest multiply-adds by dynamic
+programming over subsets of operands (exact for the few operands of a layer; a pair is merged
+only if it shares a label). For the factor path a cap keeps every intermediate that does not
+involve ``x`` at most ``weight_cap`` entries, so the forward never rebuilds the dense weight
+behind the user's back (that is the ``"dense"`` path, chosen by the FLOP rule of the base).
+
+Autograd. :func:`contract` is one :func:`autograd.extend.primitive`: autograd records one node
+per layer. Its vector-Jacobian product walks the same steps backwards; the gradient of a
+pairwise contraction ``C = A · B`` is the contraction of ``dC`` with the other operand, so the
+backward pass costs at most twice the forward. Intermediates of the forward pass are kept on a
+:class:`Tape` passed along as an argument, so the backward pass does not recompute them.
+
+Each label appears in exactly two places (two operands, or one operand and the output): the
+networks of these layers have no hyperedges, which :class:`Network` checks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+from autograd.extend import defvjp_argnums, primitive
+
+__all__ = ["Network", "Tape", "contract"]
+
+Label = Hashable
+
+
+class Tape:
+    """Holder of the intermediates of one :func:`contract` call (reused by its VJP)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: list[np.ndarray] | None = None
+
+
+class Network:
+    """Operands given by their index labels, an output label order and the label sizes.
+
+    Parameters
+    ----------
+    operands : sequence of sequence of hashable
+        Labels of every operand's axes, in argument order.
+    output : sequence of hashable
+        Labels of the result's axes.
+    sizes : dict
+        Size of every label; the label ``batch_label`` may be missing (given per plan).
+    batch_label : hashable, optional
+        The label whose size is the batch (it varies between calls).
+    data : int, optional
+        Index of the operand holding the data ``x``; weight-only intermediates (those not
+        containing it) are capped by ``weight_cap`` entries.
+    weight_cap : int, optional
+        Largest allowed weight-only intermediate.
+    """
+
+    def __init__(
+        self,
+        operands: Sequence[Sequence[Label]],
+        output: Sequence[Label],
+        sizes: dict[Label, int],
+        batch_label: Label | None = None,
+        data: int | None = None,
+        weight_cap: int | None = None,
+    ) -> None:
+        self.operands = [tuple(o) for o in operands]
+        self.output = tuple(output)
+        self.sizes = dict(sizes)
+        self.batch_label = batch_label
+        self.data = data
+        self.weight_cap = weight_cap
+        count: dict[Label, int] = {}
+        for labels in [*self.operands, self.output]:
+            for lab in labels:
+                count[lab] = count.get(lab, 0) + 1
+        bad = [lab for lab, c in count.items() if c != 2]
+        if bad:  # a programming error in a layer, not a user error
+            raise AssertionError(f"labels {bad} must appear exactly twice")
+        self._count = count
+        self._plans: dict[int, tuple[list[tuple[int, int, tuple]], int]] = {}
+
+    # ----------------------------------------------------------------- planning
+    def _size(self, labels: Sequence[Label], batch: int) -> int:
+        return math.prod(batch if lab == self.batch_label else self.sizes[lab] for lab in labels)
+
+    def plan(self, batch: int = 1) -> tuple[list[tuple[int, int, tuple]], int]:
+        """Pairwise order with the fewest multiply-adds for this batch size (cached).
+
+        Parameters
+        ----------
+        batch : int
+            Size of the batch label.
+
+        Returns
+        -------
+        steps : list of (int, int, tuple)
+            Node ``n + k`` is the contraction of nodes ``steps[k][0]`` and ``steps[k][1]``
+            (operands are nodes ``0..n-1``); ``steps[k][2]`` are its labels.
+        flops : int
+            Multiply-adds of the whole contraction.
+        """
+        if batch not in self._plans:
+            self._plans[batch] = self._optimal(batch)
+        return self._plans[batch]
+
+    def _optimal(self, batch: int) -> tuple[list[tuple[int, int, tuple]], int]:
+        n = len(self.operands)
+        full = (1 << n) - 1
+        open_of: dict[int, tuple] = {}
+
+        def open_labels(mask: int) -> tuple:
+            if mask not in open_of:
+                inside: dict[Label, int] = {}
+                for i in range(n):
+                    if mask >> i & 1:
+                        for lab in self.operands[i]:
+                            inside[lab] = inside.get(lab, 0) + 1
+                open_of[mask] = tuple(lab for lab, c in inside.items() if c < self._count[lab])
+            return open_of[mask]
+
+        best: dict[int, tuple[int, int]] = {1 << i: (0, 0) for i in range(n)}
+        for mask in range(1, full + 1):
+            if mask in best:
+                continue
+            if (
+                self.data is not None
+                and self.weight_cap is not None
+                and not mask >> self.data & 1
+                and self._size(open_labels(mask), batch) > self.weight_cap
+            ):
+                continue
+            low = mask & -mask
+            sub = (mask - 1) & mask
+            choice = None
+            while sub:
+                other = mask ^ sub
+                if sub & low and sub in best and other in best:
+                    left, right = open_labels(sub), open_labels(other)
+                    if set(left) & set(right):
+                        union = set(left) | set(right)
+                        cost = best[sub][0] + best[other][0] + self._size(tuple(union), batch)
+                        if choice is None or cost < choice[0]:
+                            choice = (cost, sub)
+                sub = (sub - 1) & mask
+            if choice is not None:
+                best[mask] = choice
+        if full not in best:
+            raise AssertionError("the network is not connected under the weight cap")
+        steps: list[tuple[int, int, tuple]] = []
+        labels = list(self.operands)
+
+        def build(mask: int) -> int:
+            if mask & (mask - 1) == 0:
+                return mask.bit_length() - 1
+            sub = best[mask][1]
+            a, b = build(sub), build(mask ^ sub)
+            shared = set(labels[a]) & set(labels[b])
+            out = tuple(lab for lab in labels[a] if lab not in shared) + tuple(
+                lab for lab in labels[b] if lab not in shared
+            )
+            steps.append((a, b, out))
+            labels.append(out)
+            return len(labels) - 1
+
+        build(full)
+        return steps, best[full][0]
+
+    def flops(self, batch: int = 1) -> int:
+        """Multiply-adds of the forward contraction for this batch size.
+
+        Parameters
+        ----------
+        batch : int
+            Size of the batch label.
+
+        Returns
+        -------
+        int
+        """
+        return int(self.plan(batch)[1])
+
+    # ----------------------------------------------------------------- execution
+    def _batch_of(self, arrays: Sequence[np.ndarray]) -> int:
+        if self.batch_label is None:
+            return 1
+        for labels, arr in zip(self.operands, arrays, strict=True):
+            if self.batch_label in labels:
+                return int(arr.shape[labels.index(self.batch_label)])
+        return 1
+
+    def _labels(self, steps: list[tuple[int, int, tuple]]) -> list[tuple]:
+        return list(self.operands) + [s[2] for s in steps]
+
+    def forward(self, arrays: Sequence[np.ndarray], tape: Tape | None = None) -> np.ndarray:
+        """Contract ``arrays`` (one per operand) along the planned order.
+
+        Parameters
+        ----------
+        arrays : sequence of numpy.ndarray
+            The operands, shaped like their labels.
+        tape : Tape, optional
+            Receives every intermediate, for :meth:`backward`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Axes in :attr:`output` order.
+        """
+        steps, _ = self.plan(self._batch_of(arrays))
+        labels = self._labels(steps)
+        values = list(arrays)
+        for a, b, _out in steps:
+            values.append(_pair(values[a], labels[a], values[b], labels[b]))
+        if tape is not None:
+            tape.values = values
+        last = labels[-1]
+        return np.transpose(values[-1], [last.index(lab) for lab in self.output])
+
+    def backward(
+        self, g: np.ndarray, arrays: Sequence[np.ndarray], wanted: set[int], tape: Tape | None
+    ) -> dict[int, np.ndarray]:
+        """Gradients of ``<g, forward(arrays)>`` with respect to the operands in ``wanted``.
+
+        Parameters
+        ----------
+        g : numpy.ndarray
+            Cotangent of the output.
+        arrays : sequence of numpy.ndarray
+            The operands of the forward call.
+        wanted : set of int
+            Operand indices whose gradient is needed.
+        tape : Tape, optional
+            The forward call's intermediates (recomputed when missing).
+
+        Returns
+        -------
+        dict of int to numpy.ndarray
+        """
+        steps, _ = self.plan(self._batch_of(arrays))
+        labels = self._labels(steps)
+        n = len(self.operands)
+        values = tape.values if tape is not None and tape.values is not None else None
+        if values is None:
+            values = list(arrays)
+            for a, b, _out in steps:
+                values.append(_pair(values[a], labels[a], values[b], labels[b]))
+        needs = [i in wanted for i in range(n)]
+        for a, b, _out in steps:
+            needs.append(needs[a] or needs[b])
+        grads: dict[int, np.ndarray] = {}
+        last = labels[-1]
+        grads[len(labels) - 1] = np.transpose(g, [self.output.index(lab) for lab in last])
+        for k in range(len(steps) - 1, -1, -1):
+            node = n + k
+            g_node = grads.pop(node, None)
+            if g_node is None:
+                continue
+            a, b, _out = steps[k]
+            for this, other in ((a, b), (b, a)):
+                if not needs[this]:
+                    continue
+                part = _pair(g_node, labels[node], values[other], labels[other])
+                got = [lab for lab in labels[node] if lab not in labels[other]] + [
+                    lab for lab in labels[other] if lab not in labels[node]
+                ]
+                part = np.transpose(part, [got.index(lab) for lab in labels[this]])
+                grads[this] = part if this not in grads else grads[this] + part
+        return {i: grads[i] for i in wanted if i in grads}
+
+
+def _pair(a: np.ndarray, la: tuple, b: np.ndarray, lb: tuple) -> np.ndarray:
+    """Contract every label ``a`` and ``b`` share; result axes: ``a``'s free, then ``b``'s."""
+    shared = [lab for lab in la if lab in lb]
+    return np.tensordot(a, b, axes=([la.index(s) for s in shared], [lb.index(s) for s in shared]))
+
+
+@primitive
+def contract(net: Network, tape: Tape | None, *arrays: np.ndarray) -> np.ndarray:
+    """Contract the operands of ``net`` as one autograd primitive.
+
+    Parameters
+    ----------
+    net : Network
+        The network (labels, sizes, order).
+    tape : Tape or None
+        A fresh :class:`Tape` to keep the intermediates for the backward pass.
+    *arrays : numpy.ndarray
+        The operands in ``net.operands`` order.
+
+    Returns
+    -------
+    numpy.ndarray
+        The contraction, axes in ``net.output`` order.
+    """
+    return net.forward(arrays, tape)
+
+
+def _contract_vjp(argnums, ans, args, kwargs):
+    net, tape, arrays = args[0], args[1], args[2:]
+    wanted = {k - 2 for k in argnums}
+
+    def vjp(g):
+        grads = net.backward(np.asarray(g, dtype=ans.dtype), arrays, wanted, tape)
+        return [grads[k - 2] if k - 2 in grads else np.zeros_like(arrays[k - 2]) for k in argnums]
+
+    return vjp
+
+
+defvjp_argnums(contract, _contract_vjp)
+
+
+# ------------------------------------------------------------------------------ layer helpers
+def factor_cap(n_weights: int, n_dense: int) -> int:
+    """Largest weight-only intermediate of a factor path: ``4 x`` the factors, below ``N M``.
+
+    A weight-only intermediate as large as the dense weight would make the factor path a
+    reconstruction in disguise; that is the dense path's job.
+    """
+    return min(4 * n_weights, n_dense - 1)
+
+
+def check_modes(in_modes: Any, out_modes: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``in_modes`` and ``out_modes`` as equally long tuples of positive ints (``d >= 2``)."""
+    from ..._validation import check_shape
+
+    ins = check_shape(in_modes, "in_modes")
+    outs = check_shape(out_modes, "out_modes")
+    if len(ins) != len(outs):
+        raise ValueError(
+            f"in_modes={ins} and out_modes={outs} must have the same length (one pair of modes "
+            "per core)"
+        )
+    if len(ins) < 2:
+        raise ValueError(f"in_modes={ins} must have at least 2 modes")
+    return ins, outs
+
+
+def interleave(weight: np.ndarray, in_modes: Sequence[int], out_modes: Sequence[int]) -> np.ndarray:
+    """``W (N, M)`` as the tensor ``T[(i_1 n_1 + j_1), ..., (i_d n_d + j_d)]`` (TT-matrix order).
+
+    Row index ``(i_1, ..., i_d)`` and column index ``(j_1, ..., j_d)`` are C-order
+    tensorizations of the input and output; mode ``k`` of ``T`` pairs ``i_k`` (slow) with
+    ``j_k`` (fast), the convention of :meth:`tensornet.formats.HTTensor.contract`.
+    """
+    d = len(in_modes)
+    order = [ax for k in range(d) for ax in (k, d + k)]
+    t = np.reshape(weight, (*in_modes, *out_modes)).transpose(order)
+    return t.reshape([m * n for m, n in zip(in_modes, out_modes, strict=True)])
+
+
+def draw_factors(
+    shapes: dict[str, tuple[int, ...]], std: float, rng: np.random.Generator, dtype: Any
+) -> dict[str, np.ndarray]:
+    """Independent ``N(0, std^2)`` arrays of the given shapes, drawn in the dict's order."""
+    return {
+        name: (rng.standard_normal(shape) * std).astype(dtype) for name, shape in shapes.items()
+    }

@@ -1,0 +1,680 @@
+"""Block-term layers: the weight is a sum of ``N_b`` Tucker blocks over a tensorized weight.
+
+Block-term networks (Ye, Li, Wang, Xu et al., "Block-term tensor neural networks", Neural
+Networks 2020; survey Sec. II-A.4, eq. (5)) tensorize a layer's weight with paired input and
+output modes, like a TT-matrix, and store it as a block term decomposition (BTD):
+
+``W[(i_1..i_d), (j_1..j_d)] = sum_{n < N_b} sum_a G_n[a_1..a_d] prod_k A_n^(k)[i_k, j_k, a_k]``
+
+with ``N_b`` blocks, ``N = prod_k m_k`` inputs, ``M = prod_k n_k`` outputs, factors
+``A_n^(k)`` of shape ``(m_k, n_k, R_k)`` and cores ``G_n`` of shape ``(R_1, ..., R_d)``.
+Equivalently, the tensor ``W~`` of shape ``(m_1 n_1, ..., m_d n_d)`` (paired modes merged) is a
+BTD with ``N_b`` terms of multilinear rank ``(R_1, ..., R_d)``: that is how
+:meth:`BTLinear.from_weight` fits it (:func:`tensornet.btd_als`).
+
+The convolution :class:`BTConv2d` tensorizes the channels (``C = prod c_k``, ``O = prod o_k``)
+and adds the spatial positions as one more mode of size ``KH KW`` with its own factor
+``S_n`` of rank ``R_s``; its forward pass first filters every input channel with the ``R_s``
+spatial filters of each block (one convolution), then runs the channel part as a block-term
+linear map at every output pixel (Garipov et al.'s split for TT convolutions).
+
+Contraction order of the factor path (all blocks at once, one batched GEMM per mode): the input
+is contracted with ``A^(1)``, ``A^(2)``, ... in turn, the consumed input mode leaving and the
+pair ``(n_k, a_k)`` joining at the back (a reshape and a transposition between GEMMs), and the
+result is contracted with the cores and summed over the blocks in one final GEMV. The last
+intermediate holds ``B N_b prod_k n_k R_k`` numbers, which grows fast with ``d`` and the ranks;
+the ``"auto"`` mode then prefers the dense path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import autograd.numpy as anp
+import numpy as np
+
+from ..._validation import check_array, check_int, check_random_state, check_ranks, check_shape
+from ...decompositions import btd_als
+from ..conv import conv2d
+from .base import (
+    FactorizedConv2d,
+    FactorizedLinear,
+    node_std,
+    rescale_to_variance,
+    suggest_modes,
+    target_variance,
+)
+from .lowrank import check_bias, check_rank_bound, layer_dtype, set_param
+
+__all__ = ["BTLinear", "BTConv2d"]
+
+DEFAULT_ORDER = 3
+
+
+# ------------------------------------------------------------------------------ configuration
+def _order(in_modes: Any, out_modes: Any, ranks: Any) -> int:
+    for value in (in_modes, out_modes, ranks):
+        if value is not None and not isinstance(value, (int, np.integer)):
+            return len(value)
+    return DEFAULT_ORDER
+
+
+def _check_modes(modes: Any, size: int, d: int, name: str, size_name: str) -> tuple[int, ...]:
+    if modes is None:
+        return suggest_modes(size, d)
+    modes = check_shape(modes, name)
+    if len(modes) != d:
+        raise ValueError(f"{name}={modes} must have {d} modes (the tensorization order)")
+    if math.prod(modes) != size:
+        raise ValueError(f"{name}={modes} multiply to {math.prod(modes)}, not {size_name}={size}")
+    return modes
+
+
+def _check_bt_ranks(
+    ranks: Any, in_modes: Sequence[int], out_modes: Sequence[int], in_name: str, out_name: str
+) -> tuple[int, ...]:
+    ranks = check_ranks(ranks, len(in_modes), "ranks")
+    for k, (r, m, n) in enumerate(zip(ranks, in_modes, out_modes, strict=True)):
+        check_rank_bound(r, f"ranks[{k}]", m * n, f"{in_name}[{k}] * {out_name}[{k}] = {m}*{n}")
+    return ranks
+
+
+def _interleave(d: int) -> tuple[int, ...]:
+    """Axes ``(0, d, 1, d + 1, ...)``: ``(m_1..m_d, n_1..n_d) -> (m_1, n_1, ..., m_d, n_d)``."""
+    return tuple(a for k in range(d) for a in (k, d + k))
+
+
+# ------------------------------------------------------------------------------ contractions
+def tucker_blocks_full(core: Any, mats: Sequence[Any]) -> Any:
+    """``sum``-free Tucker reconstruction of ``N_b`` blocks, autograd-traceable.
+
+    Parameters
+    ----------
+    core : array, shape (N_b, R_1, ..., R_D)
+    mats : sequence of arrays, shapes (N_b, I_k, R_k)
+
+    Returns
+    -------
+    array, shape (N_b, I_1, ..., I_D)
+        Block ``n`` is ``core[n] x_1 mats[0][n] ... x_D mats[D-1][n]``: one batched GEMM per
+        mode, the new mode moving to the back each time so the next rank leads.
+    """
+    nb = core.shape[0]
+    t = core
+    for a in mats:
+        t = anp.reshape(t, (nb, a.shape[2], -1))
+        t = anp.transpose(anp.matmul(a, t), (0, 2, 1))
+    return anp.reshape(t, (nb,) + tuple(a.shape[1] for a in mats))
+
+
+def _sweep_mats(factors: Sequence[Any]) -> list[Any]:
+    """Factors ``(N_b, m_k, n_k, R_k)`` as the GEMM operands ``(N_b, n_k R_k, m_k)``."""
+    out = []
+    for f in factors:
+        nb, m, n, r = f.shape
+        out.append(anp.reshape(anp.transpose(f, (0, 2, 3, 1)), (nb, n * r, m)))
+    return out
+
+
+def bt_sweep(t: Any, factors: Sequence[Any], core: Any, lead: int, extra: int) -> Any:
+    """Contract a tensorized input with the factors of all blocks, then with the cores.
+
+    Parameters
+    ----------
+    t : array
+        The input, reshapeable to ``(N_b or 1, m_1, ..., m_d, lead, extra)``.
+    factors : sequence of arrays
+        ``(N_b, m_k, n_k, R_k)``.
+    core : array
+        ``(N_b, extra, R_1, ..., R_d)`` (``extra = 1`` for a linear layer).
+    lead, extra : int
+        Sizes of the batch-like axis and of the extra bond contracted with the core.
+
+    Returns
+    -------
+    array, shape (lead, prod_k n_k)
+        ``sum_n sum_{e, a} core[n, e, a] prod_k A_n^(k)[i_k, j_k, a_k] t[n, i, lead, e]``.
+    """
+    nb = core.shape[0]
+    for f in _sweep_mats(factors):
+        t = anp.reshape(t, (t.shape[0], f.shape[2], -1))
+        t = anp.transpose(anp.matmul(f, t), (0, 2, 1))
+    # t: (N_b, lead, extra, n_1, R_1, ..., n_d, R_d)
+    out_modes = [f.shape[2] for f in factors]
+    ranks = [f.shape[3] for f in factors]
+    d = len(factors)
+    t = anp.reshape(
+        t, (nb, lead, extra) + tuple(x for k in range(d) for x in (out_modes[k], ranks[k]))
+    )
+    perm = (1,) + tuple(3 + 2 * k for k in range(d)) + (0, 2) + tuple(4 + 2 * k for k in range(d))
+    t = anp.reshape(anp.transpose(t, perm), (lead * math.prod(out_modes), -1))
+    return anp.reshape(anp.dot(t, anp.reshape(core, (-1,))), (lead, math.prod(out_modes)))
+
+
+def sweep_flops(
+    in_modes: Sequence[int],
+    out_modes: Sequence[int],
+    ranks: Sequence[int],
+    nb: int,
+    lead: int,
+    extra: int,
+) -> int:
+    """Multiply-adds of :func:`bt_sweep`:
+    ``N_b [sum_k n_k R_k m_k (prod_{l>k} m_l) L E (prod_{l<k} n_l R_l) + L M E prod_k R_k]``."""
+    total, done = 0, 1
+    for k, (m, n, r) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
+        rest = math.prod(in_modes[k + 1 :]) * lead * extra * done
+        total += n * r * m * rest
+        done *= n * r
+    total += lead * math.prod(out_modes) * extra * math.prod(ranks)
+    return nb * total
+
+
+def tucker_full_flops(sizes: Sequence[int], ranks: Sequence[int], nb: int) -> int:
+    """Multiply-adds of :func:`tucker_blocks_full`: ``N_b sum_k I_k R_k prod_{l<k} I_l
+    prod_{l>k} R_l``."""
+    return nb * sum(
+        sizes[k] * ranks[k] * math.prod(sizes[:k]) * math.prod(ranks[k + 1 :])
+        for k in range(len(sizes))
+    )
+
+
+def _draw(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any) -> np.ndarray:
+    return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
+
+
+# ------------------------------------------------------------------------------ layers
+class BTLinear(FactorizedLinear):
+    """Linear layer whose weight is a block term decomposition of the tensorized weight.
+
+    ``W[(i_1..i_d), (j_1..j_d)] = sum_n sum_a G_n[a] prod_k A_n^(k)[i_k, j_k, a_k]``
+    (Ye et al. 2020). Weights ``N_b (prod_k R_k + sum_k m_k n_k R_k)``; multiply-adds of the
+    factor path, batch ``B``: ``N_b [sum_k n_k R_k m_k (prod_{l>k} m_l) B (prod_{l<k} n_l R_l)
+    + B M prod_k R_k]`` (:func:`sweep_flops`).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        ``N`` and ``M``.
+    ranks : int or sequence of int
+        Tucker ranks ``(R_1, ..., R_d)`` of every block (an int for all); ``R_k <= m_k n_k``.
+    n_blocks : int
+        Number of blocks ``N_b``.
+    in_modes, out_modes : sequence of int, optional
+        ``(m_1..m_d)`` with product ``N`` and ``(n_1..n_d)`` with product ``M``; by default
+        :func:`~tensornet.nn.factorized.suggest_modes` with ``d = len(ranks)`` (or ``d = 3``).
+    bias : bool
+        Learn an additive bias (initialized to zero).
+    init : {"he", "glorot", "lecun"}
+        Target variance of ``W``.
+    rescale : bool
+        After sampling, scale the cores so that the mean of ``W**2`` equals the target exactly.
+    mode : {"auto", "factors", "dense"}
+        Forward path.
+    random_state : None, int or numpy.random.Generator
+        Seed.
+    dtype : numpy dtype
+        Parameter dtype.
+
+    Notes
+    -----
+    Initialization: ``d + 1`` Gaussian nodes per block (core and factors) with the same
+    ``sigma``; every entry of ``W`` sums ``P = N_b prod_k R_k`` products of ``d + 1`` entries, so
+    ``Var(W) = N_b prod_k R_k sigma^(2 (d + 1))`` and
+    ``sigma = (Var_target / (N_b prod_k R_k))^(1 / (2 (d + 1)))``, ``Var_target = 2 / N`` for He.
+
+    Examples
+    --------
+    >>> layer = BTLinear(784, 300, ranks=2, n_blocks=2, in_modes=(7, 16, 7),
+    ...                  out_modes=(5, 12, 5), random_state=0)
+    >>> layer.n_params
+    2096
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        ranks: int | Sequence[int],
+        *,
+        n_blocks: int = 2,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        bias: bool = True,
+        init: str = "he",
+        rescale: bool = True,
+        mode: str = "auto",
+        random_state: Any = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        n = check_int(in_features, "in_features", minimum=1)
+        m = check_int(out_features, "out_features", minimum=1)
+        super().__init__(n, m, mode)
+        d = _order(in_modes, out_modes, ranks)
+        self.in_modes = _check_modes(in_modes, n, d, "in_modes", "in_features")
+        self.out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
+        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
+        self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
+        var = target_variance(init, *self.fans)
+        sigma = node_std(var, nb * math.prod(self.ranks), d + 1)
+        rng = check_random_state(random_state)
+        nodes = {"core": _draw(rng, (nb,) + self.ranks, sigma, dtype)}
+        for k, (mk, nk, rk) in enumerate(
+            zip(self.in_modes, self.out_modes, self.ranks, strict=True)
+        ):
+            nodes[f"factor{k}"] = _draw(rng, (nb, mk, nk, rk), sigma, dtype)
+        if rescale:
+            nodes["core"] = rescale_to_variance(nodes["core"], self.dense_weight(nodes), var)
+        self.add_param("core", nodes["core"])
+        for k in range(d):
+            self.add_param(f"factor{k}", nodes[f"factor{k}"])
+        if bias:
+            self.add_param("bias", np.zeros(m, dtype=dtype))
+
+    @property
+    def order(self) -> int:
+        """``d``, the number of paired modes."""
+        return len(self.ranks)
+
+    @classmethod
+    def from_weight(
+        cls,
+        weight: np.ndarray,
+        bias: np.ndarray | None = None,
+        *,
+        ranks: int | Sequence[int],
+        n_blocks: int = 1,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        mode: str = "auto",
+        dtype: Any = None,
+        n_iter_max: int = 100,
+        tol: float = 1e-8,
+        n_restarts: int = 1,
+        random_state: Any = None,
+    ) -> BTLinear:
+        """Layer from a BTD of a trained weight (pre-train, :func:`tensornet.btd_als`).
+
+        The weight ``(N, M)`` is reshaped to ``(m_1..m_d, n_1..n_d)``, the paired modes merged
+        into ``(m_1 n_1, ..., m_d n_d)`` and decomposed into ``n_blocks`` terms of multilinear
+        rank ``ranks``. One block of ranks ``m_k n_k`` is exact.
+
+        Parameters
+        ----------
+        weight : array_like, shape (in_features, out_features)
+            The dense weight.
+        bias : array_like, optional
+            The dense bias ``(out_features,)``.
+        ranks, n_blocks, in_modes, out_modes
+            As for the constructor.
+        mode : {"auto", "factors", "dense"}
+            Forward path.
+        dtype : numpy dtype, optional
+            Parameter dtype (default: the weight's).
+        n_iter_max, tol, n_restarts, random_state
+            Passed to :func:`tensornet.btd_als`.
+
+        Returns
+        -------
+        BTLinear
+            ``decomposition_info`` holds the ALS report.
+        """
+        w = check_array(weight, "weight", ndim=2)
+        dtype = layer_dtype(w, dtype)
+        n, m = w.shape
+        d = _order(in_modes, out_modes, ranks)
+        in_modes = _check_modes(in_modes, n, d, "in_modes", "in_features")
+        out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
+        ranks = _check_bt_ranks(ranks, in_modes, out_modes, "in_modes", "out_modes")
+        b = check_bias(bias, m, dtype)
+        merged = w.astype(np.float64).reshape(in_modes + out_modes).transpose(_interleave(d))
+        merged = merged.reshape([mk * nk for mk, nk in zip(in_modes, out_modes, strict=True)])
+        btd = btd_als(
+            merged,
+            n_blocks,
+            ranks,
+            n_iter_max=n_iter_max,
+            tol=tol,
+            n_restarts=n_restarts,
+            random_state=random_state,
+        )
+        layer = cls(
+            n,
+            m,
+            ranks,
+            n_blocks=n_blocks,
+            in_modes=in_modes,
+            out_modes=out_modes,
+            bias=b is not None,
+            mode=mode,
+            random_state=0,
+            rescale=False,
+            dtype=dtype,
+        )
+        set_param(layer, "core", np.stack([t.core for t in btd.terms]), dtype)
+        for k, (mk, nk, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
+            stacked = np.stack([t.factors[k].reshape(mk, nk, rk) for t in btd.terms])
+            set_param(layer, f"factor{k}", stacked, dtype)
+        if b is not None:
+            set_param(layer, "bias", b, dtype)
+        layer.decomposition_info = dict(btd.info)
+        return layer
+
+    def _factors(self, params: dict[str, Any]) -> list[Any]:
+        return [params[f"factor{k}"] for k in range(self.order)]
+
+    def dense_weight(self, params: dict[str, Any]) -> Any:
+        """``sum_n G_n x_k A_n^(k)`` reshaped to ``(in_features, out_features)``."""
+        d, nb = self.order, self.n_blocks
+        mats = [
+            anp.reshape(f, (nb, f.shape[1] * f.shape[2], f.shape[3])) for f in self._factors(params)
+        ]
+        full = anp.sum(tucker_blocks_full(params["core"], mats), axis=0)
+        paired = anp.reshape(
+            full, tuple(x for k in range(d) for x in (self.in_modes[k], self.out_modes[k]))
+        )
+        perm = tuple(range(0, 2 * d, 2)) + tuple(range(1, 2 * d, 2))
+        return anp.reshape(anp.transpose(paired, perm), (self.in_features, self.out_features))
+
+    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
+        """The mode-by-mode sweep of :func:`bt_sweep`, batch as the lead axis, plus the bias."""
+        batch = x.shape[0]
+        t = anp.reshape(anp.transpose(x), (1, self.in_modes[0], -1))
+        core = anp.reshape(params["core"], (self.n_blocks, 1) + self.ranks)
+        y = bt_sweep(t, self._factors(params), core, batch, 1)
+        bias = params.get("bias")
+        return y if bias is None else y + bias
+
+    def factor_flops(self, input_shape: Sequence[int]) -> int:
+        """:func:`sweep_flops` with lead ``B`` and extra bond 1."""
+        return sweep_flops(
+            self.in_modes, self.out_modes, self.ranks, self.n_blocks, int(input_shape[0]), 1
+        )
+
+    def reconstruction_flops(self) -> int:
+        """:func:`tucker_full_flops` on the merged modes ``m_k n_k``, plus the block sum."""
+        sizes = [m * n for m, n in zip(self.in_modes, self.out_modes, strict=True)]
+        return tucker_full_flops(sizes, self.ranks, self.n_blocks)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_features}, {self.out_features}, ranks={self.ranks}, "
+            f"n_blocks={self.n_blocks}, in_modes={self.in_modes}, out_modes={self.out_modes}, "
+            f"mode={self.mode!r}"
+        )
+
+
+class BTConv2d(FactorizedConv2d):
+    """Convolution whose kernel is a block term decomposition over tensorized channels.
+
+    With ``C = prod_k c_k``, ``O = prod_k o_k`` and the spatial positions as one mode of size
+    ``KH KW``:
+    ``K[o, c, p, q] = sum_n sum_{e, a} G_n[e, a_1..a_d] S_n[e, p, q] prod_k A_n^(k)[c_k, o_k, a_k]``
+    with ``S_n`` of shape ``(R_s, KH, KW)``, ``A_n^(k)`` of shape ``(c_k, o_k, R_k)`` and
+    ``G_n`` of shape ``(R_s, R_1, ..., R_d)`` (Ye et al. 2020's BT layer for convolutions).
+
+    Forward: one convolution of every input channel with the ``N_b R_s`` spatial filters (the
+    layer's stride and padding), then the block-term sweep over the channel modes at each output
+    pixel (:func:`bt_sweep` with lead ``B OH OW`` and extra bond ``R_s``). Weights
+    ``N_b (R_s KH KW + R_s prod_k R_k + sum_k c_k o_k R_k)``; multiply-adds
+    ``B C N_b R_s OH OW KH KW + sweep_flops(c, o, R, N_b, B OH OW, R_s)``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        ``C`` and ``O``.
+    kernel_size : int or (int, int)
+        ``(KH, KW)``.
+    ranks : int or sequence of int
+        Channel ranks ``(R_1, ..., R_d)`` of every block; ``R_k <= c_k o_k``.
+    stride, padding : int or (int, int)
+        As for :class:`~tensornet.nn.Conv2d`.
+    n_blocks : int
+        Number of blocks ``N_b``.
+    spatial_rank : int, optional
+        ``R_s <= KH KW`` (default ``KH KW``, the spatial mode uncompressed).
+    in_modes, out_modes : sequence of int, optional
+        ``(c_1..c_d)`` and ``(o_1..o_d)``; by default
+        :func:`~tensornet.nn.factorized.suggest_modes` with ``d = len(ranks)`` (or 3).
+    bias : bool
+        Learn a per-channel bias (initialized to zero).
+    init : {"he", "glorot", "lecun"}
+        Target variance of the kernel, fans ``(C KH KW, O KH KW)``.
+    rescale : bool
+        After sampling, scale the cores so that the mean of ``K**2`` equals the target exactly.
+    mode : {"auto", "factors", "dense"}
+        Forward path.
+    random_state : None, int or numpy.random.Generator
+        Seed.
+    dtype : numpy dtype
+        Parameter dtype.
+
+    Notes
+    -----
+    Initialization: ``d + 2`` Gaussian nodes per block with the same ``sigma``; every kernel
+    entry sums ``P = N_b R_s prod_k R_k`` products of ``d + 2`` entries, so
+    ``sigma = (Var_target / (N_b R_s prod_k R_k))^(1 / (2 (d + 2)))``,
+    ``Var_target = 2 / (C KH KW)`` for He.
+
+    Examples
+    --------
+    >>> layer = BTConv2d(16, 32, 3, ranks=2, n_blocks=2, in_modes=(4, 4), out_modes=(4, 8),
+    ...                  padding=1, random_state=0)
+    >>> layer.weight().shape
+    (32, 16, 3, 3)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        ranks: int | Sequence[int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        *,
+        n_blocks: int = 2,
+        spatial_rank: int | None = None,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        bias: bool = True,
+        init: str = "he",
+        rescale: bool = True,
+        mode: str = "auto",
+        random_state: Any = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        c = check_int(in_channels, "in_channels", minimum=1)
+        o = check_int(out_channels, "out_channels", minimum=1)
+        super().__init__(c, o, kernel_size, stride, padding, mode)
+        kh, kw = self.kernel_size
+        d = _order(in_modes, out_modes, ranks)
+        self.in_modes = _check_modes(in_modes, c, d, "in_modes", "in_channels")
+        self.out_modes = _check_modes(out_modes, o, d, "out_modes", "out_channels")
+        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
+        self.spatial_rank = rs = check_rank_bound(
+            kh * kw if spatial_rank is None else spatial_rank, "spatial_rank", kh * kw, "KH*KW"
+        )
+        self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
+        var = target_variance(init, *self.fans)
+        sigma = node_std(var, nb * rs * math.prod(self.ranks), d + 2)
+        rng = check_random_state(random_state)
+        nodes = {
+            "spatial": _draw(rng, (nb, rs, kh, kw), sigma, dtype),
+            "core": _draw(rng, (nb, rs) + self.ranks, sigma, dtype),
+        }
+        for k, (ck, ok, rk) in enumerate(
+            zip(self.in_modes, self.out_modes, self.ranks, strict=True)
+        ):
+            nodes[f"factor{k}"] = _draw(rng, (nb, ck, ok, rk), sigma, dtype)
+        if rescale:
+            nodes["core"] = rescale_to_variance(nodes["core"], self.dense_weight(nodes), var)
+        for name in ["spatial", "core"] + [f"factor{k}" for k in range(d)]:
+            self.add_param(name, nodes[name])
+        if bias:
+            self.add_param("bias", np.zeros(o, dtype=dtype))
+
+    @property
+    def order(self) -> int:
+        """``d``, the number of paired channel modes."""
+        return len(self.ranks)
+
+    @classmethod
+    def from_weight(
+        cls,
+        weight: np.ndarray,
+        bias: np.ndarray | None = None,
+        *,
+        ranks: int | Sequence[int],
+        n_blocks: int = 1,
+        spatial_rank: int | None = None,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        mode: str = "auto",
+        dtype: Any = None,
+        n_iter_max: int = 100,
+        tol: float = 1e-8,
+        n_restarts: int = 1,
+        random_state: Any = None,
+    ) -> BTConv2d:
+        """Layer from a BTD of a trained kernel (pre-train, :func:`tensornet.btd_als`).
+
+        The kernel ``(O, C, KH, KW)`` is reshaped to ``(KH KW, c_1 o_1, ..., c_d o_d)`` and
+        decomposed into ``n_blocks`` terms of multilinear rank ``(R_s, R_1, ..., R_d)``. One
+        block with ``R_s = KH KW`` and ``R_k = c_k o_k`` is exact.
+
+        Parameters
+        ----------
+        weight : array_like, shape (O, C, KH, KW)
+            The dense kernel.
+        bias : array_like, optional
+            The dense bias ``(O,)``.
+        ranks, n_blocks, spatial_rank, in_modes, out_modes, stride, padding
+            As for the constructor.
+        mode : {"auto", "factors", "dense"}
+            Forward path.
+        dtype : numpy dtype, optional
+            Parameter dtype (default: the weight's).
+        n_iter_max, tol, n_restarts, random_state
+            Passed to :func:`tensornet.btd_als`.
+
+        Returns
+        -------
+        BTConv2d
+            ``decomposition_info`` holds the ALS report.
+        """
+        w = check_array(weight, "weight", ndim=4)
+        dtype = layer_dtype(w, dtype)
+        o, c, kh, kw = w.shape
+        d = _order(in_modes, out_modes, ranks)
+        in_modes = _check_modes(in_modes, c, d, "in_modes", "in_channels")
+        out_modes = _check_modes(out_modes, o, d, "out_modes", "out_channels")
+        ranks = _check_bt_ranks(ranks, in_modes, out_modes, "in_modes", "out_modes")
+        rs = check_rank_bound(
+            kh * kw if spatial_rank is None else spatial_rank, "spatial_rank", kh * kw, "KH*KW"
+        )
+        b = check_bias(bias, o, dtype)
+        # (o_1..o_d, c_1..c_d, KH KW) -> (KH KW, c_1, o_1, ..., c_d, o_d)
+        t = w.astype(np.float64).reshape(out_modes + in_modes + (kh * kw,))
+        perm = (2 * d,) + tuple(a for k in range(d) for a in (d + k, k))
+        t = t.transpose(perm).reshape(
+            (kh * kw,) + tuple(ck * ok for ck, ok in zip(in_modes, out_modes, strict=True))
+        )
+        btd = btd_als(
+            t,
+            n_blocks,
+            (rs,) + ranks,
+            n_iter_max=n_iter_max,
+            tol=tol,
+            n_restarts=n_restarts,
+            random_state=random_state,
+        )
+        layer = cls(
+            c,
+            o,
+            (kh, kw),
+            ranks,
+            stride,
+            padding,
+            n_blocks=n_blocks,
+            spatial_rank=rs,
+            in_modes=in_modes,
+            out_modes=out_modes,
+            bias=b is not None,
+            mode=mode,
+            random_state=0,
+            rescale=False,
+            dtype=dtype,
+        )
+        spatial = np.stack([term.factors[0].T.reshape(rs, kh, kw) for term in btd.terms])
+        set_param(layer, "spatial", spatial, dtype)
+        set_param(layer, "core", np.stack([term.core for term in btd.terms]), dtype)
+        for k, (ck, ok, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
+            stacked = np.stack([term.factors[k + 1].reshape(ck, ok, rk) for term in btd.terms])
+            set_param(layer, f"factor{k}", stacked, dtype)
+        if b is not None:
+            set_param(layer, "bias", b, dtype)
+        layer.decomposition_info = dict(btd.info)
+        return layer
+
+    def _factors(self, params: dict[str, Any]) -> list[Any]:
+        return [params[f"factor{k}"] for k in range(self.order)]
+
+    def dense_weight(self, params: dict[str, Any]) -> Any:
+        """The kernel ``(O, C, KH, KW)``: the blocks rebuilt and summed, modes reordered."""
+        d, nb, rs = self.order, self.n_blocks, self.spatial_rank
+        o, c, kh, kw = self.weight_shape
+        mats = [anp.transpose(anp.reshape(params["spatial"], (nb, rs, kh * kw)), (0, 2, 1))]
+        mats += [
+            anp.reshape(f, (nb, f.shape[1] * f.shape[2], f.shape[3])) for f in self._factors(params)
+        ]
+        full = anp.sum(tucker_blocks_full(params["core"], mats), axis=0)
+        shape = (kh * kw,) + tuple(
+            x for k in range(d) for x in (self.in_modes[k], self.out_modes[k])
+        )
+        perm = tuple(2 + 2 * k for k in range(d)) + tuple(1 + 2 * k for k in range(d)) + (0,)
+        return anp.reshape(anp.transpose(anp.reshape(full, shape), perm), (o, c, kh, kw))
+
+    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
+        """Spatial filters on every input channel, then the block-term sweep per pixel."""
+        nb, rs = self.n_blocks, self.spatial_rank
+        o, c, kh, kw = self.weight_shape
+        batch, _, h, w = x.shape
+        oh, ow = self.output_size(x.shape)
+        filters = anp.reshape(params["spatial"], (nb * rs, 1, kh, kw))
+        z = conv2d(anp.reshape(x, (batch * c, 1, h, w)), filters, None, self.stride, self.padding)
+        # (B, C, N_b, R_s, OH, OW) -> (N_b, C, B, OH, OW, R_s)
+        z = anp.transpose(anp.reshape(z, (batch, c, nb, rs, oh, ow)), (2, 1, 0, 4, 5, 3))
+        y = bt_sweep(z, self._factors(params), params["core"], batch * oh * ow, rs)
+        bias = params.get("bias")
+        if bias is not None:
+            y = y + bias
+        return anp.transpose(anp.reshape(y, (batch, oh, ow, o)), (0, 3, 1, 2))
+
+    def factor_flops(self, input_shape: Sequence[int]) -> int:
+        """``B C N_b R_s OH OW KH KW`` plus :func:`sweep_flops` with lead ``B OH OW``, extra
+        ``R_s``."""
+        o, c, kh, kw = self.weight_shape
+        b = int(input_shape[0])
+        oh, ow = self.output_size(input_shape)
+        nb, rs = self.n_blocks, self.spatial_rank
+        spatial = b * c * nb * rs * oh * ow * kh * kw
+        return spatial + sweep_flops(self.in_modes, self.out_modes, self.ranks, nb, b * oh * ow, rs)
+
+    def reconstruction_flops(self) -> int:
+        """:func:`tucker_full_flops` on the modes ``(KH KW, c_1 o_1, ..., c_d o_d)``."""
+        kh, kw = self.kernel_size
+        sizes = [kh * kw] + [c * o for c, o in zip(self.in_modes, self.out_modes, strict=True)]
+        return tucker_full_flops(sizes, (self.spatial_rank,) + self.ranks, self.n_blocks)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"ranks={self.ranks}, stride={self.stride}, padding={self.padding}, "
+            f"n_blocks={self.n_blocks}, spatial_rank={self.spatial_rank}, "
+            f"in_modes={self.in_modes}, out_modes={self.out_modes}, mode={self.mode!r}"
+        )

@@ -1,0 +1,333 @@
+"""Hierarchical Tucker linear layer (Wu et al. 2020; survey eq. 6-7 and the chain of Fig. 3).
+
+The weight ``W`` of shape ``(N, M) = (prod m_k, prod n_k)`` is tensorized like a TT-matrix:
+mode ``k`` of ``T[(i_1 n_1 + j_1), ..., (i_d n_d + j_d)] = W[(i_1..i_d), (j_1..j_d)]`` pairs the
+input index ``i_k`` (slow) with the output index ``j_k`` (fast), C order on both sides. ``T`` is
+held in hierarchical Tucker format on a binary dimension tree: a leaf ``U_k`` of shape
+``(m_k, n_k, r_k)`` per mode, a transfer tensor ``B_t`` of shape ``(r_l, r_r, r_t)`` per
+interior node and a ``(r_l, r_r)`` matrix at the root (:class:`~tensornet.formats.HTTensor`).
+
+Forward (survey Fig. 3): the batch ``x`` reshaped to ``(B, m_1, ..., m_d)`` is contracted with
+the ``2d - 1`` nodes, each step one GEMM; the order is the one with the fewest multiply-adds for
+the batch size (exact search over pairwise orders; typically a leaf is merged with its parent's
+transfer tensor before it meets ``x``, so that sibling ranks never multiply inside the batch
+intermediate). The whole chain is one autograd primitive.
+
+Initialization (pre-set): every entry of ``W`` sums ``P = prod_{t != root} r_t`` products of
+``2d - 1`` node entries, so ``Var(W) = P sigma^(2(2d-1))`` and the node std is
+``sigma = (Var_target / P)^(1 / (2(2d - 1)))`` with ``Var_target = 2 / N`` (He) or
+``2 / (N + M)`` (Glorot).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import autograd.numpy as anp
+import numpy as np
+
+from ..._validation import check_array, check_int, check_random_state
+from ...decompositions.ht import ht_max_ranks, ht_svd
+from ...formats.ht import DimensionTree, HTTensor, _as_tree
+from ._network import Network, Tape, check_modes, contract, draw_factors, factor_cap, interleave
+from .base import FactorizedLinear, node_std, rescale_to_variance, target_variance
+
+__all__ = ["HTLinear"]
+
+
+def _node_ranks(ranks: Any, shape: tuple[int, ...], tree: DimensionTree) -> list[int]:
+    """Rank of every node in ``tree.nodes`` order (root 1); an int is capped per node."""
+    maximum = ht_max_ranks(shape, tree)
+    if isinstance(ranks, (int, np.integer)) and not isinstance(ranks, bool):
+        r = check_int(ranks, "ranks", minimum=1)
+        return [1] + [min(r, m) for m in maximum[1:]]
+    if isinstance(ranks, (str, bytes)) or not isinstance(ranks, (Sequence, np.ndarray)):
+        raise TypeError(f"ranks must be an int or a sequence of ints, got {ranks!r}")
+    ranks = list(ranks)
+    if len(ranks) != tree.n_nodes - 1:
+        raise ValueError(
+            f"ranks must be an int or {tree.n_nodes - 1} ints (one per non-root node in "
+            f"tree.nodes[1:] order: {tree.nodes[1:]}), got length {len(ranks)}"
+        )
+    out = [1]
+    for t, r in enumerate(ranks, start=1):
+        r = check_int(r, f"ranks[{t - 1}]", minimum=1)
+        if r > maximum[t]:
+            raise ValueError(
+                f"ranks[{t - 1}]={r} exceeds the largest useful rank {maximum[t]} of node "
+                f"{tree.nodes[t]} for the mode sizes {shape} (m_k * n_k)"
+            )
+        out.append(r)
+    return out
+
+
+class HTLinear(FactorizedLinear):
+    """Linear layer whose ``(N, M)`` weight is a hierarchical Tucker tensor (Wu et al. 2020).
+
+    ``y = x W + b`` with ``W`` the HT tensor of mode sizes ``m_k n_k`` read as a matrix (see the
+    module docstring; survey eq. 6-7, chain computation of Fig. 3).
+
+    Parameters
+    ----------
+    in_modes, out_modes : sequence of int
+        ``(m_1, ..., m_d)`` and ``(n_1, ..., n_d)`` with ``N = prod m_k``, ``M = prod n_k``,
+        ``d >= 2``.
+    ranks : int or sequence of int
+        Node ranks: an ``int`` for every non-root node (capped at each node's largest useful
+        rank, :func:`~tensornet.decompositions.ht_max_ranks`) or one per non-root node in
+        ``tree.nodes[1:]`` order.
+    tree : DimensionTree or nested sequence, optional
+        The dimension tree over the ``d`` mode pairs; balanced by default.
+    bias : bool
+        Learn an additive bias (zero at start).
+    init : {"he", "glorot", "lecun"}
+        Target variance of the implied dense weight (``2/N``, ``2/(N+M)``, ``1/N``).
+    rescale : bool
+        After sampling, scale the first leaf so that ``mean(W**2)`` equals the target exactly.
+    random_state : None, int or numpy.random.Generator
+        Seed of the initialization.
+    dtype : numpy dtype
+        Parameter dtype (float32 by default).
+    mode : {"auto", "factors", "dense"}
+        Forward path (see :class:`~tensornet.nn.factorized.FactorizedLayer`).
+
+    Attributes
+    ----------
+    tree : DimensionTree
+    ranks : tuple of int
+        Rank of every node in ``tree.nodes`` order (the root's 1 first).
+    info : dict
+        Set by :meth:`from_weight`: the decomposition's report (``rel_error``, ...).
+
+    Examples
+    --------
+    >>> layer = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=4, random_state=0)
+    >>> layer.weight().shape, layer.n_params
+    ((784, 625), 1209)
+    """
+
+    def __init__(
+        self,
+        in_modes: Sequence[int],
+        out_modes: Sequence[int],
+        ranks: int | Sequence[int] = 8,
+        *,
+        tree: Any = None,
+        bias: bool = True,
+        init: str = "he",
+        rescale: bool = False,
+        random_state: Any = None,
+        dtype: Any = np.float32,
+        mode: str = "auto",
+    ) -> None:
+        ins, outs = check_modes(in_modes, out_modes)
+        super().__init__(math.prod(ins), math.prod(outs), mode)
+        self.in_modes, self.out_modes = ins, outs
+        d = len(ins)
+        self.tree = _as_tree(tree, d)
+        shape = tuple(m * n for m, n in zip(ins, outs, strict=True))
+        self.ranks = tuple(_node_ranks(ranks, shape, self.tree))
+        self.info: dict[str, Any] = {}
+        shapes, labels = self._factor_layout()
+        self._names = list(shapes)
+        self._build_networks(shapes, labels)
+
+        variance = target_variance(init, *self.fans)
+        bonds = math.prod(self.ranks[1:])
+        std = node_std(variance, bonds, 2 * d - 1)
+        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
+        for name, value in factors.items():
+            self.add_param(name, value)
+        if rescale:
+            first = self._names[0]
+            self._params[first] = rescale_to_variance(factors[first], self.weight(), variance)
+        if bias:
+            self.add_param("bias", np.zeros(self.out_features, dtype=dtype))
+
+    # ----------------------------------------------------------------- structure
+    def _factor_layout(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple]]:
+        """Shapes and index labels of the leaves (by mode) and transfer tensors (by node)."""
+        tree, shapes, labels = self.tree, {}, {}
+        for k in range(tree.d):
+            t = tree.leaf_of_mode(k)
+            shapes[f"leaf{k}"] = (self.in_modes[k], self.out_modes[k], self.ranks[t])
+            labels[f"leaf{k}"] = (("i", k), ("j", k), ("a", t))
+        for t in tree.interior:
+            left, right = tree.children[t]
+            if t == 0:
+                shapes["root"] = (self.ranks[left], self.ranks[right])
+                labels["root"] = (("a", left), ("a", right))
+            else:
+                shapes[f"transfer{t}"] = (self.ranks[left], self.ranks[right], self.ranks[t])
+                labels[f"transfer{t}"] = (("a", left), ("a", right), ("a", t))
+        return shapes, labels
+
+    def _build_networks(self, shapes: dict, labels: dict) -> None:
+        d = self.tree.d
+        sizes = {}
+        for name, shape in shapes.items():
+            sizes.update(zip(labels[name], shape, strict=True))
+        ins = tuple(("i", k) for k in range(d))
+        outs = tuple(("j", k) for k in range(d))
+        factor_labels = [labels[name] for name in shapes]
+        n_weights = sum(math.prod(s) for s in shapes.values())
+        self._net = Network(
+            [("b",) + ins, *factor_labels],
+            ("b",) + outs,
+            sizes,
+            batch_label="b",
+            data=0,
+            weight_cap=factor_cap(n_weights, self.in_features * self.out_features),
+        )
+        self._dense_net = Network(factor_labels, ins + outs, sizes)
+
+    # ----------------------------------------------------------------- computation
+    def dense_weight(self, params: dict[str, Any]) -> Any:
+        """``W`` of shape ``(N, M)`` contracted from the HT nodes (autograd-traceable).
+
+        Parameters
+        ----------
+        params : dict
+            The layer's parameters under local names.
+
+        Returns
+        -------
+        array_like
+        """
+        factors = [params[name] for name in self._names]
+        w = contract(self._dense_net, Tape(), *factors)
+        return anp.reshape(w, (self.in_features, self.out_features))
+
+    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
+        """Contract ``x`` reshaped to ``(B, m_1, ..., m_d)`` with the HT nodes, bias added.
+
+        Parameters
+        ----------
+        params : dict
+            The layer's parameters under local names.
+        x : array_like
+            ``(B, N)``.
+
+        Returns
+        -------
+        array_like
+            ``(B, M)``.
+        """
+        batch = x.shape[0]
+        xt = anp.reshape(x, (batch, *self.in_modes))
+        y = contract(self._net, Tape(), xt, *[params[name] for name in self._names])
+        y = anp.reshape(y, (batch, self.out_features))
+        return y + params["bias"] if "bias" in params else y
+
+    def factor_flops(self, input_shape: Sequence[int]) -> int:
+        """Multiply-adds of the factor path (the planned pairwise order) for this batch."""
+        return self._net.flops(int(input_shape[0]))
+
+    def reconstruction_flops(self) -> int:
+        """Multiply-adds to contract the HT nodes into the dense ``W``."""
+        return self._dense_net.flops(1)
+
+    def to_format(self) -> HTTensor:
+        """The weight as an :class:`~tensornet.formats.HTTensor` of mode sizes ``m_k n_k``.
+
+        Returns
+        -------
+        HTTensor
+        """
+        p = self.params
+        leaves = [
+            p[f"leaf{k}"].reshape(self.in_modes[k] * self.out_modes[k], -1)
+            for k in range(self.tree.d)
+        ]
+        transfers = {t: p[f"transfer{t}"] for t in self.tree.interior if t != 0}
+        transfers[0] = p["root"]
+        return HTTensor(self.tree, leaves, transfers)
+
+    # ----------------------------------------------------------------- pre-train
+    @classmethod
+    def from_weight(
+        cls,
+        weight: np.ndarray,
+        bias: np.ndarray | None = None,
+        *,
+        in_modes: Sequence[int],
+        out_modes: Sequence[int],
+        ranks: int | Sequence[int] | None = None,
+        eps: float | None = None,
+        tree: Any = None,
+        mode: str = "auto",
+        dtype: Any = None,
+    ) -> HTLinear:
+        """HT layer from a trained ``(N, M)`` weight by hierarchical SVD (Grasedyck 2010).
+
+        The weight is tensorized as in the module docstring and decomposed by
+        :func:`~tensornet.decompositions.ht_svd` in float64; ``info`` keeps its error report.
+        With neither ``ranks`` nor ``eps`` the conversion is exact.
+
+        Parameters
+        ----------
+        weight : array_like, shape (N, M)
+            Dense weight in :class:`~tensornet.nn.Linear`'s layout.
+        bias : array_like, shape (M,), optional
+            Copied into the layer (no bias parameter when ``None``).
+        in_modes, out_modes : sequence of int
+            Tensorization of ``N`` and ``M``.
+        ranks : int or sequence of int, optional
+            Rank caps, as in :func:`~tensornet.decompositions.ht_svd`.
+        eps : float, optional
+            Relative Frobenius error bound of the weight.
+        tree : DimensionTree or nested sequence, optional
+            Dimension tree (balanced by default).
+        mode : {"auto", "factors", "dense"}
+            Forward path.
+        dtype : numpy dtype, optional
+            Parameter dtype; that of ``weight`` by default.
+
+        Returns
+        -------
+        HTLinear
+        """
+        ins, outs = check_modes(in_modes, out_modes)
+        w = _check_weight(weight, ins, outs)
+        dtype = w.dtype if dtype is None else dtype
+        h = ht_svd(interleave(w.astype(np.float64), ins, outs), ranks=ranks, eps=eps, tree=tree)
+        layer = cls(
+            ins, outs, h.ranks[1:], tree=h.tree, bias=bias is not None, dtype=dtype, mode=mode
+        )
+        for k in range(len(ins)):
+            layer._params[f"leaf{k}"] = h.leaves[k].reshape(ins[k], outs[k], -1).astype(dtype)
+        for t in h.tree.interior:
+            value = h.transfers[t][:, :, 0] if t == 0 else h.transfers[t]
+            layer._params["root" if t == 0 else f"transfer{t}"] = np.ascontiguousarray(
+                value, dtype=dtype
+            )
+        if bias is not None:
+            layer._params["bias"] = _check_bias(bias, layer.out_features, dtype)
+        layer.info = dict(h.info)
+        return layer
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_modes={self.in_modes}, out_modes={self.out_modes}, ranks={self.ranks[1:]}, "
+            f"tree={self.tree.spec}, mode={self.mode!r}"
+        )
+
+
+def _check_weight(weight: Any, ins: tuple[int, ...], outs: tuple[int, ...]) -> np.ndarray:
+    w = check_array(weight, "weight", ndim=2)
+    want = (math.prod(ins), math.prod(outs))
+    if w.shape != want:
+        raise ValueError(
+            f"weight has shape {w.shape}, expected (prod(in_modes), prod(out_modes)) = {want} "
+            "(Linear layout (in, out))"
+        )
+    return w
+
+
+def _check_bias(bias: Any, size: int, dtype: Any) -> np.ndarray:
+    b = check_array(bias, "bias", ndim=1)
+    if b.shape != (size,):
+        raise ValueError(f"bias has shape {b.shape}, expected ({size},)")
+    return np.ascontiguousarray(b, dtype=dtype)

@@ -1,0 +1,486 @@
+"""Low-rank (truncated SVD) linear and convolution layers (survey Sec. II-A.1 applied to networks).
+
+A rank-``R`` factorization ``W = U V`` replaces one product by two thinner ones. For a linear
+layer ``W`` is the ``(in, out)`` weight itself. A convolution kernel ``K`` of shape
+``(O, C, KH, KW)`` is first reshaped into a matrix, in one of the two ways the survey lists
+(Jaderberg, Vedaldi & Zisserman 2014; Zhang et al. 2015):
+
+* ``scheme="channel"`` (``S x CHW``): ``K -> (O, C*KH*KW)``; a ``KH x KW`` convolution with
+  ``R`` filters followed by a 1x1 convolution ``R -> O``.
+* ``scheme="spatial"`` (``SH x CW``, here ``CH x OW``): ``K -> (C*KH, O*KW)``; a ``KH x 1``
+  convolution ``C -> R`` followed by a ``1 x KW`` convolution ``R -> O`` (Jaderberg et al.'s
+  vertical-then-horizontal filters).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import autograd.numpy as anp
+import numpy as np
+
+from ..._validation import check_array, check_int, check_option, check_random_state
+from ...decompositions import truncated_svd
+from ..conv import conv2d
+from ..layers import linear
+from ._channel_ops import pointwise_conv2d
+from .base import (
+    FactorizedConv2d,
+    FactorizedLinear,
+    node_std,
+    rescale_to_variance,
+    target_variance,
+)
+
+__all__ = ["LowRankLinear", "LowRankConv2d"]
+
+SCHEMES = ("channel", "spatial")
+
+
+def check_rank_bound(value: Any, name: str, bound: int, what: str) -> int:
+    """A rank ``>= 1`` that does not exceed ``bound`` (``what`` explains the bound)."""
+    rank = check_int(value, name, minimum=1)
+    if rank > bound:
+        raise ValueError(f"{name}={rank} exceeds the largest possible rank {bound} ({what})")
+    return rank
+
+
+def check_bias(bias: Any, size: int, dtype: Any) -> np.ndarray | None:
+    """``bias`` as a ``(size,)`` array of ``dtype``, or ``None``."""
+    if bias is None:
+        return None
+    b = check_array(bias, "bias", ndim=1)
+    if b.shape != (size,):
+        raise ValueError(f"bias has shape {b.shape}, expected ({size},)")
+    return b.astype(dtype)
+
+
+def layer_dtype(weight: np.ndarray, dtype: Any) -> np.dtype:
+    """The parameter dtype of a converted layer: ``dtype``, or the weight's own by default."""
+    return np.dtype(weight.dtype if dtype is None else dtype)
+
+
+def set_param(layer: Any, name: str, value: np.ndarray, dtype: Any) -> None:
+    """Replace a registered parameter by ``value`` (same shape) cast to ``dtype``."""
+    old = layer._params[name]
+    if old.shape != value.shape:  # pragma: no cover (internal consistency)
+        raise AssertionError(f"{name}: {value.shape} != {old.shape}")
+    layer._params[name] = np.ascontiguousarray(value, dtype=dtype)
+
+
+def _normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any) -> np.ndarray:
+    return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
+
+
+def _balanced_split(u: np.ndarray, s: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(U sqrt(s), sqrt(s) Vt)``: the singular values shared equally by the two factors."""
+    root = np.sqrt(s)
+    return u * root, root[:, None] * vt
+
+
+class LowRankLinear(FactorizedLinear):
+    """Linear layer with a rank-``R`` weight ``W = U V`` (or ``U diag(s) V``), survey eq. (1).
+
+    ``y = (x U) V + b`` costs ``B R (N + M)`` multiply-adds instead of ``B N M`` and stores
+    ``R (N + M)`` weights (``+ R`` with ``diag``); it compresses when ``R < N M / (N + M)``.
+
+    Choice of form: two factors by default. The middle diagonal of the SVD adds ``R`` weights and
+    a redundant scale per component (``U diag(s) V`` is unchanged by ``U -> U D``,
+    ``s -> D^-1 s``), so :meth:`from_weight` splits ``s`` equally, ``U = Q sqrt(s)``,
+    ``V = sqrt(s) T^T``, which keeps both factors on the same scale for fine-tuning.
+    ``diag=True`` keeps the SVD form ``U diag(s) V`` (orthonormal factors after conversion).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Size ``N`` of the input and ``M`` of the output.
+    ranks : int
+        The rank ``R``, ``1 <= R <= min(N, M)``.
+    diag : bool
+        Store the middle diagonal ``s`` as a parameter (initialized to ones).
+    bias : bool
+        Learn an additive bias (initialized to zero).
+    init : {"he", "glorot", "lecun"}
+        Target variance of ``W`` (:func:`~tensornet.nn.factorized.target_variance`).
+    rescale : bool
+        After sampling, scale ``V`` so that the mean of ``W**2`` equals the target exactly.
+    mode : {"auto", "factors", "dense"}
+        Forward path (see :class:`~tensornet.nn.factorized.FactorizedLayer`).
+    random_state : None, int or numpy.random.Generator
+        Seed of the initialization.
+    dtype : numpy dtype
+        Parameter dtype.
+
+    Notes
+    -----
+    Initialization: ``U`` and ``V`` are zero-mean Gaussian with the same standard deviation
+    ``sigma``; every entry of ``W`` sums ``P = R`` products of two of them, so
+    ``Var(W) = R sigma^4`` and ``sigma = (Var_target / R)^(1/4)``, with
+    ``Var_target = 2 / N`` for He (``s = 1`` when ``diag``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = LowRankLinear(784, 300, ranks=20, random_state=0)
+    >>> layer.n_params
+    21680
+    >>> layer(np.ones((2, 784), np.float32)).shape
+    (2, 300)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        ranks: int,
+        *,
+        diag: bool = False,
+        bias: bool = True,
+        init: str = "he",
+        rescale: bool = True,
+        mode: str = "auto",
+        random_state: Any = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        n = check_int(in_features, "in_features", minimum=1)
+        m = check_int(out_features, "out_features", minimum=1)
+        super().__init__(n, m, mode)
+        self.rank = check_rank_bound(ranks, "ranks", min(n, m), "min(in_features, out_features)")
+        self.diag = bool(diag)
+        var = target_variance(init, *self.fans)
+        sigma = node_std(var, self.rank, 2)
+        rng = check_random_state(random_state)
+        u = _normal(rng, (n, self.rank), sigma, dtype)
+        v = _normal(rng, (self.rank, m), sigma, dtype)
+        if rescale:
+            v = rescale_to_variance(v, u @ v, var)
+        self.add_param("U", u)
+        if self.diag:
+            self.add_param("s", np.ones(self.rank, dtype=dtype))
+        self.add_param("V", v)
+        if bias:
+            self.add_param("bias", np.zeros(m, dtype=dtype))
+
+    @classmethod
+    def from_weight(
+        cls,
+        weight: np.ndarray,
+        bias: np.ndarray | None = None,
+        *,
+        ranks: int | None = None,
+        eps: float | None = None,
+        diag: bool = False,
+        mode: str = "auto",
+        dtype: Any = None,
+    ) -> LowRankLinear:
+        """Layer from the truncated SVD of a trained weight (pre-train, Eckart-Young optimal).
+
+        Parameters
+        ----------
+        weight : array_like, shape (in_features, out_features)
+            The dense weight, :class:`~tensornet.nn.Linear`'s layout.
+        bias : array_like, optional
+            The dense bias ``(out_features,)``; no bias parameter when ``None``.
+        ranks : int, optional
+            Rank kept (``<= min(in, out)``); with neither ``ranks`` nor ``eps`` the full rank.
+        eps : float, optional
+            Relative Frobenius error bound (:func:`tensornet.truncated_svd`).
+        diag : bool
+            Keep ``U diag(s) V`` (orthonormal ``U``, ``V``); else ``s`` is split as square
+            roots into both factors.
+        mode : {"auto", "factors", "dense"}
+            Forward path.
+        dtype : numpy dtype, optional
+            Parameter dtype (default: the weight's).
+
+        Returns
+        -------
+        LowRankLinear
+        """
+        w = check_array(weight, "weight", ndim=2)
+        dtype = layer_dtype(w, dtype)
+        n, m = w.shape
+        if ranks is not None:
+            check_rank_bound(ranks, "ranks", min(n, m), f"min{w.shape} of the weight")
+        b = check_bias(bias, m, dtype)
+        u, s, vt = truncated_svd(w.astype(np.float64), rank=ranks, eps=eps)
+        layer = cls(
+            n,
+            m,
+            len(s),
+            diag=diag,
+            bias=b is not None,
+            mode=mode,
+            dtype=dtype,
+            random_state=0,
+            rescale=False,
+        )
+        if diag:
+            set_param(layer, "U", u, dtype)
+            set_param(layer, "s", s, dtype)
+            set_param(layer, "V", vt, dtype)
+        else:
+            left, right = _balanced_split(u, s, vt)
+            set_param(layer, "U", left, dtype)
+            set_param(layer, "V", right, dtype)
+        if b is not None:
+            set_param(layer, "bias", b, dtype)
+        return layer
+
+    def dense_weight(self, params: dict[str, Any]) -> Any:
+        """``U V`` (or ``U diag(s) V``), shape ``(in_features, out_features)``."""
+        u = params["U"] * params["s"] if self.diag else params["U"]
+        return anp.dot(u, params["V"])
+
+    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
+        """``(x U) V + b``: two GEMMs (``B R (N + M)`` multiply-adds)."""
+        h = linear(x, params["U"])
+        if self.diag:
+            h = h * params["s"]
+        return linear(h, params["V"], params.get("bias"))
+
+    def factor_flops(self, input_shape: Sequence[int]) -> int:
+        """``B R (N + M)`` (``+ B R`` for the diagonal)."""
+        b = int(input_shape[0])
+        return b * self.rank * (self.in_features + self.out_features + int(self.diag))
+
+    def reconstruction_flops(self) -> int:
+        """``N R M`` (``+ N R`` for the diagonal)."""
+        n, m, r = self.in_features, self.out_features, self.rank
+        return n * r * m + (n * r if self.diag else 0)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_features}, {self.out_features}, ranks={self.rank}, diag={self.diag}, "
+            f"mode={self.mode!r}"
+        )
+
+
+class LowRankConv2d(FactorizedConv2d):
+    """Convolution with a low-rank kernel: two consecutive convolutions (survey Sec. II-A.1).
+
+    ``scheme="channel"`` (``S x CHW``): ``K[o, c, p, q] = sum_r V[o, r] U[r, c, p, q]``; a
+    ``KH x KW`` convolution with the ``R`` filters ``U`` (the layer's stride and padding) then
+    the 1x1 convolution ``V``. Weights ``R (C KH KW + O)``; multiply-adds
+    ``B OH OW R (C KH KW + O)``; ``R <= min(O, C KH KW)``.
+
+    ``scheme="spatial"`` (``SH x CW``, Jaderberg et al. 2014):
+    ``K[o, c, p, q] = sum_r V[o, r, 0, q] U[r, c, p, 0]``; a ``KH x 1`` convolution ``C -> R``
+    (vertical stride and padding) then a ``1 x KW`` convolution ``R -> O`` (horizontal stride and
+    padding). Weights ``R (C KH + O KW)``; multiply-adds
+    ``B OH (W C KH R + OW O KW R)`` for an input of width ``W``; ``R <= min(C KH, O KW)``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        ``C`` and ``O``.
+    kernel_size : int or (int, int)
+        ``(KH, KW)``.
+    ranks : int
+        The rank ``R``.
+    stride, padding : int or (int, int)
+        As for :class:`~tensornet.nn.Conv2d`.
+    scheme : {"channel", "spatial"}
+        Which matricization of the kernel is factorized.
+    bias : bool
+        Learn a per-channel bias (initialized to zero).
+    init : {"he", "glorot", "lecun"}
+        Target variance of the kernel, fans ``(C KH KW, O KH KW)``.
+    rescale : bool
+        After sampling, scale ``V`` so that the mean of ``K**2`` equals the target exactly.
+    mode : {"auto", "factors", "dense"}
+        Forward path.
+    random_state : None, int or numpy.random.Generator
+        Seed.
+    dtype : numpy dtype
+        Parameter dtype.
+
+    Notes
+    -----
+    Initialization (both schemes): two Gaussian factors with the same ``sigma`` and ``P = R``
+    summed products, ``Var(K) = R sigma^4``, so ``sigma = (Var_target / R)^(1/4)`` with
+    ``Var_target = 2 / (C KH KW)`` for He.
+
+    Examples
+    --------
+    >>> layer = LowRankConv2d(16, 32, 3, ranks=8, padding=1, scheme="spatial", random_state=0)
+    >>> layer.weight().shape
+    (32, 16, 3, 3)
+    >>> layer.n_params
+    1184
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        ranks: int,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        *,
+        scheme: str = "channel",
+        bias: bool = True,
+        init: str = "he",
+        rescale: bool = True,
+        mode: str = "auto",
+        random_state: Any = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        c = check_int(in_channels, "in_channels", minimum=1)
+        o = check_int(out_channels, "out_channels", minimum=1)
+        super().__init__(c, o, kernel_size, stride, padding, mode)
+        self.scheme = check_option(scheme, "scheme", SCHEMES)
+        kh, kw = self.kernel_size
+        if self.scheme == "channel":
+            bound, what = min(o, c * kh * kw), "min(O, C*KH*KW) for the channel scheme"
+        else:
+            bound, what = min(c * kh, o * kw), "min(C*KH, O*KW) for the spatial scheme"
+        self.rank = r = check_rank_bound(ranks, "ranks", bound, what)
+        u_shape, v_shape = self._factor_shapes()
+        var = target_variance(init, *self.fans)
+        sigma = node_std(var, r, 2)
+        rng = check_random_state(random_state)
+        u = _normal(rng, u_shape, sigma, dtype)
+        v = _normal(rng, v_shape, sigma, dtype)
+        if rescale:
+            v = rescale_to_variance(v, self.dense_weight({"U": u, "V": v}), var)
+        self.add_param("U", u)
+        self.add_param("V", v)
+        if bias:
+            self.add_param("bias", np.zeros(o, dtype=dtype))
+
+    def _factor_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        o, c, kh, kw = self.weight_shape
+        r = self.rank
+        if self.scheme == "channel":
+            return (r, c, kh, kw), (o, r)
+        return (r, c, kh, 1), (o, r, 1, kw)
+
+    @classmethod
+    def from_weight(
+        cls,
+        weight: np.ndarray,
+        bias: np.ndarray | None = None,
+        *,
+        ranks: int | None = None,
+        eps: float | None = None,
+        scheme: str = "channel",
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        mode: str = "auto",
+        dtype: Any = None,
+    ) -> LowRankConv2d:
+        """Layer from the truncated SVD of the matricized kernel (pre-train).
+
+        Parameters
+        ----------
+        weight : array_like, shape (O, C, KH, KW)
+            The dense kernel, :class:`~tensornet.nn.Conv2d`'s layout.
+        bias : array_like, optional
+            The dense bias ``(O,)``.
+        ranks : int, optional
+            Rank kept; with neither ``ranks`` nor ``eps`` the full rank of the matricization.
+        eps : float, optional
+            Relative Frobenius error bound on the kernel.
+        scheme : {"channel", "spatial"}
+            ``K -> (O, C KH KW)`` or ``K -> (C KH, O KW)``.
+        stride, padding : int or (int, int)
+            Of the dense layer.
+        mode : {"auto", "factors", "dense"}
+            Forward path.
+        dtype : numpy dtype, optional
+            Parameter dtype (default: the weight's).
+
+        Returns
+        -------
+        LowRankConv2d
+        """
+        w = check_array(weight, "weight", ndim=4)
+        dtype = layer_dtype(w, dtype)
+        check_option(scheme, "scheme", SCHEMES)
+        o, c, kh, kw = w.shape
+        w64 = w.astype(np.float64)
+        if scheme == "channel":
+            mat = w64.reshape(o, c * kh * kw)
+        else:
+            mat = w64.transpose(1, 2, 0, 3).reshape(c * kh, o * kw)
+        if ranks is not None:
+            check_rank_bound(
+                ranks,
+                "ranks",
+                min(mat.shape),
+                f"min{mat.shape} of the {scheme} matricization of the weight",
+            )
+        b = check_bias(bias, o, dtype)
+        u, s, vt = truncated_svd(mat, rank=ranks, eps=eps)
+        left, right = _balanced_split(u, s, vt)
+        r = len(s)
+        layer = cls(
+            c,
+            o,
+            (kh, kw),
+            r,
+            stride,
+            padding,
+            scheme=scheme,
+            bias=b is not None,
+            mode=mode,
+            random_state=0,
+            rescale=False,
+            dtype=dtype,
+        )
+        if scheme == "channel":
+            set_param(layer, "U", right.reshape(r, c, kh, kw), dtype)
+            set_param(layer, "V", left, dtype)
+        else:
+            set_param(layer, "U", left.T.reshape(r, c, kh, 1), dtype)
+            set_param(layer, "V", right.reshape(r, o, 1, kw).transpose(1, 0, 2, 3), dtype)
+        if b is not None:
+            set_param(layer, "bias", b, dtype)
+        return layer
+
+    def dense_weight(self, params: dict[str, Any]) -> Any:
+        """The kernel ``(O, C, KH, KW)`` from ``U`` and ``V``."""
+        o, c, kh, kw = self.weight_shape
+        r = self.rank
+        u, v = params["U"], params["V"]
+        if self.scheme == "channel":
+            return anp.reshape(anp.dot(v, anp.reshape(u, (r, c * kh * kw))), (o, c, kh, kw))
+        left = anp.reshape(u, (r, c * kh))
+        right = anp.reshape(anp.transpose(v, (1, 0, 2, 3)), (r, o * kw))
+        mat = anp.dot(anp.transpose(left), right)
+        return anp.transpose(anp.reshape(mat, (c, kh, o, kw)), (2, 0, 1, 3))
+
+    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
+        """The two convolutions (channel: ``KH x KW`` then 1x1; spatial: ``KH x 1`` then
+        ``1 x KW``), bias added by the second."""
+        bias = params.get("bias")
+        if self.scheme == "channel":
+            z = conv2d(x, params["U"], None, self.stride, self.padding)
+            return pointwise_conv2d(z, params["V"], bias)
+        (sh, sw), (ph, pw) = self.stride, self.padding
+        z = conv2d(x, params["U"], None, (sh, 1), (ph, 0))
+        return conv2d(z, params["V"], bias, (1, sw), (0, pw))
+
+    def factor_flops(self, input_shape: Sequence[int]) -> int:
+        """Channel: ``B OH OW R (C KH KW + O)``; spatial: ``B OH (W C KH + OW O KW) R``."""
+        o, c, kh, kw = self.weight_shape
+        b, width = int(input_shape[0]), int(input_shape[3])
+        oh, ow = self.output_size(input_shape)
+        if self.scheme == "channel":
+            return b * oh * ow * self.rank * (c * kh * kw + o)
+        return b * oh * self.rank * (width * c * kh + ow * o * kw)
+
+    def reconstruction_flops(self) -> int:
+        """``O C KH KW R`` (one matrix product, either scheme)."""
+        return math.prod(self.weight_shape) * self.rank
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"ranks={self.rank}, stride={self.stride}, padding={self.padding}, "
+            f"scheme={self.scheme!r}, mode={self.mode!r}"
+        )
