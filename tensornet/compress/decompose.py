@@ -42,6 +42,7 @@ import numpy as np
 
 from .._validation import check_eps, check_option, check_random_state
 from ..nn.conv import Conv2d, conv_output_size
+from ..nn.factorized.base import suggest_modes
 from ..nn.layers import Linear
 from ..nn.module import Module
 from ..rank.budget import (
@@ -71,6 +72,11 @@ METHODS: dict[str, dict[str, tuple[str, str]]] = {
     "gkpd": {"Conv2d": ("kron", "GKPConv2d")},
     "stt": {"Linear": ("stt", "STTLinear")},
 }
+
+
+#: Modes per side given to tensorized Linear layers that require ``in_modes``/``out_modes``
+#: (HT, STT) when none are passed: the TT layers' default ``n_cores``.
+DEFAULT_N_MODES = 3
 
 
 @dataclass(frozen=True)
@@ -352,17 +358,33 @@ class _Builder:
         if kind == "Conv2d":
             self.options.setdefault("stride", module.stride)
             self.options.setdefault("padding", module.padding)
+        params = inspect.signature(cls.from_weight).parameters
         if _accepts(cls.from_weight, "random_state"):
             self.options.setdefault("random_state", int(rng.integers(2**31)))
+        if "dtype" in params:
+            self.options.setdefault("dtype", self.weight.dtype)
+        if kind == "Linear":  # tensorized formats that need the modes: the TT layers' default
+            n, m = self.weight.shape
+            for arg, size in (("in_modes", n), ("out_modes", m)):
+                if arg in params and params[arg].default is inspect.Parameter.empty:
+                    self.options.setdefault(arg, suggest_modes(size, DEFAULT_N_MODES))
+        # KPLinear / GKPConv2d name their single rank "rank".
+        self.rank_arg = "rank" if "rank" in params and "ranks" not in params else "ranks"
+        self.takes_eps = _accepts(cls.from_weight, "eps")
         self._cache: dict[Any, Module] = {}
 
-    def build(self, ranks: Any = None, eps: float | None = None) -> Module:
-        key = (ranks, eps)
+    def build(self, ranks: Any = None, eps: float | None = None, **extra: Any) -> Module:
+        key = (ranks, eps, tuple(sorted(extra.items())))
         if key not in self._cache:
-            kwargs = dict(self.options)
+            kwargs = {**self.options, **extra}
             if ranks is not None:
-                kwargs["ranks"] = ranks
+                kwargs[self.rank_arg] = ranks
             if eps is not None:
+                if not self.takes_eps:
+                    raise ValueError(
+                        f"layer {self.name!r}: {self.cls.__name__}.from_weight takes no error "
+                        "bound eps; give ranks, or a budget (largest common rank)"
+                    )
                 kwargs["eps"] = eps
             try:
                 layer = self.cls.from_weight(self.weight.astype(np.float64), self.bias, **kwargs)
@@ -370,6 +392,38 @@ class _Builder:
                 raise type(exc)(f"layer {self.name!r} ({self.kind}): {exc}") from exc
             self._cache[key] = _cast_params(layer, self.weight.dtype)
         return self._cache[key]
+
+    def twin(self, ranks: Any) -> Module:
+        """A randomly initialized layer of the shape ``from_weight(ranks=ranks)`` would build."""
+        key = ("twin", ranks)
+        if key in self._cache:
+            return self._cache[key]
+        ctor = inspect.signature(self.cls.__init__).parameters
+        defaults = {
+            k: p.default
+            for k, p in inspect.signature(self.cls.from_weight).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        kwargs = {
+            k: v
+            for k, v in {**defaults, **self.options}.items()
+            if k in ctor and k not in ("ranks", "rank", "eps", "random_state", "dtype", "mode")
+        }
+        if "bias" in ctor:
+            kwargs["bias"] = self.bias is not None
+        rank_arg = "rank" if "rank" in ctor and "ranks" not in ctor else "ranks"
+        kwargs[rank_arg] = ranks
+        try:
+            if self.kind == "Linear":
+                layer = self.cls(self.weight.shape[0], self.weight.shape[1], **kwargs)
+            else:
+                o, c, kh, kw = self.weight.shape
+                layer = self.cls(c, o, (kh, kw), **kwargs)
+        except TypeError:  # a constructor of another shape: count a one-sweep conversion
+            quick = {"n_iter_max": 1} if _accepts(self.cls.from_weight, "n_iter_max") else {}
+            layer = self.build(ranks=ranks, **quick)
+        self._cache[key] = layer
+        return layer
 
     def cost(self, layer: Module, kind: str, input_shape: Sequence[int] | None) -> int:
         if kind == "params":
@@ -392,8 +446,12 @@ class _Builder:
 
 
 def _class_ranks(method: str, ranks: tuple[int, ...]) -> Any:
-    """Profile ranks as the layer class takes them: an int for SVD, ``(r_out, r_in)`` else."""
-    return ranks[0] if method == "svd" else tuple(ranks)
+    """Profile ranks as the layer classes take them.
+
+    ``LowRank*`` take one int; ``TuckerConv2d`` takes ``(r_in, r_out)`` while the profile lists
+    the unfoldings in mode order, ``(r_out, r_in)``.
+    """
+    return ranks[0] if method == "svd" else (ranks[1], ranks[0])
 
 
 def decompose(
@@ -545,9 +603,10 @@ def decompose(
         shapes = _input_shapes(new, names, budget.input_shape) if budget.kind == "flops" else {}
         dense_total = sum(b.dense_cost(budget.kind, shapes.get(b.name)) for b in builders)
         limit = budget.limit(dense_total)
-        built, found_eps, rho = _search(builders, mname, rank_selection, budget.kind, limit, shapes)
-        if rho is not None:
-            extra["fraction"] = rho
+        built, found_eps, found = _search(
+            builders, mname, rank_selection, budget.kind, limit, shapes
+        )
+        extra.update(found)
         total = sum(
             b.cost(layer, budget.kind, shapes.get(b.name))
             for b, layer in zip(builders, built, strict=True)
@@ -590,7 +649,8 @@ def decompose(
 
 
 def _search(builders, mname, rule, kind, limit, shapes):
-    """Budget search: ``(layers, eps, fraction)`` for the minimax or proportional rule."""
+    """Budget search: ``(layers, eps, extra)``; ``extra`` holds the proportional fraction or
+    the common rank when the search fell back to one."""
     spectral = all(b.spectral_method is not None for b in builders)
     layer_names = [b.name for b in builders]
 
@@ -611,7 +671,7 @@ def _search(builders, mname, rule, kind, limit, shapes):
                 b.build(ranks=_class_ranks(mname, p.ranks_for_fraction(rho)))
                 for b, p in zip(builders, profs, strict=True)
             ]
-            return layers, None, rho
+            return layers, None, {"fraction": rho}
         costs = [
             lambda e, b=b, p=p: profile_cost(b, p, p.ranks_for_eps(e))
             for b, p in zip(builders, profs, strict=True)
@@ -622,17 +682,65 @@ def _search(builders, mname, rule, kind, limit, shapes):
             b.build(ranks=_class_ranks(mname, p.ranks_for_eps(eps)))
             for b, p in zip(builders, profs, strict=True)
         ]
-        return layers, eps, None
+        return layers, eps, {}
     if rule == "proportional":
         raise ValueError(f"rank_selection='proportional' needs a channel-wise {mname!r} layer")
-    costs = [
-        lambda e, b=b: b.cost(b.build(eps=_round_eps(e)), kind, shapes.get(b.name))
-        for b in builders
-    ]
-    eps = minimax_eps(costs, limit, names=layer_names, kind=kind, tol=1e-3)
-    return [b.build(eps=_round_eps(eps)) for b in builders], _round_eps(eps), None
+    if all(b.takes_eps for b in builders):
+        costs = [
+            lambda e, b=b: b.cost(b.build(eps=_round_eps(e)), kind, shapes.get(b.name))
+            for b in builders
+        ]
+        try:
+            eps = minimax_eps(costs, limit, names=layer_names, kind=kind, tol=1e-3)
+        except ValueError:
+            pass  # no error bound fits: try a common rank below
+        else:
+            return [b.build(eps=_round_eps(eps)) for b in builders], _round_eps(eps), {}
+    rank = _largest_common_rank(builders, kind, limit, shapes)
+    return [b.build(ranks=rank) for b in builders], None, {"common_rank": rank}
 
 
 def _round_eps(eps: float) -> float:
     """Cache key for the bisection on real layers (eps in ``[0, 1)``)."""
     return min(float(eps), 1.0 - 1e-9)
+
+
+def _largest_common_rank(builders, kind, limit, shapes) -> int:
+    """Largest rank ``R`` (the same for every layer) whose layers fit ``limit``.
+
+    Used for the formats whose conversion takes no error bound (CP, BTD), and when no error
+    bound fits (a TR-SVD keeps ranks above 1 even at errors close to 1). The cost grows with
+    ``R``, so a doubling then a bisection finds it. Costs are read from a randomly
+    initialized layer of the same shape (:meth:`_Builder.twin`), which has the same parameter
+    and FLOP counts as the decomposed one without running its ALS.
+    """
+    names = [b.name for b in builders]
+
+    def costs(rank: int) -> list[int]:
+        return [b.cost(b.twin(rank), kind, shapes.get(b.name)) for b in builders]
+
+    def fits(rank: int) -> bool:
+        try:
+            return sum(costs(rank)) <= limit
+        except ValueError:  # beyond the largest rank a layer allows
+            return False
+
+    if not fits(1):
+        floors = costs(1)
+        parts = ", ".join(f"{n}: {f:,}" for n, f in zip(names, floors, strict=True))
+        raise ValueError(
+            f"budget of {limit:,} {kind} cannot be met: rank 1 everywhere needs "
+            f"{sum(floors):,} ({parts})"
+        )
+    lo, hi = 1, 2  # lo fits
+    while fits(hi):
+        lo, hi = hi, 2 * hi
+        if hi > 2**20:
+            raise ValueError("the layers' parameter counts do not grow with the rank")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
