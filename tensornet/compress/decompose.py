@@ -318,8 +318,8 @@ def _input_shapes(model: Module, names: Sequence[str], input_shape: Sequence[int
 def _cast_params(layer: Module, dtype: np.dtype) -> Module:
     for module in layer.modules():
         for key, value in list(module._params.items()):
-            if value.dtype != dtype:
-                module._params[key] = np.ascontiguousarray(value.astype(dtype))
+            if value.dtype != dtype or not value.flags.c_contiguous:  # optimizers need both
+                module._params[key] = np.ascontiguousarray(value, dtype=dtype)
     return layer
 
 
