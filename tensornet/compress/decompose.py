@@ -566,7 +566,8 @@ def decompose(
     for name, (module, kind) in chosen.items():
         opts = {**options, **dict((layer_options or {}).get(name, {}))}
         # The singular-value profile models the channel-wise SVD and Tucker-2 layers only.
-        spectral = mname if mname in PROFILE_METHODS and opts.get("form") != "spatial" else None
+        channel = opts.get("scheme", "channel") == "channel"
+        spectral = mname if mname in PROFILE_METHODS and channel else None
         builders.append(
             _Builder(name, module, kind, _layer_class(method, kind), opts, rng, spectral)
         )

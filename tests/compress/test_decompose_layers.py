@@ -158,3 +158,11 @@ def test_tucker2_evbmf_ranks_are_at_least_one_and_in_class_order():
 def test_methods_without_error_bound_refuse_energy():
     with pytest.raises(ValueError, match=r"layer 'conv1'.*takes no error bound eps"):
         decompose(_cnn(), "cp", rank_selection="energy")
+
+
+def test_spatial_svd_budget_uses_the_layer_class_not_the_channel_profile():
+    model = _cnn()
+    new, report = decompose(model, "svd", budget=0.6, scheme="spatial")
+    assert all(new[r.name].scheme == "spatial" for r in report.layers)
+    assert sum(new[r.name].n_params for r in report.layers) <= report.budget
+    assert all(r.relative_error <= report.eps + 1e-9 for r in report.layers)
