@@ -45,8 +45,8 @@ class MethodConfig:
 
 #: The formats ``tensornet demo`` tries on LeNet-300-100: every one at the same budget of 1/10 of
 #: the parameters of ``fc1`` and ``fc2`` (``fc3``, 1,010 parameters, stays dense), ranks chosen
-#: by the budget minimax so no layer carries most of the error. BTD is left out: its ALS at the
-#: ranks this budget allows takes minutes on ``fc1``.
+#: by the budget minimax so no layer carries most of the error. BTD is left out: its ALS conversion
+#: is too slow at the ranks this budget allows.
 DEMO_CONFIGS: tuple[MethodConfig, ...] = tuple(
     MethodConfig(name, name, {"budget": 0.1, "layers": ["fc1", "fc2"]})
     for name in ("svd", "tt", "tr", "ht", "kpd")
