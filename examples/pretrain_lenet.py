@@ -37,6 +37,11 @@ LAYERS = {
     "lenet300_100": ["fc1", "fc2"],
     "lenet5": ["conv1", "conv2", "fc1"],
 }
+#: GKPD needs the shape of its first Kronecker factor: ``(F_1, C_1, kh_1, kw_1)`` dividing the
+#: kernel, here a ``5 x 1`` factor times a ``1 x 5`` one.
+LAYER_OPTIONS = {
+    "gkpd": {"conv1": {"a_shape": (3, 1, 5, 1)}, "conv2": {"a_shape": (4, 3, 5, 1)}},
+}
 #: Methods that only apply to one layer type keep to those layers.
 LINEAR_ONLY = {"ht", "kpd", "stt"}
 CONV_ONLY = {"cp", "tucker2", "gkpd"}
@@ -115,7 +120,12 @@ def run(args) -> list[dict]:
             t0 = time.perf_counter()
             try:
                 small, report = decompose(
-                    dense, method, budget=budget, layers=layers, random_state=args.seed
+                    dense,
+                    method,
+                    budget=budget,
+                    layers=layers,
+                    random_state=args.seed,
+                    layer_options=LAYER_OPTIONS.get(method),
                 )
             except ImportError as exc:
                 print(f"{method}: skipped ({exc})")
