@@ -31,11 +31,11 @@ from tensornet.datasets import load_mnist
 from tensornet.nn.weights import load_weights, save_weights
 
 #: Layers decomposed: ``fc1`` and ``fc2`` of LeNet-300-100 (``fc3``, 1,010 parameters, stays
-#: dense: cutting the classifier costs accuracy for almost no saving), and the two convolutions
-#: plus the first classifier layer of LeNet-5 (its later layers are tiny).
+#: dense: cutting the classifier costs accuracy for almost no saving), and all but the last layer
+#: of LeNet-5.
 LAYERS = {
     "lenet300_100": ["fc1", "fc2"],
-    "lenet5": ["conv1", "conv2", "fc1"],
+    "lenet5": ["conv1", "conv2", "fc1", "fc2"],
 }
 #: GKPD needs the shape of its first Kronecker factor: ``(F_1, C_1, kh_1, kw_1)`` dividing the
 #: kernel, here a ``5 x 1`` factor times a ``1 x 5`` one.
@@ -115,8 +115,12 @@ def run(args) -> list[dict]:
         layers = layers_for(args.model, method)
         decomposed_params = sum(dense[name].n_params for name in layers)
         for ratio in args.ratios:
-            # the whole model shrinks by `ratio`; the layers kept dense count against it
+            # the whole model shrinks by `ratio`; the layers kept dense count against it. When
+            # they alone exceed that (conv-only formats on LeNet-5), the ratio applies to the
+            # decomposed layers.
             budget = int(dense.n_params / ratio) - (dense.n_params - decomposed_params)
+            if budget <= 0:
+                budget = int(decomposed_params / ratio)
             t0 = time.perf_counter()
             try:
                 small, report = decompose(
