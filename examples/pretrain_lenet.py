@@ -131,9 +131,9 @@ def run(args) -> list[dict]:
                     random_state=args.seed,
                     layer_options=LAYER_OPTIONS.get(method),
                 )
-            except ImportError as exc:
-                print(f"{method}: skipped ({exc})")
-                break
+            except (ImportError, ValueError, TypeError) as exc:
+                print(f"{method} 1/{ratio:g}: skipped ({exc})")
+                continue
             before = nn.evaluate(small, test)["accuracy"]
             try:
                 fine_tune(small, train, args)

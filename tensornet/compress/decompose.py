@@ -46,6 +46,7 @@ from ..nn.factorized.base import suggest_modes
 from ..nn.layers import Linear
 from ..nn.module import Module
 from ..rank.budget import (
+    EPS_MAX,
     PROFILE_METHODS,
     RULES,
     Budget,
@@ -678,7 +679,10 @@ def _search(builders, mname, rule, kind, limit, shapes):
             for b, p in zip(builders, profs, strict=True)
         ]
         points = np.concatenate([p.breakpoints() for p in profs])
-        eps = minimax_eps(costs, limit, candidates=points, names=layer_names, kind=kind)
+        top = max(float(points.max()), EPS_MAX)  # every rank is 1 at the largest breakpoint
+        eps = minimax_eps(
+            costs, limit, candidates=points, names=layer_names, kind=kind, eps_max=top
+        )
         layers = [
             b.build(ranks=_class_ranks(mname, p.ranks_for_eps(eps)))
             for b, p in zip(builders, profs, strict=True)

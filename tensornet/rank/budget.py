@@ -293,7 +293,7 @@ def evbmf_ranks(weight: np.ndarray, method: str) -> tuple[int, ...]:
 def _no_fit_error(budget: int, kind: str, floors: Sequence[int], names: Sequence[str]) -> str:
     parts = ", ".join(f"{n}: {f:,}" for n, f in zip(names, floors, strict=True))
     return (
-        f"budget of {budget:,} {kind} cannot be met: the smallest ranks (1 everywhere) need "
+        f"budget of {budget:,} {kind} cannot be met: the smallest ranks need "
         f"{sum(floors):,} ({parts})"
     )
 
@@ -305,6 +305,7 @@ def minimax_eps(
     names: Sequence[str] | None = None,
     kind: str = "params",
     tol: float = 1e-4,
+    eps_max: float = EPS_MAX,
 ) -> float:
     """Smallest shared relative error ``eps`` whose eps-truncated layers fit ``budget``.
 
@@ -324,6 +325,10 @@ def minimax_eps(
         What is counted, for the error message.
     tol : float
         Bisection tolerance without ``candidates``.
+    eps_max : float
+        Largest ``eps`` tried, where the costs are smallest. Below 1 for decompositions that
+        take an error bound; with ``K`` unfoldings the eps-truncated ranks of
+        :class:`RankProfile` reach 1 only at ``eps = sqrt(K)`` (its largest breakpoint).
 
     Returns
     -------
@@ -343,12 +348,12 @@ def minimax_eps(
     def total(eps: float) -> int:
         return sum(int(c(eps)) for c in costs)
 
-    if total(EPS_MAX) > budget:
-        floors = [int(c(EPS_MAX)) for c in costs]
+    if total(eps_max) > budget:
+        floors = [int(c(eps_max)) for c in costs]
         raise ValueError(_no_fit_error(budget, kind, floors, names))
     if candidates is not None:
-        points = np.unique(np.clip(np.asarray(candidates, dtype=np.float64), 0.0, EPS_MAX))
-        points = np.append(points[points < EPS_MAX], EPS_MAX)
+        points = np.unique(np.clip(np.asarray(candidates, dtype=np.float64), 0.0, eps_max))
+        points = np.append(points[points < eps_max], eps_max)
         lo, hi = 0, len(points) - 1  # invariant: points[hi] fits
         if total(float(points[0])) <= budget:
             return float(points[0])
@@ -361,7 +366,7 @@ def minimax_eps(
         return float(points[hi])
     if total(0.0) <= budget:
         return 0.0
-    lo, hi = 0.0, EPS_MAX
+    lo, hi = 0.0, eps_max
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
         if total(mid) <= budget:

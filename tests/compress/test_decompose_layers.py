@@ -166,3 +166,16 @@ def test_spatial_svd_budget_uses_the_layer_class_not_the_channel_profile():
     assert all(new[r.name].scheme == "spatial" for r in report.layers)
     assert sum(new[r.name].n_params for r in report.layers) <= report.budget
     assert all(r.relative_error <= report.eps + 1e-9 for r in report.layers)
+
+
+def test_tucker2_budget_at_the_rank_one_floor_is_met():
+    """With two unfoldings the eps-truncated ranks reach (1, 1) only at eps = sqrt(2)."""
+    model = _cnn()
+    floor = sum(
+        model[n].in_channels + 9 + model[n].out_channels + model[n].out_channels
+        for n in ("conv1", "conv2")
+    )  # C r_in + r_in r_out KH KW + r_out O + bias at ranks (1, 1)
+    new, report = decompose(model, "tucker2", budget=floor)
+    assert [r.ranks for r in report.layers] == [(1, 1), (1, 1)]
+    with pytest.raises(ValueError, match=f"budget of {floor - 1} params cannot be met"):
+        decompose(model, "tucker2", budget=floor - 1)
