@@ -199,8 +199,15 @@ class Network:
                 return int(arr.shape[labels.index(self.batch_label)])
         return 1
 
-    def _labels(self, steps: list[tuple[int, int, tuple]]) -> list[tuple]:
-        return list(self.operands) + [s[2] for s in steps]
+    def _run(self, arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[tuple]]:
+        """Every node's value and the labels of its axes (as laid out in memory)."""
+        steps, _ = self.plan(self._batch_of(arrays))
+        values, labels = list(arrays), list(self.operands)
+        for a, b, _out in steps:
+            value, lab = _pair(values[a], labels[a], values[b], labels[b])
+            values.append(value)
+            labels.append(lab)
+        return values, labels
 
     def forward(self, arrays: Sequence[np.ndarray], tape: Tape | None = None) -> np.ndarray:
         """Contract ``arrays`` (one per operand) along the planned order.
@@ -217,13 +224,9 @@ class Network:
         numpy.ndarray
             Axes in :attr:`output` order.
         """
-        steps, _ = self.plan(self._batch_of(arrays))
-        labels = self._labels(steps)
-        values = list(arrays)
-        for a, b, _out in steps:
-            values.append(_pair(values[a], labels[a], values[b], labels[b]))
+        values, labels = self._run(arrays)
         if tape is not None:
-            tape.values = values
+            tape.values = (values, labels)
         last = labels[-1]
         return np.transpose(values[-1], [last.index(lab) for lab in self.output])
 
@@ -248,13 +251,11 @@ class Network:
         dict of int to numpy.ndarray
         """
         steps, _ = self.plan(self._batch_of(arrays))
-        labels = self._labels(steps)
+        if tape is not None and tape.values is not None:
+            values, labels = tape.values
+        else:
+            values, labels = self._run(arrays)
         n = len(self.operands)
-        values = tape.values if tape is not None and tape.values is not None else None
-        if values is None:
-            values = list(arrays)
-            for a, b, _out in steps:
-                values.append(_pair(values[a], labels[a], values[b], labels[b]))
         needs = [i in wanted for i in range(n)]
         for a, b, _out in steps:
             needs.append(needs[a] or needs[b])
@@ -270,19 +271,53 @@ class Network:
             for this, other in ((a, b), (b, a)):
                 if not needs[this]:
                     continue
-                part = _pair(g_node, labels[node], values[other], labels[other])
-                got = [lab for lab in labels[node] if lab not in labels[other]] + [
-                    lab for lab in labels[other] if lab not in labels[node]
-                ]
+                part, got = _pair(g_node, labels[node], values[other], labels[other])
                 part = np.transpose(part, [got.index(lab) for lab in labels[this]])
                 grads[this] = part if this not in grads else grads[this] + part
         return {i: grads[i] for i in wanted if i in grads}
 
 
-def _pair(a: np.ndarray, la: tuple, b: np.ndarray, lb: tuple) -> np.ndarray:
-    """Contract every label ``a`` and ``b`` share; result axes: ``a``'s free, then ``b``'s."""
-    shared = [lab for lab in la if lab in lb]
-    return np.tensordot(a, b, axes=([la.index(s) for s in shared], [lb.index(s) for s in shared]))
+def _memory_order(x: np.ndarray, labels: tuple) -> tuple[np.ndarray, tuple]:
+    """``x`` as a C-contiguous view with its labels permuted accordingly (a copy if needed)."""
+    if x.flags.c_contiguous:
+        return x, labels
+    order = sorted(range(x.ndim), key=lambda k: -x.strides[k])
+    view = x.transpose(order)
+    if view.flags.c_contiguous:
+        return view, tuple(labels[k] for k in order)
+    return np.ascontiguousarray(x), labels
+
+
+def _as_matrix(x: np.ndarray, labels: tuple, free: list, shared: list) -> np.ndarray:
+    """``x`` (C-contiguous) as the ``(free, shared)`` matrix: a view when the shared labels
+    form a leading or trailing block in this order (BLAS takes the transposed view as is),
+    otherwise a transposed copy."""
+    m = math.prod(x.shape[labels.index(lab)] for lab in free)
+    k = math.prod(x.shape[labels.index(lab)] for lab in shared)
+    if list(labels) == free + shared:
+        return x.reshape(m, k)
+    if list(labels) == shared + free:
+        return x.reshape(k, m).T
+    perm = [labels.index(lab) for lab in free + shared]
+    return np.transpose(x, perm).reshape(m, k)
+
+
+def _pair(a: np.ndarray, la: tuple, b: np.ndarray, lb: tuple) -> tuple[np.ndarray, tuple]:
+    """Contract every label ``a`` and ``b`` share as one GEMM; return the result and its labels.
+
+    The shared labels are taken in the memory order of the larger operand, so that it enters
+    the GEMM as a view; the result's axes are ``a``'s free labels then ``b``'s (memory order).
+    """
+    a, la = _memory_order(a, la)
+    b, lb = _memory_order(b, lb)
+    common = set(la) & set(lb)
+    ref = la if a.size >= b.size else lb
+    shared = [lab for lab in ref if lab in common]
+    free_a = [lab for lab in la if lab not in common]
+    free_b = [lab for lab in lb if lab not in common]
+    out = _as_matrix(a, la, free_a, shared) @ _as_matrix(b, lb, free_b, shared).T
+    shape = [a.shape[la.index(lab)] for lab in free_a] + [b.shape[lb.index(lab)] for lab in free_b]
+    return out.reshape(shape), tuple(free_a + free_b)
 
 
 @primitive
