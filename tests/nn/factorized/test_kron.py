@@ -234,3 +234,14 @@ def test_gkp_parameter_and_flop_counts():
 def test_gkp_bad_configurations_name_the_argument(kernel, kwargs, match):
     with pytest.raises(ValueError, match=match):
         GKPConv2d(6, 8, kernel, **kwargs)
+
+
+def test_gkp_default_a_shape_splits_channels_and_kernel_axes():
+    layer = GKPConv2d(6, 8, 3, rank=2, padding=1, random_state=0, dtype=np.float64)
+    assert layer.a_shape == (4, 3, 3, 1) and layer.b_shape == (2, 2, 1, 3)
+    randomize_bias(layer)
+    assert_paths_match_dense(layer, np.random.default_rng(1).standard_normal((2, 6, 5, 5)))
+    w = np.random.default_rng(2).standard_normal((8, 6, 3, 3))
+    exact = GKPConv2d.from_weight(w, padding=1)
+    assert exact.a_shape == (4, 3, 3, 1)
+    np.testing.assert_allclose(exact.weight(), w, atol=1e-10 * np.abs(w).max())
