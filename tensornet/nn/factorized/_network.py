@@ -7,8 +7,9 @@ label of a known size). The network is contracted pairwise with :func:`numpy.ten
 (reshapes, transposes and one GEMM each): no ``einsum`` at run time.
 
 Order. :meth:`Network.plan` finds the pairwise order with the fewest multiply-adds by dynamic
-programming over subsets of operands (exact for the few operands of a layer; a pair is merged
-only if it shares a label). For the factor path a cap keeps every intermediate that does not
+programming over subsets of operands (exact, for up to :data:`EXACT_MAX_OPERANDS` operands; a
+pair is merged only if it shares a label); larger networks (an HT layer with ``d > 6`` modes)
+are planned greedily. For the factor path a cap keeps every intermediate that does not
 involve ``x`` at most ``weight_cap`` entries, so the forward never rebuilds the dense weight
 behind the user's back (that is the ``"dense"`` path, chosen by the FLOP rule of the base).
 
@@ -34,6 +35,10 @@ from autograd.extend import defvjp_argnums, primitive
 __all__ = ["Network", "Tape", "contract"]
 
 Label = Hashable
+
+#: Networks with at most this many operands are planned exactly (dynamic programming over
+#: subsets, ``3^n`` work); larger ones greedily (cheapest pairwise merge first).
+EXACT_MAX_OPERANDS = 10
 
 
 class Tape:
@@ -111,8 +116,47 @@ class Network:
             Multiply-adds of the whole contraction.
         """
         if batch not in self._plans:
-            self._plans[batch] = self._optimal(batch)
+            exact = len(self.operands) <= EXACT_MAX_OPERANDS
+            self._plans[batch] = self._optimal(batch) if exact else self._greedy(batch)
         return self._plans[batch]
+
+    def _greedy(self, batch: int) -> tuple[list[tuple[int, int, tuple]], int]:
+        """Merge the pair sharing a label with the fewest multiply-adds, until one is left."""
+        n = len(self.operands)
+        labels = list(self.operands)
+        alive = list(range(n))
+        has_data = [i == self.data for i in range(n)]
+        steps: list[tuple[int, int, tuple]] = []
+        total = 0
+        while len(alive) > 1:
+            choice = None
+            for p, a in enumerate(alive):
+                for b in alive[p + 1 :]:
+                    shared = set(labels[a]) & set(labels[b])
+                    if not shared:
+                        continue
+                    out = tuple(lab for lab in labels[a] if lab not in shared) + tuple(
+                        lab for lab in labels[b] if lab not in shared
+                    )
+                    if (
+                        self.weight_cap is not None
+                        and not (has_data[a] or has_data[b])
+                        and self._size(out, batch) > self.weight_cap
+                    ):
+                        continue
+                    cost = self._size(tuple(set(labels[a]) | set(labels[b])), batch)
+                    key = (cost, self._size(out, batch))
+                    if choice is None or key < choice[0]:
+                        choice = (key, a, b, out)
+            if choice is None:
+                raise AssertionError("the network is not connected under the weight cap")
+            (cost, _), a, b, out = choice
+            steps.append((a, b, out))
+            labels.append(out)
+            has_data.append(has_data[a] or has_data[b])
+            alive = [i for i in alive if i not in (a, b)] + [len(labels) - 1]
+            total += cost
+        return steps, total
 
     def _optimal(self, batch: int) -> tuple[list[tuple[int, int, tuple]], int]:
         n = len(self.operands)

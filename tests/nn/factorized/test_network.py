@@ -120,3 +120,23 @@ def test_contract_accepts_transposed_and_strided_operands():
     np.testing.assert_allclose(
         contract(net, Tape(), x_t, g1, arrays[2], arrays[3]), ref, rtol=1e-12, atol=1e-12
     )
+
+
+def test_greedy_plan_is_valid_and_never_beats_the_exact_one():
+    rng = np.random.default_rng(4)
+    net, arrays = chain_network(((2, 3, 4), (3, 2, 2), (3, 2)), rng)
+    steps, flops = net._greedy(4)
+    assert flops >= net.flops(4)
+    net._plans[4] = (steps, flops)  # run the greedy order
+    ref = np.einsum("bijk,iua,ajvc,ckw->buvw", *arrays)
+    np.testing.assert_allclose(contract(net, Tape(), *arrays), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_large_ht_layer_is_planned_greedily_and_stays_exact():
+    from tensornet.nn.factorized.ht import HTLinear
+
+    layer = HTLinear((2,) * 7, (2,) * 7, ranks=2, random_state=0, dtype=np.float64)
+    assert len(layer._net.operands) > 10
+    x = np.random.default_rng(5).standard_normal((3, 128))
+    layer.mode = "factors"
+    np.testing.assert_allclose(layer(x), x @ layer.weight() + layer.params["bias"], atol=1e-12)
