@@ -9,9 +9,10 @@ interior node and a ``(r_l, r_r)`` matrix at the root (:class:`~tensornet.format
 
 Forward (survey Fig. 3): the batch ``x`` reshaped to ``(B, m_1, ..., m_d)`` is contracted with
 the ``2d - 1`` nodes, each step one GEMM; the order is the one with the fewest multiply-adds for
-the batch size (exact search over pairwise orders; typically a leaf is merged with its parent's
-transfer tensor before it meets ``x``, so that sibling ranks never multiply inside the batch
-intermediate). The whole chain is one autograd primitive.
+the batch size (exact search over pairwise orders up to ``d = 5``, greedy beyond; small
+weight-side merges such as a leaf with its parent's transfer tensor happen before they meet
+``x``, so that sibling ranks never multiply inside the batch intermediate; see
+``docs/guide/layers-ht-kron-stt.md``). The whole chain is one autograd primitive.
 
 Initialization (pre-set): every entry of ``W`` sums ``P = prod_{t != root} r_t`` products of
 ``2d - 1`` node entries, so ``Var(W) = P sigma^(2(2d-1))`` and the node std is
