@@ -5,8 +5,9 @@ path (rebuild the weight, one GEMM / convolution), next to the dense layer of th
 (:class:`~tensornet.nn.Linear` / :class:`~tensornet.nn.Conv2d`). "fwd+bwd" is one
 ``value_and_grad`` of ``sum(layer(x) * probe)`` with respect to all parameters (the input is
 data). For the linear layers the factor contraction is also timed with ``opt_einsum`` (numpy
-backend, path computed once with ``contract_expression``, forward only) on the same operands:
-the best einsum on the same contraction. BLAS and Numba are limited to one thread; timings are
+backend, path computed once with ``contract_expression``, forward only) and with
+``torch.einsum`` (PyTorch CPU, one thread, forward and forward+backward) on the same operands:
+the best einsums on the same contraction. BLAS and Numba are limited to one thread; timings are
 medians of ``--repeats`` rounds after a warm-up, all variants of a case alternating within each
 round. The record keeps the multiply-add counts of each path (``flops``), the BLAS report and the
 load average before and after.
@@ -142,6 +143,60 @@ def einsum_peer(layer: Any, x: np.ndarray) -> Callable[[], Any] | None:
     return lambda: expr(xt, *factors)
 
 
+def torch_peer(layer: Any, x: np.ndarray) -> tuple[Callable, Callable] | None:
+    """``torch.einsum`` forward and forward+backward of the layer's factor network (1 thread).
+
+    Parameters
+    ----------
+    layer : HTLinear, KPLinear or STTLinear
+        The layer; its network labels give the einsum subscripts.
+    x : numpy.ndarray
+        Input batch ``(B, N)``.
+
+    Returns
+    -------
+    (callable, callable) or None
+        ``None`` when ``torch`` is not installed.
+    """
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    net = layer._net
+    letters: dict[Any, str] = {}
+    for labels in [*net.operands, net.output]:
+        for lab in labels:
+            letters.setdefault(lab, string.ascii_letters[len(letters)])
+    spec = ",".join("".join(letters[lab] for lab in ops) for ops in net.operands)
+    spec += "->" + "".join(letters[lab] for lab in net.output)
+    params = layer.params
+    if isinstance(layer, STTLinear):
+        factors = [np.ascontiguousarray(f) for f in layer._tt_cores(params)]
+    elif isinstance(layer, KPLinear):
+        factors = [params["a"], params["b"]]
+    else:
+        factors = [params[name] for name in layer._names]
+    xt = torch.from_numpy(x.reshape(x.shape[0], *[net.sizes[lab] for lab in net.operands[0][1:]]))
+    ws = [torch.tensor(f, requires_grad=True) for f in factors]
+    probe = torch.from_numpy(
+        np.random.default_rng(0)
+        .standard_normal([x.shape[0]] + [net.sizes[l] for l in net.output[1:]])
+        .astype(np.float32)
+    )
+
+    def fwd():
+        with torch.no_grad():
+            return torch.einsum(spec, xt, *ws)
+
+    def fwd_bwd():
+        for w in ws:
+            w.grad = None
+        (torch.einsum(spec, xt, *ws) * probe).sum().backward()
+
+    return fwd, fwd_bwd
+
+
 def run_case(name: str, layer: Any, dense: Any, x: np.ndarray, repeats: int) -> dict[str, Any]:
     """Time one factorized layer against its dense counterpart.
 
@@ -170,6 +225,9 @@ def run_case(name: str, layer: Any, dense: Any, x: np.ndarray, repeats: int) -> 
     peer = einsum_peer(layer, x) if x.ndim == 2 else None
     if peer is not None:
         funcs["opt_einsum_fwd"] = peer
+    tpeer = torch_peer(layer, x) if x.ndim == 2 else None
+    if tpeer is not None:
+        funcs["torch_einsum_fwd"], funcs["torch_einsum_fwd_bwd"] = tpeer
     seconds = time_alternating(funcs, repeats)
     layer.mode = "auto"
     ms = {k: round(v * 1e3, 3) for k, v in seconds.items()}
@@ -195,6 +253,10 @@ def run_case(name: str, layer: Any, dense: Any, x: np.ndarray, repeats: int) -> 
     if peer is not None:
         row["ratio_factors_over_opt_einsum_fwd"] = round(
             seconds["factors_fwd"] / seconds["opt_einsum_fwd"], 3
+        )
+    if tpeer is not None:
+        row["ratio_factors_over_torch_einsum_fwd_bwd"] = round(
+            seconds["factors_fwd_bwd"] / seconds["torch_einsum_fwd_bwd"], 3
         )
     print(json.dumps(row), flush=True)
     return row
