@@ -3,13 +3,16 @@
 The factorized layers of :mod:`tensornet.nn.factorized.ht`, :mod:`~tensornet.nn.factorized.kron`
 and :mod:`~tensornet.nn.factorized.stt` are contractions of a batch ``x`` with a few factors.
 Each is described once as a :class:`Network` (every operand a tuple of index labels, every
-label of a known size). The network is contracted pairwise with :func:`numpy.tensordot`
-(reshapes, transposes and one GEMM each): no ``einsum`` at run time.
+label of a known size). The network is contracted pairwise, each step one GEMM on reshaped
+operands: an operand whose contracted labels form a leading or trailing block in memory enters
+BLAS as a (transposed) view, any other is transposed into a copy first. No ``einsum`` at run
+time. (The copies of the largest intermediate are the main cost beyond the GEMMs; a
+layout-aware order could avoid some of them.)
 
 Order. :meth:`Network.plan` finds the pairwise order with the fewest multiply-adds by dynamic
 programming over subsets of operands (exact, for up to :data:`EXACT_MAX_OPERANDS` operands; a
-pair is merged only if it shares a label); larger networks (an HT layer with ``d > 6`` modes)
-are planned greedily. For the factor path a cap keeps every intermediate that does not
+pair is merged only if it shares a label); larger networks (an HT layer with ``d > 5`` mode
+pairs) are planned greedily. For the factor path a cap keeps every intermediate that does not
 involve ``x`` at most ``weight_cap`` entries, so the forward never rebuilds the dense weight
 behind the user's back (that is the ``"dense"`` path, chosen by the FLOP rule of the base).
 
@@ -47,7 +50,7 @@ class Tape:
     __slots__ = ("values",)
 
     def __init__(self) -> None:
-        self.values: list[np.ndarray] | None = None
+        self.values: tuple[list[np.ndarray], list[tuple]] | None = None
 
 
 class Network:
