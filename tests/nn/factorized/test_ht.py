@@ -211,3 +211,27 @@ def test_ranks_attribute_is_accepted_back_as_the_ranks_argument():
     assert layer.ranks == (3, 4, 2, 5, 6, 7)
     again = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=layer.ranks, random_state=0)
     assert all(np.array_equal(again.params[k], layer.params[k]) for k in layer.params)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(2, 5), st.integers(1, 4), st.integers(0, 2**31))
+def test_factor_path_equals_dense_product_on_linear_trees(d, rank, seed):
+    from tensornet.formats.ht import DimensionTree
+
+    rng = np.random.default_rng(seed)
+    ins = [int(v) for v in rng.integers(1, 4, size=d)]
+    outs = [int(v) for v in rng.integers(1, 4, size=d)]
+    layer = HTLinear(
+        ins,
+        outs,
+        ranks=rank,
+        tree=DimensionTree.linear(d),
+        random_state=seed,
+        dtype=np.float64,
+        mode="factors",
+    )
+    x = rng.standard_normal((3, math.prod(ins)))
+    ref = x @ layer.weight() + layer.params["bias"]
+    np.testing.assert_allclose(
+        layer(x), ref, rtol=1e-5, atol=1e-5 * max(np.max(np.abs(ref)), 1e-30)
+    )
