@@ -250,8 +250,10 @@ class Network:
         """Every node's value and the labels of its axes (as laid out in memory)."""
         steps, _ = self.plan(self._batch_of(arrays))
         values, labels = list(arrays), list(self.operands)
+        n = len(arrays)
         for a, b, _out in steps:
-            value, lab = _pair(values[a], labels[a], values[b], labels[b])
+            value, lab, used = _pair(values[a], labels[a], values[b], labels[b])
+            _keep_layout(values, labels, n, (a, b), used)
             values.append(value)
             labels.append(lab)
         return values, labels
@@ -306,22 +308,32 @@ class Network:
         needs = [i in wanted for i in range(n)]
         for a, b, _out in steps:
             needs.append(needs[a] or needs[b])
-        grads: dict[int, np.ndarray] = {}
-        last = labels[-1]
-        grads[len(labels) - 1] = np.transpose(g, [self.output.index(lab) for lab in last])
+        # node -> (gradient, its labels): a node's value may be re-laid out after its gradient
+        # was stored, so every gradient carries its own axis labels
+        grads: dict[int, tuple[np.ndarray, tuple]] = {len(labels) - 1: (g, self.output)}
         for k in range(len(steps) - 1, -1, -1):
             node = n + k
-            g_node = grads.pop(node, None)
-            if g_node is None:
+            entry = grads.pop(node, None)
+            if entry is None:
                 continue
+            g_node, g_labels = entry
             a, b, _out = steps[k]
             for this, other in ((a, b), (b, a)):
                 if not needs[this]:
                     continue
-                part, got = _pair(g_node, labels[node], values[other], labels[other])
-                part = np.transpose(part, [got.index(lab) for lab in labels[this]])
-                grads[this] = part if this not in grads else grads[this] + part
-        return {i: grads[i] for i in wanted if i in grads}
+                part, got, used = _pair(g_node, g_labels, values[other], labels[other])
+                _keep_layout(values, labels, n, (None, other), used)
+                if this in grads:
+                    have, have_labels = grads[this]
+                    part = have + np.transpose(part, [got.index(lab) for lab in have_labels])
+                    got = have_labels
+                grads[this] = (part, got)
+        out = {}
+        for i in wanted:
+            if i in grads:
+                part, got = grads[i]
+                out[i] = np.transpose(part, [got.index(lab) for lab in self.operands[i]])
+        return out
 
 
 def _memory_order(x: np.ndarray, labels: tuple) -> tuple[np.ndarray, tuple]:
@@ -335,25 +347,42 @@ def _memory_order(x: np.ndarray, labels: tuple) -> tuple[np.ndarray, tuple]:
     return np.ascontiguousarray(x), labels
 
 
-def _as_matrix(x: np.ndarray, labels: tuple, free: list, shared: list) -> np.ndarray:
+def _keep_layout(values: list, labels: list, n: int, nodes: tuple, used: tuple) -> None:
+    """Keep the re-laid-out copy of an intermediate (node ``>= n``) that a GEMM had to make.
+
+    The copy holds the same tensor with its labels permuted; later uses of the node (the
+    backward pass contracts it over the complementary labels) then find a block-ordered
+    operand instead of copying it again. Inputs keep their declared layout.
+    """
+    for node, (value, lab, copied) in zip(nodes, used, strict=True):
+        if copied and node is not None and node >= n:
+            values[node], labels[node] = value, lab
+
+
+def _as_matrix(
+    x: np.ndarray, labels: tuple, free: list, shared: list
+) -> tuple[np.ndarray, tuple[np.ndarray, tuple, bool]]:
     """``x`` (C-contiguous) as the ``(free, shared)`` matrix: a view when the shared labels
     form a leading or trailing block in this order (BLAS takes the transposed view as is),
-    otherwise a transposed copy."""
+    otherwise a transposed copy. Also returns the tensor behind the matrix, its labels and
+    whether it is a copy."""
     m = math.prod(x.shape[labels.index(lab)] for lab in free)
     k = math.prod(x.shape[labels.index(lab)] for lab in shared)
     if list(labels) == free + shared:
-        return x.reshape(m, k)
+        return x.reshape(m, k), (x, labels, False)
     if list(labels) == shared + free:
-        return x.reshape(k, m).T
+        return x.reshape(k, m).T, (x, labels, False)
     perm = [labels.index(lab) for lab in free + shared]
-    return np.transpose(x, perm).reshape(m, k)
+    moved = np.ascontiguousarray(np.transpose(x, perm))
+    return moved.reshape(m, k), (moved, tuple(free + shared), True)
 
 
-def _pair(a: np.ndarray, la: tuple, b: np.ndarray, lb: tuple) -> tuple[np.ndarray, tuple]:
-    """Contract every label ``a`` and ``b`` share as one GEMM; return the result and its labels.
+def _pair(a: np.ndarray, la: tuple, b: np.ndarray, lb: tuple) -> tuple[np.ndarray, tuple, tuple]:
+    """Contract every label ``a`` and ``b`` share as one GEMM.
 
     The shared labels are taken in the memory order of the larger operand, so that it enters
     the GEMM as a view; the result's axes are ``a``'s free labels then ``b``'s (memory order).
+    Returns the result, its labels and, per operand, ``(tensor, labels, copied)`` as used.
     """
     a, la = _memory_order(a, la)
     b, lb = _memory_order(b, lb)
@@ -362,9 +391,11 @@ def _pair(a: np.ndarray, la: tuple, b: np.ndarray, lb: tuple) -> tuple[np.ndarra
     shared = [lab for lab in ref if lab in common]
     free_a = [lab for lab in la if lab not in common]
     free_b = [lab for lab in lb if lab not in common]
-    out = _as_matrix(a, la, free_a, shared) @ _as_matrix(b, lb, free_b, shared).T
+    ma, used_a = _as_matrix(a, la, free_a, shared)
+    mb, used_b = _as_matrix(b, lb, free_b, shared)
+    out = ma @ mb.T
     shape = [a.shape[la.index(lab)] for lab in free_a] + [b.shape[lb.index(lab)] for lab in free_b]
-    return out.reshape(shape), tuple(free_a + free_b)
+    return out.reshape(shape), tuple(free_a + free_b), (used_a, used_b)
 
 
 @primitive
