@@ -6,8 +6,10 @@ Each is described once as a :class:`Network` (every operand a tuple of index lab
 label of a known size). The network is contracted pairwise, each step one GEMM on reshaped
 operands: an operand whose contracted labels form a leading or trailing block in memory enters
 BLAS as a (transposed) view, any other is transposed into a copy first. No ``einsum`` at run
-time. (The copies of the largest intermediate are the main cost beyond the GEMMs; a
-layout-aware order could avoid some of them.)
+time. A copy of an intermediate replaces it for its later uses (the backward pass contracts
+it over the complementary labels, which are then a leading block), so each large intermediate
+is copied at most once per pass where the plan allows; the copies that remain are the main cost
+beyond the GEMMs (a layout-aware order could avoid more of them).
 
 Order. :meth:`Network.plan` finds the pairwise order with the fewest multiply-adds by dynamic
 programming over subsets of operands (exact, for up to :data:`EXACT_MAX_OPERANDS` operands; a
