@@ -50,6 +50,7 @@ from .._validation import (
     check_option,
     check_random_state,
     check_ranks,
+    lower_caps,
 )
 from ..formats.tr import TRTensor
 from ..registry import register_method
@@ -168,6 +169,8 @@ def tr_svd(
     shape = x.shape
     d = len(shape)
     caps = _tr_rank_caps(ranks, d)
+    first = min(shape[0], x.size // shape[0])  # r_0 r_1 <= rank of the first unfolding
+    caps = lower_caps(caps, (first, first) + (x.size,) * (d - 2))
     norm = float(np.linalg.norm(x.ravel()))
     if eps is None and ranks is None:
         eps = 0.0
@@ -231,17 +234,13 @@ def _random_cores(
 ) -> list[np.ndarray]:
     """Gaussian cores scaled so that the ring has roughly the norm of the data."""
     d = len(shape)
-    cores = [
-        rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % d])) for k in range(d)
-    ]
+    cores = [rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % d])) for k in range(d)]
     scale = TRTensor(cores, copy=False).norm()
     factor = (norm / scale) ** (1.0 / d) if scale > 0 and norm > 0 else 1.0
     return [g * factor for g in cores]
 
 
-def _svd_init(
-    x: np.ndarray, ranks: Sequence[int], rng: np.random.Generator
-) -> list[np.ndarray]:
+def _svd_init(x: np.ndarray, ranks: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
     """TR-SVD cores at the requested ranks, zero-padded where the SVD found smaller ranks and
     then filled with ``1e-3``-relative Gaussian entries (a zero block would make ``D_k``
     rank deficient)."""
@@ -259,9 +258,7 @@ def _svd_init(
     return cores
 
 
-def _structured_qr(
-    cores: Sequence[np.ndarray], k: int
-) -> tuple[list[np.ndarray], np.ndarray]:
+def _structured_qr(cores: Sequence[np.ndarray], k: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Thin QR ``D_k = Q R`` of the design matrix without forming ``D_k`` (module notes).
 
     The chain ``G_{k+1} ... G_{k-1}`` is swept like a TT left-orthogonalization in which the
@@ -308,9 +305,7 @@ def _project_rhs(q_cores: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray:
     return t
 
 
-def _als_update(
-    cores: list[np.ndarray], k: int, y: np.ndarray
-) -> tuple[np.ndarray, float]:
+def _als_update(cores: list[np.ndarray], k: int, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Least-squares update of core ``k`` (module notes).
 
     Returns the new core and the squared residual ``||X||^2 - ||Q^T X^T||^2 + ||R W - Q^T

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .._io import load_npz, save_npz
-from .._validation import check_array
+from .._validation import check_array, exact_size, scaled_norm
 
 __all__ = ["StructuredTensor", "DEFAULT_MAX_ELEMENTS", "format_class"]
 
@@ -66,6 +66,10 @@ class StructuredTensor(ABC):
 
     info: dict[str, Any]
 
+    #: The component that :meth:`_scale_by` multiplies: an array attribute, or a list/dict of
+    #: arrays whose entry ``0`` (first core, root transfer tensor) is scaled.
+    _scale_attr: str = ""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not getattr(cls, "__abstractmethods__", None):
@@ -99,6 +103,14 @@ class StructuredTensor(ABC):
     def _from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> StructuredTensor:
         """Rebuild an instance from :meth:`_arrays` and :meth:`_metadata`."""
 
+    def _scale_by(self, factor: float) -> None:
+        """Multiply the represented tensor by ``factor`` in place, through one component."""
+        value = getattr(self, self._scale_attr)
+        if isinstance(value, (list, dict)):
+            value[0] = value[0] * factor
+        else:
+            setattr(self, self._scale_attr, value * factor)
+
     # ----------------------------------------------------------------- shared behaviour
     @property
     def ndim(self) -> int:
@@ -108,7 +120,7 @@ class StructuredTensor(ABC):
     @property
     def size(self) -> int:
         """Number of elements of the represented dense tensor."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return exact_size(self.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -153,7 +165,7 @@ class StructuredTensor(ABC):
         -------
         float
         """
-        return float(np.linalg.norm(self.full().ravel()))
+        return scaled_norm(self.full())
 
     def inner(self, other: StructuredTensor | np.ndarray) -> float:
         """Frobenius inner product ``<self, other>`` (dense fallback; formats may override).
@@ -185,10 +197,10 @@ class StructuredTensor(ABC):
         """
         x = check_array(x, "x")
         self._check_same_shape(x.shape, "x")
-        ref = float(np.linalg.norm(x.ravel()))
+        ref = scaled_norm(x)
         if ref == 0.0:
             raise ValueError("x is all zeros: the relative error is undefined")
-        return float(np.linalg.norm((x - self.full(max_elements=None)).ravel())) / ref
+        return scaled_norm(x - self.full(max_elements=None)) / ref
 
     def _element_index(self, index: Any, hint: str = "") -> tuple[int, ...]:
         """Validate one multi-index for element access and return it non-negative.

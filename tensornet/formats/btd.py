@@ -46,6 +46,11 @@ class BTDTensor(StructuredTensor):
            [2., 2.]])
     """
 
+    def _scale_by(self, factor: float) -> None:
+        """Multiply the represented tensor by ``factor`` in place (every term's core)."""
+        for term in self.terms:
+            term._scale_by(factor)
+
     def __init__(self, terms: Sequence[TuckerTensor | tuple[np.ndarray, Sequence[np.ndarray]]]):
         if isinstance(terms, np.ndarray) or not isinstance(terms, Sequence) or not terms:
             raise ValueError("terms must be a non-empty sequence of Tucker terms")
@@ -53,9 +58,7 @@ class BTDTensor(StructuredTensor):
         for r, term in enumerate(terms):
             if not isinstance(term, TuckerTensor):
                 if not isinstance(term, Sequence) or len(term) != 2:
-                    raise TypeError(
-                        f"terms[{r}] must be a TuckerTensor or a (core, factors) pair"
-                    )
+                    raise TypeError(f"terms[{r}] must be a TuckerTensor or a (core, factors) pair")
                 term = TuckerTensor(check_array(term[0], f"terms[{r}] core"), term[1])
             if out and term.shape != out[0].shape:
                 raise ValueError(

@@ -320,6 +320,8 @@ class HTTensor(StructuredTensor):
         If a shape does not fit its children's ranks or a node is missing.
     """
 
+    _scale_attr = "transfers"
+
     def __init__(
         self,
         tree: Any,
