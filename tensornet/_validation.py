@@ -550,7 +550,7 @@ def check_index_batch(index: Any, shape: Sequence[int], name: str = "index") -> 
 
 
 # ------------------------------------------------------------------------- scale equivariance
-#: Inputs whose largest magnitude is ``2**e`` with ``|e|`` above this are rescaled to ``|e| <= 1``
+#: Inputs whose largest magnitude is ``2**e`` with ``|e|`` above this are rescaled to ``e = 0``
 #: before a decomposition: squares and sums of squares then neither overflow nor underflow.
 SCALE_EXPONENT_WINDOW = 32
 
@@ -670,6 +670,10 @@ def scale_equivariant(func: F) -> F:
             kwargs[first], scale = power_of_two_scale(kwargs[first])
         else:
             scale = 1.0
+        init = kwargs.get("init")
+        if scale != 1.0 and hasattr(init, "_scale_by"):  # a starting point in the data's units
+            kwargs["init"] = init = type(init)._from_arrays(init._arrays(), init._metadata())
+            init._scale_by(1.0 / scale)
         return rescale_result(func(*args, **kwargs), scale)
 
     return wrapper  # type: ignore[return-value]

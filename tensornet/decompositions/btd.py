@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_int, check_random_state, check_rank
+from .._validation import check_array, check_int, check_random_state, check_rank, scale_equivariant
 from ..algebra import kron, unfold
 from ..formats.btd import BTDTensor
 from ..formats.tucker import TuckerTensor, _mode_project, project
@@ -224,6 +224,7 @@ def _als_run(
 
 
 # --------------------------------------------------------------------------- public API
+@scale_equivariant
 def btd_als(
     x: np.ndarray,
     n_terms: int,

@@ -42,6 +42,7 @@ from .._validation import (
     check_option,
     check_random_state,
     check_rank,
+    scale_equivariant,
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
@@ -256,6 +257,7 @@ def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- public API
+@scale_equivariant
 def cp_als(
     x: np.ndarray,
     rank: int,

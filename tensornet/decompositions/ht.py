@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_eps, check_int
+from .._validation import check_array, check_eps, check_int, scale_equivariant
 from ..formats.ht import DimensionTree, HTTensor, _as_tree
 from ..registry import register_method
 from .svd import rank_for_error, truncated_svd
@@ -121,6 +121,7 @@ def _truncate(m: np.ndarray, delta: float | None, cap: int | None) -> tuple[np.n
     return u[:, :r], tail
 
 
+@scale_equivariant
 def ht_svd(
     x: np.ndarray,
     ranks: Any = None,

@@ -51,6 +51,7 @@ from .._validation import (
     check_random_state,
     check_ranks,
     lower_caps,
+    scale_equivariant,
 )
 from ..formats.tr import TRTensor
 from ..registry import register_method
@@ -124,6 +125,7 @@ def _tr_rank_caps(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...] | 
 
 
 # ---------------------------------------------------------------------------- TR-SVD
+@scale_equivariant
 def tr_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
@@ -359,6 +361,7 @@ def _als_run(
     return cores, history
 
 
+@scale_equivariant
 def tr_als(
     x: np.ndarray,
     ranks: int | Sequence[int],

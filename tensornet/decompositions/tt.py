@@ -50,6 +50,7 @@ from .._validation import (
     check_random_state,
     check_real_dtype,
     check_shape,
+    scale_equivariant,
 )
 from ..algebra.gram import gram as gram_matrix
 from ..formats.tt import TTTensor, tt_rank_caps
@@ -281,6 +282,7 @@ def _leading_full_steps(shape: tuple[int, ...], caps: tuple[int, ...]) -> int:
 
 
 # ---------------------------------------------------------------------------- TT-SVD
+@scale_equivariant
 def tt_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
@@ -392,6 +394,7 @@ def tt_svd(
 
 
 # ---------------------------------------------------------------------------- TT-matrix SVD
+@scale_equivariant
 def tt_matrix_svd(
     w: np.ndarray,
     in_modes: Sequence[int],

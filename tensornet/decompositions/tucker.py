@@ -29,6 +29,7 @@ from .._validation import (
     check_option,
     check_random_state,
     check_ranks,
+    scale_equivariant,
 )
 from ..algebra import gram, unfold
 from ..formats.tucker import TuckerTensor, project
@@ -134,6 +135,7 @@ def _accurate_error(
 
 
 # --------------------------------------------------------------------------- HOSVD
+@scale_equivariant
 def hosvd(
     x: np.ndarray, ranks: int | Sequence[int] | None = None, eps: float | None = None
 ) -> TuckerTensor:
@@ -297,6 +299,7 @@ def _initial_factors(
     return factors
 
 
+@scale_equivariant
 def tucker_hooi(
     x: np.ndarray,
     ranks: int | Sequence[int],
@@ -390,6 +393,7 @@ def _tucker_partial(
     return _hooi(x, ranks, factors, n_iter_max, tol, solver)
 
 
+@scale_equivariant
 def tucker2(
     kernel: np.ndarray,
     ranks: int | Sequence[int],
