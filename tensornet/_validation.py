@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 __all__ = [
+    "array_exponent",
     "check_array",
     "check_axis",
     "check_eps",
@@ -556,6 +557,27 @@ SCALE_EXPONENT_WINDOW = 32
 
 #: ``info`` entries of a decomposition that carry the data's units (scaled back with it).
 _ABSOLUTE_INFO = ("error", "norm", "step_errors", "singular_values", "node_errors", "delta")
+
+
+def array_exponent(a: Any) -> int:
+    """The binary exponent ``k`` of ``max |a|`` (``2**(k-1) <= max |a| < 2**k``); 0 if all zero.
+
+    Parameters
+    ----------
+    a : array_like
+        Real array.
+
+    Returns
+    -------
+    int
+    """
+    arr = np.asarray(a)
+    if arr.size == 0:
+        return 0
+    top = max(abs(float(arr.max())), abs(float(arr.min())))
+    if top == 0.0 or not math.isfinite(top):
+        return 0
+    return math.frexp(top)[1]
 
 
 def power_of_two_scale(x: Any) -> tuple[Any, float]:

@@ -15,6 +15,8 @@ and may override ``norm``, ``inner`` and ``n_params`` with cheaper structured co
 
 from __future__ import annotations
 
+import functools
+import math
 import numbers
 import os
 from abc import ABC, abstractmethod
@@ -24,7 +26,13 @@ from typing import Any
 import numpy as np
 
 from .._io import load_npz, save_npz
-from .._validation import check_array, exact_size, scaled_norm
+from .._validation import (
+    SCALE_EXPONENT_WINDOW,
+    array_exponent,
+    check_array,
+    exact_size,
+    scaled_norm,
+)
 
 __all__ = ["StructuredTensor", "DEFAULT_MAX_ELEMENTS", "format_class"]
 
@@ -54,6 +62,20 @@ def format_class(name: str) -> type[StructuredTensor]:
         raise ValueError(f"unknown tensor format {name!r}; known formats: {known}") from None
 
 
+def _overflow_safe(norm: Any) -> Any:
+    """Wrap a format's ``norm`` so that it runs on the :meth:`StructuredTensor._balanced` copy."""
+
+    @functools.wraps(norm)
+    def wrapper(self: StructuredTensor) -> float:
+        balanced = self._balanced()
+        if balanced is None:
+            return norm(self)
+        copy, k = balanced
+        return math.ldexp(norm(copy), k)
+
+    return wrapper
+
+
 class StructuredTensor(ABC):
     """Abstract base of the structured tensor formats (CP, Tucker, BTD, HT, TT, TR, Kron, STP).
 
@@ -74,6 +96,8 @@ class StructuredTensor(ABC):
         super().__init_subclass__(**kwargs)
         if not getattr(cls, "__abstractmethods__", None):
             _FORMATS[cls.__name__] = cls
+        if "norm" in cls.__dict__:
+            cls.norm = _overflow_safe(cls.__dict__["norm"])  # type: ignore[method-assign]
 
     # ----------------------------------------------------------------- to implement
     @property
@@ -110,6 +134,21 @@ class StructuredTensor(ABC):
             value[0] = value[0] * factor
         else:
             setattr(self, self._scale_attr, value * factor)
+
+    def _balanced(self) -> tuple[StructuredTensor, int] | None:
+        """A copy with every stored array scaled to magnitude ~1, and the exponent removed.
+
+        Returns ``(copy, k)`` with ``self == 2**k * copy`` (every format is multilinear in its
+        stored arrays), or ``None`` when every array already lies within
+        ``2**±SCALE_EXPONENT_WINDOW``. :meth:`norm` runs on the copy, so products and sums of
+        squares of the parameters neither overflow nor underflow.
+        """
+        arrays = self._arrays()
+        exps = {name: array_exponent(a) for name, a in arrays.items()}
+        if all(abs(e) <= SCALE_EXPONENT_WINDOW for e in exps.values()):
+            return None
+        scaled = {n: a * math.ldexp(1.0, -exps[n]) for n, a in arrays.items()}
+        return type(self)._from_arrays(scaled, self._metadata()), sum(exps.values())
 
     # ----------------------------------------------------------------- shared behaviour
     @property

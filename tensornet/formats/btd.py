@@ -11,6 +11,7 @@ tensor is never formed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +51,20 @@ class BTDTensor(StructuredTensor):
         """Multiply the represented tensor by ``factor`` in place (every term's core)."""
         for term in self.terms:
             term._scale_by(factor)
+
+    def _balanced(self) -> tuple[BTDTensor, int] | None:
+        """Balanced copy of every term, their cores brought to the largest term's exponent."""
+        parts = [t._balanced() for t in self.terms]
+        if all(p is None for p in parts):
+            return None
+        parts = [
+            p if p is not None else (TuckerTensor._from_arrays(t._arrays(), t._metadata()), 0)
+            for p, t in zip(parts, self.terms, strict=True)
+        ]
+        top = max(k for _, k in parts)
+        for term, k in parts:
+            term._scale_by(math.ldexp(1.0, k - top))
+        return BTDTensor([term for term, _ in parts]), top
 
     def __init__(self, terms: Sequence[TuckerTensor | tuple[np.ndarray, Sequence[np.ndarray]]]):
         if isinstance(terms, np.ndarray) or not isinstance(terms, Sequence) or not terms:

@@ -77,6 +77,7 @@ def test_decomposition_of_c_x_is_c_times_decomposition_of_x(name, c):
     diff = scaled_norm(scaled.full() / c - ref) / scaled_norm(ref)
     assert diff < 1e-9
     assert scaled.relative_error(x * c) == pytest.approx(base.relative_error(x), rel=1e-9)
+    assert scaled.norm() / c == pytest.approx(base.norm(), rel=1e-9)
     if "rel_error" in base.info:
         assert scaled.info["rel_error"] == pytest.approx(base.info["rel_error"], rel=1e-9)
 
