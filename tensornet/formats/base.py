@@ -62,6 +62,11 @@ def format_class(name: str) -> type[StructuredTensor]:
         raise ValueError(f"unknown tensor format {name!r}; known formats: {known}") from None
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _overflow_safe(norm: Any) -> Any:
     """Wrap a format's ``norm`` so that it runs on the :meth:`StructuredTensor._balanced` copy."""
 
@@ -302,14 +307,28 @@ class StructuredTensor(ABC):
         StructuredTensor
         """
         arrays, meta = load_npz(path)
-        target = format_class(meta["kind"])
+        try:
+            target = format_class(meta["kind"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         if cls is not StructuredTensor and not issubclass(target, cls):
             raise ValueError(f"{path} holds a {meta['kind']}, not a {cls.__name__}")
         try:
+            shape = meta.get("shape")
+            if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+                raise ValueError(f"metadata shape={_short(shape)} is not a list of sizes")
             obj = target._from_arrays(arrays, meta)
-        except (KeyError, ValueError, TypeError) as exc:
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            OverflowError,
+            IndexError,
+            AttributeError,
+            RecursionError,
+        ) as exc:
             raise ValueError(f"{path} holds a corrupt {meta['kind']}: {exc}") from exc
-        if tuple(obj.shape) != tuple(meta.get("shape", obj.shape)):
+        if tuple(obj.shape) != tuple(shape):
             raise ValueError(f"{path} holds a corrupt {meta['kind']}: shape mismatch")
         return obj
 
