@@ -8,7 +8,8 @@ Conventions
 -----------
 * Arrays must be real, numeric and finite: NaN or Inf is refused, never propagated.
 * Integer arrays are converted to ``float64`` (the decomposition default); floating arrays keep
-  their precision unless a ``dtype`` is requested.
+  their precision unless a ``dtype`` is requested, except half precision, which LAPACK lacks:
+  ``float16`` becomes ``float32``.
 * Ranks are an ``int`` or a sequence of ``int`` (``bool`` and non-integral floats are refused).
 * ``random_state`` is ``None``, an ``int`` or a :class:`numpy.random.Generator`, as in
   scikit-learn.
@@ -24,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
+from autograd.tracer import Box
 
 __all__ = [
     "array_exponent",
@@ -36,6 +38,7 @@ __all__ = [
     "check_option",
     "check_real",
     "check_rank",
+    "check_rank_spec",
     "check_ranks",
     "check_random_state",
     "check_real_dtype",
@@ -81,8 +84,8 @@ def check_array(
     min_ndim : int, optional
         Smallest allowed number of dimensions.
     dtype : numpy dtype, optional
-        Floating dtype to convert to. By default integer and boolean input becomes ``float64``
-        and floating input keeps its precision.
+        Floating dtype to convert to. By default integer and boolean input becomes ``float64``,
+        ``float16`` becomes ``float32`` and other floating input keeps its precision.
     allow_empty : bool
         Whether arrays with a zero-length axis are accepted.
 
@@ -103,6 +106,8 @@ def check_array(
         arr = arr.astype(dtype, copy=False)
     elif not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float64)
+    elif arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have ndim={ndim}, got ndim={arr.ndim} (shape {arr.shape})")
     if min_ndim is not None and arr.ndim < min_ndim:
@@ -181,6 +186,8 @@ def check_int(
     ValueError
         If ``value`` is out of bounds.
     """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype != object:
+        value = value[()]
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if isinstance(value, numbers.Integral):
@@ -246,6 +253,8 @@ def check_ranks(
     ValueError
         If the length is wrong or a rank is < 1.
     """
+    if isinstance(ranks, np.ndarray) and ranks.ndim == 0:
+        ranks = ranks[()]
     if isinstance(ranks, numbers.Number) and not isinstance(ranks, (bool, np.bool_)):
         if not allow_int:
             raise TypeError(f"{name} must be a sequence of {length} integers, got {ranks!r}")
@@ -257,6 +266,33 @@ def check_ranks(
     if len(ranks) != length:
         raise ValueError(f"{name} must have length {length}, got length {len(ranks)}: {ranks!r}")
     return tuple(check_rank(r, f"{name}[{i}]") for i, r in enumerate(ranks))
+
+
+def check_rank_spec(ranks: Any, name: str = "ranks") -> Any:
+    """Normalize a rank argument that may be one number: return an ``int``, or ``ranks`` as is.
+
+    ``None`` and sequences pass through (their entries are checked later against the shape);
+    a single rank given as a NumPy integer, a 0-d array or an integral float becomes an ``int``;
+    a non-integral float or ``bool`` is refused with a message naming ``name``.
+
+    Parameters
+    ----------
+    ranks : None, int, sequence of int
+        The argument.
+    name : str
+        The argument's name, used in messages.
+
+    Returns
+    -------
+    None, int or the sequence given
+    """
+    if isinstance(ranks, np.ndarray) and ranks.ndim == 0:
+        ranks = ranks[()]
+    if isinstance(ranks, (numbers.Number, np.bool_)):
+        return check_rank(ranks, name)
+    if isinstance(ranks, (str, bytes)):
+        raise TypeError(f"{name} must be an int or a sequence of ints, got {_describe(ranks)}")
+    return ranks
 
 
 def check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
@@ -456,8 +492,11 @@ def check_numeric_array(x: Any, name: str = "x") -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``numpy.asarray(x)``.
+        ``numpy.asarray(x)`` (an autograd tracer box passes through unchanged: it is traced
+        data, checked when it entered the traced function).
     """
+    if isinstance(x, Box):
+        return x
     return check_real_dtype(x, name)
 
 

@@ -42,6 +42,7 @@ from .._validation import (
     check_option,
     check_random_state,
     check_rank,
+    check_real,
     scale_equivariant,
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
@@ -67,10 +68,7 @@ class CPDegeneracyWarning(UserWarning):
 
 # --------------------------------------------------------------------------- helpers
 def _check_tol(tol: Any) -> float:
-    value = float(tol)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
-    return value
+    return check_real(tol, "tol", minimum=0.0)
 
 
 def _svd_init_factor(x: np.ndarray, mode: int, rank: int, rng: np.random.Generator) -> np.ndarray:

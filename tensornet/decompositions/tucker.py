@@ -29,6 +29,7 @@ from .._validation import (
     check_option,
     check_random_state,
     check_ranks,
+    check_real,
     scale_equivariant,
 )
 from ..algebra import gram, unfold
@@ -105,10 +106,7 @@ def _check_tucker_ranks(ranks: Any, shape: tuple[int, ...], name: str = "ranks")
 
 
 def _check_tol(tol: Any) -> float:
-    value = float(tol)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
-    return value
+    return check_real(tol, "tol", minimum=0.0)
 
 
 #: Below this relative error ``sqrt(||X||^2 - ||G||^2)`` has lost its digits to cancellation

@@ -25,7 +25,14 @@ import numba
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_eps, check_option, check_ranks, exact_size
+from .._validation import (
+    check_array,
+    check_eps,
+    check_option,
+    check_rank_spec,
+    check_ranks,
+    exact_size,
+)
 from .._validation import check_index_batch as _check_index_batch
 from .base import StructuredTensor
 
@@ -103,6 +110,7 @@ def tt_rank_caps(ranks: Any, shape: Sequence[int], name: str = "ranks") -> tuple
     shape = tuple(shape)
     d = len(shape)
     bound = tt_max_ranks(shape)
+    ranks = check_rank_spec(ranks, name)
     if ranks is None:
         return bound
     if isinstance(ranks, numbers.Number) or np.isscalar(ranks):

@@ -40,7 +40,7 @@ import numpy as np
 from autograd.extend import defvjp, defvjp_argnums, primitive
 from autograd.tracer import isbox
 
-from .._validation import check_int, check_random_state
+from .._validation import check_int, check_numeric_array, check_random_state
 from . import init as _init
 from .module import Module
 
@@ -421,6 +421,8 @@ def conv2d(
     array_like
         ``(B, O, OH, OW)``.
     """
+    x = check_numeric_array(x, "x")
+    w = check_numeric_array(w, "w")
     stride_ = _pair(stride, "stride", 1)
     padding_ = _pair(padding, "padding", 0)
     kernel = (int(w.shape[2]), int(w.shape[3]))

@@ -33,6 +33,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from .._validation import check_real
+
 __all__ = [
     "Optimizer",
     "SGD",
@@ -246,8 +248,7 @@ class Optimizer:
     ) -> None:
         if not isinstance(params, dict) or not params:
             raise TypeError("params must be a non-empty dict of arrays (e.g. model.params)")
-        if not lr > 0:
-            raise ValueError(f"lr={lr!r} must be > 0")
+        lr = check_real(lr, "lr", minimum=0.0, strict_minimum=True)
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm={clip_norm!r} must be > 0")
         if clip_value is not None and not clip_value > 0:
@@ -412,7 +413,8 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        if not 0 <= momentum < 1:
+        momentum = check_real(momentum, "momentum", minimum=0.0)
+        if not momentum < 1:
             raise ValueError(f"momentum={momentum!r} must lie in [0, 1)")
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
