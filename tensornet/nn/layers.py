@@ -100,6 +100,7 @@ def relu(x: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray
     """
+    check_numeric_array(x, "x")
     return np.maximum(x, 0)
 
 
@@ -119,6 +120,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray
     """
+    check_numeric_array(x, "x")
     return expit(x)
 
 

@@ -376,6 +376,8 @@ def value_and_grad(fun: Callable[..., Any]) -> Callable[..., tuple[Any, dict[str
         ``(params, *args, **kwargs) -> (value, grads)`` with ``grads`` a dict of arrays shaped
         and typed like ``params``.
     """
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {fun!r}")
 
     def value_and_grad_fun(params: dict[str, np.ndarray], *args: Any, **kwargs: Any):
         roots: dict[VJPNode, str] = {}

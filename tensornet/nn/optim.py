@@ -33,7 +33,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from .._validation import check_real
+from .._validation import check_int, check_real
 
 __all__ = [
     "Optimizer",
@@ -119,7 +119,10 @@ class MultiStepLR:
     """
 
     def __init__(self, milestones: Sequence[int], gamma: float = 0.1) -> None:
-        self.milestones, self.gamma = sorted(int(m) for m in milestones), float(gamma)
+        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
+            raise TypeError(f"milestones must be a sequence of ints, got {milestones!r}")
+        checked = [check_int(m, f"milestones[{i}]", minimum=0) for i, m in enumerate(milestones)]
+        self.milestones, self.gamma = sorted(checked), check_real(gamma, "gamma", minimum=0.0)
 
     def __call__(self, epoch: float) -> float:
         """Factor at ``epoch``."""
@@ -196,8 +199,7 @@ def clip_grad_norm(
     norm : float
         The norm before clipping.
     """
-    if not max_norm > 0:
-        raise ValueError(f"max_norm={max_norm!r} must be > 0")
+    max_norm = check_real(max_norm, "max_norm", minimum=0.0, strict_minimum=True)
     norm = global_norm(grads)
     if norm <= max_norm:
         return grads, norm

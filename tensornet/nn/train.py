@@ -160,6 +160,8 @@ class LambdaCallback(Callback):
             ("on_train_end", on_train_end),
         ):
             if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"{name} must be callable or None, got {fn!r}")
                 setattr(self, name, fn)
 
 
@@ -502,6 +504,8 @@ def save_checkpoint(
     -------
     pathlib.Path
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be a tensornet.nn.Module, got {type(model).__name__}")
     arrays = {f"param/{k}": v for k, v in model.params.items()}
     arrays.update({f"buffer/{k}": v for k, v in model.buffers.items()})
     meta: dict[str, Any] = {"kind": _CHECKPOINT_KIND, "model": type(model).__name__, "epoch": epoch}
