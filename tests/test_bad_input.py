@@ -82,6 +82,7 @@ rows(
     ("str_array", lambda: tn.fold(STR2, 0, (2, 2)), T, "m must be a real numeric array"),
     ("shape", lambda: tn.fold(M, 0, (6, -4)), V, r"shape\[1\]=-4 must be >= 1"),
     ("shape", lambda: tn.fold(M, 0, (6, 5)), V, "shape"),
+    ("overflow", lambda: tn.fold(np.ones((4, 1)), 0, (4, 2**62 + 1, 4)), V, "not a mode-0"),
 )
 rows(
     "gram",
@@ -156,6 +157,7 @@ rows(
     ("str_array", lambda: tn.tensorize(np.array(["a"] * 4), (2, 2)), T, "x must be a real"),
     ("shape", lambda: tn.tensorize(np.ones(5), (2, 2)), V, "shape"),
     ("shape", lambda: tn.tensorize(np.ones(4), (2, 0)), V, r"shape\[1\]=0 must be >= 1"),
+    ("overflow", lambda: tn.tensorize(np.ones(4), (2**62 + 1, 4)), V, "18446744073709551620"),
 )
 rows(
     "vectorize",
@@ -291,6 +293,12 @@ rows(
         "w must be a real",
     ),
     ("shape", lambda: tn.tt_matrix_svd(X.reshape(20, 6), (4, 4), (2, 3)), V, "in_modes"),
+    (
+        "overflow",
+        lambda: tn.tt_matrix_svd(M, (2**62 + 1, 4), (2, 2)),
+        V,
+        r"multiply to \(18446744073709551620, 4\)",
+    ),
     (
         "rank",
         lambda: tn.tt_matrix_svd(X.reshape(20, 6), (4, 5), (2, 3), ranks=0),

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_axis, check_numeric_array, check_shape
+from .._validation import check_axis, check_numeric_array, check_shape, exact_size
 
 __all__ = ["unfold", "fold", "mode_dot", "multi_mode_dot"]
 
@@ -66,7 +66,7 @@ def fold(m: np.ndarray, mode: int, shape: Sequence[int]) -> np.ndarray:
     shape = check_shape(shape)
     mode = check_axis(mode, len(shape))
     moved = (shape[mode],) + shape[:mode] + shape[mode + 1 :]
-    if m.ndim != 2 or m.size != int(np.prod(shape)) or m.shape[0] != shape[mode]:
+    if m.ndim != 2 or m.size != exact_size(shape) or m.shape[0] != shape[mode]:
         raise ValueError(
             f"m of shape {m.shape} is not a mode-{mode} unfolding of a tensor of shape {shape}"
         )
