@@ -126,3 +126,19 @@ def test_power_of_two_scale_is_exact_and_leaves_moderate_data_alone():
 @pytest.mark.parametrize("c", [1e-200, 1.0, 1e200])
 def test_scaled_norm_equals_c_times_norm(c):
     assert scaled_norm(X3 * c) == pytest.approx(c * np.linalg.norm(X3.ravel()), rel=1e-12)
+
+
+@pytest.mark.parametrize("c", [1e-150, 1e150])
+def test_absolute_info_entries_scale_with_the_data(c):
+    """``info`` entries in the data's units (norms, errors, singular values) scale by ``c``."""
+    base, scaled = tn.tt_svd(X3, ranks=2), tn.tt_svd(X3 * c, ranks=2)
+    assert scaled.info["norm"] / c == pytest.approx(base.info["norm"], rel=1e-12)
+    np.testing.assert_allclose(
+        np.array(scaled.info["step_errors"]) / c, base.info["step_errors"], rtol=1e-9
+    )
+    base, scaled = tn.ht_svd(X3, eps=0.5), tn.ht_svd(X3 * c, eps=0.5)
+    assert scaled.info["error"] / c == pytest.approx(base.info["error"], rel=1e-9)
+    base, scaled = tn.gkpd(X446, (2, 2, 3)), tn.gkpd(X446 * c, (2, 2, 3))
+    np.testing.assert_allclose(
+        scaled.info["singular_values"] / c, base.info["singular_values"], rtol=1e-9
+    )
