@@ -619,6 +619,22 @@ def array_exponent(a: Any) -> int:
     return math.frexp(top)[1]
 
 
+def _within_window(arr: np.ndarray) -> bool:
+    """Whether ``||arr||_F`` lies in ``2**±SCALE_EXPONENT_WINDOW`` (one BLAS dot product).
+
+    Then every element is at most ``2**SCALE_EXPONENT_WINDOW`` in magnitude and sums of squares
+    neither overflow nor underflow, so no scaling is needed; anything else (including a
+    non-finite sum) is decided by the exact ``max |arr|``.
+    """
+    if arr.dtype.kind != "f" or not (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        return False
+    flat = arr.ravel(order="K")
+    ssq = float(np.dot(flat, flat))
+    return math.isfinite(ssq) and 2.0 ** (-2 * SCALE_EXPONENT_WINDOW) <= ssq <= 2.0 ** (
+        2 * SCALE_EXPONENT_WINDOW
+    )
+
+
 def power_of_two_scale(x: Any) -> tuple[Any, float]:
     """Return ``(x * 2**-k, 2**k)`` with ``k`` the exponent of ``max |x|``, or ``(x, 1.0)``.
 
@@ -648,6 +664,8 @@ def power_of_two_scale(x: Any) -> tuple[Any, float]:
     if arr.size == 0 or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
+        return x, 1.0
+    if _within_window(arr):
         return x, 1.0
     top = max(abs(float(arr.max())), abs(float(arr.min())))
     if top == 0.0 or not math.isfinite(top):
