@@ -629,7 +629,8 @@ def _within_window(arr: np.ndarray) -> bool:
     if arr.dtype.kind != "f" or not (arr.flags.c_contiguous or arr.flags.f_contiguous):
         return False
     flat = arr.ravel(order="K")
-    ssq = float(np.dot(flat, flat))
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        ssq = float(np.dot(flat, flat))
     return math.isfinite(ssq) and 2.0 ** (-2 * SCALE_EXPONENT_WINDOW) <= ssq <= 2.0 ** (
         2 * SCALE_EXPONENT_WINDOW
     )
