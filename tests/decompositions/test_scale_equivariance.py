@@ -142,3 +142,14 @@ def test_absolute_info_entries_scale_with_the_data(c):
     np.testing.assert_allclose(
         scaled.info["singular_values"] / c, base.info["singular_values"], rtol=1e-9
     )
+
+
+@pytest.mark.parametrize("c", [1e-200, 1e200])
+def test_a_starting_point_in_the_data_units_is_scaled_with_the_data(c):
+    """``cp_als(c x, init=c cp0)`` is ``c`` times ``cp_als(x, init=cp0)``."""
+    start = _run(lambda x: tn.cp_als(x, 2, random_state=0, n_iter_max=3), X3)
+    base = _run(lambda x: tn.cp_als(x, 2, init=start), X3)
+    init = tn.CPTensor(start.weights * c, start.factors)
+    scaled = _run(lambda x: tn.cp_als(x, 2, init=init), X3 * c)
+    np.testing.assert_allclose(scaled.full() / c, base.full(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_array_equal(init.weights, start.weights * c)  # the caller's init untouched
