@@ -540,10 +540,13 @@ def load_checkpoint(
     state = {
         k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(("param/", "buffer/"))
     }
-    model.load_state_dict(state, strict=True)
-    if optimizer is not None:
-        if "optimizer" not in meta:
-            raise ValueError(f"{path} holds no optimizer state")
-        opt = {k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")}
-        optimizer.load_state_dict(opt, meta["optimizer"])
+    try:
+        model.load_state_dict(state, strict=True)
+        if optimizer is not None:
+            if "optimizer" not in meta:
+                raise ValueError("it holds no optimizer state")
+            opt = {k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")}
+            optimizer.load_state_dict(opt, meta["optimizer"])
+    except (KeyError, ValueError, TypeError, OverflowError, AttributeError, IndexError) as exc:
+        raise ValueError(f"{path}: cannot restore the checkpoint: {exc}") from exc
     return meta
