@@ -153,3 +153,16 @@ def test_a_starting_point_in_the_data_units_is_scaled_with_the_data(c):
     scaled = _run(lambda x: tn.cp_als(x, 2, init=init), X3 * c)
     np.testing.assert_allclose(scaled.full() / c, base.full(), rtol=1e-7, atol=1e-9)
     np.testing.assert_array_equal(init.weights, start.weights * c)  # the caller's init untouched
+
+
+@pytest.mark.parametrize("c", [1e-200, 1e200])
+def test_energy_rank_and_select_ranks_of_c_x_equal_those_of_x(c):
+    from tensornet.rank import energy_rank, select_ranks
+
+    s = np.array([5.0, 3.0, 1.0, 0.5, 0.1])
+    assert energy_rank(s * c, 0.9) == energy_rank(s, 0.9) == 2
+    y = np.random.default_rng(4).standard_normal((6, 7, 8))
+    assert select_ranks(y * c, method="energy", energy=0.5) == select_ranks(
+        y, method="energy", energy=0.5
+    )
+    assert select_ranks(y * c) == select_ranks(y)
