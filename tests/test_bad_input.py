@@ -1,6 +1,7 @@
 """Bad input never gets a wrong answer, a hang, a huge allocation or a traceback (issue 17).
 
-One table: every public function of ``tensornet`` and ``tensornet.nn`` against the kinds of bad
+One table: every public name of ``tensornet``, ``tensornet.nn``, ``tensornet.rank`` and
+``tensornet.datasets`` against the kinds of bad
 input (non-finite data, string/object arrays, wrong dimensions, bad ranks and caps, non-numeric
 scalars, bad seeds, integer overflow in sizes, files that lie). Each row is a call, the exception
 type it must raise and a fragment of the message, which names the argument. The last test checks
@@ -9,6 +10,7 @@ that the table has rows for every public callable, so a new public function with
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -778,6 +780,50 @@ rows(
 
 # ------------------------------------------------------------------------------ datasets
 rows(
+    "DataLoader",
+    ("str_array", lambda: datasets.DataLoader(STR2, np.arange(2), 1), T, "x must be a real"),
+    ("object_array", lambda: datasets.DataLoader(M, OBJ, 1), T, "y must be a real numeric"),
+    ("count", lambda: datasets.DataLoader(M, np.arange(6), 0), V, "batch_size=0 must be"),
+    ("length", lambda: datasets.DataLoader(M, np.arange(5), 2), V, "same number of samples"),
+)
+
+
+def _download_from_a_closed_port():
+    with tempfile.TemporaryDirectory() as folder:
+        datasets.download_mnist(folder, mirrors=["http://127.0.0.1:9/"], verbose=False)
+
+
+rows(
+    "DownloadError",
+    ("mirrors", _download_from_a_closed_port, datasets.DownloadError, "no mirror delivered"),
+)
+rows(
+    "download_mnist",
+    (
+        "timeout",
+        lambda: datasets.download_mnist("/tmp/none", timeout="5"),
+        T,
+        "timeout must be a real number",
+    ),
+    ("mirrors", lambda: datasets.download_mnist("/tmp/none", mirrors=[]), V, "mirrors must name"),
+)
+rows(
+    "find_mnist",
+    ("type", lambda: datasets.find_mnist(5), T, "str, bytes or os.PathLike"),
+)
+rows(
+    "load_mnist_subset",
+    ("type", lambda: datasets.load_mnist_subset(3), T, "positional argument"),
+)
+rows(
+    "subset_provenance",
+    ("type", lambda: datasets.subset_provenance(1), T, "positional argument"),
+)
+rows(
+    "read_idx",
+    ("file", lambda: datasets.read_idx("/nonexistent/idx"), FileNotFoundError, "/nonexistent"),
+)
+rows(
     "load_mnist",
     (
         "file",
@@ -810,7 +856,7 @@ def test_bad_input_raises_a_named_error(row):
 
 def test_table_covers_every_public_callable():
     covered = {r.name for r in ROWS}
-    names = set(tn.__all__) | set(nn.__all__) | set(rank.__all__)
+    names = set(tn.__all__) | set(nn.__all__) | set(rank.__all__) | set(datasets.__all__)
     missing = sorted(n for n in names - NOT_CALLABLE if n not in covered)
     assert missing == []
     for n in NOT_CALLABLE:
