@@ -1,11 +1,11 @@
 """Bad input never gets a wrong answer, a hang, a huge allocation or a traceback (issue 17).
 
 One table: every public name of ``tensornet``, ``tensornet.nn``, ``tensornet.rank`` and
-``tensornet.datasets`` against the kinds of bad
-input (non-finite data, string/object arrays, wrong dimensions, bad ranks and caps, non-numeric
-scalars, bad seeds, integer overflow in sizes, files that lie). Each row is a call, the exception
-type it must raise and a fragment of the message, which names the argument. The last test checks
-that the table has rows for every public callable, so a new public function without rows fails.
+``tensornet.datasets`` against the kinds of bad input (non-finite data, string/object arrays,
+wrong dimensions, bad ranks and caps, non-numeric scalars, bad seeds, integer overflow in sizes,
+files that lie). Each row is a call, the exception type it must raise and a fragment of the
+message, which names the argument. A coverage test checks that the table has rows for every
+public callable, so a new public function without rows fails.
 """
 
 from __future__ import annotations
