@@ -374,7 +374,7 @@ def cp_als(
             f"and the most cancelling pair of components has congruence {congruence:.3f}; "
             "a best rank-R approximation may not exist (try a lower rank)",
             CPDegeneracyWarning,
-            stacklevel=2,
+            stacklevel=3,  # cp_als is wrapped by scale_equivariant
         )
     return cp
 

@@ -166,3 +166,10 @@ def test_energy_rank_and_select_ranks_of_c_x_equal_those_of_x(c):
         y, method="energy", energy=0.5
     )
     assert select_ranks(y * c) == select_ranks(y)
+
+
+def test_warnings_of_a_wrapped_decomposition_point_at_the_caller():
+    start = _run(lambda x: tn.cp_als(x, 2, random_state=0, n_iter_max=3), X3)
+    with pytest.warns(tn.decompositions.CPDegeneracyWarning) as record:
+        tn.cp_als(X3, 2, init=start)
+    assert record[0].filename == __file__
