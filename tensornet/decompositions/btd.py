@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_int, check_random_state, check_rank
+from .._validation import (
+    check_array,
+    check_int,
+    check_random_state,
+    check_rank,
+    check_real,
+    scale_equivariant,
+)
 from ..algebra import kron, unfold
 from ..formats.btd import BTDTensor
 from ..formats.tucker import TuckerTensor, _mode_project, project
@@ -224,6 +231,7 @@ def _als_run(
 
 
 # --------------------------------------------------------------------------- public API
+@scale_equivariant
 def btd_als(
     x: np.ndarray,
     n_terms: int,
@@ -283,9 +291,7 @@ def btd_als(
     n_terms = check_int(n_terms, "n_terms", minimum=1)
     ranks = _check_term_ranks(term_ranks, n_terms, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
-    tol_f = float(tol)
-    if not np.isfinite(tol_f) or tol_f < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
+    tol_f = check_real(tol, "tol", minimum=0.0)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     rng = check_random_state(random_state)
     if not np.any(x):

@@ -42,6 +42,8 @@ from .._validation import (
     check_option,
     check_random_state,
     check_rank,
+    check_real,
+    scale_equivariant,
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
@@ -66,10 +68,7 @@ class CPDegeneracyWarning(UserWarning):
 
 # --------------------------------------------------------------------------- helpers
 def _check_tol(tol: Any) -> float:
-    value = float(tol)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
-    return value
+    return check_real(tol, "tol", minimum=0.0)
 
 
 def _svd_init_factor(x: np.ndarray, mode: int, rank: int, rng: np.random.Generator) -> np.ndarray:
@@ -256,6 +255,7 @@ def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- public API
+@scale_equivariant
 def cp_als(
     x: np.ndarray,
     rank: int,
@@ -374,7 +374,7 @@ def cp_als(
             f"and the most cancelling pair of components has congruence {congruence:.3f}; "
             "a best rank-R approximation may not exist (try a lower rank)",
             CPDegeneracyWarning,
-            stacklevel=2,
+            stacklevel=3,  # cp_als is wrapped by scale_equivariant
         )
     return cp
 

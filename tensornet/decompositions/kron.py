@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_array, check_eps, check_rank, check_shape
+from .._validation import check_array, check_eps, check_rank, check_shape, scale_equivariant
 from ..formats.kron import KronTensor
 from ..registry import register_method
 from .svd import rank_for_error, truncated_svd
@@ -128,6 +128,7 @@ def kron_rearrange(
     return x.reshape(split).transpose(order).reshape(int(np.prod(a_shape)), int(np.prod(b_shape)))
 
 
+@scale_equivariant
 def gkpd(
     x: np.ndarray,
     a_shapes: Sequence[int],
@@ -208,6 +209,7 @@ def gkpd(
     return out
 
 
+@scale_equivariant
 def kpd(
     m: np.ndarray,
     a_shape: Sequence[int],

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_int, check_option, check_ranks
+from .._validation import check_array, check_int, check_option, check_ranks, scale_equivariant
 from ..algebra import mode_dot
 from ..formats.stp import STRTensor, STTTensor, STTuckerTensor
 from ..registry import register_method
@@ -63,6 +63,7 @@ def stp_split(x: np.ndarray, t: int) -> np.ndarray:
     return x.reshape([s for n in x.shape for s in (n // t, t)])
 
 
+@scale_equivariant
 def st_tucker(
     x: np.ndarray,
     ranks: int | Sequence[int],
@@ -151,6 +152,7 @@ def _stt_ranks(ranks: Any, d: int, t: int) -> list[int] | None:
     return [r // t for r in caps]
 
 
+@scale_equivariant
 def stt_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
@@ -197,6 +199,7 @@ def stt_svd(
     return out
 
 
+@scale_equivariant
 def str_als(
     x: np.ndarray,
     ranks: int | Sequence[int],

@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_eps, check_int, check_random_state, check_rank
+from .._validation import (
+    check_array,
+    check_eps,
+    check_int,
+    check_random_state,
+    check_rank,
+    scale_equivariant,
+)
 
 __all__ = ["truncated_svd", "randomized_svd", "rank_for_error", "get_svd", "SVDFunction"]
 
@@ -102,6 +109,7 @@ def _choose_rank(
     return max(min(r, len(s)), 1)
 
 
+@scale_equivariant
 def truncated_svd(
     m: np.ndarray, rank: int | None = None, eps: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,6 +164,7 @@ def _orthonormal_basis(y: np.ndarray) -> np.ndarray:
     return q
 
 
+@scale_equivariant
 def randomized_svd(
     m: np.ndarray,
     rank: int,

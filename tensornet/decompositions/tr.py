@@ -49,7 +49,11 @@ from .._validation import (
     check_int,
     check_option,
     check_random_state,
+    check_rank_spec,
     check_ranks,
+    check_real,
+    lower_caps,
+    scale_equivariant,
 )
 from ..formats.tr import TRTensor
 from ..registry import register_method
@@ -107,6 +111,7 @@ def _first_split(rank: int, caps: Sequence[int] | None) -> tuple[int, int]:
 
 def _tr_rank_caps(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...] | None:
     """``d`` TR ranks ``(r_0, ..., r_{d-1})`` from an int, ``d`` values or ``d + 1`` closed ones."""
+    ranks = check_rank_spec(ranks, name)
     if ranks is None:
         return None
     if isinstance(ranks, (Sequence, np.ndarray)) and not isinstance(ranks, (str, bytes)):
@@ -123,6 +128,7 @@ def _tr_rank_caps(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...] | 
 
 
 # ---------------------------------------------------------------------------- TR-SVD
+@scale_equivariant
 def tr_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
@@ -168,6 +174,8 @@ def tr_svd(
     shape = x.shape
     d = len(shape)
     caps = _tr_rank_caps(ranks, d)
+    first = min(shape[0], x.size // shape[0])  # r_0 r_1 <= rank of the first unfolding
+    caps = lower_caps(caps, (first, first) + (x.size,) * (d - 2))
     norm = float(np.linalg.norm(x.ravel()))
     if eps is None and ranks is None:
         eps = 0.0
@@ -364,6 +372,7 @@ def _als_run(
     return cores, history
 
 
+@scale_equivariant
 def tr_als(
     x: np.ndarray,
     ranks: int | Sequence[int],
@@ -422,8 +431,7 @@ def tr_als(
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     init = check_option(init, "init", ("svd", "random"))
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise ValueError(f"tol={tol!r} must be a number >= 0")
+    tol = check_real(tol, "tol", minimum=0.0)
     rng = check_random_state(random_state)
     norm = float(np.linalg.norm(x.ravel()))
     # X with its modes in the cyclic order k+1, ..., d, 1, ..., k (mode k last), for every k

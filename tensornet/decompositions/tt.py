@@ -50,6 +50,8 @@ from .._validation import (
     check_random_state,
     check_real_dtype,
     check_shape,
+    exact_size,
+    scale_equivariant,
 )
 from ..algebra.gram import gram as gram_matrix
 from ..formats.tt import TTTensor, tt_rank_caps
@@ -281,6 +283,7 @@ def _leading_full_steps(shape: tuple[int, ...], caps: tuple[int, ...]) -> int:
 
 
 # ---------------------------------------------------------------------------- TT-SVD
+@scale_equivariant
 def tt_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
@@ -392,6 +395,7 @@ def tt_svd(
 
 
 # ---------------------------------------------------------------------------- TT-matrix SVD
+@scale_equivariant
 def tt_matrix_svd(
     w: np.ndarray,
     in_modes: Sequence[int],
@@ -444,10 +448,10 @@ def tt_matrix_svd(
         raise ValueError(
             f"in_modes {in_modes} and out_modes {out_modes} must have the same length"
         )
-    if int(np.prod(in_modes)) != w.shape[0] or int(np.prod(out_modes)) != w.shape[1]:
+    if exact_size(in_modes) != w.shape[0] or exact_size(out_modes) != w.shape[1]:
         raise ValueError(
             f"w has shape {w.shape} but in_modes {in_modes} and out_modes {out_modes} "
-            f"multiply to ({int(np.prod(in_modes))}, {int(np.prod(out_modes))})"
+            f"multiply to ({exact_size(in_modes)}, {exact_size(out_modes)})"
         )
     d = len(in_modes)
     t = w.reshape(in_modes + out_modes)

@@ -29,6 +29,8 @@ from .._validation import (
     check_option,
     check_random_state,
     check_ranks,
+    check_real,
+    scale_equivariant,
 )
 from ..algebra import gram, unfold
 from ..formats.tucker import TuckerTensor, project
@@ -104,10 +106,7 @@ def _check_tucker_ranks(ranks: Any, shape: tuple[int, ...], name: str = "ranks")
 
 
 def _check_tol(tol: Any) -> float:
-    value = float(tol)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
-    return value
+    return check_real(tol, "tol", minimum=0.0)
 
 
 #: Below this relative error ``sqrt(||X||^2 - ||G||^2)`` has lost its digits to cancellation
@@ -134,6 +133,7 @@ def _accurate_error(
 
 
 # --------------------------------------------------------------------------- HOSVD
+@scale_equivariant
 def hosvd(
     x: np.ndarray, ranks: int | Sequence[int] | None = None, eps: float | None = None
 ) -> TuckerTensor:
@@ -297,6 +297,7 @@ def _initial_factors(
     return factors
 
 
+@scale_equivariant
 def tucker_hooi(
     x: np.ndarray,
     ranks: int | Sequence[int],
@@ -390,6 +391,7 @@ def _tucker_partial(
     return _hooi(x, ranks, factors, n_iter_max, tol, solver)
 
 
+@scale_equivariant
 def tucker2(
     kernel: np.ndarray,
     ranks: int | Sequence[int],

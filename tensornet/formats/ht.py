@@ -320,6 +320,8 @@ class HTTensor(StructuredTensor):
         If a shape does not fit its children's ranks or a node is missing.
     """
 
+    _scale_attr = "transfers"
+
     def __init__(
         self,
         tree: Any,
@@ -600,4 +602,22 @@ class HTTensor(StructuredTensor):
         tree = DimensionTree(meta["tree"])
         leaves = [arrays[f"leaf_{k}"] for k in range(tree.d)]
         transfers = {t: arrays[f"transfer_{t}"] for t in tree.interior}
-        return cls(tree, leaves, transfers, orthonormal=bool(meta.get("orthonormal", False)))
+        claim = meta.get("orthonormal", False)
+        if not isinstance(claim, bool):
+            raise TypeError(f"orthonormal={claim!r} must be true or false")
+        out = cls(tree, leaves, transfers, orthonormal=claim)
+        if claim and not out._bases_orthonormal():
+            raise ValueError("it claims orthonormal=true but its bases are not orthonormal")
+        return out
+
+    def _bases_orthonormal(self, tol: float = 1e-8) -> bool:
+        """Whether every leaf and every non-root ``B_t`` (as ``(k_l k_r, k_t)``) has
+        orthonormal columns, to ``tol`` (the claim :meth:`norm` relies on)."""
+        mats = list(self.leaves)
+        mats += [b.reshape(-1, b.shape[2]) for t, b in self.transfers.items() if t != 0]
+        for m in mats:
+            atol = max(tol, 100 * float(np.finfo(m.dtype).eps)) * max(m.shape)
+            m = m.astype(np.float64, copy=False)
+            if not np.allclose(m.T @ m, np.eye(m.shape[1]), rtol=0.0, atol=atol):
+                return False
+        return True

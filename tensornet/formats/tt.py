@@ -25,7 +25,15 @@ import numba
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_eps, check_option, check_ranks
+from .._validation import (
+    check_array,
+    check_eps,
+    check_option,
+    check_rank_spec,
+    check_ranks,
+    exact_size,
+)
+from .._validation import check_index_batch as _check_index_batch
 from .base import StructuredTensor
 
 __all__ = [
@@ -64,7 +72,7 @@ def tt_max_ranks(shape: Sequence[int]) -> tuple[int, ...]:
     shape = tuple(int(n) for n in shape)
     out = []
     left = 1
-    right = int(np.prod(shape, dtype=np.int64))
+    right = exact_size(shape)
     for n in shape[:-1]:
         left *= n
         right //= n
@@ -102,6 +110,7 @@ def tt_rank_caps(ranks: Any, shape: Sequence[int], name: str = "ranks") -> tuple
     shape = tuple(shape)
     d = len(shape)
     bound = tt_max_ranks(shape)
+    ranks = check_rank_spec(ranks, name)
     if ranks is None:
         return bound
     if isinstance(ranks, numbers.Number) or np.isscalar(ranks):
@@ -218,21 +227,7 @@ def check_index_batch(index: Any, shape: tuple[int, ...], name: str = "index") -
     numpy.ndarray of int64, shape (B, d)
         Non-negative indices.
     """
-    idx = np.asarray(index)
-    if idx.dtype == object or not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"{name} must hold integers, got dtype {idx.dtype}")
-    d = len(shape)
-    if idx.ndim != 2 or idx.shape[1] != d:
-        raise ValueError(f"{name} must have shape (B, {d}), got {idx.shape}")
-    dims = np.asarray(shape, dtype=np.int64)
-    idx = idx.astype(np.int64)
-    if np.any(idx < -dims) or np.any(idx >= dims):
-        bad = np.argwhere((idx < -dims) | (idx >= dims))[0]
-        raise IndexError(
-            f"{name}[{bad[0]}, {bad[1]}]={idx[bad[0], bad[1]]} is out of range for mode "
-            f"{bad[1]} of size {shape[bad[1]]}"
-        )
-    return np.where(idx < 0, idx + dims, idx)
+    return _check_index_batch(index, shape, name)
 
 
 # ---------------------------------------------------------------------------- the format
@@ -243,6 +238,8 @@ class CoreChainTensor(StructuredTensor):
     access through the Numba gather kernel. Subclasses set ``_ring`` (whether the chain closes
     into a trace) and implement ``ranks`` and ``_full``.
     """
+
+    _scale_attr = "cores"
 
     _ring: bool = False
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array
+from .._validation import check_array, exact_size
 from .base import StructuredTensor
 
 __all__ = ["TTMatrix"]
@@ -76,6 +76,8 @@ class TTMatrix(StructuredTensor):
     True
     """
 
+    _scale_attr = "cores"
+
     def __init__(self, cores: Sequence[np.ndarray], copy: bool = True) -> None:
         if isinstance(cores, np.ndarray) or not isinstance(cores, Sequence) or len(cores) == 0:
             raise TypeError("cores must be a non-empty sequence of 4-D arrays")
@@ -109,7 +111,7 @@ class TTMatrix(StructuredTensor):
     @property
     def shape(self) -> tuple[int, ...]:
         """Matrix shape ``(prod m_k, prod n_k)``."""
-        return (int(np.prod(self.in_modes)), int(np.prod(self.out_modes)))
+        return (exact_size(self.in_modes), exact_size(self.out_modes))
 
     @property
     def ranks(self) -> tuple[int, ...]:

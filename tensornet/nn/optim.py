@@ -33,6 +33,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from .._validation import check_int, check_real
+
 __all__ = [
     "Optimizer",
     "SGD",
@@ -117,7 +119,10 @@ class MultiStepLR:
     """
 
     def __init__(self, milestones: Sequence[int], gamma: float = 0.1) -> None:
-        self.milestones, self.gamma = sorted(int(m) for m in milestones), float(gamma)
+        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
+            raise TypeError(f"milestones must be a sequence of ints, got {milestones!r}")
+        checked = [check_int(m, f"milestones[{i}]", minimum=0) for i, m in enumerate(milestones)]
+        self.milestones, self.gamma = sorted(checked), check_real(gamma, "gamma", minimum=0.0)
 
     def __call__(self, epoch: float) -> float:
         """Factor at ``epoch``."""
@@ -194,8 +199,7 @@ def clip_grad_norm(
     norm : float
         The norm before clipping.
     """
-    if not max_norm > 0:
-        raise ValueError(f"max_norm={max_norm!r} must be > 0")
+    max_norm = check_real(max_norm, "max_norm", minimum=0.0, strict_minimum=True)
     norm = global_norm(grads)
     if norm <= max_norm:
         return grads, norm
@@ -246,8 +250,7 @@ class Optimizer:
     ) -> None:
         if not isinstance(params, dict) or not params:
             raise TypeError("params must be a non-empty dict of arrays (e.g. model.params)")
-        if not lr > 0:
-            raise ValueError(f"lr={lr!r} must be > 0")
+        lr = check_real(lr, "lr", minimum=0.0, strict_minimum=True)
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm={clip_norm!r} must be > 0")
         if clip_value is not None and not clip_value > 0:
@@ -412,7 +415,8 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        if not 0 <= momentum < 1:
+        momentum = check_real(momentum, "momentum", minimum=0.0)
+        if not momentum < 1:
             raise ValueError(f"momentum={momentum!r} must lie in [0, 1)")
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")

@@ -160,6 +160,8 @@ class LambdaCallback(Callback):
             ("on_train_end", on_train_end),
         ):
             if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"{name} must be callable or None, got {fn!r}")
                 setattr(self, name, fn)
 
 
@@ -502,6 +504,8 @@ def save_checkpoint(
     -------
     pathlib.Path
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be a tensornet.nn.Module, got {type(model).__name__}")
     arrays = {f"param/{k}": v for k, v in model.params.items()}
     arrays.update({f"buffer/{k}": v for k, v in model.buffers.items()})
     meta: dict[str, Any] = {"kind": _CHECKPOINT_KIND, "model": type(model).__name__, "epoch": epoch}
@@ -536,10 +540,13 @@ def load_checkpoint(
     state = {
         k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(("param/", "buffer/"))
     }
-    model.load_state_dict(state, strict=True)
-    if optimizer is not None:
-        if "optimizer" not in meta:
-            raise ValueError(f"{path} holds no optimizer state")
-        opt = {k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")}
-        optimizer.load_state_dict(opt, meta["optimizer"])
+    try:
+        model.load_state_dict(state, strict=True)
+        if optimizer is not None:
+            if "optimizer" not in meta:
+                raise ValueError("it holds no optimizer state")
+            opt = {k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")}
+            optimizer.load_state_dict(opt, meta["optimizer"])
+    except (KeyError, ValueError, TypeError, OverflowError, AttributeError, IndexError) as exc:
+        raise ValueError(f"{path}: cannot restore the checkpoint: {exc}") from exc
     return meta

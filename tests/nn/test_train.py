@@ -199,3 +199,21 @@ def test_optimizer_on_copies_of_the_parameters_is_refused():
     copies = {k: v.copy() for k, v in model.params.items()}
     with pytest.raises(ValueError, match="build the optimizer on model.params"):
         fit(model, cross_entropy, SGD(copies, lr=0.1), (x, y))
+
+
+def test_checkpoint_that_does_not_fit_is_a_value_error_naming_the_file(tmp_path):
+    from tensornet.nn import SGD, Linear, Sequential, load_checkpoint, save_checkpoint
+
+    small = Sequential(Linear(2, 3, random_state=0))
+    path = save_checkpoint(tmp_path / "c.npz", small, SGD(small.params, lr=0.1))
+    other = Sequential(Linear(4, 3, random_state=0))
+    with pytest.raises(ValueError, match=r"c\.npz: cannot restore the checkpoint"):
+        load_checkpoint(path, other)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["__tensornet_meta__"][()]))
+    meta["optimizer"] = 5
+    arrays["__tensornet_meta__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"bad\.npz: cannot restore the checkpoint"):
+        load_checkpoint(tmp_path / "bad.npz", small, SGD(small.params, lr=0.1))
