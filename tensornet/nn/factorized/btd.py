@@ -230,7 +230,7 @@ class BTLinear(FactorizedLinear):
     >>> layer = BTLinear(784, 300, ranks=2, n_blocks=2, in_modes=(7, 16, 7),
     ...                  out_modes=(5, 12, 5), random_state=0)
     >>> layer.n_params
-    2096
+    1364
     """
 
     def __init__(

@@ -128,7 +128,7 @@ class CPConv2d(FactorizedConv2d):
     --------
     >>> layer = CPConv2d(16, 32, 3, ranks=8, padding=1, random_state=0)
     >>> layer.n_params
-    432
+    464
     >>> layer.weight().shape
     (32, 16, 3, 3)
     """

@@ -125,7 +125,7 @@ class LowRankLinear(FactorizedLinear):
     >>> import numpy as np
     >>> layer = LowRankLinear(784, 300, ranks=20, random_state=0)
     >>> layer.n_params
-    21680
+    21980
     >>> layer(np.ones((2, 784), np.float32)).shape
     (2, 300)
     """
