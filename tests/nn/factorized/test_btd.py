@@ -230,19 +230,84 @@ def test_bt_linear_param_and_flop_formulas():
     layer = BTLinear(784, 300, r, n_blocks=nb, in_modes=m, out_modes=n, bias=False)
     # N_b (prod_k R_k + sum_k m_k n_k R_k)
     assert layer.n_params == nb * (2 * 3 * 2 * 2 + 4 * 3 * 2 + 7 * 4 * 3 + 4 * 5 * 2 + 7 * 5 * 2)
-    # sweep: step k costs N_b n_k R_k m_k (prod_{l>k} m_l) B (prod_{l<k} n_l R_l); core B M prod R
+    # sweep, N = 784, L = B, E = 1: A_1: n_1 R_1 N L E; core: E R_1 prod_{l>1} R_l (N/m_1) L n_1;
+    # A_k: n_k m_k R_k (prod_{l>k} m_l) L (prod_{l<k} n_l) (prod_{l>k} R_l)
     expected = nb * (
-        3 * 2 * 4 * (7 * 4 * 7) * b
-        + 4 * 3 * 7 * (4 * 7) * b * (3 * 2)
-        + 5 * 2 * 4 * 7 * b * (3 * 2 * 4 * 3)
-        + 5 * 2 * 7 * b * (3 * 2 * 4 * 3 * 5 * 2)
-        + b * 300 * (2 * 3 * 2 * 2)
+        3 * 2 * 784 * b
+        + 2 * (3 * 2 * 2) * 196 * b * 3
+        + 4 * 7 * 3 * (4 * 7) * b * 3 * (2 * 2)
+        + 5 * 4 * 2 * 7 * b * (3 * 4) * 2
+        + 5 * 7 * 2 * b * (3 * 4 * 5)
     )
     assert layer.factor_flops((b, 784)) == expected
     assert sweep_flops(m, n, r, nb, b, 1) == expected
     sizes = [mk * nk for mk, nk in zip(m, n, strict=True)]
     assert layer.reconstruction_flops() == tucker_full_flops(sizes, r, nb)
     assert_auto_path_takes_the_cheaper(layer, (b, 784))
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_bt_factor_flops_equal_the_gemms_that_run(monkeypatch, conv):
+    import tensornet.nn.factorized.btd as btd
+
+    count = []
+    original = btd.contract_step
+
+    def counting(t, f, perm, n_contracted, new_shape):
+        out = original(t, f, perm, n_contracted, new_shape)
+        count.append(f.shape[0] * f.shape[1] * f.shape[2] * (out[0].size // f.shape[1]))
+        return out
+
+    monkeypatch.setattr(btd, "contract_step", counting)
+    if conv:
+        layer = BTConv2d(
+            6, 8, 3, (2, 3), 2, 1, n_blocks=3, spatial_rank=4, in_modes=(3, 2), out_modes=(2, 4)
+        )
+        shape = (2, 6, 7, 9)
+        oh, ow = layer.output_size(shape)
+        # spatial conv B C N_b R_s OH OW KH KW, plus the weight-only product H = A^(1) x core
+        # (m_1 n_1 R_1 E prod_{l>1} R_l per block) of the merged order taken here
+        assert btd.merge_first((3, 2), (2, 4), (2, 3), 4)
+        spatial = 2 * 6 * 3 * 4 * oh * ow * 9 + 3 * (3 * 2 * 2 * 4 * 3)
+    else:
+        layer = BTLinear(60, 24, (2, 3, 2), n_blocks=2, in_modes=(3, 4, 5), out_modes=(2, 3, 4))
+        shape, spatial = (5, 60), 0
+    layer.forward_factors(layer.params, np.ones(shape, np.float32))
+    assert layer.factor_flops(shape) == spatial + sum(count)
+
+
+@pytest.mark.parametrize("merged", [False, True])
+def test_bt_both_contraction_orders_equal_the_dense_layer(monkeypatch, merged):
+    import tensornet.nn.factorized.btd as btd
+
+    monkeypatch.setattr(btd, "merge_first", lambda *args: merged)
+    lin = BTLinear(
+        24,
+        30,
+        (2, 3, 2),
+        n_blocks=2,
+        in_modes=(2, 3, 4),
+        out_modes=(5, 3, 2),
+        dtype=F64,
+        random_state=3,
+    )
+    assert_factors_match_dense(lin, _x((4, 24)))
+    conv = BTConv2d(
+        6,
+        4,
+        (3, 2),
+        (2, 3),
+        2,
+        1,
+        n_blocks=2,
+        spatial_rank=4,
+        in_modes=(3, 2),
+        out_modes=(2, 2),
+        dtype=F64,
+        random_state=1,
+    )
+    assert_factors_match_dense(conv, _x((2, 6, 9, 8)))
+    assert_gradients_match_fd(conv, _x((2, 6, 5, 4)))
 
 
 def test_tucker_full_flops_formula():
