@@ -47,7 +47,7 @@ from .base import (
     suggest_modes,
     target_variance,
 )
-from .lowrank import check_bias, check_rank_bound, layer_dtype, set_param
+from .lowrank import check_bias, check_rank_bound, layer_dtype, record_conversion, set_param
 
 __all__ = ["BTLinear", "BTConv2d"]
 
@@ -448,7 +448,7 @@ class BTLinear(FactorizedLinear):
         Returns
         -------
         BTLinear
-            ``decomposition_info`` holds the ALS report.
+            ``decomposition_info`` holds the ALS report and ``weight_rel_error``.
         """
         w = check_array(weight, "weight", ndim=2)
         dtype = layer_dtype(w, dtype)
@@ -488,8 +488,7 @@ class BTLinear(FactorizedLinear):
             set_param(layer, f"factor{k}", stacked, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
-        layer.decomposition_info = dict(btd.info)
-        return layer
+        return record_conversion(layer, w, btd.info)
 
     def _factors(self, params: dict[str, Any]) -> list[Any]:
         return [params[f"factor{k}"] for k in range(self.order)]
@@ -697,7 +696,7 @@ class BTConv2d(FactorizedConv2d):
         Returns
         -------
         BTConv2d
-            ``decomposition_info`` holds the ALS report.
+            ``decomposition_info`` holds the ALS report and ``weight_rel_error``.
         """
         w = check_array(weight, "weight", ndim=4)
         dtype = layer_dtype(w, dtype)
@@ -750,8 +749,7 @@ class BTConv2d(FactorizedConv2d):
             set_param(layer, f"factor{k}", stacked, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
-        layer.decomposition_info = dict(btd.info)
-        return layer
+        return record_conversion(layer, w, btd.info)
 
     def _factors(self, params: dict[str, Any]) -> list[Any]:
         return [params[f"factor{k}"] for k in range(self.order)]

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tensornet.nn.factorized.btd import (
     BTConv2d,
@@ -62,6 +64,30 @@ def test_bt_linear_sweep_equals_x_times_weight(in_modes, out_modes, ranks, n_blo
         random_state=1,
     )
     assert_factors_match_dense(layer, _x((5, math.prod(in_modes))))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.lists(st.integers(1, 4), min_size=3, max_size=3),
+    st.integers(1, 3),
+    st.integers(0, 2**16),
+)
+def test_bt_linear_sweep_equals_dense_for_any_modes(in_modes, out_all, n_blocks, seed):
+    d = len(in_modes)
+    out_modes = out_all[:d]
+    ranks = [1 + (seed >> k) % (m * n) for k, (m, n) in enumerate(zip(in_modes, out_modes))]
+    layer = BTLinear(
+        math.prod(in_modes),
+        math.prod(out_modes),
+        ranks,
+        n_blocks=n_blocks,
+        in_modes=in_modes,
+        out_modes=out_modes,
+        dtype=F64,
+        random_state=seed,
+    )
+    assert_factors_match_dense(layer, _x((3, math.prod(in_modes)), seed))
 
 
 @pytest.mark.parametrize(("stride", "padding"), GEOMETRIES)
@@ -147,6 +173,7 @@ def test_bt_linear_full_rank_conversion_of_a_random_weight_is_exact():
     )
     np.testing.assert_allclose(layer.weight(), w, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(layer.params["bias"], b)
+    assert layer.decomposition_info["weight_rel_error"] <= 1e-10
 
 
 def test_bt_conv_full_rank_conversion_of_a_random_kernel_is_exact():

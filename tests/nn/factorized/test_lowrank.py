@@ -90,9 +90,19 @@ def test_lowrank_linear_truncation_error_is_the_singular_value_tail():
     w = _x((30, 20))
     s = np.linalg.svd(w, compute_uv=False)
     layer = LowRankLinear.from_weight(w, ranks=7)
+    tail = np.sqrt(np.sum(s[7:] ** 2))
+    assert math.isclose(np.linalg.norm(layer.weight() - w), tail, rel_tol=1e-10)
     assert math.isclose(
-        np.linalg.norm(layer.weight() - w), np.sqrt(np.sum(s[7:] ** 2)), rel_tol=1e-10
+        layer.decomposition_info["weight_rel_error"], tail / np.linalg.norm(w), rel_tol=1e-10
     )
+
+
+def test_lowrank_linear_eps_meets_the_error_bound():
+    w = _x((30, 20), 2)
+    layer = LowRankLinear.from_weight(w, eps=0.3)
+    assert layer.decomposition_info["weight_rel_error"] <= 0.3
+    smaller = LowRankLinear.from_weight(w, ranks=layer.rank - 1)
+    assert smaller.decomposition_info["weight_rel_error"] > 0.3
 
 
 def test_lowrank_linear_conversion_splits_singular_values_equally():
