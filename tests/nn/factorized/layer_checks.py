@@ -74,3 +74,23 @@ def assert_auto_path_takes_the_cheaper(layer, input_shape):
     factors = layer.factor_flops(input_shape)
     assert layer.path(input_shape) == ("factors" if factors <= dense else "dense")
     assert layer.flops(input_shape) == min(factors, dense)
+
+
+def assert_trains_in_float32(layer, x_shape, steps=20):
+    """float32 gradients for every parameter, and Adam reduces an MSE fit on a fixed batch."""
+    from tensornet.nn import Adam, mse, value_and_grad
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    target = rng.standard_normal(np.shape(layer(x))).astype(np.float32)
+
+    def loss(p):
+        return mse(layer.forward(p, x), target)
+
+    first, grads = value_and_grad(loss)(layer.params)
+    assert all(g.dtype == np.float32 and g.shape == layer.params[k].shape for k, g in grads.items())
+    opt = Adam(layer.params, lr=1e-2)
+    for _ in range(steps):
+        value, grads = value_and_grad(loss)(layer.params)
+        opt.step(grads)
+    assert float(value) < 0.9 * float(first)

@@ -19,6 +19,7 @@ from .layer_checks import (
     assert_auto_path_takes_the_cheaper,
     assert_factors_match_dense,
     assert_gradients_match_fd,
+    assert_trains_in_float32,
     he_target,
     mean_square_over_seeds,
 )
@@ -163,6 +164,14 @@ def test_bt_conv_gradient_matches_finite_differences(stride, padding):
         random_state=2,
     )
     assert_gradients_match_fd(layer, _x((2, 4, 6, 7)))
+
+
+def test_bt_trains_in_float32():
+    assert_trains_in_float32(BTLinear(24, 30, 2, n_blocks=2, random_state=0), (16, 24))
+    layer = BTConv2d(
+        4, 6, 3, 2, 2, 1, n_blocks=2, in_modes=(2, 2), out_modes=(3, 2), random_state=0
+    )
+    assert_trains_in_float32(layer, (4, 4, 9, 9))
 
 
 # ---------------------------------------------------------------------------- conversion

@@ -13,6 +13,7 @@ from .layer_checks import (
     assert_auto_path_takes_the_cheaper,
     assert_factors_match_dense,
     assert_gradients_match_fd,
+    assert_trains_in_float32,
     he_target,
     mean_square_over_seeds,
 )
@@ -74,6 +75,13 @@ def test_lowrank_conv_gradient_matches_finite_differences(scheme, stride, paddin
         3, 4, (3, 2), 2, stride, padding, scheme=scheme, dtype=F64, random_state=2
     )
     assert_gradients_match_fd(layer, _x((2, 3, 7, 6)))
+
+
+@pytest.mark.parametrize("scheme", ["channel", "spatial"])
+def test_lowrank_trains_in_float32(scheme):
+    assert_trains_in_float32(LowRankLinear(30, 20, 4, diag=True, random_state=0), (16, 30))
+    layer = LowRankConv2d(3, 6, 3, 2, padding=1, scheme=scheme, random_state=0)
+    assert_trains_in_float32(layer, (4, 3, 8, 8))
 
 
 # ---------------------------------------------------------------------------- conversion

@@ -13,6 +13,7 @@ from .layer_checks import (
     assert_auto_path_takes_the_cheaper,
     assert_factors_match_dense,
     assert_gradients_match_fd,
+    assert_trains_in_float32,
     he_target,
     mean_square_over_seeds,
 )
@@ -58,6 +59,10 @@ def test_tucker2_weight_is_core_times_factors():
 def test_tucker2_gradient_matches_finite_differences(stride, padding):
     layer = TuckerConv2d(3, 4, (3, 2), (2, 3), stride, padding, dtype=F64, random_state=2)
     assert_gradients_match_fd(layer, _x((2, 3, 7, 6)))
+
+
+def test_tucker2_trains_in_float32():
+    assert_trains_in_float32(TuckerConv2d(3, 6, 3, (2, 4), 2, 1, random_state=0), (4, 3, 9, 9))
 
 
 # ---------------------------------------------------------------------------- conversion
