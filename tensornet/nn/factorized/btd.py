@@ -110,6 +110,32 @@ def tucker_blocks_full(core: Any, mats: Sequence[Any]) -> Any:
     return anp.reshape(t, (nb,) + tuple(a.shape[1] for a in mats))
 
 
+def tucker_blocks_sum(core: Any, mats: Sequence[Any]) -> Any:
+    """``sum_n core[n] x_1 mats[0][n] ... x_D mats[D-1][n]``, the last mode first.
+
+    As :func:`tucker_blocks_full`, but the last mode product is one GEMM over the stacked
+    blocks, ``[A_1 ... A_Nb] [T_1; ...; T_Nb]``, which also sums them.
+
+    Returns
+    -------
+    array, shape (I_D, I_1, ..., I_{D-1})
+    """
+    nb = core.shape[0]
+    t = core
+    for a in mats[:-1]:
+        t = anp.reshape(t, (nb, a.shape[2], -1))
+        t = anp.transpose(anp.matmul(a, t), (0, 2, 1))
+    last = mats[-1]
+    stacked = anp.reshape(anp.transpose(last, (1, 0, 2)), (last.shape[1], nb * last.shape[2]))
+    out = anp.dot(stacked, anp.reshape(t, (nb * last.shape[2], -1)))
+    return anp.reshape(out, (last.shape[1],) + tuple(a.shape[1] for a in mats[:-1]))
+
+
+def _rotated_position(k: int, n_modes: int) -> int:
+    """Axis of mode ``k`` in the output of :func:`tucker_blocks_sum` (the last mode leads)."""
+    return 0 if k == n_modes - 1 else k + 1
+
+
 @primitive
 def contract_step(
     t: np.ndarray, f: np.ndarray, perm: tuple[int, ...], n_contracted: int, new_shape: tuple
@@ -320,8 +346,7 @@ class BTLinear(FactorizedLinear):
 
     ``W[(i_1..i_d), (j_1..j_d)] = sum_n sum_a G_n[a] prod_k A_n^(k)[i_k, j_k, a_k]``
     (Ye et al. 2020). Weights ``N_b (prod_k R_k + sum_k m_k n_k R_k)``; multiply-adds of the
-    factor path, batch ``B``: ``N_b [sum_k n_k R_k m_k (prod_{l>k} m_l) B (prod_{l<k} n_l R_l)
-    + B M prod_k R_k]`` (:func:`sweep_flops`).
+    factor path: :func:`sweep_flops` with the batch ``B`` as lead and extra bond 1.
 
     Parameters
     ----------
@@ -499,11 +524,13 @@ class BTLinear(FactorizedLinear):
         mats = [
             anp.reshape(f, (nb, f.shape[1] * f.shape[2], f.shape[3])) for f in self._factors(params)
         ]
-        full = anp.sum(tucker_blocks_full(params["core"], mats), axis=0)
+        full = tucker_blocks_sum(params["core"], mats)  # (m_d n_d, m_1 n_1, ...)
+        order = [d - 1] + list(range(d - 1))
         paired = anp.reshape(
-            full, tuple(x for k in range(d) for x in (self.in_modes[k], self.out_modes[k]))
+            full, tuple(x for k in order for x in (self.in_modes[k], self.out_modes[k]))
         )
-        perm = tuple(range(0, 2 * d, 2)) + tuple(range(1, 2 * d, 2))
+        pos = [_rotated_position(k, d) for k in range(d)]
+        perm = tuple(2 * p for p in pos) + tuple(2 * p + 1 for p in pos)
         return anp.reshape(anp.transpose(paired, perm), (self.in_features, self.out_features))
 
     def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
@@ -762,12 +789,14 @@ class BTConv2d(FactorizedConv2d):
         mats += [
             anp.reshape(f, (nb, f.shape[1] * f.shape[2], f.shape[3])) for f in self._factors(params)
         ]
-        full = anp.sum(tucker_blocks_full(params["core"], mats), axis=0)
-        shape = (kh * kw,) + tuple(
-            x for k in range(d) for x in (self.in_modes[k], self.out_modes[k])
-        )
-        perm = tuple(2 + 2 * k for k in range(d)) + tuple(1 + 2 * k for k in range(d)) + (0,)
-        return anp.reshape(anp.transpose(anp.reshape(full, shape), perm), (o, c, kh, kw))
+        # modes (KH KW, c_1 o_1, ..., c_d o_d); the sum puts the last one first
+        full = tucker_blocks_sum(params["core"], mats)
+        sizes = [(kh * kw,)] + [(self.in_modes[k], self.out_modes[k]) for k in range(d)]
+        order = [d] + list(range(d))
+        full = anp.reshape(full, tuple(x for k in order for x in sizes[k]))
+        start = {k: sum(len(sizes[j]) for j in order[: order.index(k)]) for k in order}
+        perm = tuple(start[k + 1] + 1 for k in range(d)) + tuple(start[k + 1] for k in range(d))
+        return anp.reshape(anp.transpose(full, perm + (start[0],)), (o, c, kh, kw))
 
     def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
         """Spatial filters on every input channel, then the block-term sweep per pixel."""

@@ -12,6 +12,7 @@ from tensornet.nn.factorized.btd import (
     BTLinear,
     sweep_flops,
     tucker_blocks_full,
+    tucker_blocks_sum,
     tucker_full_flops,
 )
 
@@ -137,6 +138,14 @@ def test_tucker_blocks_full_is_the_multilinear_product():
     mats = [rng.standard_normal((2, n, r)) for n, r in [(5, 3), (4, 2), (3, 4)]]
     ref = np.einsum("nabc,nia,njb,nkc->nijk", core, *mats)
     np.testing.assert_allclose(tucker_blocks_full(core, mats), ref, rtol=1e-12)
+
+
+def test_tucker_blocks_sum_is_the_block_sum_with_the_last_mode_first():
+    rng = np.random.default_rng(4)
+    core = rng.standard_normal((3, 2, 3, 2))
+    mats = [rng.standard_normal((3, n, r)) for n, r in [(4, 2), (5, 3), (2, 2)]]
+    ref = np.einsum("nabc,nia,njb,nkc->kij", core, *mats)
+    np.testing.assert_allclose(tucker_blocks_sum(core, mats), ref, rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------- gradients
