@@ -238,8 +238,8 @@ def _sweep_steps(factors: Sequence[Any], core: Any) -> list[tuple[Any, list[str]
             (nb, r1, extra * rest),
         )
         h = anp.matmul(anp.reshape(factors[0], (nb, m1 * n1, r1)), g)
-        h = anp.transpose(anp.reshape(h, (nb, m1, n1, extra, rest)), (0, 2, 4, 1, 3))
-        steps = [(anp.reshape(h, (nb, n1 * rest, m1 * extra)), ["i0", "e"], ["j0"] + later)]
+        h = anp.transpose(anp.reshape(h, (nb, m1, n1, extra, rest)), (0, 2, 4, 3, 1))
+        steps = [(anp.reshape(h, (nb, n1 * rest, extra * m1)), ["e", "i0"], ["j0"] + later)]
     else:
         a1 = anp.reshape(anp.transpose(factors[0], (0, 2, 3, 1)), (nb, n1 * r1, m1))
         core_mat = anp.transpose(anp.reshape(core, (nb, extra * r1, -1)), (0, 2, 1))
@@ -805,10 +805,13 @@ class BTConv2d(FactorizedConv2d):
         batch, _, h, w = x.shape
         oh, ow = self.output_size(x.shape)
         filters = anp.reshape(params["spatial"], (nb * rs, 1, kh, kw))
-        z = conv2d(anp.reshape(x, (batch * c, 1, h, w)), filters, None, self.stride, self.padding)
+        # channels first, so the (N_b R_s, C B, OH, OW) buffer conv2d fills is already ordered
+        # (blk, e, i_1, ...): the first contraction step then reads it without a copy
+        xc = anp.reshape(anp.transpose(x, (1, 0, 2, 3)), (c * batch, 1, h, w))
+        z = conv2d(xc, filters, None, self.stride, self.padding)
         d = self.order
-        z = anp.reshape(z, (batch,) + self.in_modes + (nb, rs, oh, ow))
-        labels = ["Lb"] + [f"i{k}" for k in range(d)] + ["blk", "e", "Lh", "Lw"]
+        z = anp.reshape(z, self.in_modes + (batch, nb, rs, oh, ow))
+        labels = [f"i{k}" for k in range(d)] + ["Lb", "blk", "e", "Lh", "Lw"]
         t, labels = bt_sweep(z, labels, self._factors(params), params["core"])
         order = [labels.index(lab) for lab in ["blk", "Lb"] + [f"j{k}" for k in range(d)]]
         order += [labels.index("Lh"), labels.index("Lw")]
