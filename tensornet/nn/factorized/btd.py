@@ -241,9 +241,9 @@ def _sweep_steps(factors: Sequence[Any], core: Any) -> list[tuple[Any, list[str]
         h = anp.transpose(anp.reshape(h, (nb, m1, n1, extra, rest)), (0, 2, 4, 3, 1))
         steps = [(anp.reshape(h, (nb, n1 * rest, extra * m1)), ["e", "i0"], ["j0"] + later)]
     else:
-        a1 = anp.reshape(anp.transpose(factors[0], (0, 2, 3, 1)), (nb, n1 * r1, m1))
+        a1 = anp.reshape(anp.transpose(factors[0], (0, 3, 2, 1)), (nb, r1 * n1, m1))
         core_mat = anp.transpose(anp.reshape(core, (nb, extra * r1, -1)), (0, 2, 1))
-        steps = [(a1, ["i0"], ["j0", "a0"]), (core_mat, ["e", "a0"], later)]
+        steps = [(a1, ["i0"], ["a0", "j0"]), (core_mat, ["e", "a0"], later)]
     for k in range(1, d):
         _, m, n, r = factors[k].shape
         mat = anp.reshape(anp.transpose(factors[k], (0, 2, 1, 3)), (nb, n, m * r))
@@ -536,8 +536,10 @@ class BTLinear(FactorizedLinear):
     def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
         """The sweep of :func:`bt_sweep` with the batch as the lead axis, plus the bias."""
         batch, d = x.shape[0], self.order
-        t = anp.reshape(x, (batch,) + self.in_modes + (1, 1))
-        labels = ["L"] + [f"i{k}" for k in range(d)] + ["blk", "e"]
+        # input modes first and the batch last: every step's permuting copy then moves long
+        # contiguous runs (batch-sized or longer)
+        t = anp.reshape(anp.transpose(x), self.in_modes + (batch, 1, 1))
+        labels = [f"i{k}" for k in range(d)] + ["L", "blk", "e"]
         core = anp.reshape(params["core"], (self.n_blocks, 1) + self.ranks)
         t, labels = bt_sweep(t, labels, self._factors(params), core)
         order = [labels.index("blk"), labels.index("L")] + [labels.index(f"j{k}") for k in range(d)]
