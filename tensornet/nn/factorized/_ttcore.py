@@ -251,6 +251,8 @@ def tt_matmat(
 
 
 def _backward(g, x, cores, plan, saved, need_x):
+    if not (g.flags.c_contiguous or g.flags.f_contiguous):
+        g = np.ascontiguousarray(g)  # e.g. the broadcast gradient of a sum: BLAS needs strides
     batch = g.shape[0]
     chain, states, n_g = saved["chain"], saved["states"], len(saved["chain"])
     if plan.reverse:
