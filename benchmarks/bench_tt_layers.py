@@ -26,7 +26,8 @@ Parts:
 Usage::
 
     python benchmarks/bench_tt_layers.py [--threads 1] [--rounds 3] [--reps 30]
-        [--parts target,layers,epoch] [--data ../shared/data/mnist]
+        [--parts target,layers,epoch] [--cases tt_linear,tr_linear,tt_conv,tr_conv]
+        [--data ../shared/data/mnist]
 
 Prints one JSON line per measurement and the summary; writes ``results/tt_layers.json``.
 """
@@ -391,6 +392,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--parts", default="target,layers,epoch")
+    parser.add_argument("--cases", default="tt_linear,tr_linear,tt_conv,tr_conv")
     parser.add_argument("--data", default=str(ROOT.parent.parent / "shared" / "data" / "mnist"))
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args()
@@ -442,13 +444,10 @@ def main() -> None:
         }
 
     if "layers" in parts:
-        record["layers"] = {}
-        for case, dense in (
-            ("tt_linear", "linear"),
-            ("tr_linear", "linear"),
-            ("tt_conv", "conv"),
-            ("tr_conv", "conv"),
-        ):
+        record.setdefault("layers", {})
+        cases = args.cases.split(",")
+        for case in cases:
+            dense = "linear" if "linear" in case else "conv"
             b = {"batch": 128, "case": case, **common}
             sides = {
                 "ours": {"kind": "ours", **b},
