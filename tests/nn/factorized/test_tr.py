@@ -174,9 +174,10 @@ def test_tr_conv_forward_equals_dense_conv(stride, padding):
     assert rel_err(tr_conv(mode="dense", **kw)(x), dense) < 1e-12
 
 
-def test_tr_conv_gradient_of_every_core_and_the_input():
+@pytest.mark.parametrize("mode", ["factors", "dense"])
+def test_tr_conv_gradient_of_every_core_and_the_input(mode):
     layer = tr_conv(in_channels=4, out_channels=6, kernel_size=2, ranks=(2, 3, 2, 2, 3),
-                    in_modes=(2, 2), out_modes=(3, 2), padding=1, mode="factors")  # fmt: skip
+                    in_modes=(2, 2), out_modes=(3, 2), padding=1, mode=mode)  # fmt: skip
     x = np.random.default_rng(3).standard_normal((2, 4, 4, 3))
     check_every_gradient(layer, x, (2, 6, 5, 4))
 

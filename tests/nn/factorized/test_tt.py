@@ -317,9 +317,10 @@ def test_tt_conv_weight_matches_its_definition():
     np.testing.assert_allclose(layer.weight(), want, rtol=1e-12)
 
 
-def test_tt_conv_gradient_of_every_core_and_the_input():
+@pytest.mark.parametrize("mode", ["factors", "dense"])
+def test_tt_conv_gradient_of_every_core_and_the_input(mode):
     layer = tt_conv(in_channels=4, out_channels=6, kernel_size=2, ranks=(2, 3), in_modes=(2, 2),
-                    out_modes=(3, 2), padding=1, mode="factors")  # fmt: skip
+                    out_modes=(3, 2), padding=1, mode=mode)  # fmt: skip
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 4, 4, 3))
     probe = rng.standard_normal((2, 6, 5, 4))
