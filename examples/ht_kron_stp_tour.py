@@ -64,7 +64,7 @@ def hierarchical_tucker() -> None:
     w = x.transpose(0, 2, 4, 1, 3, 5).reshape(64, 125)
     h = ht_svd(x.reshape(20, 20, 20), eps=1e-2)
     batch = np.random.default_rng(2).standard_normal((8, 64))
-    y = h.contract(batch.reshape(8, 4, 4, 4), in_shape=(4, 4, 4), out_shape=(5, 5, 5))
+    y = h.contract(batch.reshape(8, 4, 4, 4), in_modes=(4, 4, 4), out_modes=(5, 5, 5))
     dense = batch @ w
     print(
         f"chain computation: output {y.shape}, relative deviation from the dense product "
@@ -85,7 +85,7 @@ def kronecker() -> None:
             f"{k.relative_error(m):.3e} = reported {k.info['rel_error']:.3e}"
         )
     x = mkron(rng.standard_normal((4, 4, 4, 4)), rng.standard_normal((4, 4, 4, 4)))
-    k = gkpd(x, a_shapes=(4, 4, 4, 4), rank=1)
+    k = gkpd(x, a_shape=(4, 4, 4, 4), rank=1)
     print(f"GKPD of an exact 4-way Kronecker product: rank 1, error {k.relative_error(x):.1e}")
 
 

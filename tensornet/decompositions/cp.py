@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_int,
@@ -45,7 +46,6 @@ from .._validation import (
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
-from ..registry import register_method
 
 __all__ = ["cp_als", "CPDegeneracyWarning"]
 
@@ -256,9 +256,13 @@ def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- public API
+@deprecated_arguments(
+    positional=("n_iter_max", "tol", "init", "n_restarts", "random_state", "method")
+)
 def cp_als(
     x: np.ndarray,
     rank: int,
+    *,
     n_iter_max: int = 200,
     tol: float = 1e-8,
     init: str | CPTensor = "svd",
@@ -377,12 +381,3 @@ def cp_als(
             stacklevel=2,
         )
     return cp
-
-
-register_method(
-    "cp_als",
-    cp_als,
-    format="CPTensor",
-    demo_kwargs={"rank": 3, "n_restarts": 2},
-    description="CP by ALS with column normalization (survey II-A.3)",
-)

@@ -130,9 +130,9 @@ def test_kpd_of_matrix_kronecker_product_matches_numpy_kron():
 
 def test_shape_mismatch_raises():
     x = np.ones((6, 4))
-    with pytest.raises(ValueError, match=r"a_shapes\[0\] \* b_shapes\[0\] = 2 \* 2 = 4"):
+    with pytest.raises(ValueError, match=r"a_shape\[0\] \* b_shape\[0\] = 2 \* 2 = 4"):
         gkpd(x, (2, 2), (2, 2))
-    with pytest.raises(ValueError, match=r"a_shapes\[1\]=3 does not divide"):
+    with pytest.raises(ValueError, match=r"a_shape\[1\]=3 does not divide"):
         gkpd(x, (2, 3))
     with pytest.raises(ValueError, match="has 1 entries"):
         gkpd(x, (2,))

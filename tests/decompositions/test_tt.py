@@ -108,9 +108,9 @@ def test_mid_size_gram_step_is_exact_and_optimal_per_step(noise):
 
 def test_randomized_svd_option_recovers_low_rank_tensor():
     x = random_tt_tensor((4, 8, 8, 8, 8, 8), 4, seed=3)
-    tt = tt_svd(x, ranks=4, svd="randomized", random_state=0)
+    tt = tt_svd(x, ranks=4, method="randomized", random_state=0)
     assert rel_err(tt, x) < 1e-10
-    again = tt_svd(x, ranks=4, svd="randomized", random_state=0)
+    again = tt_svd(x, ranks=4, method="randomized", random_state=0)
     np.testing.assert_array_equal(again.cores[0], tt.cores[0])
 
 
@@ -150,10 +150,10 @@ def test_bad_input_raises_documented_errors():
         tt_svd(x, ranks=2.5)
     with pytest.raises(ValueError, match="eps=1.5 must lie in"):
         tt_svd(x, eps=1.5)
-    with pytest.raises(ValueError, match="svd='qr'"):
-        tt_svd(x, svd="qr")
+    with pytest.raises(ValueError, match="method='qr'"):
+        tt_svd(x, method="qr")
     with pytest.raises(ValueError, match="needs ranks"):
-        tt_svd(x, svd="randomized")
+        tt_svd(x, method="randomized")
     bad = x.copy()
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="finite"):
