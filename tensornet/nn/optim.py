@@ -246,8 +246,8 @@ class Optimizer:
     ) -> None:
         if not isinstance(params, dict) or not params:
             raise TypeError("params must be a non-empty dict of arrays (e.g. model.params)")
-        if not lr > 0:
-            raise ValueError(f"lr={lr!r} must be > 0")
+        if not (lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"lr={lr!r} must be a finite number > 0")
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm={clip_norm!r} must be > 0")
         if clip_value is not None and not clip_value > 0:
@@ -373,6 +373,8 @@ class Optimizer:
                 name = f"{slot}/{key}"
                 if name not in arrays:
                     raise KeyError(f"optimizer state has no entry {name!r}")
+                if not np.all(np.isfinite(arrays[name])):
+                    raise ValueError(f"optimizer state {name!r} holds NaN or Inf values")
                 np.copyto(arr, arrays[name], casting="same_kind")
         self.t = int(meta["t"])
 
@@ -416,8 +418,8 @@ class SGD(Optimizer):
             raise ValueError(f"momentum={momentum!r} must lie in [0, 1)")
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay={weight_decay!r} must be >= 0")
+        if not (weight_decay >= 0 and math.isfinite(weight_decay)):
+            raise ValueError(f"weight_decay={weight_decay!r} must be a finite number >= 0")
         super().__init__(params, lr, **kwargs)
         self.momentum, self.nesterov, self.weight_decay = (
             float(momentum),
@@ -476,10 +478,10 @@ class Adam(Optimizer):
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise ValueError(f"betas={betas!r} must lie in [0, 1)")
-        if not eps > 0:
-            raise ValueError(f"eps={eps!r} must be > 0")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay={weight_decay!r} must be >= 0")
+        if not (eps > 0 and math.isfinite(eps)):
+            raise ValueError(f"eps={eps!r} must be a finite number > 0")
+        if not (weight_decay >= 0 and math.isfinite(weight_decay)):
+            raise ValueError(f"weight_decay={weight_decay!r} must be a finite number >= 0")
         super().__init__(params, lr, **kwargs)
         self.betas, self.eps, self.weight_decay = (
             (float(b1), float(b2)),
