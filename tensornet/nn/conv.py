@@ -262,7 +262,7 @@ defvjp_argnums(conv_gemm, _conv_gemm_vjp)
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _axpy(dst, src, a):  # pragma: no cover (compiled)
     # dst += a * src on 1-D arrays: a separate function so that LLVM sees one simple loop and
-    # vectorizes it (inlined in the loop nest of the caller it stayed scalar, 12x slower)
+    # vectorizes it (inlined in the loop nest of the caller it stays scalar)
     for t in range(dst.shape[0]):
         dst[t] += a * src[t]
 

@@ -16,8 +16,8 @@ Later methods plug in with :meth:`Optimizer.add_grad_transform` and :meth:`Optim
 without touching the training loop.
 
 The element-wise updates run as fused single-pass Numba kernels (one read of parameter,
-gradient and state, one write), measured about twice as fast as the equivalent chain of
-in-place NumPy operations for LeNet-sized layers.
+gradient and state, one write) instead of a chain of in-place NumPy operations, each of which
+would read and write the arrays again.
 
 Schedules are functions of the (fractional) epoch ``t / steps_per_epoch`` returning a factor of
 the base learning rate; :func:`tensornet.nn.fit` sets ``steps_per_epoch``. Without it, the
