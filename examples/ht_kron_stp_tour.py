@@ -20,7 +20,7 @@ from tensornet.decompositions import gkpd, ht_svd, kpd, st_tucker, str_als, stt_
 from tensornet.formats import DimensionTree
 
 
-def tt_tensor(shape: tuple[int, ...], rank: int, seed: int) -> np.ndarray:
+def tt_tensor(shape: tuple[int, ...], rank: int, random_state: int) -> np.ndarray:
     """A random tensor with all TT ranks equal to ``rank`` (unit norm).
 
     Parameters
@@ -29,14 +29,14 @@ def tt_tensor(shape: tuple[int, ...], rank: int, seed: int) -> np.ndarray:
         The shape.
     rank : int
         The TT rank.
-    seed : int
+    random_state : int
         Seed.
 
     Returns
     -------
     numpy.ndarray
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     ranks = [1] + [rank] * (len(shape) - 1) + [1]
     x = np.ones((1, 1))
     for k, n in enumerate(shape):
@@ -48,7 +48,7 @@ def tt_tensor(shape: tuple[int, ...], rank: int, seed: int) -> np.ndarray:
 def hierarchical_tucker() -> None:
     """Part 1: HT-SVD on two trees, the eps bound, and the batch contraction."""
     print("== Hierarchical Tucker ==")
-    x = tt_tensor((4, 5, 4, 5, 4, 5), rank=3, seed=0)
+    x = tt_tensor((4, 5, 4, 5, 4, 5), rank=3, random_state=0)
     noise = np.random.default_rng(1).standard_normal(x.shape)
     x += 1e-3 * noise / np.linalg.norm(noise)  # relative noise 1e-3 (x has unit norm)
     for tree in (None, DimensionTree.linear(6), ((0, 3), ((1, 4), (2, 5)))):
@@ -92,7 +92,7 @@ def kronecker() -> None:
 def semi_tensor() -> None:
     """Part 3: STP formats fitted through their ordinary counterparts."""
     print("\n== Semi-tensor-product formats (fitting is our derivation) ==")
-    x = tt_tensor((8, 8, 8, 8), rank=2, seed=4)
+    x = tt_tensor((8, 8, 8, 8), rank=2, random_state=4)
     stt = stt_svd(x, ranks=4, t=2)
     tt = stt.to_tt()
     print(
