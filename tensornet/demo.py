@@ -257,7 +257,7 @@ def _row(entry: TourEntry, x: np.ndarray, rank: int, random_state: Any) -> dict[
     }
 
 
-def run_tour(x: np.ndarray, rank: int = 3, random_state: Any = 0) -> list[dict[str, Any]]:
+def run_tour(x: np.ndarray, *, rank: int = 3, random_state: Any = 0) -> list[dict[str, Any]]:
     """Run every decomposition of :data:`TOUR` on ``x`` and collect one row per method.
 
     Parameters
