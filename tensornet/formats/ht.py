@@ -35,6 +35,7 @@ import numpy as np
 from .._deprecation import deprecated_alias, deprecated_arguments
 from .._validation import check_array, check_int
 from .base import StructuredTensor
+from .tt import check_index_batch
 
 __all__ = ["DimensionTree", "HTTensor"]
 
@@ -455,21 +456,14 @@ class HTTensor(StructuredTensor):
         Parameters
         ----------
         index : array_like of int, shape (n, d)
-            One full multi-index per row.
+            One full multi-index per row; negative entries count from the end (as in
+            :meth:`TTTensor.gather <tensornet.formats.TTTensor.gather>`).
 
         Returns
         -------
         numpy.ndarray, shape (n,)
         """
-        idx = np.asarray(index)
-        if idx.ndim != 2 or idx.shape[1] != self.ndim or not np.issubdtype(idx.dtype, np.integer):
-            raise ValueError(
-                f"indices must be an integer array of shape (n, {self.ndim}), got "
-                f"{idx.shape} of dtype {idx.dtype}"
-            )
-        for k, size in enumerate(self.shape):
-            if np.any((idx[:, k] < 0) | (idx[:, k] >= size)):
-                raise IndexError(f"indices[:, {k}] out of range for mode {k} of size {size}")
+        idx = check_index_batch(index, self.shape)
         vec: dict[int, np.ndarray] = {}
         for t in self.tree.postorder():
             if self.tree.is_leaf(t):

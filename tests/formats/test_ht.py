@@ -194,3 +194,16 @@ def test_contract_shape_mismatch_raises():
         h.contract(np.ones((1, 2, 4)), (2, 4), (2, 2))
     with pytest.raises(ValueError, match=r"in_modes\[1\]=4 does not divide"):
         h.contract(np.ones((1, 2, 4)))
+
+
+def test_gather_counts_negative_indices_from_the_end_like_tt_gather():
+    from tensornet.decompositions import ht_svd
+
+    x = np.random.default_rng(0).standard_normal((3, 4, 5))
+    h = ht_svd(x)
+    idx = np.array([[-1, 0, -2], [2, -4, 4]])
+    np.testing.assert_allclose(h.gather(idx), x[idx[:, 0], idx[:, 1], idx[:, 2]], atol=1e-12)
+    with pytest.raises(IndexError, match=r"index\[0, 1\]=4 is out of range for mode 1 of size 4"):
+        h.gather([[0, 4, 0]])
+    with pytest.raises(TypeError, match="index must hold integers"):
+        h.gather([[0.0, 1.0, 2.0]])
