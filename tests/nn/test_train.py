@@ -8,8 +8,6 @@ import pytest
 from tensornet.datasets import DataLoader, load_mnist_subset
 from tensornet.nn import (
     SGD,
-    Adam,
-    AdamW,
     Callback,
     Checkpoint,
     LambdaCallback,
@@ -260,26 +258,6 @@ def test_fit_stops_when_the_optimizer_state_is_infinite():
         fit(model, cross_entropy, opt, (x, y), epochs=1, batch_size=32)
 
 
-@pytest.mark.parametrize(
-    "make, match",
-    [
-        (lambda p: SGD(p, lr=np.inf), "lr=inf must be a finite number > 0"),
-        (lambda p: SGD(p, lr=np.nan), "lr=nan must be a finite number > 0"),
-        (lambda p: SGD(p, lr=0), "lr=0 must be a finite number > 0"),
-        (lambda p: SGD(p, lr=0.1, weight_decay=np.nan), "weight_decay=nan must be a finite"),
-        (lambda p: SGD(p, lr=0.1, weight_decay=np.inf), "weight_decay=inf must be a finite"),
-        (lambda p: SGD(p, lr=0.1, weight_decay=-1.0), "weight_decay=-1.0 must be a finite"),
-        (lambda p: Adam(p, lr=np.inf), "lr=inf must be a finite number > 0"),
-        (lambda p: Adam(p, weight_decay=np.nan), "weight_decay=nan must be a finite"),
-        (lambda p: Adam(p, eps=np.inf), "eps=inf must be a finite number > 0"),
-        (lambda p: AdamW(p, weight_decay=np.inf), "weight_decay=inf must be a finite"),
-    ],
-)
-def test_optimizer_refuses_non_finite_hyperparameters(make, match):
-    with pytest.raises(ValueError, match=match):
-        make({"w": np.zeros(3, np.float32)})
-
-
 def test_evaluate_refuses_batch_size_zero():
     x, y = _small_problem(8)
     with pytest.raises(ValueError, match="batch_size=0"):
@@ -337,10 +315,8 @@ def test_checkpoint_with_an_infinite_velocity_is_refused(tmp_path):
     model = lenet300_100(0)
     opt = SGD(model.params, lr=0.1, momentum=0.9)
     path = save_checkpoint(tmp_path / "ok.npz", model, opt)
-    arrays, meta = opt.state_dict()
+    arrays, _ = opt.state_dict()
     arrays["velocity/fc3.weight"][0, 0] = np.inf
-    with pytest.raises(ValueError, match="optimizer state 'velocity/fc3.weight' holds NaN or Inf"):
-        opt.load_state_dict(arrays, meta)
     from tensornet._io import load_npz, save_npz
 
     stored, stored_meta = load_npz(path)
