@@ -21,6 +21,9 @@ import functools
 import inspect
 import math
 import numbers
+import os
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -779,3 +782,23 @@ def scaled_norm(x: Any) -> float:
         return top
     k = math.frexp(top)[1]
     return math.ldexp(float(np.linalg.norm(np.ldexp(arr, -k).ravel())), k)
+
+
+def warn_at_caller(message: str, category: type[Warning]) -> None:
+    """Issue a warning attributed to the first frame outside the tensornet package.
+
+    Public functions are wrapped (argument deprecation, scale equivariance), so a fixed
+    ``stacklevel`` would point into tensornet; walking the stack points at the user's line.
+
+    Parameters
+    ----------
+    message : str
+        The warning text.
+    category : type of Warning
+        Its class.
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

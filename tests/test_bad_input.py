@@ -190,7 +190,7 @@ rows(
     ("rank", lambda: tn.tt_svd(X, ranks="2"), T, "ranks must be an int"),
     ("eps", lambda: tn.tt_svd(X, eps="0.1"), T, "eps must be a real number"),
     ("eps", lambda: tn.tt_svd(X, eps=1.5), V, r"eps=1.5 must lie in \[0, 1\)"),
-    ("option", lambda: tn.tt_svd(X, svd="fast"), V, "svd='fast' is not one of"),
+    ("option", lambda: tn.tt_svd(X, method="fast"), V, "method='fast' is not one of"),
     (
         "random_state",
         lambda: tn.tt_svd(X, 2, svd="randomized", random_state="s"),
@@ -219,7 +219,7 @@ rows(
     ("tol", lambda: tn.tucker_hooi(X, 2, tol="a"), T, "tol must be a real number"),
     ("tol", lambda: tn.tucker_hooi(X, 2, tol=-1.0), V, "tol=-1.0 must be >= 0"),
     ("count", lambda: tn.tucker_hooi(X, 2, n_iter_max=0), V, "n_iter_max=0 must be >= 1"),
-    ("option", lambda: tn.tucker_hooi(X, 2, solver="magic"), V, "solver='magic' is not one"),
+    ("option", lambda: tn.tucker_hooi(X, 2, method="magic"), V, "method='magic' is not one"),
 )
 rows(
     "tucker2",
@@ -312,7 +312,7 @@ rows(
     "gkpd",
     ("nan", lambda: tn.gkpd(NAN, (2, 5, 3)), V, "x must be finite"),
     ("str_array", lambda: tn.gkpd(STR, (2, 5, 3)), T, "x must be a real numeric array"),
-    ("shape", lambda: tn.gkpd(X, (3, 5, 3)), V, "a_shapes"),
+    ("shape", lambda: tn.gkpd(X, (3, 5, 3)), V, "a_shape"),
     ("rank", lambda: tn.gkpd(X, (2, 5, 3), rank=0), V, "rank=0 must be >= 1"),
 )
 rows(

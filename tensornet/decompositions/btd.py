@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_int,
@@ -35,7 +36,6 @@ from .._validation import (
 from ..algebra import kron, unfold
 from ..formats.btd import BTDTensor
 from ..formats.tucker import TuckerTensor, _mode_project, project
-from ..registry import register_method
 
 __all__ = ["btd_als"]
 
@@ -231,11 +231,13 @@ def _als_run(
 
 
 # --------------------------------------------------------------------------- public API
+@deprecated_arguments(positional=("n_iter_max", "tol", "n_restarts", "random_state"))
 @scale_equivariant
 def btd_als(
     x: np.ndarray,
     n_terms: int,
     term_ranks: int | Sequence[int] | Sequence[Sequence[int]],
+    *,
     n_iter_max: int = 100,
     tol: float = 1e-8,
     n_restarts: int = 1,
@@ -315,12 +317,3 @@ def btd_als(
         "restart_errors": restart_errors,
     }
     return out
-
-
-register_method(
-    "btd_als",
-    btd_als,
-    format="BTDTensor",
-    demo_kwargs={"n_terms": 3, "term_ranks": 1, "n_iter_max": 50},
-    description="block term decomposition by ALS (survey II-A.4, eq. 5)",
-)

@@ -29,13 +29,13 @@ Two MTTKRP schedules give the same iterates:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_int,
@@ -44,10 +44,10 @@ from .._validation import (
     check_rank,
     check_real,
     scale_equivariant,
+    warn_at_caller,
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
-from ..registry import register_method
 
 __all__ = ["cp_als", "CPDegeneracyWarning"]
 
@@ -255,10 +255,14 @@ def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- public API
+@deprecated_arguments(
+    positional=("n_iter_max", "tol", "init", "n_restarts", "random_state", "method")
+)
 @scale_equivariant
 def cp_als(
     x: np.ndarray,
     rank: int,
+    *,
     n_iter_max: int = 200,
     tol: float = 1e-8,
     init: str | CPTensor = "svd",
@@ -369,20 +373,10 @@ def cp_als(
         "degenerate": degenerate,
     }
     if degenerate:
-        warnings.warn(
+        warn_at_caller(
             f"cp_als(rank={rank}) looks degenerate: the largest weight is {ratio:.3g} x ||X|| "
             f"and the most cancelling pair of components has congruence {congruence:.3f}; "
             "a best rank-R approximation may not exist (try a lower rank)",
             CPDegeneracyWarning,
-            stacklevel=3,  # cp_als is wrapped by scale_equivariant
         )
     return cp
-
-
-register_method(
-    "cp_als",
-    cp_als,
-    format="CPTensor",
-    demo_kwargs={"rank": 3, "n_restarts": 2},
-    description="CP by ALS with column normalization (survey II-A.3)",
-)

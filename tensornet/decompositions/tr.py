@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_eps,
@@ -56,7 +57,6 @@ from .._validation import (
     scale_equivariant,
 )
 from ..formats.tr import TRTensor
-from ..registry import register_method
 from .tt import _ZERO, _svd_step
 
 __all__ = ["tr_svd", "tr_als", "balanced_split"]
@@ -128,10 +128,12 @@ def _tr_rank_caps(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...] | 
 
 
 # ---------------------------------------------------------------------------- TR-SVD
+@deprecated_arguments(positional=("eps",))
 @scale_equivariant
 def tr_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
+    *,
     eps: float | None = None,
 ) -> TRTensor:
     """Tensor-ring decomposition by sequential SVDs (survey eq. 9; Zhao et al. 2016, Alg. 1).
@@ -372,10 +374,12 @@ def _als_run(
     return cores, history
 
 
+@deprecated_arguments(positional=("n_iter_max", "tol", "init", "n_restarts", "random_state"))
 @scale_equivariant
 def tr_als(
     x: np.ndarray,
     ranks: int | Sequence[int],
+    *,
     n_iter_max: int = 100,
     tol: float = 1e-8,
     init: str = "svd",
@@ -462,19 +466,3 @@ def tr_als(
         "ranks": tr.ranks,
     }
     return tr
-
-
-register_method(
-    "tr_svd",
-    tr_svd,
-    format="TRTensor",
-    demo_kwargs={"eps": 1e-3},
-    description="TR-SVD: sequential SVDs with a balanced first-rank split (Zhao et al. 2016)",
-)
-register_method(
-    "tr_als",
-    tr_als,
-    format="TRTensor",
-    demo_kwargs={"ranks": 3, "n_iter_max": 30},
-    description="TR-ALS: alternating least squares by QR (Zhao et al. 2016)",
-)

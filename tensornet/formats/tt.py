@@ -25,6 +25,7 @@ import numba
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_eps,
@@ -506,7 +507,8 @@ class TTTensor(CoreChainTensor):
         sweep = self._left_sweep if direction == "left" else self._right_sweep
         return TTTensor(sweep(self.cores), copy=False)
 
-    def round(self, eps: float | None = None, ranks: Any = None) -> TTTensor:
+    @deprecated_arguments(positional=("eps", "ranks"))
+    def round(self, *, ranks: Any = None, eps: float | None = None) -> TTTensor:
         """TT rounding (Oseledets 2011, Alg. 2): recompress to smaller ranks.
 
         Right-to-left QR orthogonalization, then a left-to-right sweep of truncated SVDs with
@@ -515,11 +517,11 @@ class TTTensor(CoreChainTensor):
 
         Parameters
         ----------
+        ranks : int or sequence of int, optional
+            Rank caps (as in :func:`tt_rank_caps`).
         eps : float, optional
             Relative error bound in ``[0, 1)``. ``eps=0`` (also the default when no ``ranks``
             are given) drops only numerically zero singular values (below ``1e-14 s_max``).
-        ranks : int or sequence of int, optional
-            Rank caps (as in :func:`tt_rank_caps`).
 
         Returns
         -------

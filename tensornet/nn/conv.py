@@ -23,7 +23,7 @@ the stride is 1 and the kernel has few filters (``O*C <= 16``, LeNet-5's first l
 on flattened padded planes, so that every tap is one long unit-stride loop over the whole
 output plane (the few positions that straddle a row end are computed and dropped).
 Numba ``parallel=True`` kernels were measured slower at 2 threads (their worker threads
-compete with OpenBLAS's), so all kernels are serial.
+compete with OpenBLAS's), so all kernels are serial. Epoch timings: ``benchmarks/bench_mnist.py``.
 
 Max pooling routes the gradient to the first maximal entry of each window (as PyTorch does);
 average pooling divides the window sum by ``KH*KW`` (zero padding counted, PyTorch's default).
@@ -268,7 +268,7 @@ defvjp_argnums(conv_gemm, _conv_gemm_vjp)
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _axpy(dst, src, a):  # pragma: no cover (compiled)
     # dst += a * src on 1-D arrays: a separate function so that LLVM sees one simple loop and
-    # vectorizes it (inlined in the loop nest of the caller it stayed scalar, 12x slower)
+    # vectorizes it (inlined in the loop nest of the caller it stays scalar)
     for t in range(dst.shape[0]):
         dst[t] += a * src[t]
 

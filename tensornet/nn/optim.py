@@ -16,8 +16,8 @@ Later methods plug in with :meth:`Optimizer.add_grad_transform` and :meth:`Optim
 without touching the training loop.
 
 The element-wise updates run as fused single-pass Numba kernels (one read of parameter,
-gradient and state, one write), measured about twice as fast as the equivalent chain of
-in-place NumPy operations for LeNet-sized layers.
+gradient and state, one write) instead of a chain of in-place NumPy operations, each of which
+would read and write the arrays again.
 
 Schedules are functions of the (fractional) epoch ``t / steps_per_epoch`` returning a factor of
 the base learning rate; :func:`tensornet.nn.fit` sets ``steps_per_epoch``. Without it, the
@@ -376,6 +376,8 @@ class Optimizer:
                 name = f"{slot}/{key}"
                 if name not in arrays:
                     raise KeyError(f"optimizer state has no entry {name!r}")
+                if not np.all(np.isfinite(arrays[name])):
+                    raise ValueError(f"optimizer state {name!r} holds NaN or Inf values")
                 np.copyto(arr, arrays[name], casting="same_kind")
         self.t = int(meta["t"])
 
@@ -420,8 +422,8 @@ class SGD(Optimizer):
             raise ValueError(f"momentum={momentum!r} must lie in [0, 1)")
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay={weight_decay!r} must be >= 0")
+        if not (weight_decay >= 0 and math.isfinite(weight_decay)):
+            raise ValueError(f"weight_decay={weight_decay!r} must be a finite number >= 0")
         super().__init__(params, lr, **kwargs)
         self.momentum, self.nesterov, self.weight_decay = (
             float(momentum),
@@ -480,10 +482,10 @@ class Adam(Optimizer):
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise ValueError(f"betas={betas!r} must lie in [0, 1)")
-        if not eps > 0:
-            raise ValueError(f"eps={eps!r} must be > 0")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay={weight_decay!r} must be >= 0")
+        if not (eps > 0 and math.isfinite(eps)):
+            raise ValueError(f"eps={eps!r} must be a finite number > 0")
+        if not (weight_decay >= 0 and math.isfinite(weight_decay)):
+            raise ValueError(f"weight_decay={weight_decay!r} must be a finite number >= 0")
         super().__init__(params, lr, **kwargs)
         self.betas, self.eps, self.weight_decay = (
             (float(b1), float(b2)),
