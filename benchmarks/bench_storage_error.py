@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "TT-eps": (tt_svd, [{"eps": e} for e in pick([0.5, 0.3, 0.1, 0.01])]),
                 "TR": (tr_svd, [{"ranks": k} for k in pick([1, 2, 3, 4, 6])]),
                 "Tucker": (_tucker, [{"ranks": k} for k in pick([1, 2, 3, 4])]),
-                "GKPD": (gkpd, [{"a_shapes": (2,) * 8, "rank": r}
+                "GKPD": (gkpd, [{"a_shape": (2,) * 8, "rank": r}
                                 for r in pick([1, 2, 4, 8, 16, 32, 64])]),
                 "STT": (stt_svd, [{"ranks": 2 * k, "t": 2} for k in pick([1, 2, 3, 4, 5, 6])]),
                 "STTucker": (st_tucker, [{"ranks": r, "t": 2} for r in pick([2, 4])]),
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     "TT": (tt_svd, [{"ranks": k} for k in pick([2, 4, 8, 16, 32, 64])]),
                     "TR": (tr_svd, [{"ranks": k} for k in pick([2, 4, 8, 16])]),
                     "Tucker": (_tucker, [{"ranks": k} for k in pick([2, 4, 8, 12, 25])]),
-                    "GKPD": (_on_matrix(gkpd), [{"a_shapes": a_shape, "rank": r}
+                    "GKPD": (_on_matrix(gkpd), [{"a_shape": a_shape, "rank": r}
                                                 for r in pick([1, 2, 4, 8, 16, 32, 64])]),
                     "STT": (stt_svd, [{"ranks": 2 * k, "t": 2}
                                       for k in pick([2, 4, 8, 16, 32])]),

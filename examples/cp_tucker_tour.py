@@ -13,7 +13,9 @@ from tensornet.formats import BTDTensor
 from tensornet.rank import evbmf, select_ranks
 
 
-def low_rank_tensor(shape: tuple[int, ...], rank: int, noise: float, seed: int) -> np.ndarray:
+def low_rank_tensor(
+    shape: tuple[int, ...], rank: int, noise: float, random_state: int
+) -> np.ndarray:
     """A random CP tensor of rank ``rank`` plus Gaussian noise of relative size ``noise``.
 
     Parameters
@@ -24,14 +26,14 @@ def low_rank_tensor(shape: tuple[int, ...], rank: int, noise: float, seed: int) 
         CP rank of the signal.
     noise : float
         Relative Frobenius size of the noise.
-    seed : int
+    random_state : int
         Seed.
 
     Returns
     -------
     numpy.ndarray
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     factors = [rng.standard_normal((n, rank)) for n in shape]
     x = tn.khatri_rao(factors).sum(axis=1).reshape(shape)
     e = rng.standard_normal(shape)
@@ -40,7 +42,7 @@ def low_rank_tensor(shape: tuple[int, ...], rank: int, noise: float, seed: int) 
 
 def main() -> None:
     """Run the tour and print one line per step."""
-    x = low_rank_tensor((30, 35, 40), rank=4, noise=0.01, seed=0)
+    x = low_rank_tensor((30, 35, 40), rank=4, noise=0.01, random_state=0)
     norm = np.linalg.norm(x)
 
     u, s, vt = tn.truncated_svd(tn.unfold(x, 0), eps=0.05)

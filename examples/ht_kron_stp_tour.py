@@ -20,7 +20,7 @@ from tensornet.decompositions import gkpd, ht_svd, kpd, st_tucker, str_als, stt_
 from tensornet.formats import DimensionTree
 
 
-def tt_tensor(shape: tuple[int, ...], rank: int, seed: int) -> np.ndarray:
+def tt_tensor(shape: tuple[int, ...], rank: int, random_state: int) -> np.ndarray:
     """A random tensor with all TT ranks equal to ``rank`` (unit norm).
 
     Parameters
@@ -29,14 +29,14 @@ def tt_tensor(shape: tuple[int, ...], rank: int, seed: int) -> np.ndarray:
         The shape.
     rank : int
         The TT rank.
-    seed : int
+    random_state : int
         Seed.
 
     Returns
     -------
     numpy.ndarray
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     ranks = [1] + [rank] * (len(shape) - 1) + [1]
     x = np.ones((1, 1))
     for k, n in enumerate(shape):
@@ -48,7 +48,7 @@ def tt_tensor(shape: tuple[int, ...], rank: int, seed: int) -> np.ndarray:
 def hierarchical_tucker() -> None:
     """Part 1: HT-SVD on two trees, the eps bound, and the batch contraction."""
     print("== Hierarchical Tucker ==")
-    x = tt_tensor((4, 5, 4, 5, 4, 5), rank=3, seed=0)
+    x = tt_tensor((4, 5, 4, 5, 4, 5), rank=3, random_state=0)
     noise = np.random.default_rng(1).standard_normal(x.shape)
     x += 1e-3 * noise / np.linalg.norm(noise)  # relative noise 1e-3 (x has unit norm)
     for tree in (None, DimensionTree.linear(6), ((0, 3), ((1, 4), (2, 5)))):
@@ -64,7 +64,7 @@ def hierarchical_tucker() -> None:
     w = x.transpose(0, 2, 4, 1, 3, 5).reshape(64, 125)
     h = ht_svd(x.reshape(20, 20, 20), eps=1e-2)
     batch = np.random.default_rng(2).standard_normal((8, 64))
-    y = h.contract(batch.reshape(8, 4, 4, 4), in_shape=(4, 4, 4), out_shape=(5, 5, 5))
+    y = h.contract(batch.reshape(8, 4, 4, 4), in_modes=(4, 4, 4), out_modes=(5, 5, 5))
     dense = batch @ w
     print(
         f"chain computation: output {y.shape}, relative deviation from the dense product "
@@ -85,14 +85,14 @@ def kronecker() -> None:
             f"{k.relative_error(m):.3e} = reported {k.info['rel_error']:.3e}"
         )
     x = mkron(rng.standard_normal((4, 4, 4, 4)), rng.standard_normal((4, 4, 4, 4)))
-    k = gkpd(x, a_shapes=(4, 4, 4, 4), rank=1)
+    k = gkpd(x, a_shape=(4, 4, 4, 4), rank=1)
     print(f"GKPD of an exact 4-way Kronecker product: rank 1, error {k.relative_error(x):.1e}")
 
 
 def semi_tensor() -> None:
     """Part 3: STP formats fitted through their ordinary counterparts."""
     print("\n== Semi-tensor-product formats (fitting is our derivation) ==")
-    x = tt_tensor((8, 8, 8, 8), rank=2, seed=4)
+    x = tt_tensor((8, 8, 8, 8), rank=2, random_state=4)
     stt = stt_svd(x, ranks=4, t=2)
     tt = stt.to_tt()
     print(

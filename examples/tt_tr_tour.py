@@ -19,7 +19,7 @@ from tensornet.decompositions import tr_als, tr_svd, tt_matrix_svd, tt_svd
 from tensornet.formats import TRTensor, TTTensor
 
 
-def random_tt(shape: tuple[int, ...], rank: int, seed: int) -> TTTensor:
+def random_tt(shape: tuple[int, ...], rank: int, random_state: int) -> TTTensor:
     """A TT tensor with Gaussian cores of rank ``rank``.
 
     Parameters
@@ -28,14 +28,14 @@ def random_tt(shape: tuple[int, ...], rank: int, seed: int) -> TTTensor:
         The shape.
     rank : int
         The inner TT ranks.
-    seed : int
+    random_state : int
         Seed.
 
     Returns
     -------
     TTTensor
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     ranks = [1] + [rank] * (len(shape) - 1) + [1]
     return TTTensor([rng.standard_normal((ranks[k], n, ranks[k + 1])) for k, n in enumerate(shape)])
 
@@ -44,7 +44,7 @@ def tt_svd_part() -> None:
     """TT-SVD with an error bound and with a rank cap."""
     print("== TT-SVD (Oseledets 2011, survey eq. 8)")
     rng = np.random.default_rng(0)
-    x = random_tt((16,) * 5, 6, seed=1).full()
+    x = random_tt((16,) * 5, 6, random_state=1).full()
     x /= np.linalg.norm(x)
     x += 1e-6 * rng.standard_normal(x.shape) / np.sqrt(x.size)
     for eps in (1e-2, 1e-8):
@@ -62,8 +62,8 @@ def tt_svd_part() -> None:
 def arithmetic_part() -> None:
     """Operations on the cores, checked against the dense tensors."""
     print("\n== TT arithmetic without densifying")
-    a = random_tt((8, 9, 10, 11), 3, seed=2)
-    b = random_tt((8, 9, 10, 11), 2, seed=3)
+    a = random_tt((8, 9, 10, 11), 3, random_state=2)
+    b = random_tt((8, 9, 10, 11), 2, random_state=3)
     da, db = a.full(), b.full()
     s = a + b
     h = a.hadamard(b)
@@ -81,7 +81,7 @@ def tt_matrix_part() -> None:
     """A TT-matrix weight applied core by core."""
     print("\n== TT-matrix: y = x @ W with W never formed")
     rng = np.random.default_rng(4)
-    w = random_tt((32, 32, 32, 16), 4, seed=5).full().reshape(4, 8, 8, 4, 4, 8, 4, 4)
+    w = random_tt((32, 32, 32, 16), 4, random_state=5).full().reshape(4, 8, 8, 4, 4, 8, 4, 4)
     w = w.transpose(0, 2, 4, 6, 1, 3, 5, 7).reshape(4 * 8 * 4 * 4, 8 * 4 * 8 * 4)
     ttm = tt_matrix_svd(w, in_modes=(4, 8, 4, 4), out_modes=(8, 4, 8, 4), eps=1e-10)
     x = rng.standard_normal((64, w.shape[0]))

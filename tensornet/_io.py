@@ -9,6 +9,7 @@ truncated, is not an npz archive, or was written for another kind of object rais
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -21,6 +22,46 @@ __all__ = ["save_npz", "load_npz"]
 
 _META_KEY = "__tensornet_meta__"
 FILE_VERSION = 1
+
+#: Deflate never expands data by more than about 1032:1; a zip member claiming a larger
+#: uncompressed size than this times its compressed size is refused unread.
+_MAX_DEFLATE_RATIO = 1040
+
+
+def _check_members(path: Path) -> None:
+    """Compare every ``.npy`` member's declared shape with the bytes the archive holds.
+
+    Reads only the zip directory and the ``.npy`` headers, so a member whose header announces
+    an enormous shape is refused before NumPy allocates it.
+    """
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.compress_type == zipfile.ZIP_STORED:
+                plausible = info.file_size == info.compress_size
+            else:
+                plausible = info.file_size <= _MAX_DEFLATE_RATIO * info.compress_size + 4096
+            if not plausible:
+                raise ValueError(
+                    f"member {info.filename!r} claims {info.file_size} bytes from "
+                    f"{info.compress_size} stored"
+                )
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                header = fh.tell()
+            if dtype.hasobject:
+                raise ValueError(f"member {info.filename!r} holds Python objects")
+            declared = math.prod(shape) * dtype.itemsize
+            if declared != info.file_size - header:
+                raise ValueError(
+                    f"member {info.filename!r} declares shape {tuple(shape)} of {dtype} "
+                    f"({declared} bytes) but holds {info.file_size - header} bytes"
+                )
 
 
 def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
@@ -91,6 +132,8 @@ def load_npz(
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
+        if zipfile.is_zipfile(path):
+            _check_members(path)
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):  # a plain .npy gives an ndarray
             raise ValueError("not an npz archive")
@@ -99,12 +142,18 @@ def load_npz(
                 raise ValueError("it has no tensornet metadata record")
             meta = json.loads(str(data[_META_KEY][()]))
             arrays = {k: data[k] for k in data.files if k != _META_KEY}
-    except (OSError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
+    except (OSError, zipfile.BadZipFile, EOFError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{path} is not a readable tensornet file: {exc}") from exc
     except ValueError as exc:
         raise ValueError(f"{path} is not a readable tensornet file: {exc}") from exc
-    if not isinstance(meta, dict) or "kind" not in meta:
-        raise ValueError(f"{path} is not a readable tensornet file: metadata has no 'kind'")
+    if not isinstance(meta, dict) or not isinstance(meta.get("kind"), str):
+        raise ValueError(f"{path} is not a readable tensornet file: metadata has no 'kind' name")
+    version = meta.get("file_version")
+    if type(version) is not int or not 1 <= version <= FILE_VERSION:
+        raise ValueError(
+            f"{path} has file_version={version!r}; this tensornet reads versions 1 to "
+            f"{FILE_VERSION}"
+        )
     if kind is not None and meta["kind"] != kind:
         raise ValueError(f"{path} holds a {meta['kind']!r}, not a {kind!r}")
     return arrays, meta

@@ -1,19 +1,100 @@
-"""Command line: ``tensornet --version`` and ``tensornet demo``."""
+"""Command line: ``tensornet --version`` and ``tensornet demo``.
+
+Arguments are checked by their argparse types before anything runs; a bad one prints one line
+``tensornet: error: ...`` to ``stderr`` and exits with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "MAX_TOUR_ELEMENTS"]
+
+#: Largest tensor the tour builds (32 MiB of float64); every method holds a few copies of it.
+MAX_TOUR_ELEMENTS = 1 << 22
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line ``tensornet: error: ...`` and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"tensornet: error: {message}\n")
+
+
+def _int_in(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[minimum, maximum]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+            raise argparse.ArgumentTypeError(f"{value} is not {bound}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _float_in(minimum: float, strict: bool) -> Callable[[str], float]:
+    """An argparse type: a finite float ``> minimum`` (strict) or ``>= minimum``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            relation = ">" if strict else ">="
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number {relation} {minimum}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _mnist_folder(text: str) -> str:
+    """An argparse type: a folder holding the four MNIST IDX files (gzipped or not)."""
+    from .datasets.mnist import MNIST_FILES
+
+    folder = Path(text).expanduser()
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
+    missing = [
+        name
+        for name in MNIST_FILES.values()
+        if not (folder / name).is_file() and not (folder / f"{name}.gz").is_file()
+    ]
+    if missing:
+        raise argparse.ArgumentTypeError(f"{text!r} lacks the MNIST files {', '.join(missing)}")
+    return text
+
+
+def _check_tour_shape(parser: argparse.ArgumentParser, shape: Sequence[int], rank: int) -> None:
+    """Refuse tour shapes with < 2 modes or > :data:`MAX_TOUR_ELEMENTS`, ranks above the modes."""
+    if len(shape) < 2:
+        parser.error(f"argument --shape: needs at least 2 mode sizes, got {list(shape)}")
+    size = math.prod(shape)
+    if size > MAX_TOUR_ELEMENTS:
+        parser.error(
+            f"argument --shape: {list(shape)} has {size} elements, more than the tour's limit "
+            f"of {MAX_TOUR_ELEMENTS}"
+        )
+    if rank > max(shape):
+        parser.error(f"argument --rank: {rank} exceeds the largest mode size {max(shape)}")
 
 
 def _cmd_tour(args: argparse.Namespace) -> int:
     from .demo import format_table, run_tour, synthetic_low_rank
-    from .registry import registered_methods
 
     shape = tuple(args.shape)
     x = synthetic_low_rank(shape, rank=args.rank, noise=args.noise, random_state=args.seed)
@@ -21,10 +102,7 @@ def _cmd_tour(args: argparse.Namespace) -> int:
         f"Decomposition tour: rank-{args.rank} CP tensor of shape {shape} "
         f"+ {args.noise:g} relative noise, seed {args.seed}"
     )
-    if not registered_methods():
-        print("No decomposition is registered yet.")
-        return 0
-    rows = run_tour(x, random_state=args.seed)
+    rows = run_tour(x, rank=args.rank, random_state=args.seed)
     print(format_table(rows))
     return 1 if any("error" in r for r in rows) else 0
 
@@ -39,7 +117,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
-        seed=args.seed,
+        random_state=args.seed,
         download=args.download,
     )
     return 0
@@ -51,33 +129,47 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
+        Its errors print one line ``tensornet: error: ...`` and exit with status 2.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tensornet", description="Low-rank tensor decompositions and low-rank deep learning."
     )
     parser.add_argument("--version", action="version", version=f"tensornet {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     demo = sub.add_parser(
         "demo", help="train LeNet-300-100 on MNIST (or --tour: the decomposition tour)"
     )
     demo.add_argument("--tour", action="store_true", help="run the decomposition tour")
-    demo.add_argument("--shape", type=int, nargs="+", default=[16, 16, 16, 16])
-    demo.add_argument("--rank", type=int, default=3)
-    demo.add_argument("--noise", type=float, default=1e-4)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--shape",
+        type=_int_in(1),
+        nargs="+",
+        default=[16, 16, 16, 16],
+        help=f"tour tensor shape (>= 2 modes, at most {MAX_TOUR_ELEMENTS} elements)",
+    )
+    demo.add_argument(
+        "--rank", type=_int_in(1, 1000), default=3, help="CP rank of the tour's tensor"
+    )
+    demo.add_argument(
+        "--noise", type=_float_in(0.0, strict=False), default=1e-4, help="relative noise"
+    )
+    demo.add_argument(
+        "--seed", type=_int_in(0), default=0, help="random_state of everything random"
+    )
     demo.add_argument(
         "--data",
+        type=_mnist_folder,
         default=None,
         help="folder with the MNIST IDX files (default: $TENSORNET_DATA, the cache, "
         "else the bundled subset)",
     )
-    demo.add_argument("--epochs", type=int, default=5, help="training epochs (default 5)")
-    demo.add_argument("--batch-size", type=int, default=128)
-    demo.add_argument("--lr", type=float, default=0.1)
+    demo.add_argument("--epochs", type=_int_in(1), default=5, help="training epochs (default 5)")
+    demo.add_argument("--batch-size", type=_int_in(1), default=128)
+    demo.add_argument("--lr", type=_float_in(0.0, strict=True), default=0.1)
     demo.add_argument(
         "--download", action="store_true", help="fetch MNIST from the public mirrors if missing"
     )
-    demo.set_defaults(handler=_cmd_demo)
+    demo.set_defaults(handler=_cmd_demo, parser=demo)
     return parser
 
 
@@ -92,13 +184,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status.
+        Exit status (a bad argument exits with status 2 through ``SystemExit``).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 0
+    if getattr(args, "tour", False):
+        _check_tour_shape(args.parser, args.shape, args.rank)
     return args.handler(args)
 
 

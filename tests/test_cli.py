@@ -43,7 +43,87 @@ def test_unknown_option_exits_with_usage_error(capsys):
 def test_console_module_runs_as_a_process():
     done = subprocess.run(
         [sys.executable, "-m", "tensornet.cli", "--version"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0
     assert done.stdout.strip() == f"tensornet {tensornet.__version__}"
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["demo", "--epochs", "0"], "argument --epochs: 0 is not >= 1"),
+        (["demo", "--epochs", "two"], "argument --epochs: 'two' is not an integer"),
+        (["demo", "--batch-size", "0"], "argument --batch-size: 0 is not >= 1"),
+        (["demo", "--lr", "nan"], "argument --lr: nan is not a finite number > 0.0"),
+        (["demo", "--lr", "inf"], "argument --lr: inf is not a finite number > 0.0"),
+        (["demo", "--lr", "0"], "argument --lr: 0 is not a finite number > 0.0"),
+        (["demo", "--seed", "-1"], "argument --seed: -1 is not >= 0"),
+        (["demo", "--tour", "--rank", "0"], "argument --rank: 0 is not in [1, 1000]"),
+        (
+            ["demo", "--tour", "--rank", "17"],
+            "argument --rank: 17 exceeds the largest mode size 16",
+        ),
+        (["demo", "--tour", "--noise", "-1"], "argument --noise: -1 is not a finite number >= 0.0"),
+        (["demo", "--tour", "--shape", "-3", "4"], "argument --shape: -3 is not >= 1"),
+        (["demo", "--tour", "--shape", "5"], "argument --shape: needs at least 2 mode sizes"),
+        (
+            ["demo", "--tour", "--shape", "1000", "1000", "1000"],
+            "argument --shape: [1000, 1000, 1000] has 1000000000 elements, more than the tour's",
+        ),
+        (["demo", "--data", "/nonexistent"], "argument --data: '/nonexistent' is not a folder"),
+        (["demo", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_bad_argument_prints_one_error_line_and_exits_2(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("tensornet: error: ")
+    assert fragment in lines[0]
+
+
+def test_data_folder_without_the_mnist_files_is_refused(tmp_path, capsys):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--data", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "lacks the MNIST files train-labels-idx1-ubyte, t10k-images-idx3-ubyte" in err
+
+
+def test_tour_on_a_small_shape_adapts_or_skips_every_method(capsys):
+    assert main(["demo", "--tour", "--shape", "6", "6", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "FAILED" not in out
+    rows = {line.split()[0]: line for line in out.splitlines()[3:]}
+    assert set(rows) == {
+        "cp_als",
+        "hosvd",
+        "tucker_hooi",
+        "btd_als",
+        "tt_svd",
+        "tr_svd",
+        "tr_als",
+        "ht_svd",
+        "gkpd",
+        "st_tucker",
+        "stt_svd",
+        "str_als",
+    }
+    assert "KronTensor" in rows["gkpd"] and "STTuckerTensor" in rows["st_tucker"]
+
+
+def test_tour_skips_with_a_note_when_the_shape_does_not_suit_a_method(capsys):
+    assert main(["demo", "--tour", "--shape", "5", "7", "--rank", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "FAILED" not in out
+    assert "skipped: no mode size of (5, 7) splits into two factors >= 2" in out
+    assert "skipped: no factor t >= 2 divides every mode size of (5, 7)" in out

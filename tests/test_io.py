@@ -1,6 +1,7 @@
 """Safe storage (tensornet/_io.py): exact round trip, atomic write, no pickle, clear errors."""
 
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet._io import load_npz, save_npz
+from tensornet.formats import StructuredTensor
 from tests.strategies import random_array, seeds, shapes
 
 
@@ -109,3 +111,89 @@ def test_saved_file_is_a_plain_zip_with_json_record(tmp_path):
     path = save_npz(tmp_path / "a.npz", {"a": np.ones(2)}, {"kind": "K"})
     with zipfile.ZipFile(path) as zf:
         assert sorted(zf.namelist()) == ["__tensornet_meta__.npy", "a.npy"]
+
+
+# --------------------------------------------------------------------------------------------
+# files that claim sizes, types and versions they do not have (built here)
+# --------------------------------------------------------------------------------------------
+
+
+def _raw_file(path, meta_text, **arrays):
+    """A tensornet-looking npz whose metadata record is ``meta_text`` verbatim."""
+    np.savez(path, __tensornet_meta__=np.array(meta_text), **arrays)
+    return path
+
+
+def _meta(**fields):
+    return json.dumps({"kind": "TTTensor", "file_version": 1, **fields})
+
+
+def test_npz_member_announcing_a_huge_shape_is_refused_before_allocating(tmp_path):
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (1, 2**45, 1)}
+    )
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("core_0.npy", header.getvalue() + bytes(8))
+        meta = io.BytesIO()
+        np.save(meta, np.array(_meta(n_cores=1, shape=[2**45])))
+        archive.writestr("__tensornet_meta__.npy", meta.getvalue())
+    for load in (load_npz, StructuredTensor.load):
+        with pytest.raises(ValueError, match=r"bomb\.npz.*core_0\.npy.*declares shape"):
+            load(path)
+
+
+def test_deeply_nested_metadata_is_a_value_error_naming_the_file(tmp_path):
+    deep = '{"kind": "TTTensor", "file_version": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = _raw_file(tmp_path / "deep.npz", deep)
+    with pytest.raises(ValueError, match=r"deep\.npz"):
+        load_npz(path)
+
+
+@pytest.mark.parametrize("version", [None, 0, 2, "1", 1.0, True])
+def test_file_version_is_checked(tmp_path, version):
+    fields = {"kind": "Thing"} if version is None else {"kind": "Thing", "file_version": version}
+    path = _raw_file(tmp_path / "v.npz", json.dumps(fields))
+    with pytest.raises(ValueError, match=r"v\.npz has file_version"):
+        load_npz(path)
+
+
+@pytest.mark.parametrize(
+    ("fields", "fragment"),
+    [
+        ({"n_cores": 1e999, "shape": [2, 2]}, "corrupt TTTensor"),
+        ({"n_cores": "two", "shape": [2, 2]}, "corrupt TTTensor"),
+        ({"n_cores": 2, "shape": 5}, "shape=5"),
+        ({"n_cores": 2, "shape": [2, -2]}, "corrupt TTTensor"),
+        ({"kind": ["TTTensor"], "n_cores": 2, "shape": [2, 2]}, "no 'kind' name"),
+        ({"kind": "NoSuchFormat", "shape": [2, 2]}, "unknown tensor format"),
+    ],
+)
+def test_structured_tensor_load_refuses_bad_metadata_naming_the_file(tmp_path, fields, fragment):
+    meta = {"kind": "TTTensor", "file_version": 1, **fields}
+    path = _raw_file(
+        tmp_path / "m.npz",
+        json.dumps(meta),
+        core_0=np.ones((1, 2, 1)),
+        core_1=np.ones((1, 2, 1)),
+    )
+    with pytest.raises(ValueError, match=rf"m\.npz.*{re.escape(fragment)}"):
+        StructuredTensor.load(path)
+
+
+def test_ht_file_claiming_orthonormal_bases_is_verified(tmp_path):
+    from tensornet import HTTensor, ht_svd
+
+    x = np.random.default_rng(0).standard_normal((3, 4, 5))
+    good = ht_svd(x, ranks=2)
+    assert good.orthonormal
+    assert HTTensor.load(good.save(tmp_path / "good")).norm() == pytest.approx(good.norm())
+    fake = HTTensor(good.tree, [2.0 * u for u in good.leaves], good.transfers, orthonormal=False)
+    arrays, meta = fake._arrays(), {**fake._metadata(), "orthonormal": True}
+    path = save_npz(tmp_path / "fake", arrays, {"kind": "HTTensor", "shape": [3, 4, 5], **meta})
+    with pytest.raises(ValueError, match=r"fake\.npz.*claims orthonormal=true"):
+        StructuredTensor.load(path)

@@ -9,13 +9,20 @@ from tensornet._validation import (
     check_array,
     check_axis,
     check_eps,
+    check_index_batch,
     check_int,
     check_option,
     check_random_state,
     check_rank,
+    check_rank_spec,
     check_ranks,
+    check_real,
     check_shape,
+    exact_size,
+    lower_caps,
+    power_of_two_scale,
 )
+from tests.strategies import random_array, seeds
 
 
 # --------------------------------------------------------------------------- check_array
@@ -167,3 +174,72 @@ def test_check_random_state_refuses_other_types(bad):
 def test_check_random_state_refuses_negative_seed():
     with pytest.raises(ValueError, match="random_state=-1 must be a non-negative integer"):
         check_random_state(-1)
+
+
+# ------------------------------------------------------------------ issue 17 mechanisms
+@given(st.integers(-1000, 1000), seeds())
+def test_power_of_two_scale_times_scale_is_the_input_bit_for_bit(k, seed):
+    x = random_array((3, 4), seed) * 2.0**k
+    scaled, scale = power_of_two_scale(x)
+    assert np.array_equal(scaled * scale, x)
+    if abs(k) > 40:
+        assert 0.5 <= np.max(np.abs(scaled)) < 1.0
+
+
+def test_power_of_two_scale_passes_through_what_it_cannot_scale():
+    for bad in ["x", None, np.array([np.nan, 1e300]), np.zeros(3), np.array([], float)]:
+        out, scale = power_of_two_scale(bad)
+        assert out is bad and scale == 1.0
+
+
+def test_exact_size_never_wraps():
+    assert exact_size((2**32, 2**32, 4)) == 2**66
+    assert exact_size(()) == 1
+
+
+def test_lower_caps_lowers_to_the_bounds_and_passes_none():
+    assert lower_caps((10**9, 2, 5), (4, 4, 4)) == (4, 2, 4)
+    assert lower_caps(None, (4,)) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(np.float32(1e-6), float(np.float32(1e-6))), (np.array(0.5), 0.5), (3, 3.0)],
+)
+def test_check_real_accepts_numpy_scalars(value, expected):
+    assert check_real(value, "tol", minimum=0.0) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "exc", "match"),
+    [
+        ("a", TypeError, "tol must be a real number, got 'a'"),
+        (True, TypeError, "tol must be a real number"),
+        (np.ones(2), TypeError, "tol must be a real number"),
+        (float("nan"), ValueError, "tol=nan must be a finite number"),
+        (-1.0, ValueError, r"tol=-1.0 must be >= 0"),
+    ],
+)
+def test_check_real_refuses_with_the_argument_name(value, exc, match):
+    with pytest.raises(exc, match=match):
+        check_real(value, "tol", minimum=0.0)
+
+
+def test_check_rank_spec_normalizes_single_ranks():
+    assert check_rank_spec(np.array(3)) == 3
+    assert check_rank_spec(np.int64(3)) == 3
+    assert check_rank_spec(3.0) == 3
+    assert check_rank_spec([1, 2]) == [1, 2]
+    assert check_rank_spec(None) is None
+    with pytest.raises(TypeError, match="ranks must be an integer, got 2.5"):
+        check_rank_spec(2.5)
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.uint32, np.int64, np.int8])
+def test_check_index_batch_checks_range_before_any_cast(dtype):
+    top = np.iinfo(dtype).max
+    with pytest.raises(IndexError, match=rf"index\[0, 0\]={top} is out of range"):
+        check_index_batch(np.array([[top, 0]], dtype=dtype), (4, 5))
+    np.testing.assert_array_equal(
+        check_index_batch(np.array([[3, 4]], dtype=dtype), (4, 5)), [[3, 4]]
+    )

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_axis, check_shape
+from .._validation import check_axis, check_numeric_array, check_shape, exact_size
 
 __all__ = ["unfold", "fold", "mode_dot", "multi_mode_dot"]
 
@@ -41,7 +41,7 @@ def unfold(x: np.ndarray, mode: int) -> np.ndarray:
     >>> unfold(np.arange(24).reshape(2, 3, 4), 1).shape
     (3, 8)
     """
-    x = np.asarray(x)
+    x = check_numeric_array(x, "x")
     mode = check_axis(mode, x.ndim)
     return np.moveaxis(x, mode, 0).reshape(x.shape[mode], -1)
 
@@ -62,20 +62,18 @@ def fold(m: np.ndarray, mode: int, shape: Sequence[int]) -> np.ndarray:
     -------
     numpy.ndarray of shape ``shape``
     """
-    m = np.asarray(m)
+    m = check_numeric_array(m, "m")
     shape = check_shape(shape)
     mode = check_axis(mode, len(shape))
     moved = (shape[mode],) + shape[:mode] + shape[mode + 1 :]
-    if m.ndim != 2 or m.size != int(np.prod(shape)) or m.shape[0] != shape[mode]:
+    if m.ndim != 2 or m.size != exact_size(shape) or m.shape[0] != shape[mode]:
         raise ValueError(
             f"m of shape {m.shape} is not a mode-{mode} unfolding of a tensor of shape {shape}"
         )
     return np.moveaxis(m.reshape(moved), 0, mode)
 
 
-def mode_dot(
-    x: np.ndarray, matrix: np.ndarray, mode: int, transpose: bool = False
-) -> np.ndarray:
+def mode_dot(x: np.ndarray, matrix: np.ndarray, mode: int, transpose: bool = False) -> np.ndarray:
     """Mode-n product ``X ×_n A`` (survey Table II): ``unfold(X ×_n A, n) = A · X_(n)``.
 
     Parameters
@@ -94,8 +92,8 @@ def mode_dot(
     numpy.ndarray
         Shape ``(I_0, ..., J, ..., I_{d-1})``; for a vector the mode is removed.
     """
-    x = np.asarray(x)
-    a = np.asarray(matrix)
+    x = check_numeric_array(x, "x")
+    a = check_numeric_array(matrix, "matrix")
     mode = check_axis(mode, x.ndim)
     if a.ndim == 1:
         if a.shape[0] != x.shape[mode]:
@@ -142,13 +140,11 @@ def multi_mode_dot(
     -------
     numpy.ndarray
     """
-    x = np.asarray(x)
-    matrices = list(matrices)
+    x = check_numeric_array(x, "x")
+    matrices = [check_numeric_array(a, f"matrices[{i}]") for i, a in enumerate(matrices)]
     modes = list(range(len(matrices))) if modes is None else list(modes)
     if len(modes) != len(matrices):
-        raise ValueError(
-            f"modes has length {len(modes)} but matrices has length {len(matrices)}"
-        )
+        raise ValueError(f"modes has length {len(modes)} but matrices has length {len(matrices)}")
     if skip is not None:
         skip = check_axis(skip, x.ndim, "skip")
     out = x
@@ -161,5 +157,3 @@ def multi_mode_dot(
         # Order of application does not matter: products along different modes commute.
         out = mode_dot(out, a, m, transpose=transpose)
     return out
-
-

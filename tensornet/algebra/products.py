@@ -17,14 +17,14 @@ from functools import reduce
 
 import numpy as np
 
-from .._validation import check_axis
+from .._validation import check_axis, check_numeric_array
 
 __all__ = ["kron", "khatri_rao", "outer", "mkron"]
 
 
 def _as_2d_list(matrices: Sequence[np.ndarray], name: str) -> list[np.ndarray]:
     """Check that every element of ``matrices`` is a 2-D array."""
-    out = [np.asarray(m) for m in matrices]
+    out = [check_numeric_array(m, f"{name}[{i}]") for i, m in enumerate(matrices)]
     if not out:
         raise ValueError(f"{name} must hold at least one matrix")
     for i, m in enumerate(out):
@@ -109,7 +109,7 @@ def outer(vectors: Sequence[np.ndarray]) -> np.ndarray:
     -------
     numpy.ndarray, shape (len(a_1), ..., len(a_K))
     """
-    vecs = [np.asarray(v) for v in vectors]
+    vecs = [check_numeric_array(v, f"vectors[{i}]") for i, v in enumerate(vectors)]
     if not vecs:
         raise ValueError("vectors must hold at least one vector")
     for i, v in enumerate(vecs):
@@ -138,8 +138,8 @@ def mkron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray, shape (J_1 J'_1, ..., J_N J'_N)
     """
-    a = np.asarray(a)
-    b = np.asarray(b)
+    a = check_numeric_array(a, "a")
+    b = check_numeric_array(b, "b")
     if a.ndim != b.ndim:
         raise ValueError(
             f"a and b must have the same ndim, got a.shape={a.shape} and b.shape={b.shape}"

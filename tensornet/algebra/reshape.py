@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_shape
+from .._validation import check_numeric_array, check_shape, exact_size
 
 __all__ = ["tensorize", "vectorize"]
 
@@ -32,9 +32,9 @@ def tensorize(x: np.ndarray, shape: Sequence[int], batch: bool = False) -> np.nd
     -------
     numpy.ndarray, shape ``shape`` or ``(B, *shape)``
     """
-    x = np.asarray(x)
+    x = check_numeric_array(x, "x")
     shape = check_shape(shape)
-    size = int(np.prod(shape))
+    size = exact_size(shape)
     expected_ndim = 2 if batch else 1
     if x.ndim != expected_ndim or x.shape[-1] != size:
         what = "(B, prod(shape))" if batch else "(prod(shape),)"
@@ -59,7 +59,7 @@ def vectorize(x: np.ndarray, batch: bool = False) -> np.ndarray:
     -------
     numpy.ndarray, shape (prod(shape),) or (B, prod(shape))
     """
-    x = np.asarray(x)
+    x = check_numeric_array(x, "x")
     if batch:
         if x.ndim < 1:
             raise ValueError("x must have a batch axis when batch=True")

@@ -32,7 +32,7 @@ __all__ = ["stp", "stp_mode_dot"]
 
 #: Below this many multiply-adds (``m q t``) a general STP (``t/n > 1`` and ``t/p > 1``) runs in
 #: the Numba loop, whose call overhead is smaller than the batched matmul's gather
-#: (measured ~2x faster for tiny operands in ``benchmarks/results/kernels.json``).
+#: (see the ``stp`` part of ``benchmarks/bench_kernels.py``).
 NUMBA_STP_MAX_WORK = 16384
 
 

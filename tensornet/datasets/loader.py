@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_random_state
+from .._validation import check_int, check_numeric_array, check_random_state
 
 __all__ = ["DataLoader"]
 
@@ -113,7 +113,7 @@ def _as_batched_array(a: Any, name: str) -> np.ndarray:
     """Return ``a`` as an array with at least one axis (the sample axis)."""
     if a is None or isinstance(a, (str, bytes)):
         raise TypeError(f"{name} must be an array with a sample axis, got {a!r}")
-    arr = np.asarray(a)
+    arr = check_numeric_array(a, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have at least one axis (the samples), got a scalar")
     return arr

@@ -10,9 +10,10 @@ The MNIST database of handwritten digits (LeCun, Cortes and Burges) ships as fou
 
 then, when ``download=True`` (and ``TENSORNET_OFFLINE`` is not set), it fetches them from the
 public mirrors in `MIRRORS` into the cache, verifying each file's SHA-256 and writing it
-atomically; and when all of that fails it falls back to the small real subset bundled with the
-package (6,000 training and 1,000 test images, class balanced), printing one line to
-``stderr`` that says so.
+atomically, within an overall deadline; and when all of that fails the default search (no
+``root``) falls back to the small real subset bundled with the package (6,000 training and
+1,000 test images, class balanced), printing one line to ``stderr`` that says so, while an
+explicit ``root`` is an error.
 
 Every file is checked before use: the IDX magic number (2051 for images, 2049 for labels), the
 dimensions (28 x 28 images), the exact payload size (a truncated file or one with trailing bytes
@@ -30,6 +31,7 @@ import math
 import os
 import sys
 import tempfile
+import time
 import urllib.request
 import zlib
 from collections.abc import Callable, Sequence
@@ -37,6 +39,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+from .._validation import check_real
 
 __all__ = [
     "MIRRORS",
@@ -107,6 +111,13 @@ MIRRORS: tuple[str, ...] = (
 
 #: Seconds to wait for a mirror to answer (and between received chunks).
 DOWNLOAD_TIMEOUT = 5.0
+
+#: Default overall deadline, in seconds, of one `download_mnist` call (all files, all mirrors).
+DOWNLOAD_DEADLINE = 300.0
+
+#: Deflate never expands data by more than about 1032:1, so a gzip file of ``n`` bytes cannot
+#: hold more than this many times ``n`` bytes: a larger announced size is refused unread.
+_MAX_GZIP_RATIO = 1040
 
 _BUNDLED_DIR = Path(__file__).resolve().parent / "data"
 _PROVENANCE_FILE = "mnist_subset.json"
@@ -238,6 +249,13 @@ def _check_stored_size(path: Path, stream: IO[bytes], dims: tuple[int, ...], nby
     """
     total = 4 + 4 * len(dims) + nbytes
     if isinstance(stream, gzip.GzipFile):
+        compressed = path.stat().st_size
+        if total > _MAX_GZIP_RATIO * compressed + 4096:
+            raise ValueError(
+                f"{path}: truncated or corrupt file: the IDX header announces dimensions {dims} "
+                f"({total} bytes in all) but a gzip file of {compressed} bytes cannot hold "
+                "that much"
+            )
         with open(path, "rb") as fh:
             fh.seek(-4, os.SEEK_END)
             recorded = int.from_bytes(fh.read(4), "little")
@@ -438,23 +456,38 @@ def _sha256_of_gzip(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def _remaining(deadline: float) -> float:
+    """Seconds left before ``deadline`` (``time.monotonic`` clock); DownloadError when none."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DownloadError("the download deadline (timeout) has passed")
+    return left
+
+
 def _fetch(
     url: str,
     target: Path,
-    timeout: float,
+    deadline: float,
     max_bytes: int,
     opener: Callable,
     log: Callable[[str], None],
 ) -> None:
-    """Stream ``url`` into the new file ``target``, refusing more than ``max_bytes``."""
+    """Stream ``url`` into the new file ``target``, refusing more than ``max_bytes``.
+
+    Each read returns what has arrived (``read1``), so a server trickling bytes cannot hold the
+    loop past ``deadline``.
+    """
+    timeout = min(DOWNLOAD_TIMEOUT, _remaining(deadline))
     with opener(url, timeout=timeout) as response, open(target, "wb") as out:
         log(f"tensornet: downloading {url}")
+        read = getattr(response, "read1", response.read)
         total = 0
-        while chunk := response.read(_CHUNK):
+        while chunk := read(_CHUNK):
             total += len(chunk)
             if total > max_bytes:
                 raise DownloadError(f"the server sent more than {max_bytes} bytes")
             out.write(chunk)
+            _remaining(deadline)
         out.flush()
         os.fsync(out.fileno())
 
@@ -463,7 +496,7 @@ def _download_one(
     name: str,
     folder: Path,
     mirrors: Sequence[str],
-    timeout: float,
+    deadline: float,
     opener: Callable,
     log: Callable[[str], None],
 ) -> Path:
@@ -477,7 +510,7 @@ def _download_one(
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            _fetch(url, tmp, timeout, 2 * expected_size + 4096, opener, log)
+            _fetch(url, tmp, deadline, 2 * expected_size + 4096, opener, log)
             try:
                 sha, size = _sha256_of_gzip(tmp)
             except (OSError, EOFError, zlib.error) as exc:
@@ -504,7 +537,7 @@ def download_mnist(
     folder: str | os.PathLike | None = None,
     *,
     mirrors: Sequence[str] | None = None,
-    timeout: float = DOWNLOAD_TIMEOUT,
+    timeout: float = DOWNLOAD_DEADLINE,
     opener: Callable | None = None,
     verbose: bool = True,
 ) -> Path:
@@ -525,7 +558,9 @@ def download_mnist(
         Base URLs (``https://``, ``http://`` or ``file://``), each serving ``<name>.gz``;
         `MIRRORS` by default.
     timeout : float
-        Seconds to wait for a connection or for the next chunk of data.
+        Overall deadline in seconds for the whole call (every file, every mirror); a mirror
+        that trickles bytes is abandoned when it passes. Each connection and each wait for
+        data is further limited to `DOWNLOAD_TIMEOUT` seconds.
     opener : callable, optional
         Function ``opener(url, timeout=...)`` returning a readable response; defaults to
         `urllib.request.urlopen` (tests pass a fake one).
@@ -542,6 +577,7 @@ def download_mnist(
     DownloadError
         If a file could not be fetched from any mirror or failed verification on all of them.
     """
+    deadline = time.monotonic() + check_real(timeout, "timeout", minimum=0.0, strict_minimum=True)
     folder = cache_dir() if folder is None else Path(folder).expanduser()
     mirrors = MIRRORS if mirrors is None else tuple(mirrors)
     if not mirrors:
@@ -561,7 +597,7 @@ def download_mnist(
                     continue
             except (OSError, EOFError, zlib.error):
                 pass
-        _download_one(name, folder, mirrors, float(timeout), opener, log)
+        _download_one(name, folder, mirrors, deadline, opener, log)
     return folder
 
 
@@ -615,8 +651,9 @@ def load_mnist(
     The first folder of the search path (``root``, ``$TENSORNET_DATA``,
     ``~/.cache/tensornet/mnist``) holding all four files, each gzipped or not, is read. If none
     does and ``download`` is true (and ``$TENSORNET_OFFLINE`` is unset), `download_mnist`
-    fetches them into the cache. If that fails too, the bundled subset
-    (`load_mnist_subset`) is returned and one line saying so is printed to ``stderr``.
+    fetches them into the cache. If that fails too, the default search (``root=None``) returns
+    the bundled subset (`load_mnist_subset`) and prints one line saying so to ``stderr``; an
+    explicit ``root`` raises `FileNotFoundError` instead.
 
     Parameters
     ----------
@@ -635,6 +672,8 @@ def load_mnist(
 
     Raises
     ------
+    FileNotFoundError
+        If ``root`` is given and neither the search nor a download finds the files.
     ValueError
         If the folder found holds a file that is not valid MNIST (wrong magic number, wrong
         dimensions, truncated, trailing bytes, labels outside 0-9, or image and label counts
@@ -644,6 +683,11 @@ def load_mnist(
     if folder is not None:
         return _load_folder(folder)
     searched = ", ".join(str(p) for p in _search_path(root))
+    if root is not None and not download:
+        raise FileNotFoundError(
+            f"MNIST not found in {searched} (download=False); the bundled subset is only used "
+            "when no root is given"
+        )
     if not download:
         reason = "download=False"
     elif _offline():
@@ -653,6 +697,11 @@ def load_mnist(
             return _load_folder(download_mnist(verbose=verbose))
         except OSError as exc:
             reason = f"download failed: {_first_line(exc)}"
+    if root is not None:
+        raise FileNotFoundError(
+            f"MNIST not found in {searched} ({reason}); the bundled subset is only used when "
+            "no root is given"
+        )
     train, test = load_mnist_subset()
     if verbose:
         print(
@@ -667,4 +716,3 @@ def _first_line(exc: BaseException, limit: int = 160) -> str:
     """A short one-line description of ``exc`` for the fallback notice."""
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-

@@ -5,7 +5,7 @@ Modules are imported in the survey's order (Section II-A), which is also the ord
 ``tensornet demo --tour`` lists them.
 """
 
-from .svd import get_svd, randomized_svd, rank_for_error, truncated_svd
+from .svd import randomized_svd, rank_for_error, truncated_svd
 from .cp import CPDegeneracyWarning, cp_als
 from .tucker import hosvd, tucker2, tucker_hooi
 from .btd import btd_als
@@ -16,7 +16,6 @@ from .kron import gkpd, kpd, kron_rearrange
 from .stp import st_tucker, stp_split, str_als, stt_svd
 
 __all__ = [
-    "get_svd",
     "randomized_svd",
     "rank_for_error",
     "truncated_svd",

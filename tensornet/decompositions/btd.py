@@ -24,11 +24,18 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_int, check_random_state, check_rank
+from .._deprecation import deprecated_arguments
+from .._validation import (
+    check_array,
+    check_int,
+    check_random_state,
+    check_rank,
+    check_real,
+    scale_equivariant,
+)
 from ..algebra import kron, unfold
 from ..formats.btd import BTDTensor
 from ..formats.tucker import TuckerTensor, _mode_project, project
-from ..registry import register_method
 
 __all__ = ["btd_als"]
 
@@ -224,10 +231,13 @@ def _als_run(
 
 
 # --------------------------------------------------------------------------- public API
+@deprecated_arguments(positional=("n_iter_max", "tol", "n_restarts", "random_state"))
+@scale_equivariant
 def btd_als(
     x: np.ndarray,
     n_terms: int,
     term_ranks: int | Sequence[int] | Sequence[Sequence[int]],
+    *,
     n_iter_max: int = 100,
     tol: float = 1e-8,
     n_restarts: int = 1,
@@ -283,9 +293,7 @@ def btd_als(
     n_terms = check_int(n_terms, "n_terms", minimum=1)
     ranks = _check_term_ranks(term_ranks, n_terms, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
-    tol_f = float(tol)
-    if not np.isfinite(tol_f) or tol_f < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
+    tol_f = check_real(tol, "tol", minimum=0.0)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     rng = check_random_state(random_state)
     if not np.any(x):
@@ -309,12 +317,3 @@ def btd_als(
         "restart_errors": restart_errors,
     }
     return out
-
-
-register_method(
-    "btd_als",
-    btd_als,
-    format="BTDTensor",
-    demo_kwargs={"n_terms": 3, "term_ranks": 1, "n_iter_max": 50},
-    description="block term decomposition by ALS (survey II-A.4, eq. 5)",
-)

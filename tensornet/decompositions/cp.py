@@ -29,23 +29,25 @@ Two MTTKRP schedules give the same iterates:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_int,
     check_option,
     check_random_state,
     check_rank,
+    check_real,
+    scale_equivariant,
+    warn_at_caller,
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
-from ..registry import register_method
 
 __all__ = ["cp_als", "CPDegeneracyWarning"]
 
@@ -66,10 +68,7 @@ class CPDegeneracyWarning(UserWarning):
 
 # --------------------------------------------------------------------------- helpers
 def _check_tol(tol: Any) -> float:
-    value = float(tol)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
-    return value
+    return check_real(tol, "tol", minimum=0.0)
 
 
 def _svd_init_factor(x: np.ndarray, mode: int, rank: int, rng: np.random.Generator) -> np.ndarray:
@@ -256,9 +255,14 @@ def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- public API
+@deprecated_arguments(
+    positional=("n_iter_max", "tol", "init", "n_restarts", "random_state", "method")
+)
+@scale_equivariant
 def cp_als(
     x: np.ndarray,
     rank: int,
+    *,
     n_iter_max: int = 200,
     tol: float = 1e-8,
     init: str | CPTensor = "svd",
@@ -369,20 +373,10 @@ def cp_als(
         "degenerate": degenerate,
     }
     if degenerate:
-        warnings.warn(
+        warn_at_caller(
             f"cp_als(rank={rank}) looks degenerate: the largest weight is {ratio:.3g} x ||X|| "
             f"and the most cancelling pair of components has congruence {congruence:.3f}; "
             "a best rank-R approximation may not exist (try a lower rank)",
             CPDegeneracyWarning,
-            stacklevel=2,
         )
     return cp
-
-
-register_method(
-    "cp_als",
-    cp_als,
-    format="CPTensor",
-    demo_kwargs={"rank": 3, "n_restarts": 2},
-    description="CP by ALS with column normalization (survey II-A.3)",
-)

@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_eps, check_int
+from .._deprecation import deprecated_arguments
+from .._validation import check_array, check_eps, check_int, check_rank_spec, scale_equivariant
 from ..formats.ht import DimensionTree, HTTensor, _as_tree
-from ..registry import register_method
 from .svd import rank_for_error, truncated_svd
 
 __all__ = ["ht_svd", "ht_max_ranks"]
@@ -121,9 +121,12 @@ def _truncate(m: np.ndarray, delta: float | None, cap: int | None) -> tuple[np.n
     return u[:, :r], tail
 
 
+@deprecated_arguments(positional=("eps", "tree"))
+@scale_equivariant
 def ht_svd(
     x: np.ndarray,
     ranks: Any = None,
+    *,
     eps: float | None = None,
     tree: Any = None,
 ) -> HTTensor:
@@ -171,7 +174,7 @@ def ht_svd(
     x = check_array(x, "x", min_ndim=2)
     d = x.ndim
     tree = _as_tree(tree, d)
-    caps = _rank_caps(ranks, x.shape, tree)
+    caps = _rank_caps(check_rank_spec(ranks), x.shape, tree)
     eps = check_eps(eps)
     norm_x = float(np.linalg.norm(x.ravel()))
     delta = None if eps is None else eps * norm_x / np.sqrt(2 * d - 3)
@@ -229,12 +232,3 @@ def ht_svd(
         "delta": delta,
     }
     return out
-
-
-register_method(
-    "ht_svd",
-    ht_svd,
-    format="HTTensor",
-    demo_kwargs={"ranks": 3},
-    description="Hierarchical SVD into hierarchical Tucker, balanced tree (Grasedyck 2010)",
-)

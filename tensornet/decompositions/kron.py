@@ -33,18 +33,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import check_array, check_eps, check_rank, check_shape
+from .._deprecation import deprecated_arguments
+from .._validation import check_array, check_eps, check_rank, check_shape, scale_equivariant
 from ..formats.kron import KronTensor
-from ..registry import register_method
 from .svd import rank_for_error, truncated_svd
 
 __all__ = ["kpd", "gkpd", "kron_rearrange", "kron_shapes"]
 
 
+@deprecated_arguments(renamed={"a_shapes": "a_shape", "b_shapes": "b_shape"})
 def kron_shapes(
     shape: Sequence[int],
-    a_shapes: Sequence[int],
-    b_shapes: Sequence[int] | None = None,
+    a_shape: Sequence[int],
+    b_shape: Sequence[int] | None = None,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Check (or complete) the factor shapes of a Kronecker decomposition of a tensor of ``shape``.
 
@@ -52,9 +53,9 @@ def kron_shapes(
     ----------
     shape : sequence of int
         ``(I_1, ..., I_N)``, the shape of the tensor.
-    a_shapes : sequence of int
+    a_shape : sequence of int
         ``(J_1, ..., J_N)``, the shape of every left factor ``A_r``.
-    b_shapes : sequence of int, optional
+    b_shape : sequence of int, optional
         ``(K_1, ..., K_N)``, the shape of every right factor ``B_r``; by default
         ``K_n = I_n / J_n``.
 
@@ -66,40 +67,41 @@ def kron_shapes(
     ------
     ValueError
         If the lengths differ from ``N`` or ``J_n K_n != I_n`` (or ``J_n`` does not divide
-        ``I_n`` when ``b_shapes`` is omitted).
+        ``I_n`` when ``b_shape`` is omitted).
     """
     shape = check_shape(shape, "shape")
-    a_shape = check_shape(a_shapes, "a_shapes")
+    a_shape = check_shape(a_shape, "a_shape")
     if len(a_shape) != len(shape):
         raise ValueError(
-            f"a_shapes={a_shape} has {len(a_shape)} entries but the tensor of shape {shape} has "
+            f"a_shape={a_shape} has {len(a_shape)} entries but the tensor of shape {shape} has "
             f"{len(shape)} modes"
         )
-    if b_shapes is None:
+    if b_shape is None:
         for n, (i, j) in enumerate(zip(shape, a_shape, strict=False)):
             if i % j:
                 raise ValueError(
-                    f"a_shapes[{n}]={j} does not divide the mode size I_{n}={i} of the tensor of "
+                    f"a_shape[{n}]={j} does not divide the mode size I_{n}={i} of the tensor of "
                     f"shape {shape}"
                 )
         return a_shape, tuple(i // j for i, j in zip(shape, a_shape, strict=False))
-    b_shape = check_shape(b_shapes, "b_shapes")
+    b_shape = check_shape(b_shape, "b_shape")
     if len(b_shape) != len(shape):
         raise ValueError(
-            f"b_shapes={b_shape} has {len(b_shape)} entries but the tensor of shape {shape} has "
+            f"b_shape={b_shape} has {len(b_shape)} entries but the tensor of shape {shape} has "
             f"{len(shape)} modes"
         )
     for n, (i, j, k) in enumerate(zip(shape, a_shape, b_shape, strict=False)):
         if j * k != i:
             raise ValueError(
-                f"a_shapes[{n}] * b_shapes[{n}] = {j} * {k} = {j * k} must equal the mode size "
+                f"a_shape[{n}] * b_shape[{n}] = {j} * {k} = {j * k} must equal the mode size "
                 f"I_{n}={i} of the tensor of shape {shape} (J_n K_n = I_n)"
             )
     return a_shape, b_shape
 
 
+@deprecated_arguments(renamed={"a_shapes": "a_shape", "b_shapes": "b_shape"})
 def kron_rearrange(
-    x: np.ndarray, a_shapes: Sequence[int], b_shapes: Sequence[int] | None = None
+    x: np.ndarray, a_shape: Sequence[int], b_shape: Sequence[int] | None = None
 ) -> np.ndarray:
     """The Van Loan-Pitsianis rearrangement ``R(X)`` of shape ``(prod J_n, prod K_n)``.
 
@@ -111,9 +113,9 @@ def kron_rearrange(
     ----------
     x : array_like, shape (I_1, ..., I_N)
         The tensor.
-    a_shapes : sequence of int
+    a_shape : sequence of int
         ``(J_1, ..., J_N)``.
-    b_shapes : sequence of int, optional
+    b_shape : sequence of int, optional
         ``(K_1, ..., K_N)``; inferred as ``I_n / J_n`` when omitted.
 
     Returns
@@ -121,18 +123,21 @@ def kron_rearrange(
     numpy.ndarray, shape (prod J_n, prod K_n)
     """
     x = check_array(x, "x")
-    a_shape, b_shape = kron_shapes(x.shape, a_shapes, b_shapes)
+    a_shape, b_shape = kron_shapes(x.shape, a_shape, b_shape)
     n = x.ndim
     split = [s for jk in zip(a_shape, b_shape, strict=False) for s in jk]
     order = [2 * k for k in range(n)] + [2 * k + 1 for k in range(n)]
     return x.reshape(split).transpose(order).reshape(int(np.prod(a_shape)), int(np.prod(b_shape)))
 
 
+@deprecated_arguments(renamed={"a_shapes": "a_shape", "b_shapes": "b_shape"}, positional=("eps",))
+@scale_equivariant
 def gkpd(
     x: np.ndarray,
-    a_shapes: Sequence[int],
-    b_shapes: Sequence[int] | None = None,
+    a_shape: Sequence[int],
+    b_shape: Sequence[int] | None = None,
     rank: int | None = 1,
+    *,
     eps: float | None = None,
 ) -> KronTensor:
     """Generalized Kronecker product decomposition ``X ≈ sum_r A_r ⊗ B_r`` (survey eq. 11-13).
@@ -144,9 +149,9 @@ def gkpd(
     ----------
     x : array_like, shape (I_1, ..., I_N)
         The tensor (a matrix gives the ordinary KPD).
-    a_shapes : sequence of int
+    a_shape : sequence of int
         ``(J_1, ..., J_N)``, the shape of each ``A_r``.
-    b_shapes : sequence of int, optional
+    b_shape : sequence of int, optional
         ``(K_1, ..., K_N)``, the shape of each ``B_r``; inferred as ``I_n / J_n``.
     rank : int or None
         Number of Kronecker terms ``R``; ``None`` means the full Kronecker rank
@@ -178,15 +183,15 @@ def gkpd(
     True
     """
     x = check_array(x, "x")
-    a_shape, b_shape = kron_shapes(x.shape, a_shapes, b_shapes)
+    a_shape, b_shape = kron_shapes(x.shape, a_shape, b_shape)
     eps = check_eps(eps)
     max_rank = min(int(np.prod(a_shape)), int(np.prod(b_shape)))
     if rank is not None:
         rank = check_rank(rank, "rank")
         if rank > max_rank:
             raise ValueError(
-                f"rank={rank} exceeds the full Kronecker rank {max_rank} = min(prod a_shapes, "
-                f"prod b_shapes) for a_shapes={a_shape}, b_shapes={b_shape}"
+                f"rank={rank} exceeds the full Kronecker rank {max_rank} = min(prod a_shape, "
+                f"prod b_shape) for a_shape={a_shape}, b_shape={b_shape}"
             )
     m = kron_rearrange(x, a_shape, b_shape)
     u, s, vt = truncated_svd(m)
@@ -208,11 +213,14 @@ def gkpd(
     return out
 
 
+@deprecated_arguments(positional=("eps",))
+@scale_equivariant
 def kpd(
     m: np.ndarray,
     a_shape: Sequence[int],
     b_shape: Sequence[int] | None = None,
     rank: int | None = 1,
+    *,
     eps: float | None = None,
 ) -> KronTensor:
     """Kronecker product decomposition of a matrix ``M ≈ sum_r A_r ⊗ B_r`` (Van Loan & Pitsianis).
@@ -247,12 +255,3 @@ def kpd(
     """
     m = check_array(m, "m", ndim=2)
     return gkpd(m, a_shape, b_shape, rank=rank, eps=eps)
-
-
-register_method(
-    "gkpd",
-    gkpd,
-    format="KronTensor",
-    demo_kwargs={"a_shapes": (4, 4, 4, 4), "rank": 3},
-    description="Generalized Kronecker product decomposition (rearranged SVD, Eckart-Young)",
-)

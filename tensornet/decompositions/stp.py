@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_int, check_option, check_ranks
+from .._deprecation import deprecated_arguments
+from .._validation import check_array, check_int, check_option, check_ranks, scale_equivariant
 from ..algebra import mode_dot
 from ..formats.stp import STRTensor, STTTensor, STTuckerTensor
-from ..registry import register_method
 from .tr import tr_als
 from .tt import tt_svd
 from .tucker import hosvd, tucker_hooi
@@ -63,12 +63,16 @@ def stp_split(x: np.ndarray, t: int) -> np.ndarray:
     return x.reshape([s for n in x.shape for s in (n // t, t)])
 
 
+@deprecated_arguments(renamed={"solver": "hooi_method"}, positional=("t", "method", "random_state"))
+@scale_equivariant
 def st_tucker(
     x: np.ndarray,
     ranks: int | Sequence[int],
+    *,
     t: int,
     method: str = "hosvd",
     random_state: Any = None,
+    hooi_method: str = "power",
     **hooi_options: Any,
 ) -> STTuckerTensor:
     """Semi-tensor Tucker approximation ``X ≈ G ⋉_1 A^(1) ⋯ ⋉_N A^(N)`` (survey eq. 16).
@@ -85,15 +89,18 @@ def st_tucker(
     ranks : int or sequence of int
         Core sizes ``R_n`` (divisible by ``t``, at most ``I_n``).
     t : int
-        The STP factor (``t = 1``: ordinary Tucker).
+        The STP factor (keyword-only; ``t = 1``: ordinary Tucker).
     method : {"hosvd", "hooi"}
         :func:`~tensornet.decompositions.hosvd` (one pass, ``sqrt(N)``-quasi-optimal on the split
         problem) or :func:`~tensornet.decompositions.tucker_hooi` (iterated, never worse).
     random_state : None, int or numpy.random.Generator
         Passed to HOOI.
+    hooi_method : {"power", "eigh"}
+        HOOI's subspace update (the ``method`` of
+        :func:`~tensornet.decompositions.tucker_hooi`), used when ``method="hooi"``.
     **hooi_options
         Further keyword arguments of :func:`~tensornet.decompositions.tucker_hooi`
-        (``n_iter_max``, ``tol``, ``init``, ``solver``).
+        (``n_iter_max``, ``tol``, ``init``).
 
     Returns
     -------
@@ -128,7 +135,9 @@ def st_tucker(
     if method == "hosvd":
         tucker = hosvd(y, split_ranks)
     else:
-        tucker = tucker_hooi(y, split_ranks, random_state=random_state, **hooi_options)
+        tucker = tucker_hooi(
+            y, split_ranks, method=hooi_method, random_state=random_state, **hooi_options
+        )
     core = tucker.core
     for n in range(x.ndim):
         core = mode_dot(core, tucker.factor(2 * n + 1), 2 * n + 1)  # absorb the t x t factor
@@ -151,11 +160,13 @@ def _stt_ranks(ranks: Any, d: int, t: int) -> list[int] | None:
     return [r // t for r in caps]
 
 
+@deprecated_arguments(positional=("eps",))
+@scale_equivariant
 def stt_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
-    eps: float | None = None,
     *,
+    eps: float | None = None,
     t: int,
 ) -> STTTensor:
     """Semi-tensor train approximation by TT-SVD of the reduced problem (our derivation).
@@ -197,6 +208,7 @@ def stt_svd(
     return out
 
 
+@scale_equivariant
 def str_als(
     x: np.ndarray,
     ranks: int | Sequence[int],
@@ -255,26 +267,3 @@ def str_als(
     out = STRTensor.from_reduced(tr.cores, t)
     out.info = {**tr.info, "tr_ranks": tr.ranks}
     return out
-
-
-register_method(
-    "st_tucker",
-    st_tucker,
-    format="STTuckerTensor",
-    demo_kwargs={"ranks": 12, "t": 2},
-    description="Semi-tensor Tucker = HOSVD of the (I/t, t)-split tensor (our reduction)",
-)
-register_method(
-    "stt_svd",
-    stt_svd,
-    format="STTTensor",
-    demo_kwargs={"ranks": 6, "t": 2},
-    description="Semi-tensor train = TT-SVD with ranks r/t, first core re-indexed (ours)",
-)
-register_method(
-    "str_als",
-    str_als,
-    format="STRTensor",
-    demo_kwargs={"ranks": 6, "t": 2, "n_iter_max": 10},
-    description="Semi-tensor ring = TR-ALS with ranks r/t, first core lifted (ours)",
-)

@@ -10,25 +10,27 @@ identity:
 * :func:`randomized_svd` is the Halko-Martinsson-Tropp (SIAM Review 2011) range finder with
   power iterations, for large matrices of low rank;
 * :func:`rank_for_error` turns singular values and an absolute error ``delta`` into the smallest
-  rank that meets it (the "delta-truncation" of TT-SVD, HT-SVD and TR-SVD);
-* :func:`get_svd` turns the ``svd=`` option of the decompositions (``"truncated"``,
-  ``"randomized"`` or a callable) into one function ``svd(m, rank=None, eps=None)``.
+  rank that meets it (the "delta-truncation" of TT-SVD, HT-SVD and TR-SVD).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_eps, check_int, check_random_state, check_rank
+from .._deprecation import deprecated_arguments
+from .._validation import (
+    check_array,
+    check_eps,
+    check_int,
+    check_random_state,
+    check_rank,
+    scale_equivariant,
+)
 
-__all__ = ["truncated_svd", "randomized_svd", "rank_for_error", "get_svd", "SVDFunction"]
-
-#: Signature of an SVD back end: ``svd(m, rank=None, eps=None) -> (U, s, Vt)``.
-SVDFunction = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
+__all__ = ["truncated_svd", "randomized_svd", "rank_for_error"]
 
 
 def rank_for_error(s: np.ndarray, delta: float, min_rank: int = 1) -> int:
@@ -102,8 +104,10 @@ def _choose_rank(
     return max(min(r, len(s)), 1)
 
 
+@deprecated_arguments(positional=("eps",))
+@scale_equivariant
 def truncated_svd(
-    m: np.ndarray, rank: int | None = None, eps: float | None = None
+    m: np.ndarray, rank: int | None = None, *, eps: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best low-rank approximation ``M ≈ U diag(s) Vt`` by a truncated SVD (survey Sec. II-A.1).
 
@@ -156,9 +160,12 @@ def _orthonormal_basis(y: np.ndarray) -> np.ndarray:
     return q
 
 
+@deprecated_arguments(positional=("n_oversamples", "n_iter", "random_state"))
+@scale_equivariant
 def randomized_svd(
     m: np.ndarray,
     rank: int,
+    *,
     n_oversamples: int = 10,
     n_iter: int = 2,
     random_state: Any = None,
@@ -215,45 +222,3 @@ def randomized_svd(
         q = _orthonormal_basis(m @ q)
     ub, s, vt = _exact_svd(q.T @ m)
     return (q @ ub[:, :rank]), s[:rank], vt[:rank]
-
-
-def get_svd(svd: str | SVDFunction = "truncated", random_state: Any = None) -> SVDFunction:
-    """Resolve the ``svd=`` option of a decomposition into ``f(m, rank=None, eps=None)``.
-
-    Parameters
-    ----------
-    svd : {"truncated", "randomized"} or callable
-        ``"truncated"`` is :func:`truncated_svd`. ``"randomized"`` calls :func:`randomized_svd`
-        when a ``rank`` is given and then applies ``eps`` to the computed singular values,
-        counting the range finder's residual ``||M||^2 - sum s_i^2`` as error (so the ``eps``
-        bound is honoured exactly for the returned factors); without a ``rank`` it falls back to
-        :func:`truncated_svd`. A callable with the signature ``f(m, rank=None, eps=None) ->
-        (U, s, Vt)`` is returned as is.
-    random_state : None, int or numpy.random.Generator
-        Seed for the randomized back end.
-
-    Returns
-    -------
-    callable
-        ``f(m, rank=None, eps=None) -> (U, s, Vt)``.
-    """
-    if callable(svd):
-        return svd
-    if svd == "truncated":
-        return truncated_svd
-    if svd == "randomized":
-        rng = check_random_state(random_state)
-
-        def _randomized(
-            m: np.ndarray, rank: int | None = None, eps: float | None = None
-        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            if rank is None:
-                return truncated_svd(m, eps=eps)
-            eps_checked = check_eps(eps)
-            u, s, vt = randomized_svd(m, rank, random_state=rng)
-            total_sq = float(np.linalg.norm(m) ** 2)
-            r = _choose_rank(s, total_sq, None, eps_checked)
-            return u[:, :r], s[:r], vt[:r]
-
-        return _randomized
-    raise ValueError(f"svd={svd!r} is not one of 'truncated', 'randomized' or a callable")

@@ -43,16 +43,20 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_eps,
     check_int,
     check_option,
     check_random_state,
+    check_rank_spec,
     check_ranks,
+    check_real,
+    lower_caps,
+    scale_equivariant,
 )
 from ..formats.tr import TRTensor
-from ..registry import register_method
 from .tt import _ZERO, _svd_step
 
 __all__ = ["tr_svd", "tr_als", "balanced_split"]
@@ -107,6 +111,7 @@ def _first_split(rank: int, caps: Sequence[int] | None) -> tuple[int, int]:
 
 def _tr_rank_caps(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...] | None:
     """``d`` TR ranks ``(r_0, ..., r_{d-1})`` from an int, ``d`` values or ``d + 1`` closed ones."""
+    ranks = check_rank_spec(ranks, name)
     if ranks is None:
         return None
     if isinstance(ranks, (Sequence, np.ndarray)) and not isinstance(ranks, (str, bytes)):
@@ -123,9 +128,12 @@ def _tr_rank_caps(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...] | 
 
 
 # ---------------------------------------------------------------------------- TR-SVD
+@deprecated_arguments(positional=("eps",))
+@scale_equivariant
 def tr_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
+    *,
     eps: float | None = None,
 ) -> TRTensor:
     """Tensor-ring decomposition by sequential SVDs (survey eq. 9; Zhao et al. 2016, Alg. 1).
@@ -168,6 +176,8 @@ def tr_svd(
     shape = x.shape
     d = len(shape)
     caps = _tr_rank_caps(ranks, d)
+    first = min(shape[0], x.size // shape[0])  # r_0 r_1 <= rank of the first unfolding
+    caps = lower_caps(caps, (first, first) + (x.size,) * (d - 2))
     norm = float(np.linalg.norm(x.ravel()))
     if eps is None and ranks is None:
         eps = 0.0
@@ -364,9 +374,12 @@ def _als_run(
     return cores, history
 
 
+@deprecated_arguments(positional=("n_iter_max", "tol", "init", "n_restarts", "random_state"))
+@scale_equivariant
 def tr_als(
     x: np.ndarray,
     ranks: int | Sequence[int],
+    *,
     n_iter_max: int = 100,
     tol: float = 1e-8,
     init: str = "svd",
@@ -422,8 +435,7 @@ def tr_als(
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     init = check_option(init, "init", ("svd", "random"))
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise ValueError(f"tol={tol!r} must be a number >= 0")
+    tol = check_real(tol, "tol", minimum=0.0)
     rng = check_random_state(random_state)
     norm = float(np.linalg.norm(x.ravel()))
     # X with its modes in the cyclic order k+1, ..., d, 1, ..., k (mode k last), for every k
@@ -454,19 +466,3 @@ def tr_als(
         "ranks": tr.ranks,
     }
     return tr
-
-
-register_method(
-    "tr_svd",
-    tr_svd,
-    format="TRTensor",
-    demo_kwargs={"eps": 1e-3},
-    description="TR-SVD: sequential SVDs with a balanced first-rank split (Zhao et al. 2016)",
-)
-register_method(
-    "tr_als",
-    tr_als,
-    format="TRTensor",
-    demo_kwargs={"ranks": 3, "n_iter_max": 30},
-    description="TR-ALS: alternating least squares by QR (Zhao et al. 2016)",
-)

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_eps,
@@ -50,11 +51,12 @@ from .._validation import (
     check_random_state,
     check_real_dtype,
     check_shape,
+    exact_size,
+    scale_equivariant,
 )
 from ..algebra.gram import gram as gram_matrix
 from ..formats.tt import TTTensor, tt_rank_caps
 from ..formats.tt_matrix import TTMatrix
-from ..registry import register_method
 from .svd import randomized_svd, rank_for_error
 
 __all__ = ["tt_svd", "tt_matrix_svd"]
@@ -281,11 +283,14 @@ def _leading_full_steps(shape: tuple[int, ...], caps: tuple[int, ...]) -> int:
 
 
 # ---------------------------------------------------------------------------- TT-SVD
+@deprecated_arguments(renamed={"svd": "method"}, positional=("eps", "svd", "random_state"))
+@scale_equivariant
 def tt_svd(
     x: np.ndarray,
     ranks: int | Sequence[int] | None = None,
+    *,
     eps: float | None = None,
-    svd: str = "exact",
+    method: str = "exact",
     random_state: Any = None,
 ) -> TTTensor:
     """Tensor-train decomposition by sequential truncated SVDs (survey eq. 8; Oseledets 2011).
@@ -305,12 +310,12 @@ def tt_svd(
         rank cap binds. With neither ``ranks`` nor ``eps`` the decomposition is exact up to
         rounding (``eps = 0``: numerically zero directions, below ``1e-14 ||X||_F`` per step,
         are dropped).
-    svd : {"exact", "randomized"}
+    method : {"exact", "randomized"}
         ``"exact"``: the exact Gram-projection / LAPACK steps of the module notes.
         ``"randomized"``: a randomized range finder of width ``ranks[k]`` per step (needs
         ``ranks``; ``eps`` then truncates further, counting the sketch's residual as error).
     random_state : None, int or numpy.random.Generator
-        Seed for ``svd="randomized"``.
+        Seed for ``method="randomized"``.
 
     Returns
     -------
@@ -339,13 +344,13 @@ def tt_svd(
     True
     """
     eps = check_eps(eps)
-    svd = check_option(svd, "svd", ("exact", "randomized"))
+    svd = check_option(method, "method", ("exact", "randomized"))
     x, checked = _as_tensor(x)
     shape = x.shape
     d = len(shape)
     caps = tt_rank_caps(ranks, shape)
     if svd == "randomized" and ranks is None:
-        raise ValueError("svd='randomized' needs ranks (the sketch width); got ranks=None")
+        raise ValueError("method='randomized' needs ranks (the sketch width); got ranks=None")
     rng = check_random_state(random_state) if svd == "randomized" else None
     if eps is None and ranks is None:
         eps = 0.0  # exact up to rounding: drop only numerically zero directions
@@ -392,11 +397,14 @@ def tt_svd(
 
 
 # ---------------------------------------------------------------------------- TT-matrix SVD
+@deprecated_arguments(positional=("eps",))
+@scale_equivariant
 def tt_matrix_svd(
     w: np.ndarray,
     in_modes: Sequence[int],
     out_modes: Sequence[int],
     ranks: int | Sequence[int] | None = None,
+    *,
     eps: float | None = None,
 ) -> TTMatrix:
     """TT-matrix (TT-operator) decomposition of a weight matrix (Novikov et al. 2015; eq. 8).
@@ -444,10 +452,10 @@ def tt_matrix_svd(
         raise ValueError(
             f"in_modes {in_modes} and out_modes {out_modes} must have the same length"
         )
-    if int(np.prod(in_modes)) != w.shape[0] or int(np.prod(out_modes)) != w.shape[1]:
+    if exact_size(in_modes) != w.shape[0] or exact_size(out_modes) != w.shape[1]:
         raise ValueError(
             f"w has shape {w.shape} but in_modes {in_modes} and out_modes {out_modes} "
-            f"multiply to ({int(np.prod(in_modes))}, {int(np.prod(out_modes))})"
+            f"multiply to ({exact_size(in_modes)}, {exact_size(out_modes)})"
         )
     d = len(in_modes)
     t = w.reshape(in_modes + out_modes)
@@ -461,12 +469,3 @@ def tt_matrix_svd(
     out = TTMatrix(cores, copy=False)
     out.info = dict(tt.info)
     return out
-
-
-register_method(
-    "tt_svd",
-    tt_svd,
-    format="TTTensor",
-    demo_kwargs={"ranks": 3},
-    description="TT-SVD: sequential truncated SVDs (Oseledets 2011)",
-)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from .._deprecation import deprecated_arguments
 from .._validation import (
     check_array,
     check_eps,
@@ -29,10 +30,11 @@ from .._validation import (
     check_option,
     check_random_state,
     check_ranks,
+    check_real,
+    scale_equivariant,
 )
 from ..algebra import gram, unfold
 from ..formats.tucker import TuckerTensor, project
-from ..registry import register_method
 from .svd import rank_for_error
 
 __all__ = ["hosvd", "tucker_hooi", "tucker2"]
@@ -104,10 +106,7 @@ def _check_tucker_ranks(ranks: Any, shape: tuple[int, ...], name: str = "ranks")
 
 
 def _check_tol(tol: Any) -> float:
-    value = float(tol)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
-    return value
+    return check_real(tol, "tol", minimum=0.0)
 
 
 #: Below this relative error ``sqrt(||X||^2 - ||G||^2)`` has lost its digits to cancellation
@@ -134,8 +133,10 @@ def _accurate_error(
 
 
 # --------------------------------------------------------------------------- HOSVD
+@deprecated_arguments(positional=("eps",))
+@scale_equivariant
 def hosvd(
-    x: np.ndarray, ranks: int | Sequence[int] | None = None, eps: float | None = None
+    x: np.ndarray, ranks: int | Sequence[int] | None = None, *, eps: float | None = None
 ) -> TuckerTensor:
     """Truncated higher-order SVD (survey Sec. II-A.2; De Lathauwer et al. 2000).
 
@@ -297,13 +298,19 @@ def _initial_factors(
     return factors
 
 
+@deprecated_arguments(
+    renamed={"solver": "method"},
+    positional=("n_iter_max", "tol", "init", "solver", "random_state"),
+)
+@scale_equivariant
 def tucker_hooi(
     x: np.ndarray,
     ranks: int | Sequence[int],
+    *,
     n_iter_max: int = 100,
     tol: float = 1e-8,
     init: str | TuckerTensor = "hosvd",
-    solver: str = "power",
+    method: str = "power",
     random_state: Any = None,
 ) -> TuckerTensor:
     """Tucker decomposition by higher-order orthogonal iteration (survey Sec. II-A.2).
@@ -326,7 +333,7 @@ def tucker_hooi(
     init : {"hosvd", "random"} or TuckerTensor
         Starting factors: HOSVD (default), random orthonormal, or those of a given Tucker
         tensor (orthonormalized).
-    solver : {"power", "eigh"}
+    method : {"power", "eigh"}
         How the leading subspace of ``Y_(n)`` is updated: ``"eigh"`` computes it exactly from
         the eigendecomposition of the Gram matrix ``Y_(n) Y_(n)^T``; ``"power"`` (default)
         takes one block power step ``orth(Y_(n) Y_(n)^T U_n)`` from the current ``U_n``, which
@@ -361,7 +368,7 @@ def tucker_hooi(
     x = check_array(x, "x", min_ndim=2)
     ranks_t = _check_tucker_ranks(ranks, x.shape)
     return _tucker_partial(
-        x, dict(enumerate(ranks_t)), n_iter_max, tol, init, solver, random_state
+        x, dict(enumerate(ranks_t)), n_iter_max, tol, init, method, random_state
     )
 
 
@@ -384,18 +391,21 @@ def _tucker_partial(
             raise ValueError(f"init has ranks {init.ranks}, expected {ranks} on those modes")
     else:
         init = check_option(init, "init", ("hosvd", "random"))
-    solver = check_option(solver, "solver", ("power", "eigh"))
+    solver = check_option(solver, "method", ("power", "eigh"))
     rng = check_random_state(random_state)
     factors = _initial_factors(x, ranks, init, rng)
     return _hooi(x, ranks, factors, n_iter_max, tol, solver)
 
 
+@deprecated_arguments(renamed={"solver": "method"}, positional=("n_iter_max", "tol", "solver"))
+@scale_equivariant
 def tucker2(
     kernel: np.ndarray,
     ranks: int | Sequence[int],
+    *,
     n_iter_max: int = 100,
     tol: float = 1e-8,
-    solver: str = "power",
+    method: str = "power",
 ) -> TuckerTensor:
     """Tucker-2 of a convolution kernel: compress the two channel modes only (Kim et al. 2016).
 
@@ -415,7 +425,7 @@ def tucker2(
         Maximum number of HOOI sweeps.
     tol : float
         Stopping tolerance on the relative error change.
-    solver : {"power", "eigh"}
+    method : {"power", "eigh"}
         Subspace update, as in :func:`tucker_hooi`.
 
     Returns
@@ -433,20 +443,4 @@ def tucker2(
     """
     kernel = check_array(kernel, "kernel", ndim=4)
     r_out, r_in = _check_tucker_ranks(ranks, kernel.shape[:2])
-    return _tucker_partial(kernel, {0: r_out, 1: r_in}, n_iter_max, tol, "hosvd", solver, None)
-
-
-register_method(
-    "hosvd",
-    hosvd,
-    format="TuckerTensor",
-    demo_kwargs={"ranks": 3},
-    description="truncated HOSVD (survey II-A.2)",
-)
-register_method(
-    "tucker_hooi",
-    tucker_hooi,
-    format="TuckerTensor",
-    demo_kwargs={"ranks": 3},
-    description="Tucker by HOOI from HOSVD (survey II-A.2)",
-)
+    return _tucker_partial(kernel, {0: r_out, 1: r_in}, n_iter_max, tol, "hosvd", method, None)

@@ -15,6 +15,8 @@ and may override ``norm``, ``inner`` and ``n_params`` with cheaper structured co
 
 from __future__ import annotations
 
+import functools
+import math
 import numbers
 import os
 from abc import ABC, abstractmethod
@@ -24,7 +26,13 @@ from typing import Any
 import numpy as np
 
 from .._io import load_npz, save_npz
-from .._validation import check_array
+from .._validation import (
+    SCALE_EXPONENT_WINDOW,
+    array_exponent,
+    check_array,
+    exact_size,
+    scaled_norm,
+)
 
 __all__ = ["StructuredTensor", "DEFAULT_MAX_ELEMENTS", "format_class"]
 
@@ -54,6 +62,25 @@ def format_class(name: str) -> type[StructuredTensor]:
         raise ValueError(f"unknown tensor format {name!r}; known formats: {known}") from None
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _overflow_safe(norm: Any) -> Any:
+    """Wrap a format's ``norm`` so that it runs on the :meth:`StructuredTensor._balanced` copy."""
+
+    @functools.wraps(norm)
+    def wrapper(self: StructuredTensor) -> float:
+        balanced = self._balanced()
+        if balanced is None:
+            return norm(self)
+        copy, k = balanced
+        return math.ldexp(norm(copy), k)
+
+    return wrapper
+
+
 class StructuredTensor(ABC):
     """Abstract base of the structured tensor formats (CP, Tucker, BTD, HT, TT, TR, Kron, STP).
 
@@ -66,10 +93,16 @@ class StructuredTensor(ABC):
 
     info: dict[str, Any]
 
+    #: The component that :meth:`_scale_by` multiplies: an array attribute, or a list/dict of
+    #: arrays whose entry ``0`` (first core, root transfer tensor) is scaled.
+    _scale_attr: str = ""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not getattr(cls, "__abstractmethods__", None):
             _FORMATS[cls.__name__] = cls
+        if "norm" in cls.__dict__:
+            cls.norm = _overflow_safe(cls.__dict__["norm"])  # type: ignore[method-assign]
 
     # ----------------------------------------------------------------- to implement
     @property
@@ -99,6 +132,29 @@ class StructuredTensor(ABC):
     def _from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> StructuredTensor:
         """Rebuild an instance from :meth:`_arrays` and :meth:`_metadata`."""
 
+    def _scale_by(self, factor: float) -> None:
+        """Multiply the represented tensor by ``factor`` in place, through one component."""
+        value = getattr(self, self._scale_attr)
+        if isinstance(value, (list, dict)):
+            value[0] = value[0] * factor
+        else:
+            setattr(self, self._scale_attr, value * factor)
+
+    def _balanced(self) -> tuple[StructuredTensor, int] | None:
+        """A copy with every stored array scaled to magnitude ~1, and the exponent removed.
+
+        Returns ``(copy, k)`` with ``self == 2**k * copy`` (every format is multilinear in its
+        stored arrays), or ``None`` when every array already lies within
+        ``2**±SCALE_EXPONENT_WINDOW``. :meth:`norm` runs on the copy, so products and sums of
+        squares of the parameters neither overflow nor underflow.
+        """
+        arrays = self._arrays()
+        exps = {name: array_exponent(a) for name, a in arrays.items()}
+        if all(abs(e) <= SCALE_EXPONENT_WINDOW for e in exps.values()):
+            return None
+        scaled = {n: a * math.ldexp(1.0, -exps[n]) for n, a in arrays.items()}
+        return type(self)._from_arrays(scaled, self._metadata()), sum(exps.values())
+
     # ----------------------------------------------------------------- shared behaviour
     @property
     def ndim(self) -> int:
@@ -108,7 +164,7 @@ class StructuredTensor(ABC):
     @property
     def size(self) -> int:
         """Number of elements of the represented dense tensor."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return exact_size(self.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -153,7 +209,7 @@ class StructuredTensor(ABC):
         -------
         float
         """
-        return float(np.linalg.norm(self.full().ravel()))
+        return scaled_norm(self.full())
 
     def inner(self, other: StructuredTensor | np.ndarray) -> float:
         """Frobenius inner product ``<self, other>`` (dense fallback; formats may override).
@@ -185,10 +241,10 @@ class StructuredTensor(ABC):
         """
         x = check_array(x, "x")
         self._check_same_shape(x.shape, "x")
-        ref = float(np.linalg.norm(x.ravel()))
+        ref = scaled_norm(x)
         if ref == 0.0:
             raise ValueError("x is all zeros: the relative error is undefined")
-        return float(np.linalg.norm((x - self.full(max_elements=None)).ravel())) / ref
+        return scaled_norm(x - self.full(max_elements=None)) / ref
 
     def _element_index(self, index: Any, hint: str = "") -> tuple[int, ...]:
         """Validate one multi-index for element access and return it non-negative.
@@ -251,14 +307,28 @@ class StructuredTensor(ABC):
         StructuredTensor
         """
         arrays, meta = load_npz(path)
-        target = format_class(meta["kind"])
+        try:
+            target = format_class(meta["kind"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         if cls is not StructuredTensor and not issubclass(target, cls):
             raise ValueError(f"{path} holds a {meta['kind']}, not a {cls.__name__}")
         try:
+            shape = meta.get("shape")
+            if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+                raise ValueError(f"metadata shape={_short(shape)} is not a list of sizes")
             obj = target._from_arrays(arrays, meta)
-        except (KeyError, ValueError, TypeError) as exc:
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            OverflowError,
+            IndexError,
+            AttributeError,
+            RecursionError,
+        ) as exc:
             raise ValueError(f"{path} holds a corrupt {meta['kind']}: {exc}") from exc
-        if tuple(obj.shape) != tuple(meta.get("shape", obj.shape)):
+        if tuple(obj.shape) != tuple(shape):
             raise ValueError(f"{path} holds a corrupt {meta['kind']}: shape mismatch")
         return obj
 

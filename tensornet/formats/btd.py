@@ -11,6 +11,7 @@ tensor is never formed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +47,25 @@ class BTDTensor(StructuredTensor):
            [2., 2.]])
     """
 
+    def _scale_by(self, factor: float) -> None:
+        """Multiply the represented tensor by ``factor`` in place (every term's core)."""
+        for term in self.terms:
+            term._scale_by(factor)
+
+    def _balanced(self) -> tuple[BTDTensor, int] | None:
+        """Balanced copy of every term, their cores brought to the largest term's exponent."""
+        parts = [t._balanced() for t in self.terms]
+        if all(p is None for p in parts):
+            return None
+        parts = [
+            p if p is not None else (TuckerTensor._from_arrays(t._arrays(), t._metadata()), 0)
+            for p, t in zip(parts, self.terms, strict=True)
+        ]
+        top = max(k for _, k in parts)
+        for term, k in parts:
+            term._scale_by(math.ldexp(1.0, k - top))
+        return BTDTensor([term for term, _ in parts]), top
+
     def __init__(self, terms: Sequence[TuckerTensor | tuple[np.ndarray, Sequence[np.ndarray]]]):
         if isinstance(terms, np.ndarray) or not isinstance(terms, Sequence) or not terms:
             raise ValueError("terms must be a non-empty sequence of Tucker terms")
@@ -53,9 +73,7 @@ class BTDTensor(StructuredTensor):
         for r, term in enumerate(terms):
             if not isinstance(term, TuckerTensor):
                 if not isinstance(term, Sequence) or len(term) != 2:
-                    raise TypeError(
-                        f"terms[{r}] must be a TuckerTensor or a (core, factors) pair"
-                    )
+                    raise TypeError(f"terms[{r}] must be a TuckerTensor or a (core, factors) pair")
                 term = TuckerTensor(check_array(term[0], f"terms[{r}] core"), term[1])
             if out and term.shape != out[0].shape:
                 raise ValueError(

@@ -49,6 +49,8 @@ class CPTensor(StructuredTensor):
            [2., 2., 2.]])
     """
 
+    _scale_attr = "weights"
+
     def __init__(self, weights: np.ndarray | None, factors: Sequence[np.ndarray]) -> None:
         if isinstance(factors, np.ndarray) or not isinstance(factors, Sequence):
             raise TypeError("factors must be a sequence of 2-D arrays (one per mode)")

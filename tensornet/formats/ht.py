@@ -32,8 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import deprecated_alias, deprecated_arguments
 from .._validation import check_array, check_int
 from .base import StructuredTensor
+from .tt import check_index_batch
 
 __all__ = ["DimensionTree", "HTTensor"]
 
@@ -320,6 +322,8 @@ class HTTensor(StructuredTensor):
         If a shape does not fit its children's ranks or a node is missing.
     """
 
+    _scale_attr = "transfers"
+
     def __init__(
         self,
         tree: Any,
@@ -448,27 +452,20 @@ class HTTensor(StructuredTensor):
             return float(np.linalg.norm(self.transfers[0].ravel()))
         return float(np.sqrt(max(float(self._gram(0)[0, 0]), 0.0)))
 
-    def elements(self, indices: np.ndarray) -> np.ndarray:
-        """Many elements at once, walking the tree bottom-up with one row per index.
+    def gather(self, index: np.ndarray) -> np.ndarray:
+        """Elements at a batch of multi-indices, walking the tree bottom-up with one row per index.
 
         Parameters
         ----------
-        indices : array_like of int, shape (n, d)
-            One full multi-index per row.
+        index : array_like of int, shape (n, d)
+            One full multi-index per row; negative entries count from the end (as in
+            :meth:`TTTensor.gather <tensornet.formats.TTTensor.gather>`).
 
         Returns
         -------
         numpy.ndarray, shape (n,)
         """
-        idx = np.asarray(indices)
-        if idx.ndim != 2 or idx.shape[1] != self.ndim or not np.issubdtype(idx.dtype, np.integer):
-            raise ValueError(
-                f"indices must be an integer array of shape (n, {self.ndim}), got "
-                f"{idx.shape} of dtype {idx.dtype}"
-            )
-        for k, size in enumerate(self.shape):
-            if np.any((idx[:, k] < 0) | (idx[:, k] >= size)):
-                raise IndexError(f"indices[:, {k}] out of range for mode {k} of size {size}")
+        idx = check_index_batch(index, self.shape)
         vec: dict[int, np.ndarray] = {}
         for t in self.tree.postorder():
             if self.tree.is_leaf(t):
@@ -479,6 +476,8 @@ class HTTensor(StructuredTensor):
                 vl, vr = vec.pop(left), vec.pop(right)
                 vec[t] = np.einsum("nb,nc,bca->na", vl, vr, self.transfers[t])
         return vec[0][:, 0]
+
+    elements = deprecated_alias(gather, "elements")
 
     def __getitem__(self, index: tuple[int, ...]) -> float:
         """One element ``X[i_0, ..., i_{d-1}]`` (a full integer index).
@@ -493,20 +492,21 @@ class HTTensor(StructuredTensor):
         float
         """
         row = np.array([self._element_index(index)])
-        return float(self.elements(row)[0])
+        return float(self.gather(row)[0])
 
     # ----------------------------------------------------------------- chain computation
+    @deprecated_arguments(renamed={"in_shape": "in_modes", "out_shape": "out_modes"})
     def contract(
         self,
         x: np.ndarray,
-        in_shape: Sequence[int] | None = None,
-        out_shape: Sequence[int] | None = None,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
     ) -> np.ndarray:
         """Contract a batch of tensorized inputs with the HT tensor, leaves to root (survey Fig. 3).
 
         Every mode ``k`` of the HT tensor is read as a pair ``(i_k, j_k)`` of an input index
-        ``i_k < in_shape[k]`` (slow) and an output index ``j_k < out_shape[k]`` (fast), so
-        ``I_k = in_shape[k] * out_shape[k]``. The result is
+        ``i_k < in_modes[k]`` (slow) and an output index ``j_k < out_modes[k]`` (fast), so
+        ``I_k = in_modes[k] * out_modes[k]``. The result is
 
         .. math::
 
@@ -516,7 +516,7 @@ class HTTensor(StructuredTensor):
 
         i.e. ``Y = x_mat @ W`` with ``W[(i_0..i_{d-1}), (j_0..j_{d-1})]`` the HT tensor seen as
         a matrix (C order on both sides): the product an HT linear layer computes. With
-        ``out_shape`` all ones (the default) it is the batch of inner products
+        ``out_modes`` all ones (the default) it is the batch of inner products
         ``<x[b], X>``, shape ``(B,)``.
 
         The dense tensor is never formed: the tree is walked in post-order; at a leaf the input
@@ -530,9 +530,9 @@ class HTTensor(StructuredTensor):
         x : array_like, shape (B, in_0, ..., in_{d-1})
             The batch of tensorized inputs (use :func:`tensornet.algebra.tensorize` with
             ``batch=True`` to tensorize vectors).
-        in_shape : sequence of int, optional
+        in_modes : sequence of int, optional
             ``(in_0, ..., in_{d-1})``; by default ``x.shape[1:]``.
-        out_shape : sequence of int, optional
+        out_modes : sequence of int, optional
             ``(out_0, ..., out_{d-1})``; by default ``I_k / in_k``.
 
         Returns
@@ -546,21 +546,21 @@ class HTTensor(StructuredTensor):
         """
         x = check_array(x, "x", ndim=self.ndim + 1)
         d = self.ndim
-        in_shape = tuple(x.shape[1:]) if in_shape is None else tuple(int(n) for n in in_shape)
-        if len(in_shape) != d or tuple(x.shape[1:]) != in_shape:
-            raise ValueError(f"x must have shape (B, *in_shape) = (B, {in_shape}), got {x.shape}")
-        if out_shape is None:
-            for k, (i, size) in enumerate(zip(in_shape, self.shape, strict=False)):
+        in_modes = tuple(x.shape[1:]) if in_modes is None else tuple(int(n) for n in in_modes)
+        if len(in_modes) != d or tuple(x.shape[1:]) != in_modes:
+            raise ValueError(f"x must have shape (B, *in_modes) = (B, {in_modes}), got {x.shape}")
+        if out_modes is None:
+            for k, (i, size) in enumerate(zip(in_modes, self.shape, strict=False)):
                 if size % i:
                     raise ValueError(
-                        f"in_shape[{k}]={i} does not divide the HT mode size I_{k}={size}"
+                        f"in_modes[{k}]={i} does not divide the HT mode size I_{k}={size}"
                     )
-            out_shape = tuple(size // i for i, size in zip(in_shape, self.shape, strict=False))
-        out_shape = tuple(int(n) for n in out_shape)
-        for k, (i, j, size) in enumerate(zip(in_shape, out_shape, self.shape, strict=False)):
+            out_modes = tuple(size // i for i, size in zip(in_modes, self.shape, strict=False))
+        out_modes = tuple(int(n) for n in out_modes)
+        for k, (i, j, size) in enumerate(zip(in_modes, out_modes, self.shape, strict=False)):
             if i * j != size:
                 raise ValueError(
-                    f"in_shape[{k}] * out_shape[{k}] = {i} * {j} must equal the HT mode size "
+                    f"in_modes[{k}] * out_modes[{k}] = {i} * {j} must equal the HT mode size "
                     f"I_{k}={size}"
                 )
         # Axis labels of the running tensor z: ("b",), ("i", k), ("j", k), ("a", node).
@@ -569,7 +569,7 @@ class HTTensor(StructuredTensor):
         for t in self.tree.postorder():
             if self.tree.is_leaf(t):
                 k = self.tree.nodes[t][0]
-                u = self.leaves[k].reshape(in_shape[k], out_shape[k], -1)
+                u = self.leaves[k].reshape(in_modes[k], out_modes[k], -1)
                 z = np.tensordot(z, u, axes=([labels.index(("i", k))], [0]))
                 labels.remove(("i", k))
                 labels += [("j", k), ("a", t)]
@@ -582,7 +582,7 @@ class HTTensor(StructuredTensor):
         order = [labels.index(("b", 0))] + [labels.index(("j", k)) for k in range(d)]
         order.append(labels.index(("a", 0)))
         y = np.transpose(z, order)[..., 0]
-        if all(j == 1 for j in out_shape):
+        if all(j == 1 for j in out_modes):
             return y.reshape(y.shape[0])
         return y
 
@@ -600,4 +600,22 @@ class HTTensor(StructuredTensor):
         tree = DimensionTree(meta["tree"])
         leaves = [arrays[f"leaf_{k}"] for k in range(tree.d)]
         transfers = {t: arrays[f"transfer_{t}"] for t in tree.interior}
-        return cls(tree, leaves, transfers, orthonormal=bool(meta.get("orthonormal", False)))
+        claim = meta.get("orthonormal", False)
+        if not isinstance(claim, bool):
+            raise TypeError(f"orthonormal={claim!r} must be true or false")
+        out = cls(tree, leaves, transfers, orthonormal=claim)
+        if claim and not out._bases_orthonormal():
+            raise ValueError("it claims orthonormal=true but its bases are not orthonormal")
+        return out
+
+    def _bases_orthonormal(self, tol: float = 1e-8) -> bool:
+        """Whether every leaf and every non-root ``B_t`` (as ``(k_l k_r, k_t)``) has
+        orthonormal columns, to ``tol`` (the claim :meth:`norm` relies on)."""
+        mats = list(self.leaves)
+        mats += [b.reshape(-1, b.shape[2]) for t, b in self.transfers.items() if t != 0]
+        for m in mats:
+            atol = max(tol, 100 * float(np.finfo(m.dtype).eps)) * max(m.shape)
+            m = m.astype(np.float64, copy=False)
+            if not np.allclose(m.T @ m, np.eye(m.shape[1]), rtol=0.0, atol=atol):
+                return False
+        return True

@@ -62,6 +62,8 @@ class KronTensor(StructuredTensor):
     ((8, 15), 26)
     """
 
+    _scale_attr = "a_factors"
+
     def __init__(self, a_factors: np.ndarray, b_factors: np.ndarray) -> None:
         a = check_array(a_factors, "a_factors", min_ndim=2)
         b = check_array(b_factors, "b_factors", min_ndim=2)

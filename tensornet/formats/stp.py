@@ -109,6 +109,8 @@ class STTuckerTensor(StructuredTensor):
         If ``t`` does not divide a core size or a factor has the wrong number of columns.
     """
 
+    _scale_attr = "core"
+
     def __init__(self, core: np.ndarray, factors: Sequence[np.ndarray], t: int) -> None:
         self.t = _check_t(t)
         core = check_array(core, "core", min_ndim=1)
@@ -271,6 +273,8 @@ class STTTensor(StructuredTensor):
         If the bonds do not follow the pattern above.
     """
 
+    _scale_attr = "cores"
+
     def __init__(self, cores: Sequence[np.ndarray], t: int) -> None:
         self.t = _check_t(t)
         checked = _check_cores(cores)
@@ -393,6 +397,8 @@ class STRTensor(StructuredTensor):
     ValueError
         If the bonds do not follow the pattern above.
     """
+
+    _scale_attr = "cores"
 
     def __init__(self, cores: Sequence[np.ndarray], t: int) -> None:
         self.t = _check_t(t)

@@ -25,7 +25,16 @@ import numba
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_eps, check_option, check_ranks
+from .._deprecation import deprecated_arguments
+from .._validation import (
+    check_array,
+    check_eps,
+    check_option,
+    check_rank_spec,
+    check_ranks,
+    exact_size,
+)
+from .._validation import check_index_batch as _check_index_batch
 from .base import StructuredTensor
 
 __all__ = [
@@ -64,7 +73,7 @@ def tt_max_ranks(shape: Sequence[int]) -> tuple[int, ...]:
     shape = tuple(int(n) for n in shape)
     out = []
     left = 1
-    right = int(np.prod(shape, dtype=np.int64))
+    right = exact_size(shape)
     for n in shape[:-1]:
         left *= n
         right //= n
@@ -102,6 +111,7 @@ def tt_rank_caps(ranks: Any, shape: Sequence[int], name: str = "ranks") -> tuple
     shape = tuple(shape)
     d = len(shape)
     bound = tt_max_ranks(shape)
+    ranks = check_rank_spec(ranks, name)
     if ranks is None:
         return bound
     if isinstance(ranks, numbers.Number) or np.isscalar(ranks):
@@ -218,21 +228,7 @@ def check_index_batch(index: Any, shape: tuple[int, ...], name: str = "index") -
     numpy.ndarray of int64, shape (B, d)
         Non-negative indices.
     """
-    idx = np.asarray(index)
-    if idx.dtype == object or not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"{name} must hold integers, got dtype {idx.dtype}")
-    d = len(shape)
-    if idx.ndim != 2 or idx.shape[1] != d:
-        raise ValueError(f"{name} must have shape (B, {d}), got {idx.shape}")
-    dims = np.asarray(shape, dtype=np.int64)
-    idx = idx.astype(np.int64)
-    if np.any(idx < -dims) or np.any(idx >= dims):
-        bad = np.argwhere((idx < -dims) | (idx >= dims))[0]
-        raise IndexError(
-            f"{name}[{bad[0]}, {bad[1]}]={idx[bad[0], bad[1]]} is out of range for mode "
-            f"{bad[1]} of size {shape[bad[1]]}"
-        )
-    return np.where(idx < 0, idx + dims, idx)
+    return _check_index_batch(index, shape, name)
 
 
 # ---------------------------------------------------------------------------- the format
@@ -243,6 +239,8 @@ class CoreChainTensor(StructuredTensor):
     access through the Numba gather kernel. Subclasses set ``_ring`` (whether the chain closes
     into a trace) and implement ``ranks`` and ``_full``.
     """
+
+    _scale_attr = "cores"
 
     _ring: bool = False
 
@@ -509,7 +507,8 @@ class TTTensor(CoreChainTensor):
         sweep = self._left_sweep if direction == "left" else self._right_sweep
         return TTTensor(sweep(self.cores), copy=False)
 
-    def round(self, eps: float | None = None, ranks: Any = None) -> TTTensor:
+    @deprecated_arguments(positional=("eps", "ranks"))
+    def round(self, *, ranks: Any = None, eps: float | None = None) -> TTTensor:
         """TT rounding (Oseledets 2011, Alg. 2): recompress to smaller ranks.
 
         Right-to-left QR orthogonalization, then a left-to-right sweep of truncated SVDs with
@@ -518,11 +517,11 @@ class TTTensor(CoreChainTensor):
 
         Parameters
         ----------
+        ranks : int or sequence of int, optional
+            Rank caps (as in :func:`tt_rank_caps`).
         eps : float, optional
             Relative error bound in ``[0, 1)``. ``eps=0`` (also the default when no ``ranks``
             are given) drops only numerically zero singular values (below ``1e-14 s_max``).
-        ranks : int or sequence of int, optional
-            Rank caps (as in :func:`tt_rank_caps`).
 
         Returns
         -------

@@ -18,15 +18,11 @@ Contraction
 The batch tensor ``(B, m_1, ..., m_d)`` is contracted with one core at a time (a single BLAS
 ``tensordot`` per core). Sweeping left to right, step ``k`` costs
 ``B prod(m_{>k}) prod(n_{<k}) m_k r_{k-1} n_k r_k`` multiply-adds; sweeping right to left mirrors
-it. Both totals are computed and the cheaper direction is used. The benchmark
-``benchmarks/bench_tt_tr.py`` compares this path with ``numpy.einsum`` following the same
-core-by-core order (the BLAS path is about 5x faster), and ``benchmarks/bench_ttm_matmat.py``
-with a Numba kernel written for it (``benchmarks/ttm_numba_candidate.py``: SIMD dot products
-written straight into the next step's layout, so no per-core transpose). With one thread the
-Numba kernel is 0.6-0.8x the BLAS time in float64 at ranks 4-16 on a 1024 x 1024 layer, but
-0.9-1.4x in float32 (the training precision) and 1.3-1.8x at rank 2; the BLAS path is kept
-(one implementation, no compile on first use) and the figures are in
-``benchmarks/results/ttm_matmat.json``.
+it. Both totals are computed and the cheaper direction is used. BLAS ``tensordot`` beats
+``numpy.einsum`` in the same core-by-core order (``benchmarks/bench_tt_tr.py``); a Numba kernel
+written for this product (``benchmarks/ttm_numba_candidate.py``) wins only in float64, not in
+float32, the training precision, so the BLAS path is kept: one implementation, no compile on
+first use (``benchmarks/bench_ttm_matmat.py``; figures on the Performance page).
 """
 
 from __future__ import annotations
@@ -36,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array
+from .._validation import check_array, exact_size
 from .base import StructuredTensor
 
 __all__ = ["TTMatrix"]
@@ -76,6 +72,8 @@ class TTMatrix(StructuredTensor):
     True
     """
 
+    _scale_attr = "cores"
+
     def __init__(self, cores: Sequence[np.ndarray], copy: bool = True) -> None:
         if isinstance(cores, np.ndarray) or not isinstance(cores, Sequence) or len(cores) == 0:
             raise TypeError("cores must be a non-empty sequence of 4-D arrays")
@@ -109,7 +107,7 @@ class TTMatrix(StructuredTensor):
     @property
     def shape(self) -> tuple[int, ...]:
         """Matrix shape ``(prod m_k, prod n_k)``."""
-        return (int(np.prod(self.in_modes)), int(np.prod(self.out_modes)))
+        return (exact_size(self.in_modes), exact_size(self.out_modes))
 
     @property
     def ranks(self) -> tuple[int, ...]:

@@ -59,6 +59,8 @@ class TuckerTensor(StructuredTensor):
     (2, 3)
     """
 
+    _scale_attr = "core"
+
     def __init__(self, core: np.ndarray, factors: Sequence[np.ndarray | None]) -> None:
         core = check_array(core, "core", min_ndim=1)
         if isinstance(factors, np.ndarray) or not isinstance(factors, Sequence):
@@ -177,9 +179,7 @@ class TuckerTensor(StructuredTensor):
     @property
     def n_params(self) -> int:
         """``prod_k R_k + sum_k I_k R_k`` (identity factors are not stored)."""
-        return int(
-            self.core.size + sum(0 if f is None else f.size for f in self.factors)
-        )
+        return int(self.core.size + sum(0 if f is None else f.size for f in self.factors))
 
     # ----------------------------------------------------------------- storage
     def _arrays(self) -> dict[str, np.ndarray]:

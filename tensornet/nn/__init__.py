@@ -6,7 +6,7 @@ operations are autograd primitives with hand-written VJPs, and optimizers expose
 subspace-training methods built on top.
 """
 
-from . import init
+from . import factorized, init
 from .conv import (
     AvgPool2d,
     Conv2d,
@@ -17,6 +17,22 @@ from .conv import (
     conv_output_size,
     im2col,
     max_pool2d,
+)
+from .factorized import (
+    BTConv2d,
+    BTLinear,
+    CPConv2d,
+    GKPConv2d,
+    HTLinear,
+    KPLinear,
+    LowRankConv2d,
+    LowRankLinear,
+    STTLinear,
+    TRConv2d,
+    TRLinear,
+    TTConv2d,
+    TTLinear,
+    TuckerConv2d,
 )
 from .layers import (
     BatchNorm1d,
@@ -58,6 +74,7 @@ from .zoo import lenet5, lenet300_100
 
 __all__ = [
     "init",
+    "factorized",
     "Module",
     "Sequential",
     "value_and_grad",
@@ -108,4 +125,19 @@ __all__ = [
     "load_checkpoint",
     "lenet300_100",
     "lenet5",
+    # factorized layers (survey Section II-A applied to networks)
+    "LowRankLinear",
+    "LowRankConv2d",
+    "CPConv2d",
+    "TuckerConv2d",
+    "BTLinear",
+    "BTConv2d",
+    "TTLinear",
+    "TTConv2d",
+    "TRLinear",
+    "TRConv2d",
+    "HTLinear",
+    "KPLinear",
+    "GKPConv2d",
+    "STTLinear",
 ]

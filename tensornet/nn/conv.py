@@ -23,7 +23,7 @@ the stride is 1 and the kernel has few filters (``O*C <= 16``, LeNet-5's first l
 on flattened padded planes, so that every tap is one long unit-stride loop over the whole
 output plane (the few positions that straddle a row end are computed and dropped).
 Numba ``parallel=True`` kernels were measured slower at 2 threads (their worker threads
-compete with OpenBLAS's), so all kernels are serial.
+compete with OpenBLAS's), so all kernels are serial. Epoch timings: ``benchmarks/bench_mnist.py``.
 
 Max pooling routes the gradient to the first maximal entry of each window (as PyTorch does);
 average pooling divides the window sum by ``KH*KW`` (zero padding counted, PyTorch's default).
@@ -40,7 +40,7 @@ import numpy as np
 from autograd.extend import defvjp, defvjp_argnums, primitive
 from autograd.tracer import isbox
 
-from .._validation import check_int, check_random_state
+from .._validation import check_int, check_numeric_array, check_random_state
 from . import init as _init
 from .module import Module
 
@@ -88,6 +88,10 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     ValueError
         If the window does not fit in the padded input.
     """
+    size = check_int(size, "size", minimum=0)
+    kernel = check_int(kernel, "kernel", minimum=1)
+    stride = check_int(stride, "stride", minimum=1)
+    padding = check_int(padding, "padding", minimum=0)
     out = (size + 2 * padding - kernel) // stride + 1
     if size + 2 * padding < kernel:
         raise ValueError(f"kernel {kernel} is larger than the padded input {size} + 2*{padding}")
@@ -163,6 +167,7 @@ def im2col(
         ``[b, c, y*SH + i, x*SW + j]``. Rows are ordered like ``w.reshape(O, -1)`` for a kernel
         ``w`` of shape ``(O, C, KH, KW)``, so the convolution is ``w.reshape(O, -1) @ cols``.
     """
+    x = check_numeric_array(x, "x")
     b, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
@@ -194,6 +199,7 @@ def col2im(
     numpy.ndarray
         ``(B, C, H, W)``.
     """
+    cols = check_numeric_array(cols, "cols")
     b, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
@@ -262,7 +268,7 @@ defvjp_argnums(conv_gemm, _conv_gemm_vjp)
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _axpy(dst, src, a):  # pragma: no cover (compiled)
     # dst += a * src on 1-D arrays: a separate function so that LLVM sees one simple loop and
-    # vectorizes it (inlined in the loop nest of the caller it stayed scalar, 12x slower)
+    # vectorizes it (inlined in the loop nest of the caller it stays scalar)
     for t in range(dst.shape[0]):
         dst[t] += a * src[t]
 
@@ -421,6 +427,8 @@ def conv2d(
     array_like
         ``(B, O, OH, OW)``.
     """
+    x = check_numeric_array(x, "x")
+    w = check_numeric_array(w, "w")
     stride_ = _pair(stride, "stride", 1)
     padding_ = _pair(padding, "padding", 0)
     kernel = (int(w.shape[2]), int(w.shape[3]))
@@ -532,6 +540,7 @@ def max_pool2d(
     numpy.ndarray
         ``(B, C, OH, OW)`` (same memory order of batch and channel axes as ``x``).
     """
+    x = check_numeric_array(x, "x")
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
     planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
     out = np.empty((planes.shape[0], oh, ow), dtype=x.dtype)
@@ -583,6 +592,7 @@ def avg_pool2d(
     numpy.ndarray
         ``(B, C, OH, OW)``.
     """
+    x = check_numeric_array(x, "x")
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
     xp = _pad(x, ph, pw, 0.0)
     out = np.zeros((x.shape[0], x.shape[1], oh, ow), dtype=x.dtype)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .._deprecation import deprecated_arguments
 from .losses import cross_entropy
 from .optim import SGD, CosineLR
 from .train import evaluate, fit
@@ -19,13 +20,14 @@ from .zoo import lenet300_100
 __all__ = ["run_training_demo"]
 
 
+@deprecated_arguments(renamed={"seed": "random_state"})
 def run_training_demo(
     data: str | None = None,
     epochs: int = 5,
     batch_size: int = 128,
     lr: float = 0.1,
     momentum: float = 0.9,
-    seed: int = 0,
+    random_state: int = 0,
     download: bool = False,
     progress: bool | None = None,
     echo: Callable[[str], Any] = print,
@@ -45,8 +47,8 @@ def run_training_demo(
         Peak learning rate of the cosine schedule.
     momentum : float
         SGD momentum.
-    seed : int
-        Seed of the initialization and of the batch order.
+    random_state : int
+        Seed of the initialization and of the batch order (``seed=`` is a deprecated alias).
     download : bool
         Try the public mirrors when no local copy is found.
     progress : bool, optional
@@ -71,7 +73,7 @@ def run_training_demo(
         f"{len(x_test)} test images, {epochs} epochs, batch {batch_size}, SGD lr {lr} "
         f"momentum {momentum}, cosine schedule, float32"
     )
-    model = lenet300_100(random_state=seed)
+    model = lenet300_100(random_state=random_state)
     optimizer = SGD(model.params, lr=lr, momentum=momentum, schedule=CosineLR(epochs))
     start = time.perf_counter()
     history = fit(
@@ -82,7 +84,7 @@ def run_training_demo(
         epochs=epochs,
         batch_size=batch_size,
         val_data=(x_test, y_test),
-        random_state=seed,
+        random_state=random_state,
         progress=progress,
         verbose=True,
     )

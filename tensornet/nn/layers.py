@@ -18,7 +18,7 @@ from autograd.extend import defvjp, defvjp_argnums, primitive
 from autograd.tracer import getval
 from scipy.special import expit
 
-from .._validation import check_int, check_option, check_random_state
+from .._validation import check_int, check_numeric_array, check_option, check_random_state
 from . import init as _init
 from .module import Module
 
@@ -59,6 +59,8 @@ def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndar
     numpy.ndarray
         ``(batch, out_features)``.
     """
+    check_numeric_array(x, "x")
+    check_numeric_array(w, "w")
     out = x @ w
     if b is not None:
         out += b
@@ -98,6 +100,7 @@ def relu(x: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray
     """
+    check_numeric_array(x, "x")
     return np.maximum(x, 0)
 
 
@@ -117,6 +120,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray
     """
+    check_numeric_array(x, "x")
     return expit(x)
 
 

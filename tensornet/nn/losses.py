@@ -20,6 +20,8 @@ import numpy as np
 from autograd.extend import defvjp, primitive
 from autograd.tracer import getval
 
+from .._validation import check_numeric_array, check_real
+
 __all__ = [
     "log_softmax",
     "softmax",
@@ -46,6 +48,7 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     -------
     numpy.ndarray
     """
+    z = check_numeric_array(z, "z")
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -64,6 +67,7 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     -------
     numpy.ndarray
     """
+    z = check_numeric_array(z, "z")
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
@@ -117,6 +121,7 @@ def cross_entropy(logits: Any, labels: Any) -> Any:
     scalar
         In the dtype of ``logits``.
     """
+    check_numeric_array(logits, "logits")
     return _xent(logits, _check_labels(logits, labels))
 
 
@@ -138,6 +143,8 @@ def soft_cross_entropy(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
     -------
     scalar
     """
+    check_numeric_array(logits, "logits")
+    check_numeric_array(target, "target")
     return -(target * log_softmax(logits)).sum() / logits.shape[0]
 
 
@@ -161,6 +168,8 @@ def mse(pred: Any, target: Any) -> Any:
     -------
     scalar
     """
+    check_numeric_array(pred, "pred")
+    check_numeric_array(target, "target")
     if getval(pred).shape != np.shape(target):
         raise ValueError(
             f"pred and target shapes differ: {getval(pred).shape} vs {np.shape(target)}"
@@ -199,10 +208,7 @@ def distillation_loss(
     -------
     scalar
     """
-    if not temperature > 0:
-        raise ValueError(f"temperature={temperature!r} must be > 0")
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha={alpha!r} must lie in [0, 1]")
+    temperature, alpha = _check_distillation(temperature, alpha)
     z = getval(student_logits)
     t = np.asarray(teacher_logits, dtype=z.dtype)
     if t.shape != z.shape:
@@ -217,6 +223,12 @@ def distillation_loss(
             raise ValueError("labels are required when alpha < 1")
         loss = loss + cross_entropy(student_logits, labels) * z.dtype.type(1 - alpha)
     return loss
+
+
+def _check_distillation(temperature: Any, alpha: Any) -> tuple[float, float]:
+    """``temperature > 0`` and ``alpha`` in ``[0, 1]`` as floats, or a named error."""
+    temperature = check_real(temperature, "temperature", minimum=0.0, strict_minimum=True)
+    return temperature, check_real(alpha, "alpha", minimum=0.0, maximum=1.0)
 
 
 def distillation_targets(labels: Any, teacher_logits: Any) -> np.ndarray:
@@ -256,8 +268,7 @@ class DistillationLoss:
     """
 
     def __init__(self, temperature: float = 4.0, alpha: float = 0.9) -> None:
-        self.temperature = float(temperature)
-        self.alpha = float(alpha)
+        self.temperature, self.alpha = _check_distillation(temperature, alpha)
 
     def __call__(self, logits: Any, targets: np.ndarray) -> Any:
         """Evaluate on targets packed by :func:`distillation_targets`.

@@ -30,6 +30,8 @@ from autograd.core import VJPNode, add_outgrads
 from autograd.tracer import isbox, new_box, trace_stack
 from autograd.util import toposort
 
+from .._validation import check_numeric_array
+
 __all__ = ["Module", "Sequential", "value_and_grad"]
 
 
@@ -224,10 +226,12 @@ class Module:
         array_like
             The output (a box when differentiating).
         """
+        check_numeric_array(x, "x")
         return self.forward(params, x)
 
     def __call__(self, x: Any) -> Any:
         """Forward pass with the module's current parameters."""
+        check_numeric_array(x, "x")
         return self.forward(self.params, x)
 
     # ----------------------------------------------------------------- state
@@ -372,6 +376,8 @@ def value_and_grad(fun: Callable[..., Any]) -> Callable[..., tuple[Any, dict[str
         ``(params, *args, **kwargs) -> (value, grads)`` with ``grads`` a dict of arrays shaped
         and typed like ``params``.
     """
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {fun!r}")
 
     def value_and_grad_fun(params: dict[str, np.ndarray], *args: Any, **kwargs: Any):
         roots: dict[VJPNode, str] = {}

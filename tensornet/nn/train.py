@@ -14,6 +14,7 @@ atomically by :func:`tensornet._io.save_npz` and never unpickled.
 from __future__ import annotations
 
 import math
+import string
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -160,6 +161,8 @@ class LambdaCallback(Callback):
             ("on_train_end", on_train_end),
         ):
             if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"{name} must be callable or None, got {fn!r}")
                 setattr(self, name, fn)
 
 
@@ -169,7 +172,8 @@ class Checkpoint(Callback):
     Parameters
     ----------
     path : str or path-like
-        File written (overwritten atomically each time); ``{epoch}`` in the name is filled in.
+        File written (overwritten atomically each time); ``{epoch}`` in the name is filled in
+        (the only field allowed).
     model : Module
         The model being trained.
     optimizer : Optimizer, optional
@@ -181,7 +185,7 @@ class Checkpoint(Callback):
     def __init__(
         self, path: str | Path, model: Module, optimizer: Optimizer | None = None, every: int = 1
     ) -> None:
-        self.path = str(path)
+        self.path = _check_checkpoint_path(path)
         self.model = model
         self.optimizer = optimizer
         self.every = check_int(every, "every", minimum=1)
@@ -200,15 +204,165 @@ class Checkpoint(Callback):
             )
 
 
-def _as_loader(data: Any, batch_size: int, shuffle: bool, random_state: Any) -> Any:
-    """A DataLoader for ``(x, y)`` tuples; anything else iterable with len() is used as is."""
+def _check_checkpoint_path(path: str | Path) -> str:
+    """The path as a string, checking that ``{epoch}`` is its only format field."""
+    text = str(path)
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    except ValueError as exc:
+        raise ValueError(f"path={text!r} is not a valid format string: {exc}") from None
+    for field in fields:
+        if field != "epoch":
+            raise ValueError(
+                f"path={text!r} holds the field {{{field}}}; only {{epoch}} is filled in "
+                "(write {{ and }} for literal braces)"
+            )
+    return text
+
+
+def _as_loader(data: Any, batch_size: int, shuffle: bool, random_state: Any, name: str) -> Any:
+    """A DataLoader for ``(x, y)`` tuples; any other iterable with len() is used as is."""
     if isinstance(data, tuple) and len(data) == 2:
         from ..datasets import DataLoader
 
         return DataLoader(data[0], data[1], batch_size, shuffle=shuffle, random_state=random_state)
-    if not hasattr(data, "__iter__") or not hasattr(data, "__len__"):
-        raise TypeError("data must be an (x, y) tuple or an iterable of (x, y) batches with len()")
+    if (
+        isinstance(data, (np.ndarray, str, bytes, dict))
+        or not hasattr(data, "__iter__")
+        or not hasattr(data, "__len__")
+    ):
+        raise TypeError(
+            f"{name} must be an (x, y) tuple or an iterable of (x, y) batches with len(), got "
+            f"{_describe(data)}"
+        )
     return data
+
+
+def _describe(value: Any) -> str:
+    """``ndarray of shape (5, 3)``, ``tuple of 3 items``, ... for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"ndarray of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} of {len(value)} items"
+    return type(value).__name__
+
+
+def _batch_pair(item: Any, name: str, index: int) -> tuple[Any, Any]:
+    """Unpack one ``(x, y)`` batch of ``name``, checking that it is a pair of equal lengths."""
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        raise TypeError(f"{name} batch {index} must be an (x, y) pair, got {_describe(item)}")
+    xb, yb = item
+    n_x, n_y = np.shape(xb)[:1], np.shape(yb)[:1]
+    if not n_x or not n_y or n_x != n_y:
+        raise ValueError(
+            f"{name} batch {index} must hold x and y with the same number of samples, got shapes "
+            f"{np.shape(xb)} and {np.shape(yb)}"
+        )
+    return xb, yb
+
+
+def _check_finite_params(params: dict[str, np.ndarray], where: str, lr: float) -> None:
+    """Raise ``FloatingPointError`` naming the first parameter that holds NaN or Inf."""
+    for key, p in params.items():
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.sum(p))  # one cheap pass; confirmed element-wise when not finite
+        if not math.isfinite(total) and not np.all(np.isfinite(p)):
+            raise FloatingPointError(
+                f"parameter {key!r} became NaN or Inf at {where} (after the optimizer step); "
+                f"lower the learning rate (lr={lr:g}) or check the optimizer state"
+            )
+
+
+class _Trainer:
+    """The state shared by the steps and epochs of one :func:`fit` call."""
+
+    def __init__(
+        self,
+        model: Module,
+        loss: Callable[[Any, Any], Any],
+        optimizer: Optimizer,
+        loader: Any,
+        callbacks: list[Callback],
+        regularizer: Callable[[dict], Any] | None,
+        progress: bool | None,
+    ) -> None:
+        self.model, self.optimizer = model, optimizer
+        self.loader, self.callbacks = loader, callbacks
+        self.params = optimizer.params
+        self.n_batches = len(loader)
+        self.disable = None if progress is None else not progress
+        self.last_outputs: Any = None
+        frozen = _frozen_params(model, self.params)
+
+        def objective(p, xb, yb):
+            out = model.apply({**frozen, **p} if frozen else p, xb)
+            self.last_outputs = getval(out)
+            value = loss(out, yb)
+            if regularizer is not None:
+                value = value + regularizer(p)
+            return value
+
+        self.step_fn = value_and_grad(objective)
+
+    def step(self, xb: Any, yb: Any, epoch: int) -> tuple[float, float]:
+        """One optimizer step; returns ``(loss, lr)`` or raises when training diverged."""
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+            value, grads = self.step_fn(self.params, xb, yb)
+            lr = self.optimizer.step(grads)
+        value = float(value)
+        where = f"epoch {epoch + 1}, step {self.optimizer.t}"
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"loss became {value} at {where}; lower the learning rate (lr={lr:g})"
+            )
+        _check_finite_params(self.params, where, lr)
+        return value, lr
+
+    def epoch(self, epoch: int, epochs: int) -> tuple[dict[str, float], bool]:
+        """Train one epoch; returns its logs and whether a callback asked to stop."""
+        self.model.train()
+        start = time.perf_counter()
+        total_loss, total_correct, total_seen = 0.0, 0, 0
+        lr, stop = self.optimizer.current_lr(), False
+        bar = tqdm(
+            self.loader,
+            total=self.n_batches,
+            desc=f"epoch {epoch + 1}/{epochs}",
+            leave=False,
+            disable=self.disable,
+            file=sys.stderr,
+        )
+        for batch, item in enumerate(bar):
+            xb, yb = _batch_pair(item, "train_data", batch)
+            value, lr = self.step(xb, yb, epoch)
+            n = len(yb)
+            total_loss += value * n
+            total_seen += n
+            total_correct += _n_correct(self.last_outputs, yb)
+            step_logs = {"loss": value, "lr": lr, "epoch": epoch + (batch + 1) / self.n_batches}
+            stop = self.notify("on_step_end", step_logs, self.optimizer.t) or stop
+            if bar.disable is False:
+                bar.set_postfix(loss=f"{total_loss / total_seen:.4f}", refresh=False)
+            if stop:
+                break
+        bar.close()
+        seen = max(total_seen, 1)
+        logs: dict[str, float] = {
+            "loss": total_loss / seen,
+            "accuracy": total_correct / seen if total_correct >= 0 else float("nan"),
+            "lr": lr,
+            "seconds": time.perf_counter() - start,
+        }
+        return logs, stop
+
+    def notify(self, hook: str, logs: dict[str, Any], count: int | None = None) -> bool:
+        """Call ``hook`` of every callback with the live parameters; True if one asks to stop."""
+        args = (self.params, logs) if count is None else (count, self.params, logs)
+        stop = False
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+            stop = stop or cb.stop_training
+        return stop
 
 
 def fit(
@@ -259,6 +413,15 @@ def fit(
     Returns
     -------
     History
+
+    Raises
+    ------
+    FloatingPointError
+        When the loss or a parameter becomes NaN or Inf; the message names the epoch, the step
+        (and the parameter) and the learning rate.
+    TypeError, ValueError
+        For a malformed ``train_data`` (not an ``(x, y)`` tuple or an iterable of ``(x, y)``
+        batches of equal lengths) and the other bad arguments, naming them.
     """
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -266,86 +429,40 @@ def fit(
         raise TypeError(f"model must be a tensornet.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a tensornet.nn Optimizer, got {optimizer!r}")
-    loader = _as_loader(train_data, batch_size, True, random_state)
-    n_batches = len(loader)
-    if n_batches == 0:
+    loader = _as_loader(train_data, batch_size, True, random_state, "train_data")
+    if len(loader) == 0:
         raise ValueError("train_data yields no batches")
-    callbacks = list(callbacks or [])
-    params = optimizer.params
-    frozen = _frozen_params(model, params)
-    optimizer.steps_per_epoch = n_batches
-    disable = None if progress is None else not progress
-    last_outputs: list[Any] = [None]
-
-    def objective(p, xb, yb):
-        out = model.apply({**frozen, **p} if frozen else p, xb)
-        last_outputs[0] = getval(out)
-        value = loss(out, yb)
-        if regularizer is not None:
-            value = value + regularizer(p)
-        return value
-
-    step_fn = value_and_grad(objective)
+    trainer = _Trainer(model, loss, optimizer, loader, list(callbacks or []), regularizer, progress)
+    optimizer.steps_per_epoch = trainer.n_batches
     history = History()
     model.train()
-    for cb in callbacks:
-        cb.on_train_begin(params, {"epochs": epochs, "steps_per_epoch": n_batches})
-    stop = False
+    trainer.notify("on_train_begin", {"epochs": epochs, "steps_per_epoch": trainer.n_batches})
     for epoch in range(epochs):
-        model.train()
-        start = time.perf_counter()
-        total_loss, total_correct, total_seen, lr = 0.0, 0, 0, optimizer.current_lr()
-        bar = tqdm(
-            loader,
-            total=n_batches,
-            desc=f"epoch {epoch + 1}/{epochs}",
-            leave=False,
-            disable=disable,
-            file=sys.stderr,
-        )
-        for batch, (xb, yb) in enumerate(bar):
-            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                value, grads = step_fn(params, xb, yb)
-                lr = optimizer.step(grads)
-            value = float(value)
-            if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"loss became {value} at epoch {epoch + 1}, step {optimizer.t}; "
-                    f"lower the learning rate (lr={lr:g})"
-                )
-            n = len(yb)
-            total_loss += value * n
-            total_seen += n
-            total_correct += _n_correct(last_outputs[0], yb)
-            step_logs = {"loss": value, "lr": lr, "epoch": epoch + (batch + 1) / n_batches}
-            for cb in callbacks:
-                cb.on_step_end(optimizer.t, params, step_logs)
-                stop = stop or cb.stop_training
-            if bar.disable is False:
-                bar.set_postfix(loss=f"{total_loss / total_seen:.4f}", refresh=False)
-            if stop:
-                break
-        bar.close()
-        logs: dict[str, float] = {
-            "loss": total_loss / max(total_seen, 1),
-            "accuracy": total_correct / max(total_seen, 1) if total_correct >= 0 else float("nan"),
-            "lr": lr,
-            "seconds": time.perf_counter() - start,
-        }
+        logs, stop = trainer.epoch(epoch, epochs)
         if val_data is not None:
-            val = evaluate(model, val_data, loss=loss)
-            logs["val_loss"], logs["val_accuracy"] = val["loss"], val["accuracy"]
+            logs.update(_validation_logs(model, val_data, loss, epoch, optimizer))
         history.append(logs)
         if verbose:
             print(_format_logs(epoch + 1, epochs, logs), flush=True)
-        for cb in callbacks:
-            cb.on_epoch_end(epoch + 1, params, logs)
-            stop = stop or cb.stop_training
-        if stop:
+        if trainer.notify("on_epoch_end", logs, epoch + 1) or stop:
             break
-    for cb in callbacks:
-        cb.on_train_end(params, history.as_dict())
+    trainer.notify("on_train_end", history.as_dict())
     return history
+
+
+def _validation_logs(
+    model: Module, val_data: Any, loss: Callable, epoch: int, optimizer: Optimizer
+) -> dict[str, float]:
+    """``val_loss`` and ``val_accuracy``; a non-finite loss means training diverged."""
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+        val = evaluate(model, val_data, loss=loss)
+    if not math.isfinite(val["loss"]):
+        raise FloatingPointError(
+            f"validation loss became {val['loss']} after epoch {epoch + 1} (step "
+            f"{optimizer.t}): the parameters are finite but too large; lower the learning rate "
+            f"(lr={optimizer.current_lr():g})"
+        )
+    return {"val_loss": val["loss"], "val_accuracy": val["accuracy"]}
 
 
 def _frozen_params(model: Module, trained: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -448,6 +565,7 @@ def evaluate(
     """
     from .losses import cross_entropy
 
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     loss = cross_entropy if loss is None else loss
     if isinstance(data, tuple) and len(data) == 2:
         x, y = np.asarray(data[0]), np.asarray(data[1])
@@ -457,13 +575,14 @@ def evaluate(
             (x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(x), batch_size)
         )
     else:
-        batches = _as_loader(data, batch_size, False, None)
+        batches = _as_loader(data, batch_size, False, None, "data")
     was_training = [m.training for m in model.modules()]
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
     try:
         params = model.params
-        for xb, yb in batches:
+        for index, item in enumerate(batches):
+            xb, yb = _batch_pair(item, "data", index)
             out = np.asarray(model.apply(params, xb))
             n = len(yb)
             total_loss += float(loss(out, yb)) * n
@@ -501,7 +620,14 @@ def save_checkpoint(
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        If a parameter, buffer or optimizer state holds NaN or Inf (a diverged run is not saved).
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be a tensornet.nn.Module, got {type(model).__name__}")
     arrays = {f"param/{k}": v for k, v in model.params.items()}
     arrays.update({f"buffer/{k}": v for k, v in model.buffers.items()})
     meta: dict[str, Any] = {"kind": _CHECKPOINT_KIND, "model": type(model).__name__, "epoch": epoch}
@@ -511,7 +637,16 @@ def save_checkpoint(
         meta["optimizer"] = opt_meta
     if extra:
         meta["extra"] = extra
+    _check_finite_arrays(arrays, f"cannot save the checkpoint {path}")
     return save_npz(path, arrays, meta)
+
+
+def _check_finite_arrays(arrays: dict[str, np.ndarray], context: str) -> None:
+    """Raise ``ValueError`` naming the first floating array that holds NaN or Inf."""
+    for key, value in arrays.items():
+        value = np.asarray(value)
+        if np.issubdtype(value.dtype, np.inexact) and not np.all(np.isfinite(value)):
+            raise ValueError(f"{context}: {key} holds NaN or Inf values (a diverged run)")
 
 
 def load_checkpoint(
@@ -531,15 +666,25 @@ def load_checkpoint(
     -------
     dict
         The checkpoint's metadata (``epoch``, ``extra``, ...).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a tensornet checkpoint, or a parameter, buffer or optimizer state in
+        it holds NaN or Inf (nothing is loaded then).
     """
     arrays, meta = load_npz(path, kind=_CHECKPOINT_KIND)
+    _check_finite_arrays(arrays, f"refusing to load the checkpoint {path}")
     state = {
         k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(("param/", "buffer/"))
     }
-    model.load_state_dict(state, strict=True)
-    if optimizer is not None:
-        if "optimizer" not in meta:
-            raise ValueError(f"{path} holds no optimizer state")
-        opt = {k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")}
-        optimizer.load_state_dict(opt, meta["optimizer"])
+    try:
+        model.load_state_dict(state, strict=True)
+        if optimizer is not None:
+            if "optimizer" not in meta:
+                raise ValueError("it holds no optimizer state")
+            opt = {k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")}
+            optimizer.load_state_dict(opt, meta["optimizer"])
+    except (KeyError, ValueError, TypeError, OverflowError, AttributeError, IndexError) as exc:
+        raise ValueError(f"{path}: cannot restore the checkpoint: {exc}") from exc
     return meta

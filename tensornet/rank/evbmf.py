@@ -22,13 +22,14 @@ in the best cell.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from .._validation import check_array
+from .._validation import check_array, check_real, power_of_two_scale
 
 __all__ = ["evbmf", "EVBMFResult"]
 
@@ -171,9 +172,24 @@ def evbmf(matrix: np.ndarray, sigma2: float | None = None) -> EVBMFResult:
     """
     v = check_array(matrix, "matrix", ndim=2, dtype=np.float64)
     if sigma2 is not None:
-        sigma2 = float(sigma2)
-        if not np.isfinite(sigma2) or sigma2 <= 0:
-            raise ValueError(f"sigma2={sigma2} must be a finite number > 0")
+        sigma2 = check_real(sigma2, "sigma2", minimum=0.0, strict_minimum=True)
+    v, scale = power_of_two_scale(v)  # scale equivariance: sigma2 in the units of v
+    if sigma2 is not None:
+        sigma2 = sigma2 / scale / scale
+    result = _evbmf(v, sigma2)
+    if scale == 1.0:
+        return result
+    return dataclasses.replace(
+        result,
+        s=result.s * scale,
+        sigma2=result.sigma2 * scale * scale,
+        threshold=result.threshold * scale,
+        singular_values=result.singular_values * scale,
+    )
+
+
+def _evbmf(v: np.ndarray, sigma2: float | None) -> EVBMFResult:
+    """:func:`evbmf` on a validated matrix whose magnitude is near 1."""
     transposed = v.shape[0] > v.shape[1]
     if transposed:
         v = v.T

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_axis, check_option
+from .._validation import check_array, check_axis, check_option, check_real, power_of_two_scale
 from ..algebra import unfold
 from .evbmf import evbmf
 
@@ -43,6 +43,7 @@ def energy_rank(s: np.ndarray, energy: float = 0.99) -> int:
     """
     s = check_array(s, "s", ndim=1, allow_empty=True)
     energy = _check_energy(energy)
+    s = power_of_two_scale(s)[0]  # the rank is scale invariant; squares must not under/overflow
     sq = np.asarray(s, dtype=np.float64) ** 2
     total = float(np.sum(sq))
     if total == 0.0:
@@ -53,8 +54,8 @@ def energy_rank(s: np.ndarray, energy: float = 0.99) -> int:
 
 
 def _check_energy(energy: float) -> float:
-    value = float(energy)
-    if not np.isfinite(value) or not 0.0 < value <= 1.0:
+    value = check_real(energy, "energy")
+    if not 0.0 < value <= 1.0:
         raise ValueError(f"energy={energy!r} must lie in (0, 1]")
     return value
 
@@ -94,7 +95,7 @@ def select_ranks(
     >>> select_ranks(x, method="energy")
     (1, 1, 1)
     """
-    x = check_array(x, "x", min_ndim=2)
+    x = power_of_two_scale(check_array(x, "x", min_ndim=2))[0]  # ranks are scale invariant
     method = check_option(method, "method", ("evbmf", "energy"))
     energy = _check_energy(energy)
     modes = range(x.ndim) if modes is None else [check_axis(m, x.ndim, "modes") for m in modes]

@@ -110,18 +110,18 @@ def test_khatri_rao_rejects_mismatched_columns():
         khatri_rao([np.ones((2, 2)), np.ones((2, 3))])
 
 
-def test_products_reject_bad_shapes():
-    with pytest.raises(ValueError, match=r"matrices\[1\] must be 2-D"):
-        kron(np.ones((2, 2)), np.ones(3))
-    with pytest.raises(ValueError, match="at least one matrix"):
-        khatri_rao([])
-    with pytest.raises(ValueError, match="besides the skipped one"):
-        khatri_rao([np.ones((2, 2))], skip=0)
-    with pytest.raises(ValueError, match="skip=5"):
-        khatri_rao([np.ones((2, 2)), np.ones((2, 2))], skip=5)
-    with pytest.raises(ValueError, match=r"vectors\[1\] must be 1-D"):
-        outer([np.ones(2), np.ones((2, 2))])
-    with pytest.raises(ValueError, match="at least one vector"):
-        outer([])
-    with pytest.raises(ValueError, match="same ndim"):
-        mkron(np.ones((2, 2)), np.ones((2, 2, 2)))
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: kron(np.ones((2, 2)), np.ones(3)), r"matrices\[1\] must be 2-D"),
+        (lambda: khatri_rao([]), "at least one matrix"),
+        (lambda: khatri_rao([np.ones((2, 2))], skip=0), "besides the skipped one"),
+        (lambda: khatri_rao([np.ones((2, 2)), np.ones((2, 2))], skip=5), "skip=5"),
+        (lambda: outer([np.ones(2), np.ones((2, 2))]), r"vectors\[1\] must be 1-D"),
+        (lambda: outer([]), "at least one vector"),
+        (lambda: mkron(np.ones((2, 2)), np.ones((2, 2, 2))), "same ndim"),
+    ],
+)
+def test_products_reject_bad_shapes(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

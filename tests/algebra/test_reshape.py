@@ -40,14 +40,20 @@ def test_batched_tensorize_applies_to_each_row(shape, batch, seed):
     np.testing.assert_array_equal(vectorize(t, batch=True), v)
 
 
-def test_tensorize_rejects_wrong_length_and_shapes():
-    with pytest.raises(ValueError, match=r"x must have shape \(prod\(shape\),\)"):
-        tensorize(np.ones(7), (2, 4))
-    with pytest.raises(ValueError, match="B, prod"):
-        tensorize(np.ones(8), (2, 4), batch=True)
-    with pytest.raises(ValueError, match=r"shape\[1\]=0 must be >= 1"):
-        tensorize(np.ones(8), (2, 0))
-    with pytest.raises(TypeError, match=r"shape\[0\] must be an integer"):
-        tensorize(np.ones(8), (2.5, 4))
-    with pytest.raises(ValueError, match="batch axis"):
-        vectorize(np.float64(1.0), batch=True)
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (
+            lambda: tensorize(np.ones(7), (2, 4)),
+            ValueError,
+            r"x must have shape \(prod\(shape\),\)",
+        ),
+        (lambda: tensorize(np.ones(8), (2, 4), batch=True), ValueError, "B, prod"),
+        (lambda: tensorize(np.ones(8), (2, 0)), ValueError, r"shape\[1\]=0 must be >= 1"),
+        (lambda: tensorize(np.ones(8), (2.5, 4)), TypeError, r"shape\[0\] must be an integer"),
+        (lambda: vectorize(np.float64(1.0), batch=True), ValueError, "batch axis"),
+    ],
+)
+def test_tensorize_rejects_wrong_length_and_shapes(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

@@ -298,11 +298,88 @@ def _notice_lines(capsys):
 
 
 def test_fallback_to_bundled_subset_says_so_in_one_line(isolated, capsys):
-    (x_train, y_train), (x_test, y_test) = load_mnist(isolated / "nowhere", download=False)
+    (x_train, y_train), (x_test, y_test) = load_mnist(download=False)
     assert x_train.shape == (6000, 1, 28, 28) and x_test.shape == (1000, 1, 28, 28)
     lines = _notice_lines(capsys)
     assert len(lines) == 1
-    assert "bundled subset" in lines[0] and "nowhere" in lines[0] and "download=False" in lines[0]
+    assert "bundled subset" in lines[0] and ".cache" in lines[0] and "download=False" in lines[0]
+
+
+def test_explicit_root_without_the_files_is_an_error_not_the_subset(isolated, capsys):
+    with pytest.raises(FileNotFoundError, match="nowhere.*only used when no root is given"):
+        load_mnist(isolated / "nowhere", download=False)
+    assert "bundled subset" not in capsys.readouterr().err
+
+
+def test_explicit_root_with_failed_download_is_an_error(isolated, monkeypatch):
+    def unreachable(url, timeout=None):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(mnist_mod.urllib.request, "urlopen", unreachable)
+    with pytest.raises(FileNotFoundError, match="download failed"):
+        load_mnist(isolated / "nowhere", verbose=False)
+
+
+def test_gzip_idx_header_announcing_more_than_the_file_can_hold_is_refused(tmp_path):
+    """A 30-byte gzip whose IDX header claims 65536**3 images (256 TiB): refused unallocated."""
+    content = bytes([0, 0, 8, 3]) + (65536).to_bytes(4, "big") * 3
+    path = write(tmp_path / "bomb.gz", content, gz=True)
+    assert path.stat().st_size < 64
+    with pytest.raises(ValueError, match="bomb.gz.*cannot hold"):
+        read_idx(path)
+    folder = tmp_path / "mnist"
+    write_mnist(folder)
+    write(folder / f"{NAMES['train_images']}.gz", content, gz=True)
+    with pytest.raises(ValueError, match="cannot hold"):
+        load_mnist(folder, download=False)
+
+
+def test_download_deadline_stops_a_trickling_server(isolated, monkeypatch):
+    """A loopback server that sends one byte every 0.05 s: the overall deadline ends it."""
+    import socket
+    import threading
+    import time
+
+    monkeypatch.setattr(mnist_mod.urllib.request, "urlopen", REAL_URLOPEN)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(5.0)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                try:
+                    while not stop.is_set():
+                        conn.sendall(b"x")
+                        time.sleep(0.05)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/"
+    start = time.monotonic()
+    try:
+        with pytest.raises(DownloadError, match="deadline"):
+            download_mnist(isolated / "slow", mirrors=[url], timeout=1.0, verbose=False)
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - start < 4.0
+
+
+@pytest.mark.parametrize("timeout", ["5", None, float("nan"), 0.0, -1.0])
+def test_download_timeout_must_be_a_positive_number(isolated, timeout):
+    with pytest.raises((TypeError, ValueError), match="timeout"):
+        download_mnist(isolated / "x", timeout=timeout)
 
 
 def test_fallback_is_silent_when_not_verbose(isolated, capsys):

@@ -65,7 +65,7 @@ def test_btd_with_one_term_matches_tucker_error(shape, rank, seed):
     rng = np.random.default_rng(seed)
     ranks = (rank, rank, rank)
     x = _exact_btd(shape, 1, rank, seed) + 0.05 * rng.standard_normal(shape)
-    hooi = tucker_hooi(x, ranks, n_iter_max=500, tol=1e-13, solver="eigh")
+    hooi = tucker_hooi(x, ranks, n_iter_max=500, tol=1e-13, method="eigh")
     btd = btd_als(x, 1, ranks, n_iter_max=500, tol=1e-13, n_restarts=3, random_state=seed)
     assert btd.relative_error(x) == pytest.approx(hooi.relative_error(x), rel=1e-5, abs=1e-8)
 

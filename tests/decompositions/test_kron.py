@@ -128,16 +128,21 @@ def test_kpd_of_matrix_kronecker_product_matches_numpy_kron():
     )
 
 
-def test_shape_mismatch_raises():
-    x = np.ones((6, 4))
-    with pytest.raises(ValueError, match=r"a_shapes\[0\] \* b_shapes\[0\] = 2 \* 2 = 4"):
-        gkpd(x, (2, 2), (2, 2))
-    with pytest.raises(ValueError, match=r"a_shapes\[1\]=3 does not divide"):
-        gkpd(x, (2, 3))
-    with pytest.raises(ValueError, match="has 1 entries"):
-        gkpd(x, (2,))
-    with pytest.raises(ValueError, match="ndim=2"):
-        kpd(np.ones((2, 2, 2)), (1, 1))
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (
+            lambda: gkpd(np.ones((6, 4)), (2, 2), (2, 2)),
+            r"a_shape\[0\] \* b_shape\[0\] = 2 \* 2 = 4",
+        ),
+        (lambda: gkpd(np.ones((6, 4)), (2, 3)), r"a_shape\[1\]=3 does not divide"),
+        (lambda: gkpd(np.ones((6, 4)), (2,)), "has 1 entries"),
+        (lambda: kpd(np.ones((2, 2, 2)), (1, 1)), "ndim=2"),
+    ],
+)
+def test_shape_mismatch_raises(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 def test_rank_above_full_kronecker_rank_raises():

@@ -29,7 +29,7 @@ def _split(x, t):
 def test_st_tucker_error_equals_hosvd_of_split_tensor(data, draw):
     x, t = data
     ranks = [t * draw.draw(st.integers(1, n // t)) for n in x.shape]
-    s = st_tucker(x, ranks, t)
+    s = st_tucker(x, ranks, t=t)
     ref = hosvd(_split(x, t), [q for r in ranks for q in (r // t, t)])
     err = np.linalg.norm(x - s.full())
     assert err == pytest.approx(np.linalg.norm(_split(x, t) - ref.full()), rel=1e-8, abs=1e-10)
@@ -40,7 +40,7 @@ def test_st_tucker_error_equals_hosvd_of_split_tensor(data, draw):
 
 def test_st_tucker_hooi_error_equals_hooi_of_split_tensor():
     x = np.random.default_rng(5).standard_normal((6, 4, 6))
-    s = st_tucker(x, (4, 2, 2), 2, method="hooi", n_iter_max=5, random_state=0)
+    s = st_tucker(x, (4, 2, 2), t=2, method="hooi", n_iter_max=5, random_state=0)
     ref = tucker_hooi(_split(x, 2), (2, 2, 1, 2, 1, 2), n_iter_max=5, random_state=0)
     assert s.relative_error(x) == pytest.approx(ref.relative_error(_split(x, 2)), rel=1e-8)
 
@@ -48,7 +48,7 @@ def test_st_tucker_hooi_error_equals_hooi_of_split_tensor():
 @given(divisible_tensors())
 def test_st_tucker_at_full_ranks_is_exact(data):
     x, t = data
-    s = st_tucker(x, x.shape, t)
+    s = st_tucker(x, x.shape, t=t)
     np.testing.assert_allclose(s.full(), x, atol=1e-10)
 
 
@@ -56,7 +56,7 @@ def test_st_tucker_at_full_ranks_is_exact(data):
 def test_st_tucker_with_t_one_is_hosvd(data, rank):
     x, _ = data
     ranks = [min(rank, n) for n in x.shape]
-    s = st_tucker(x, ranks, 1)
+    s = st_tucker(x, ranks, t=1)
     np.testing.assert_allclose(s.full(), hosvd(x, ranks).full(), atol=1e-10)
 
 
@@ -105,7 +105,7 @@ def test_str_als_with_t_one_is_tr_als():
 def test_t_not_dividing_the_sizes_raises():
     x = np.ones((5, 4))
     with pytest.raises(ValueError, match=r"t=2 does not divide x.shape\[0\]=5"):
-        st_tucker(x, (2, 2), 2)
+        st_tucker(x, (2, 2), t=2)
     with pytest.raises(ValueError, match=r"t=2 does not divide the first mode size I_1=5"):
         stt_svd(x, t=2)
     with pytest.raises(ValueError, match=r"t=2 does not divide x.shape\[0\]=5"):
@@ -115,13 +115,13 @@ def test_t_not_dividing_the_sizes_raises():
 def test_t_not_dividing_the_ranks_raises():
     x = np.ones((4, 4, 4))
     with pytest.raises(ValueError, match=r"t=2 does not divide ranks\[1\]=3"):
-        st_tucker(x, (2, 3, 2), 2)
+        st_tucker(x, (2, 3, 2), t=2)
     with pytest.raises(ValueError, match=r"t=2 does not divide ranks\[0\]=3"):
         stt_svd(x, ranks=3, t=2)
     with pytest.raises(ValueError, match=r"t=2 does not divide ranks\[0\]=1"):
         str_als(x, 1, t=2)
     with pytest.raises(ValueError, match=r"ranks\[0\]=6 exceeds the mode size I_0=4"):
-        st_tucker(x, (6, 2, 2), 2)
+        st_tucker(x, (6, 2, 2), t=2)
 
 
 def test_stp_split_puts_the_identity_index_fastest():

@@ -96,23 +96,24 @@ def test_tr_als_svd_init_recovers_when_ranks_exceed_first_mode():
     assert tr.ranks == (2, 2, 3, 2, 2)
 
 
-def test_bad_input_raises_documented_errors():
-    x = random_array((3, 4, 5), 0)
-    with pytest.raises(ValueError, match="ndim >= 2"):
-        tr_svd(np.ones(5))
-    with pytest.raises(ValueError, match="ranks\\[1\\]=0 must be >= 1"):
-        tr_svd(x, ranks=[1, 0, 2])
-    with pytest.raises(ValueError, match="must be equal"):
-        tr_svd(x, ranks=[1, 2, 2, 3])
-    with pytest.raises(ValueError, match="length 3"):
-        tr_als(x, ranks=[2, 2])
-    with pytest.raises(ValueError, match="init='pca'"):
-        tr_als(x, ranks=2, init="pca")
-    with pytest.raises(ValueError, match="tol"):
-        tr_als(x, ranks=2, tol=-1.0)
-    with pytest.raises(ValueError, match="n_restarts=0"):
-        tr_als(x, ranks=2, n_restarts=0)
-    bad = x.copy()
-    bad[0, 0, 0] = np.inf
-    with pytest.raises(ValueError, match="finite"):
-        tr_als(bad, ranks=2)
+_X = random_array((3, 4, 5), 0)
+_X_INF = _X.copy()
+_X_INF[0, 0, 0] = np.inf
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: tr_svd(np.ones(5)), ValueError, "ndim >= 2"),
+        (lambda: tr_svd(_X, ranks=[1, 0, 2]), ValueError, "ranks\\[1\\]=0 must be >= 1"),
+        (lambda: tr_svd(_X, ranks=[1, 2, 2, 3]), ValueError, "must be equal"),
+        (lambda: tr_als(_X, ranks=[2, 2]), ValueError, "length 3"),
+        (lambda: tr_als(_X, ranks=2, init="pca"), ValueError, "init='pca'"),
+        (lambda: tr_als(_X, ranks=2, tol=-1.0), ValueError, "tol"),
+        (lambda: tr_als(_X, ranks=2, n_restarts=0), ValueError, "n_restarts=0"),
+        (lambda: tr_als(_X_INF, ranks=2), ValueError, "finite"),
+    ],
+)
+def test_bad_input_raises_documented_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

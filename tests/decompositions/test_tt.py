@@ -108,9 +108,9 @@ def test_mid_size_gram_step_is_exact_and_optimal_per_step(noise):
 
 def test_randomized_svd_option_recovers_low_rank_tensor():
     x = random_tt_tensor((4, 8, 8, 8, 8, 8), 4, seed=3)
-    tt = tt_svd(x, ranks=4, svd="randomized", random_state=0)
+    tt = tt_svd(x, ranks=4, method="randomized", random_state=0)
     assert rel_err(tt, x) < 1e-10
-    again = tt_svd(x, ranks=4, svd="randomized", random_state=0)
+    again = tt_svd(x, ranks=4, method="randomized", random_state=0)
     np.testing.assert_array_equal(again.cores[0], tt.cores[0])
 
 
@@ -138,33 +138,36 @@ def test_tt_matrix_svd_meets_eps_bound(seed, eps):
     assert np.linalg.norm(ttm.full() - w) <= eps * np.linalg.norm(w) * (1 + 1e-10)
 
 
-def test_bad_input_raises_documented_errors():
-    x = random_array((3, 4, 5), 0)
-    with pytest.raises(ValueError, match="ranks\\[1\\]=0 must be >= 1"):
-        tt_svd(x, ranks=[2, 0])
-    with pytest.raises(ValueError, match="must have 2 inner ranks or 4 ranks"):
-        tt_svd(x, ranks=[2, 2, 2])
-    with pytest.raises(ValueError, match="boundary ranks"):
-        tt_svd(x, ranks=[2, 2, 2, 1])
-    with pytest.raises(TypeError, match="integer"):
-        tt_svd(x, ranks=2.5)
-    with pytest.raises(ValueError, match="eps=1.5 must lie in"):
-        tt_svd(x, eps=1.5)
-    with pytest.raises(ValueError, match="svd='qr'"):
-        tt_svd(x, svd="qr")
-    with pytest.raises(ValueError, match="needs ranks"):
-        tt_svd(x, svd="randomized")
-    bad = x.copy()
-    bad[0, 0, 0] = np.nan
-    with pytest.raises(ValueError, match="finite"):
-        tt_svd(bad)
-    big = random_array((4, 64, 64, 8), 0)
-    big[1, 2, 3, 4] = np.inf
-    with pytest.raises(ValueError, match="finite"):
-        tt_svd(big, ranks=2)
-    with pytest.raises(TypeError, match="numeric"):
-        tt_svd("abc")
-    with pytest.raises(ValueError, match="multiply to"):
-        tt_matrix_svd(np.ones((6, 4)), (2, 2), (2, 2))
-    with pytest.raises(ValueError, match="same length"):
-        tt_matrix_svd(np.ones((6, 4)), (2, 3), (4,))
+def _with_non_finite(shape, index, value):
+    x = random_array(shape, 0)
+    x[index] = value
+    return x
+
+
+_X = random_array((3, 4, 5), 0)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: tt_svd(_X, ranks=[2, 0]), ValueError, "ranks\\[1\\]=0 must be >= 1"),
+        (lambda: tt_svd(_X, ranks=[2, 2, 2]), ValueError, "must have 2 inner ranks or 4 ranks"),
+        (lambda: tt_svd(_X, ranks=[2, 2, 2, 1]), ValueError, "boundary ranks"),
+        (lambda: tt_svd(_X, ranks=2.5), TypeError, "integer"),
+        (lambda: tt_svd(_X, eps=1.5), ValueError, "eps=1.5 must lie in"),
+        (lambda: tt_svd(_X, method="qr"), ValueError, "method='qr'"),
+        (lambda: tt_svd(_X, method="randomized"), ValueError, "needs ranks"),
+        (lambda: tt_svd(_with_non_finite((3, 4, 5), (0, 0, 0), np.nan)), ValueError, "finite"),
+        (
+            lambda: tt_svd(_with_non_finite((4, 64, 64, 8), (1, 2, 3, 4), np.inf), ranks=2),
+            ValueError,
+            "finite",
+        ),
+        (lambda: tt_svd("abc"), TypeError, "numeric"),
+        (lambda: tt_matrix_svd(np.ones((6, 4)), (2, 2), (2, 2)), ValueError, "multiply to"),
+        (lambda: tt_matrix_svd(np.ones((6, 4)), (2, 3), (4,)), ValueError, "same length"),
+    ],
+)
+def test_bad_input_raises_documented_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

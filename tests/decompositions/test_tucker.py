@@ -73,18 +73,18 @@ def test_full_hosvd_core_is_all_orthogonal_with_mode_singular_values(shape, seed
 
 
 @given(tensor_and_ranks(), st.sampled_from(["power", "eigh"]))
-def test_hooi_from_hosvd_is_never_worse_than_hosvd(data, solver):
+def test_hooi_from_hosvd_is_never_worse_than_hosvd(data, method):
     x, ranks = data
     err_hosvd = np.linalg.norm(x - hosvd(x, ranks).full())
-    t = tucker_hooi(x, ranks, n_iter_max=10, solver=solver)
+    t = tucker_hooi(x, ranks, n_iter_max=10, method=method)
     assert np.linalg.norm(x - t.full()) <= err_hosvd * (1 + 1e-10) + 1e-12
     _assert_orthonormal(t)
 
 
 @given(tensor_and_ranks(), st.sampled_from(["power", "eigh"]))
-def test_hooi_error_history_never_increases_and_is_reported_exactly(data, solver):
+def test_hooi_error_history_never_increases_and_is_reported_exactly(data, method):
     x, ranks = data
-    t = tucker_hooi(x, ranks, n_iter_max=15, tol=0, solver=solver)
+    t = tucker_hooi(x, ranks, n_iter_max=15, tol=0, method=method)
     assert np.all(np.diff(t.info["history"]) <= 1e-10)
     assert t.info["rel_error"] == pytest.approx(t.relative_error(x), abs=1e-9)
 
@@ -103,7 +103,7 @@ def test_hooi_recovers_exact_low_multilinear_rank_tensor(shape, rank, seed):
     factors = [rng.standard_normal((n, r)) for n, r in zip(shape, ranks)]
     x = multi_mode_dot(rng.standard_normal(ranks), factors)
     for init in ("hosvd", "random"):
-        t = tucker_hooi(x, ranks, n_iter_max=50, init=init, solver="eigh", random_state=seed)
+        t = tucker_hooi(x, ranks, n_iter_max=50, init=init, method="eigh", random_state=seed)
         assert t.relative_error(x) < 1e-8
 
 
@@ -111,12 +111,12 @@ def test_hooi_recovers_exact_low_multilinear_rank_tensor(shape, rank, seed):
 def test_tucker2_equals_tucker_with_identity_spatial_factors(s, c, h, w, seed):
     k = random_array((s, c, h, w), seed)
     ranks = (max(1, s // 2), max(1, c // 2))
-    t2 = tucker2(k, ranks, n_iter_max=200, tol=1e-13, solver="eigh")
+    t2 = tucker2(k, ranks, n_iter_max=200, tol=1e-13, method="eigh")
     assert t2.factors[2] is None and t2.factors[3] is None
     assert t2.ranks == (*ranks, h, w)
     assert t2.n_params == s * ranks[0] + c * ranks[1] + ranks[0] * ranks[1] * h * w
     # Uncompressed spatial modes = Tucker with full (orthogonal, i.e. identity-like) factors there.
-    full = tucker_hooi(k, (*ranks, h, w), n_iter_max=200, tol=1e-13, solver="eigh")
+    full = tucker_hooi(k, (*ranks, h, w), n_iter_max=200, tol=1e-13, method="eigh")
     assert t2.relative_error(k) <= full.relative_error(k) + 1e-6
     dense = TuckerTensor(t2.core, [t2.factors[0], t2.factors[1], np.eye(h), np.eye(w)]).full()
     np.testing.assert_allclose(t2.full(), dense)
@@ -137,7 +137,7 @@ def test_tucker_hooi_same_seed_same_result():
         (lambda x: hosvd(x, (1, 2)), ValueError, "length 3"),
         (lambda x: hosvd(x, eps=2.0), ValueError, "eps"),
         (lambda x: tucker_hooi(x, -1), ValueError, "ranks=-1"),
-        (lambda x: tucker_hooi(x, 2, solver="svd"), ValueError, "solver='svd'"),
+        (lambda x: tucker_hooi(x, 2, method="svd"), ValueError, "method='svd'"),
         (lambda x: tucker_hooi(x, 2, init="x"), ValueError, "init='x'"),
         (lambda x: tucker_hooi(x, 2, n_iter_max=0), ValueError, "n_iter_max=0"),
         (lambda x: tucker_hooi(np.ones(4), 1), ValueError, "ndim >= 2"),

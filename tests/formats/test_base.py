@@ -176,3 +176,20 @@ def test_subclasses_register_by_class_name():
 def test_repr_names_shape_ranks_params_and_compression():
     text = repr(RankOneTestTensor([np.ones(4), np.ones(5)]))
     assert text == "RankOneTestTensor(shape=(4, 5), ranks=(1,), n_params=9, compression=2.22x)"
+
+
+@pytest.mark.parametrize("c", [1e-90, 1e90])
+def test_norm_of_cores_scaled_by_c_is_c_cubed_times_norm(c):
+    """The norm of a TT/CP with huge or tiny parameters: products of squares neither overflow
+    nor underflow (``StructuredTensor._balanced``)."""
+    from tensornet import CPTensor, TTTensor
+
+    rng = np.random.default_rng(0)
+    cores = [rng.standard_normal(s) for s in [(1, 3, 2), (2, 4, 2), (2, 5, 1)]]
+    tt = TTTensor(cores)
+    big = TTTensor([g * c for g in cores])
+    assert big.norm() == pytest.approx(tt.norm() * c**3, rel=1e-12)
+    factors = [rng.standard_normal((n, 2)) for n in (3, 4, 5)]
+    cp = CPTensor(np.ones(2), factors)
+    big_cp = CPTensor(np.ones(2) * c * c, [factors[0] * c, *factors[1:]])
+    assert big_cp.norm() == pytest.approx(cp.norm() * c**3, rel=1e-12)

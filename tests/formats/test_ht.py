@@ -113,10 +113,10 @@ def test_full_agrees_with_elementwise_definition(h, seed):
 
 
 @given(ht_tensors())
-def test_elements_and_getitem_equal_full(h):
+def test_gather_and_getitem_equal_full(h):
     dense = h.full()
     idx = np.array(list(np.ndindex(*h.shape)))
-    np.testing.assert_allclose(h.elements(idx), dense.ravel(), atol=1e-10)
+    np.testing.assert_allclose(h.gather(idx), dense.ravel(), atol=1e-10)
     last = tuple(n - 1 for n in h.shape)
     assert h[last] == pytest.approx(dense[last], abs=1e-10)
 
@@ -129,20 +129,20 @@ def test_gram_norm_equals_dense_norm(h):
 @given(ht_tensors(), seeds(), st.integers(1, 4))
 def test_batch_contraction_equals_dense_product(h, seed, batch):
     rng = np.random.default_rng(seed)
-    in_shape = tuple(int(rng.choice([i for i in range(1, n + 1) if n % i == 0])) for n in h.shape)
-    out_shape = tuple(n // i for n, i in zip(h.shape, in_shape))
-    x = rng.standard_normal((batch, *in_shape))
+    in_modes = tuple(int(rng.choice([i for i in range(1, n + 1) if n % i == 0])) for n in h.shape)
+    out_modes = tuple(n // i for n, i in zip(h.shape, in_modes))
+    x = rng.standard_normal((batch, *in_modes))
     # W[(i_0..i_{d-1}), (j_0..j_{d-1})] = X[i_0 J_0 + j_0, ...]
     d = h.ndim
-    split = [s for pair in zip(in_shape, out_shape) for s in pair]
+    split = [s for pair in zip(in_modes, out_modes) for s in pair]
     w = h.full().reshape(split).transpose(list(range(0, 2 * d, 2)) + list(range(1, 2 * d, 2)))
-    w = w.reshape(int(np.prod(in_shape)), int(np.prod(out_shape)))
-    y = h.contract(x, in_shape, out_shape)
+    w = w.reshape(int(np.prod(in_modes)), int(np.prod(out_modes)))
+    y = h.contract(x, in_modes, out_modes)
     expected = x.reshape(batch, -1) @ w
-    if all(j == 1 for j in out_shape):
+    if all(j == 1 for j in out_modes):
         assert y.shape == (batch,)
     else:
-        assert y.shape == (batch, *out_shape)
+        assert y.shape == (batch, *out_modes)
     np.testing.assert_allclose(y.reshape(batch, -1), expected, atol=1e-9)
 
 
@@ -190,7 +190,20 @@ def test_transfer_shape_mismatch_raises():
 def test_contract_shape_mismatch_raises():
     tree = DimensionTree(2)
     h = HTTensor(tree, [np.ones((4, 1)), np.ones((6, 1))], {0: np.ones((1, 1, 1))})
-    with pytest.raises(ValueError, match=r"in_shape\[1\] \* out_shape\[1\] = 4 \* 2"):
+    with pytest.raises(ValueError, match=r"in_modes\[1\] \* out_modes\[1\] = 4 \* 2"):
         h.contract(np.ones((1, 2, 4)), (2, 4), (2, 2))
-    with pytest.raises(ValueError, match=r"in_shape\[1\]=4 does not divide"):
+    with pytest.raises(ValueError, match=r"in_modes\[1\]=4 does not divide"):
         h.contract(np.ones((1, 2, 4)))
+
+
+def test_gather_counts_negative_indices_from_the_end_like_tt_gather():
+    from tensornet.decompositions import ht_svd
+
+    x = np.random.default_rng(0).standard_normal((3, 4, 5))
+    h = ht_svd(x)
+    idx = np.array([[-1, 0, -2], [2, -4, 4]])
+    np.testing.assert_allclose(h.gather(idx), x[idx[:, 0], idx[:, 1], idx[:, 2]], atol=1e-12)
+    with pytest.raises(IndexError, match=r"index\[0, 1\]=4 is out of range for mode 1 of size 4"):
+        h.gather([[0, 4, 0]])
+    with pytest.raises(TypeError, match="index must hold integers"):
+        h.gather([[0.0, 1.0, 2.0]])

@@ -134,35 +134,34 @@ def test_save_load_roundtrip(tmp_path):
     np.testing.assert_array_equal(back.full(), t.full())
 
 
-def test_bad_input_raises_clear_errors():
-    rng = np.random.default_rng(0)
-    good = [rng.standard_normal((1, 2, 2)), rng.standard_normal((2, 3, 1))]
-    with pytest.raises(ValueError, match="boundary ranks must be 1"):
-        TTTensor([rng.standard_normal((2, 2, 1))])
-    with pytest.raises(ValueError, match="right rank 2 but cores\\[1\\] has left rank 3"):
-        TTTensor([good[0], rng.standard_normal((3, 3, 1))])
-    with pytest.raises(ValueError, match="ndim=3"):
-        TTTensor([np.ones((2, 2))])
-    with pytest.raises(TypeError, match="non-empty sequence"):
-        TTTensor([])
-    with pytest.raises(ValueError, match="finite"):
-        TTTensor([np.full((1, 2, 1), np.nan)])
-    t = TTTensor(good)
-    with pytest.raises(IndexError, match="out of range"):
-        t.gather([[0, 5]])
-    with pytest.raises(ValueError, match="shape \\(B, 2\\)"):
-        t.gather([[0, 1, 2]])
-    with pytest.raises(TypeError, match="tuple of 2 integers"):
-        t[0]
-    with pytest.raises(ValueError, match="has shape"):
-        t + TTTensor([rng.standard_normal((1, 3, 1))])
-    with pytest.raises(TypeError):
-        t * "a"
-    with pytest.raises(ValueError, match="direction"):
-        t.orthogonalize("up")
-    with pytest.raises(ValueError, match="ranks\\[0\\]=0 must be >= 1"):
-        t.round(ranks=[0])
-    with pytest.raises(ValueError, match="boundary ranks"):
-        t.round(ranks=[2, 1, 1])
-    with pytest.raises(ValueError, match="full\\(\\) of a tensor"):
-        t.full(max_elements=2)
+_RNG = np.random.default_rng(0)
+_GOOD = [_RNG.standard_normal((1, 2, 2)), _RNG.standard_normal((2, 3, 1))]
+_T = TTTensor(_GOOD)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: TTTensor([np.ones((2, 2, 1))]), ValueError, "boundary ranks must be 1"),
+        (
+            lambda: TTTensor([_GOOD[0], np.ones((3, 3, 1))]),
+            ValueError,
+            "right rank 2 but cores\\[1\\] has left rank 3",
+        ),
+        (lambda: TTTensor([np.ones((2, 2))]), ValueError, "ndim=3"),
+        (lambda: TTTensor([]), TypeError, "non-empty sequence"),
+        (lambda: TTTensor([np.full((1, 2, 1), np.nan)]), ValueError, "finite"),
+        (lambda: _T.gather([[0, 5]]), IndexError, "out of range"),
+        (lambda: _T.gather([[0, 1, 2]]), ValueError, "shape \\(B, 2\\)"),
+        (lambda: _T[0], TypeError, "tuple of 2 integers"),
+        (lambda: _T + TTTensor([np.ones((1, 3, 1))]), ValueError, "has shape"),
+        (lambda: _T * "a", TypeError, None),
+        (lambda: _T.orthogonalize("up"), ValueError, "direction"),
+        (lambda: _T.round(ranks=[0]), ValueError, "ranks\\[0\\]=0 must be >= 1"),
+        (lambda: _T.round(ranks=[2, 1, 1]), ValueError, "boundary ranks"),
+        (lambda: _T.full(max_elements=2), ValueError, "full\\(\\) of a tensor"),
+    ],
+)
+def test_bad_input_raises_clear_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

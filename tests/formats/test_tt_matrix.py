@@ -72,14 +72,19 @@ def test_save_load_roundtrip(tmp_path):
     np.testing.assert_array_equal(back.full(), w.full())
 
 
-def test_bad_input_raises_clear_errors():
-    rng = np.random.default_rng(0)
-    w = TTMatrix([rng.standard_normal((1, 2, 3, 2)), rng.standard_normal((2, 2, 2, 1))])
-    with pytest.raises(ValueError, match="shape \\(B, 4\\)"):
-        w.matmat(np.ones((3, 5)))
-    with pytest.raises(ValueError, match="shape \\(B, 6\\)"):
-        w.rmatmat(np.ones((3, 4)))
-    with pytest.raises(ValueError, match="boundary ranks must be 1"):
-        TTMatrix([rng.standard_normal((2, 2, 2, 1))])
-    with pytest.raises(ValueError, match="left rank"):
-        TTMatrix([rng.standard_normal((1, 2, 2, 3)), rng.standard_normal((2, 2, 2, 1))])
+_RNG = np.random.default_rng(0)
+_W = TTMatrix([_RNG.standard_normal((1, 2, 3, 2)), _RNG.standard_normal((2, 2, 2, 1))])
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: _W.matmat(np.ones((3, 5))), "shape \\(B, 4\\)"),
+        (lambda: _W.rmatmat(np.ones((3, 4))), "shape \\(B, 6\\)"),
+        (lambda: TTMatrix([np.ones((2, 2, 2, 1))]), "boundary ranks must be 1"),
+        (lambda: TTMatrix([np.ones((1, 2, 2, 3)), np.ones((2, 2, 2, 1))]), "left rank"),
+    ],
+)
+def test_bad_input_raises_clear_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

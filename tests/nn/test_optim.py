@@ -160,13 +160,35 @@ def test_optimizer_state_round_trip_resumes_identically():
         Adam(p2).load_state_dict(arrays, meta)
 
 
-def test_bad_hyperparameters_are_refused():
+@pytest.mark.parametrize(
+    "make, exc, match",
+    [
+        (lambda p: SGD(p, lr=0), ValueError, "lr=0.0 must be > 0"),
+        (lambda p: SGD(p, lr=np.inf), ValueError, "lr=inf must be a finite number"),
+        (lambda p: SGD(p, lr=np.nan), ValueError, "lr=nan must be a finite number"),
+        (lambda p: SGD(p, lr=0.1, momentum=1.0), ValueError, "momentum"),
+        (lambda p: SGD(p, lr=0.1, nesterov=True), ValueError, "nesterov"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=np.nan), ValueError, "weight_decay=nan must be a"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=np.inf), ValueError, "weight_decay=inf must be a"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=-1.0), ValueError, "weight_decay=-1.0 must be a"),
+        (lambda p: Adam(p, lr=np.inf), ValueError, "lr=inf must be a finite number"),
+        (lambda p: Adam(p, weight_decay=np.nan), ValueError, "weight_decay=nan must be a"),
+        (lambda p: Adam(p, eps=np.inf), ValueError, "eps=inf must be a finite number > 0"),
+        (lambda p: AdamW(p, weight_decay=np.inf), ValueError, "weight_decay=inf must be a"),
+        (lambda p: SGD({}, lr=0.1), TypeError, "non-empty dict"),
+    ],
+)
+def test_bad_hyperparameters_are_refused(make, exc, match):
     p, _ = _setup()
-    with pytest.raises(ValueError, match="lr=0"):
-        SGD(p, lr=0)
-    with pytest.raises(ValueError, match="momentum"):
-        SGD(p, lr=0.1, momentum=1.0)
-    with pytest.raises(ValueError, match="nesterov"):
-        SGD(p, lr=0.1, nesterov=True)
-    with pytest.raises(TypeError, match="non-empty dict"):
-        SGD({}, lr=0.1)
+    with pytest.raises(exc, match=match):
+        make(p)
+
+
+def test_optimizer_state_with_nan_or_inf_is_refused():
+    p, g = _setup()
+    opt = SGD(p, lr=0.1, momentum=0.9)
+    opt.step(g)
+    arrays, meta = opt.state_dict()
+    arrays["velocity/w"][1] = np.inf
+    with pytest.raises(ValueError, match="optimizer state 'velocity/w' holds NaN or Inf"):
+        SGD(_setup()[0], lr=0.1, momentum=0.9).load_state_dict(arrays, meta)

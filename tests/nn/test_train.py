@@ -173,13 +173,157 @@ def test_fit_reports_divergence_clearly():
         fit(model, cross_entropy, opt, (x * 100, y), epochs=3, batch_size=32)
 
 
-def test_fit_validates_arguments():
-    x, y = _small_problem(8)
+_X8, _Y8 = _small_problem(8)
+
+
+@pytest.mark.parametrize(
+    "optimizer, train_data, kwargs, exc, match",
+    [
+        ("sgd", (_X8, _Y8), {}, TypeError, "optimizer must be a tensornet.nn Optimizer"),
+        (None, (_X8, _Y8), {"epochs": 0}, ValueError, "epochs=0"),
+        (None, (_X8, _Y8), {"batch_size": 0}, ValueError, "batch_size=0"),
+        (
+            None,
+            np.ones((5, 3)),
+            {},
+            TypeError,
+            r"train_data must be an \(x, y\) tuple .* got "
+            r"ndarray of shape \(5, 3\)",
+        ),
+        (None, 42, {}, TypeError, r"train_data must be an \(x, y\) tuple .* got int"),
+        (None, "abc", {}, TypeError, r"train_data must be an \(x, y\) tuple .* got str"),
+        (
+            None,
+            [(_X8,)],
+            {},
+            TypeError,
+            r"train_data batch 0 must be an \(x, y\) pair, got tuple "
+            "of 1 items",
+        ),
+        (
+            None,
+            (_X8, _Y8, _Y8),
+            {},
+            TypeError,
+            r"train_data batch 0 must be an \(x, y\) pair, got "
+            r"ndarray of shape \(8, 1, 28, 28\)",
+        ),
+        (
+            None,
+            [(_X8[:4], _Y8[:3])],
+            {},
+            ValueError,
+            r"train_data batch 0 must hold x and y with the "
+            r"same number of samples, got shapes \(4, 1, 28, 28\) and \(3,\)",
+        ),
+        (None, (_X8, _Y8[:5]), {}, ValueError, "x and y must hold the same number of samples"),
+        (None, [], {}, ValueError, "train_data yields no batches"),
+    ],
+)
+def test_fit_refuses_bad_arguments_naming_them(optimizer, train_data, kwargs, exc, match):
     model = lenet300_100(0)
-    with pytest.raises(TypeError, match="optimizer"):
-        fit(model, cross_entropy, "sgd", (x, y))
-    with pytest.raises(ValueError, match="epochs"):
-        fit(model, cross_entropy, SGD(model.params, lr=0.1), (x, y), epochs=0)
+    optimizer = SGD(model.params, lr=0.1) if optimizer is None else optimizer
+    with pytest.raises(exc, match=match):
+        fit(model, cross_entropy, optimizer, train_data, **kwargs)
+
+
+def test_fit_stops_when_one_step_makes_the_parameters_non_finite():
+    x, y = _small_problem(32)
+    model = lenet300_100(0)
+    opt = SGD(model.params, lr=1e38)  # one step overflows float32
+    with pytest.raises(
+        FloatingPointError, match=r"parameter '.*' became NaN or Inf at epoch 1, step 1"
+    ):
+        fit(model, cross_entropy, opt, (x * 100, y), epochs=1, batch_size=32)
+
+
+def test_fit_stops_when_one_step_makes_the_validation_loss_non_finite():
+    x, y = _small_problem(32)
+    model = lenet300_100(0)
+    opt = SGD(model.params, lr=1e30)  # finite but huge weights: the logits overflow
+    with pytest.raises(
+        FloatingPointError, match=r"validation loss became .* after epoch 1 .step 1"
+    ):
+        fit(model, cross_entropy, opt, (x * 100, y), epochs=1, batch_size=32, val_data=(x, y))
+
+
+def test_fit_stops_when_the_optimizer_state_is_infinite():
+    x, y = _small_problem(32)
+    model = lenet300_100(0)
+    opt = SGD(model.params, lr=0.01, momentum=0.9)
+    opt.state["velocity"]["fc2.bias"][:] = np.inf
+    with pytest.raises(
+        FloatingPointError, match=r"parameter 'fc2.bias' became NaN or Inf at epoch 1"
+    ):
+        fit(model, cross_entropy, opt, (x, y), epochs=1, batch_size=32)
+
+
+def test_evaluate_refuses_batch_size_zero():
+    x, y = _small_problem(8)
+    with pytest.raises(ValueError, match="batch_size=0"):
+        evaluate(lenet300_100(0), (x, y), batch_size=0)
+
+
+def test_evaluate_refuses_a_batch_that_is_not_a_pair():
+    x, _ = _small_problem(8)
+    with pytest.raises(TypeError, match=r"data batch 0 must be an \(x, y\) pair"):
+        evaluate(lenet300_100(0), [x])
+
+
+@pytest.mark.parametrize(
+    "path, match",
+    [
+        ("c_{step}.npz", r"holds the field \{step\}; only \{epoch\} is filled in"),
+        ("c_{}.npz", r"holds the field \{\}; only \{epoch\}"),
+        ("c_{epoch.npz", "is not a valid format string"),
+    ],
+)
+def test_checkpoint_refuses_a_path_with_unknown_fields(tmp_path, path, match):
+    with pytest.raises(ValueError, match=match):
+        Checkpoint(tmp_path / path, lenet300_100(0))
+
+
+def test_checkpoint_path_with_a_formatted_epoch_is_filled_in(tmp_path):
+    x, y = _small_problem(16)
+    model = lenet300_100(0)
+    cb = Checkpoint(tmp_path / "c_{epoch:03d}.npz", model)
+    fit(model, cross_entropy, SGD(model.params, lr=0.01), (x, y), epochs=1, callbacks=[cb])
+    assert (tmp_path / "c_001.npz").is_file()
+
+
+def test_checkpoint_with_nan_parameters_is_neither_saved_nor_loaded(tmp_path):
+    from tensornet._io import save_npz
+    from tensornet.nn.train import _CHECKPOINT_KIND
+
+    model = lenet300_100(0)
+    model.params["fc1.bias"][0] = np.nan
+    with pytest.raises(ValueError, match="cannot save the checkpoint .*param/fc1.bias holds NaN"):
+        save_checkpoint(tmp_path / "bad.npz", model)
+    arrays = {f"param/{k}": v for k, v in model.params.items()}
+    arrays.update({f"buffer/{k}": v for k, v in model.buffers.items()})
+    path = save_npz(tmp_path / "bad.npz", arrays, {"kind": _CHECKPOINT_KIND, "epoch": 1})
+    fresh = lenet300_100(1)
+    before = fresh.state_dict()
+    with pytest.raises(
+        ValueError, match="refusing to load the checkpoint .*param/fc1.bias holds NaN"
+    ):
+        load_checkpoint(path, fresh)
+    assert all(np.array_equal(before[k], v) for k, v in fresh.state_dict().items())
+
+
+def test_checkpoint_with_an_infinite_velocity_is_refused(tmp_path):
+    model = lenet300_100(0)
+    opt = SGD(model.params, lr=0.1, momentum=0.9)
+    path = save_checkpoint(tmp_path / "ok.npz", model, opt)
+    arrays, _ = opt.state_dict()
+    arrays["velocity/fc3.weight"][0, 0] = np.inf
+    from tensornet._io import load_npz, save_npz
+
+    stored, stored_meta = load_npz(path)
+    stored["optim/velocity/fc3.weight"] = arrays["velocity/fc3.weight"]
+    save_npz(path, stored, stored_meta)
+    with pytest.raises(ValueError, match="optim/velocity/fc3.weight holds NaN or Inf"):
+        load_checkpoint(path, model, opt)
 
 
 def test_optimizer_on_a_sub_dict_freezes_the_other_parameters():
@@ -199,3 +343,21 @@ def test_optimizer_on_copies_of_the_parameters_is_refused():
     copies = {k: v.copy() for k, v in model.params.items()}
     with pytest.raises(ValueError, match="build the optimizer on model.params"):
         fit(model, cross_entropy, SGD(copies, lr=0.1), (x, y))
+
+
+def test_checkpoint_that_does_not_fit_is_a_value_error_naming_the_file(tmp_path):
+    from tensornet.nn import SGD, Linear, Sequential, load_checkpoint, save_checkpoint
+
+    small = Sequential(Linear(2, 3, random_state=0))
+    path = save_checkpoint(tmp_path / "c.npz", small, SGD(small.params, lr=0.1))
+    other = Sequential(Linear(4, 3, random_state=0))
+    with pytest.raises(ValueError, match=r"c\.npz: cannot restore the checkpoint"):
+        load_checkpoint(path, other)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["__tensornet_meta__"][()]))
+    meta["optimizer"] = 5
+    arrays["__tensornet_meta__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"bad\.npz: cannot restore the checkpoint"):
+        load_checkpoint(tmp_path / "bad.npz", small, SGD(small.params, lr=0.1))

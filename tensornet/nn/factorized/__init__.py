@@ -15,8 +15,31 @@ from .base import (
     suggest_modes,
     target_variance,
 )
+from .btd import BTConv2d, BTLinear
+from .cp import CPConv2d
+from .ht import HTLinear
+from .kron import GKPConv2d, KPLinear
+from .lowrank import LowRankConv2d, LowRankLinear
+from .stt import STTLinear
+from .tr import TRConv2d, TRLinear
+from .tt import TTConv2d, TTLinear
+from .tucker import TuckerConv2d
 
 __all__ = [
+    "LowRankLinear",
+    "LowRankConv2d",
+    "CPConv2d",
+    "TuckerConv2d",
+    "BTLinear",
+    "BTConv2d",
+    "TTLinear",
+    "TTConv2d",
+    "TRLinear",
+    "TRConv2d",
+    "HTLinear",
+    "KPLinear",
+    "GKPConv2d",
+    "STTLinear",
     "FactorizedLayer",
     "FactorizedLinear",
     "FactorizedConv2d",

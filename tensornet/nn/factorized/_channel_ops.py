@@ -10,11 +10,13 @@ itself; these two primitives avoid both:
   buffer as a transposed ``(B, O, H, W)`` view, so a chain of them never copies the activations
   between layers (the channel-major matrix of such a view is free).
 * :func:`depthwise_conv2d` filters every channel with its own ``KH x KW`` kernel (groups equal
-  to channels): one fused multiply-add over the whole batch per kernel tap.
+  to channels): a Numba loop that reads the input once per output row and tap, where NumPy
+  would make one pass over the whole batch per tap (see ``benchmarks/bench_factorized_a.py``).
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
@@ -86,19 +88,74 @@ def _geometry(x_shape, w_shape, stride, padding):
     return kh, kw, sh, sw, ph, pw, oh, ow
 
 
-def _padded_channel_major(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
-    """``x`` transposed to ``(C, B, H + 2 ph, W + 2 pw)`` with zero padding."""
+def _padded_channel_major(x: np.ndarray, ph: int, pw: int, dtype: np.dtype) -> np.ndarray:
+    """``x`` as a C-contiguous ``(C, B, H + 2 ph, W + 2 pw)`` array with zero padding (no copy
+    when ``x`` is a transposed view of such a buffer and no padding is asked)."""
     xc = x.transpose(1, 0, 2, 3)
     if ph == 0 and pw == 0:
-        return xc
+        return np.ascontiguousarray(xc, dtype=dtype)
     c, b, h, w = xc.shape
-    buf = np.zeros((c, b, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    buf = np.zeros((c, b, h + 2 * ph, w + 2 * pw), dtype=dtype)
     buf[:, :, ph : ph + h, pw : pw + w] = xc
     return buf
 
 
-def _tap(xp: np.ndarray, i: int, j: int, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
-    return xp[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _depthwise_kernel(xp, w, sh, sw, out):  # pragma: no cover (compiled)
+    # out[r, b, y, x] = sum_{i, j} w[r, i, j] xp[r, b, y*sh + i, x*sw + j], one output row at a
+    # time so every tap is a unit-stride (or sw-strided) axpy over the row
+    n_r, n_b = out.shape[0], out.shape[1]
+    oh, ow = out.shape[2], out.shape[3]
+    kh, kw = w.shape[1], w.shape[2]
+    for r in range(n_r):
+        for b in range(n_b):
+            for y in range(oh):
+                dst = out[r, b, y]
+                dst[:] = 0
+                for i in range(kh):
+                    src = xp[r, b, y * sh + i]
+                    for j in range(kw):
+                        c = w[r, i, j]
+                        for x in range(ow):
+                            dst[x] += c * src[x * sw + j]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _depthwise_xgrad_kernel(g, w, sh, sw, gxp):  # pragma: no cover (compiled)
+    # gxp[r, b, y*sh + i, x*sw + j] += w[r, i, j] g[r, b, y, x]
+    n_r, n_b = g.shape[0], g.shape[1]
+    oh, ow = g.shape[2], g.shape[3]
+    kh, kw = w.shape[1], w.shape[2]
+    for r in range(n_r):
+        for b in range(n_b):
+            for y in range(oh):
+                src = g[r, b, y]
+                for i in range(kh):
+                    dst = gxp[r, b, y * sh + i]
+                    for j in range(kw):
+                        c = w[r, i, j]
+                        for x in range(ow):
+                            dst[x * sw + j] += c * src[x]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
+def _depthwise_wgrad_kernel(g, xp, sh, sw, gw):  # pragma: no cover (compiled)
+    # gw[r, i, j] = sum_{b, y, x} g[r, b, y, x] xp[r, b, y*sh + i, x*sw + j]; reassociation only
+    # lets the row sums vectorize (rounding)
+    n_r, n_b = g.shape[0], g.shape[1]
+    oh, ow = g.shape[2], g.shape[3]
+    kh, kw = gw.shape[1], gw.shape[2]
+    for r in range(n_r):
+        for i in range(kh):
+            for j in range(kw):
+                acc = gw[r, i, j] * 0
+                for b in range(n_b):
+                    for y in range(oh):
+                        gr = g[r, b, y]
+                        xr = xp[r, b, y * sh + i]
+                        for x in range(ow):
+                            acc += gr[x] * xr[x * sw + j]
+                gw[r, i, j] = acc
 
 
 @primitive
@@ -107,10 +164,14 @@ def depthwise_conv2d(
 ) -> np.ndarray:
     """Depthwise cross-correlation ``y[n, r] = x[n, r] (star) w[r]`` (one filter per channel).
 
+    A Numba loop over channel-major data: each output row accumulates its ``KH x KW`` taps in one
+    pass. The VJPs are the same loops with the roles of the arrays exchanged.
+
     Parameters
     ----------
     x : numpy.ndarray
-        Input ``(B, R, H, W)`` (any memory layout).
+        Input ``(B, R, H, W)`` (any memory layout; a transposed view of an ``(R, B, H, W)``
+        buffer, as :func:`pointwise_conv2d` returns, is read without a copy).
     w : numpy.ndarray
         Filters ``(R, KH, KW)``.
     stride, padding : (int, int)
@@ -122,40 +183,31 @@ def depthwise_conv2d(
         ``(B, R, OH, OW)``: a transposed view of an ``(R, B, OH, OW)`` buffer.
     """
     kh, kw, sh, sw, ph, pw, oh, ow = _geometry(x.shape, w.shape, stride, padding)
-    xp = _padded_channel_major(x, ph, pw)
     dtype = np.result_type(x.dtype, w.dtype)
-    out = np.zeros((x.shape[1], x.shape[0], oh, ow), dtype=dtype)
-    tmp = np.empty_like(out)
-    for i in range(kh):
-        for j in range(kw):
-            np.multiply(_tap(xp, i, j, sh, sw, oh, ow), w[:, i, j, None, None, None], out=tmp)
-            out += tmp
+    xp = _padded_channel_major(x, ph, pw, dtype)
+    out = np.empty((x.shape[1], x.shape[0], oh, ow), dtype=dtype)
+    _depthwise_kernel(xp, np.ascontiguousarray(w, dtype=dtype), sh, sw, out)
     return out.transpose(1, 0, 2, 3)
 
 
 def _depthwise_vjp(argnums, ans, args, kwargs):
     x, w, stride, padding = args
     kh, kw, sh, sw, ph, pw, oh, ow = _geometry(x.shape, w.shape, stride, padding)
+    dtype = ans.dtype
 
     def vjp(g):
-        gc = g.transpose(1, 0, 2, 3)
+        gc = np.ascontiguousarray(g.transpose(1, 0, 2, 3), dtype=dtype)
         grads = []
         for argnum in argnums:
             if argnum == 0:
                 c, b, h, wd = x.shape[1], x.shape[0], x.shape[2], x.shape[3]
-                gxp = np.zeros((c, b, h + 2 * ph, wd + 2 * pw), dtype=ans.dtype)
-                for i in range(kh):
-                    for j in range(kw):
-                        view = _tap(gxp, i, j, sh, sw, oh, ow)
-                        view += gc * w[:, i, j, None, None, None]
+                gxp = np.zeros((c, b, h + 2 * ph, wd + 2 * pw), dtype=dtype)
+                _depthwise_xgrad_kernel(gc, np.ascontiguousarray(w, dtype=dtype), sh, sw, gxp)
                 gx = gxp[:, :, ph : ph + h, pw : pw + wd].transpose(1, 0, 2, 3)
                 grads.append(gx.astype(x.dtype, copy=False))
             elif argnum == 1:
-                xp = _padded_channel_major(x, ph, pw)
-                gw = np.empty(w.shape, dtype=ans.dtype)
-                for i in range(kh):
-                    for j in range(kw):
-                        gw[:, i, j] = np.einsum("rbyx,rbyx->r", gc, _tap(xp, i, j, sh, sw, oh, ow))
+                gw = np.zeros(w.shape, dtype=dtype)
+                _depthwise_wgrad_kernel(gc, _padded_channel_major(x, ph, pw, dtype), sh, sw, gw)
                 grads.append(gw.astype(w.dtype, copy=False))
         return grads
 

@@ -3,12 +3,18 @@
 The factorized layers of :mod:`tensornet.nn.factorized.ht`, :mod:`~tensornet.nn.factorized.kron`
 and :mod:`~tensornet.nn.factorized.stt` are contractions of a batch ``x`` with a few factors.
 Each is described once as a :class:`Network` (every operand a tuple of index labels, every
-label of a known size). The network is contracted pairwise with :func:`numpy.tensordot`
-(reshapes, transposes and one GEMM each): no ``einsum`` at run time.
+label of a known size). The network is contracted pairwise, each step one GEMM on reshaped
+operands: an operand whose contracted labels form a leading or trailing block in memory enters
+BLAS as a (transposed) view, any other is transposed into a copy first. No ``einsum`` at run
+time. A copy of an intermediate replaces it for its later uses (the backward pass contracts
+it over the complementary labels, which are then a leading block), so each large intermediate
+is copied at most once per pass where the plan allows; the copies that remain are the main cost
+beyond the GEMMs (a layout-aware order could avoid more of them).
 
 Order. :meth:`Network.plan` finds the pairwise order with the fewest multiply-adds by dynamic
-programming over subsets of operands (exact for the few operands of a layer; a pair is merged
-only if it shares a label). For the factor path a cap keeps every intermediate that does not
+programming over subsets of operands (exact, for up to :data:`EXACT_MAX_OPERANDS` operands; a
+pair is merged only if it shares a label); larger networks (an HT layer with ``d > 5`` mode
+pairs) are planned greedily. For the factor path a cap keeps every intermediate that does not
 involve ``x`` at most ``weight_cap`` entries, so the forward never rebuilds the dense weight
 behind the user's back (that is the ``"dense"`` path, chosen by the FLOP rule of the base).
 
@@ -35,6 +41,10 @@ __all__ = ["Network", "Tape", "contract"]
 
 Label = Hashable
 
+#: Networks with at most this many operands are planned exactly (dynamic programming over
+#: subsets, ``3^n`` work); larger ones greedily (cheapest pairwise merge first).
+EXACT_MAX_OPERANDS = 10
+
 
 class Tape:
     """Holder of the intermediates of one :func:`contract` call (reused by its VJP)."""
@@ -42,7 +52,7 @@ class Tape:
     __slots__ = ("values",)
 
     def __init__(self) -> None:
-        self.values: list[np.ndarray] | None = None
+        self.values: tuple[list[np.ndarray], list[tuple]] | None = None
 
 
 class Network:
@@ -111,8 +121,47 @@ class Network:
             Multiply-adds of the whole contraction.
         """
         if batch not in self._plans:
-            self._plans[batch] = self._optimal(batch)
+            exact = len(self.operands) <= EXACT_MAX_OPERANDS
+            self._plans[batch] = self._optimal(batch) if exact else self._greedy(batch)
         return self._plans[batch]
+
+    def _greedy(self, batch: int) -> tuple[list[tuple[int, int, tuple]], int]:
+        """Merge the pair sharing a label with the fewest multiply-adds, until one is left."""
+        n = len(self.operands)
+        labels = list(self.operands)
+        alive = list(range(n))
+        has_data = [i == self.data for i in range(n)]
+        steps: list[tuple[int, int, tuple]] = []
+        total = 0
+        while len(alive) > 1:
+            choice = None
+            for p, a in enumerate(alive):
+                for b in alive[p + 1 :]:
+                    shared = set(labels[a]) & set(labels[b])
+                    if not shared:
+                        continue
+                    out = tuple(lab for lab in labels[a] if lab not in shared) + tuple(
+                        lab for lab in labels[b] if lab not in shared
+                    )
+                    if (
+                        self.weight_cap is not None
+                        and not (has_data[a] or has_data[b])
+                        and self._size(out, batch) > self.weight_cap
+                    ):
+                        continue
+                    cost = self._size(tuple(set(labels[a]) | set(labels[b])), batch)
+                    key = (cost, self._size(out, batch))
+                    if choice is None or key < choice[0]:
+                        choice = (key, a, b, out)
+            if choice is None:
+                raise AssertionError("the network is not connected under the weight cap")
+            (cost, _), a, b, out = choice
+            steps.append((a, b, out))
+            labels.append(out)
+            has_data.append(has_data[a] or has_data[b])
+            alive = [i for i in alive if i not in (a, b)] + [len(labels) - 1]
+            total += cost
+        return steps, total
 
     def _optimal(self, batch: int) -> tuple[list[tuple[int, int, tuple]], int]:
         n = len(self.operands)
@@ -199,8 +248,17 @@ class Network:
                 return int(arr.shape[labels.index(self.batch_label)])
         return 1
 
-    def _labels(self, steps: list[tuple[int, int, tuple]]) -> list[tuple]:
-        return list(self.operands) + [s[2] for s in steps]
+    def _run(self, arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[tuple]]:
+        """Every node's value and the labels of its axes (as laid out in memory)."""
+        steps, _ = self.plan(self._batch_of(arrays))
+        values, labels = list(arrays), list(self.operands)
+        n = len(arrays)
+        for a, b, _out in steps:
+            value, lab, used = _pair(values[a], labels[a], values[b], labels[b])
+            _keep_layout(values, labels, n, (a, b), used)
+            values.append(value)
+            labels.append(lab)
+        return values, labels
 
     def forward(self, arrays: Sequence[np.ndarray], tape: Tape | None = None) -> np.ndarray:
         """Contract ``arrays`` (one per operand) along the planned order.
@@ -217,13 +275,9 @@ class Network:
         numpy.ndarray
             Axes in :attr:`output` order.
         """
-        steps, _ = self.plan(self._batch_of(arrays))
-        labels = self._labels(steps)
-        values = list(arrays)
-        for a, b, _out in steps:
-            values.append(_pair(values[a], labels[a], values[b], labels[b]))
+        values, labels = self._run(arrays)
         if tape is not None:
-            tape.values = values
+            tape.values = (values, labels)
         last = labels[-1]
         return np.transpose(values[-1], [last.index(lab) for lab in self.output])
 
@@ -248,41 +302,102 @@ class Network:
         dict of int to numpy.ndarray
         """
         steps, _ = self.plan(self._batch_of(arrays))
-        labels = self._labels(steps)
+        if tape is not None and tape.values is not None:
+            values, labels = tape.values
+        else:
+            values, labels = self._run(arrays)
         n = len(self.operands)
-        values = tape.values if tape is not None and tape.values is not None else None
-        if values is None:
-            values = list(arrays)
-            for a, b, _out in steps:
-                values.append(_pair(values[a], labels[a], values[b], labels[b]))
         needs = [i in wanted for i in range(n)]
         for a, b, _out in steps:
             needs.append(needs[a] or needs[b])
-        grads: dict[int, np.ndarray] = {}
-        last = labels[-1]
-        grads[len(labels) - 1] = np.transpose(g, [self.output.index(lab) for lab in last])
+        # node -> (gradient, its labels): a node's value may be re-laid out after its gradient
+        # was stored, so every gradient carries its own axis labels
+        grads: dict[int, tuple[np.ndarray, tuple]] = {len(labels) - 1: (g, self.output)}
         for k in range(len(steps) - 1, -1, -1):
             node = n + k
-            g_node = grads.pop(node, None)
-            if g_node is None:
+            entry = grads.pop(node, None)
+            if entry is None:
                 continue
+            g_node, g_labels = entry
             a, b, _out = steps[k]
             for this, other in ((a, b), (b, a)):
                 if not needs[this]:
                     continue
-                part = _pair(g_node, labels[node], values[other], labels[other])
-                got = [lab for lab in labels[node] if lab not in labels[other]] + [
-                    lab for lab in labels[other] if lab not in labels[node]
-                ]
-                part = np.transpose(part, [got.index(lab) for lab in labels[this]])
-                grads[this] = part if this not in grads else grads[this] + part
-        return {i: grads[i] for i in wanted if i in grads}
+                part, got, used = _pair(g_node, g_labels, values[other], labels[other])
+                _keep_layout(values, labels, n, (None, other), used)
+                if this in grads:
+                    have, have_labels = grads[this]
+                    part = have + np.transpose(part, [got.index(lab) for lab in have_labels])
+                    got = have_labels
+                grads[this] = (part, got)
+        out = {}
+        for i in wanted:
+            if i in grads:
+                part, got = grads[i]
+                out[i] = np.transpose(part, [got.index(lab) for lab in self.operands[i]])
+        return out
 
 
-def _pair(a: np.ndarray, la: tuple, b: np.ndarray, lb: tuple) -> np.ndarray:
-    """Contract every label ``a`` and ``b`` share; result axes: ``a``'s free, then ``b``'s."""
-    shared = [lab for lab in la if lab in lb]
-    return np.tensordot(a, b, axes=([la.index(s) for s in shared], [lb.index(s) for s in shared]))
+def _memory_order(x: np.ndarray, labels: tuple) -> tuple[np.ndarray, tuple]:
+    """``x`` as a C-contiguous view with its labels permuted accordingly (a copy if needed)."""
+    if x.flags.c_contiguous:
+        return x, labels
+    order = sorted(range(x.ndim), key=lambda k: -x.strides[k])
+    view = x.transpose(order)
+    if view.flags.c_contiguous:
+        return view, tuple(labels[k] for k in order)
+    return np.ascontiguousarray(x), labels
+
+
+def _keep_layout(values: list, labels: list, n: int, nodes: tuple, used: tuple) -> None:
+    """Keep the re-laid-out copy of an intermediate (node ``>= n``) that a GEMM had to make.
+
+    The copy holds the same tensor with its labels permuted; later uses of the node (the
+    backward pass contracts it over the complementary labels) then find a block-ordered
+    operand instead of copying it again. Inputs keep their declared layout.
+    """
+    for node, (value, lab, copied) in zip(nodes, used, strict=True):
+        if copied and node is not None and node >= n:
+            values[node], labels[node] = value, lab
+
+
+def _as_matrix(
+    x: np.ndarray, labels: tuple, free: list, shared: list
+) -> tuple[np.ndarray, tuple[np.ndarray, tuple, bool]]:
+    """``x`` (C-contiguous) as the ``(free, shared)`` matrix: a view when the shared labels
+    form a leading or trailing block in this order (BLAS takes the transposed view as is),
+    otherwise a transposed copy. Also returns the tensor behind the matrix, its labels and
+    whether it is a copy."""
+    m = math.prod(x.shape[labels.index(lab)] for lab in free)
+    k = math.prod(x.shape[labels.index(lab)] for lab in shared)
+    if list(labels) == free + shared:
+        return x.reshape(m, k), (x, labels, False)
+    if list(labels) == shared + free:
+        return x.reshape(k, m).T, (x, labels, False)
+    perm = [labels.index(lab) for lab in free + shared]
+    moved = np.ascontiguousarray(np.transpose(x, perm))
+    return moved.reshape(m, k), (moved, tuple(free + shared), True)
+
+
+def _pair(a: np.ndarray, la: tuple, b: np.ndarray, lb: tuple) -> tuple[np.ndarray, tuple, tuple]:
+    """Contract every label ``a`` and ``b`` share as one GEMM.
+
+    The shared labels are taken in the memory order of the larger operand, so that it enters
+    the GEMM as a view; the result's axes are ``a``'s free labels then ``b``'s (memory order).
+    Returns the result, its labels and, per operand, ``(tensor, labels, copied)`` as used.
+    """
+    a, la = _memory_order(a, la)
+    b, lb = _memory_order(b, lb)
+    common = set(la) & set(lb)
+    ref = la if a.size >= b.size else lb
+    shared = [lab for lab in ref if lab in common]
+    free_a = [lab for lab in la if lab not in common]
+    free_b = [lab for lab in lb if lab not in common]
+    ma, used_a = _as_matrix(a, la, free_a, shared)
+    mb, used_b = _as_matrix(b, lb, free_b, shared)
+    out = ma @ mb.T
+    shape = [a.shape[la.index(lab)] for lab in free_a] + [b.shape[lb.index(lab)] for lab in free_b]
+    return out.reshape(shape), tuple(free_a + free_b), (used_a, used_b)
 
 
 @primitive

@@ -177,7 +177,9 @@ defvjp_argnums(tt_merge, _tt_merge_vjp)
 
 
 # ------------------------------------------------------------------------------ sweep
-def _forward(x, bias, cores, plan, saved):
+def _forward(x, bias, cores, plan, saved, x_cols=False):
+    if x_cols:
+        x = x.T  # (N, B) given: the transposed view (B, N); the left-to-right sweep copies nothing
     batch = x.shape[0]
     ins = tuple(g.shape[1] for g in cores)
     merged, merges = [], []
@@ -223,7 +225,12 @@ def _forward(x, bias, cores, plan, saved):
 
 @primitive
 def tt_matmat(
-    x: np.ndarray, bias: np.ndarray | None, *cores: np.ndarray, plan: TTPlan, saved: dict | None
+    x: np.ndarray,
+    bias: np.ndarray | None,
+    *cores: np.ndarray,
+    plan: TTPlan,
+    saved: dict | None,
+    x_cols: bool = False,
 ) -> np.ndarray:
     """``x @ W + bias`` for a TT-matrix ``W`` given by ``cores``, following ``plan``.
 
@@ -242,15 +249,20 @@ def tt_matmat(
         From :func:`tt_plan` for this batch size.
     saved : dict or None
         Filled with the intermediates.
+    x_cols : bool
+        ``x`` is given transposed, shape ``(prod m, B)`` (its gradient too): the layout the
+        left-to-right sweep starts from, so the input is not copied.
 
     Returns
     -------
     numpy.ndarray, shape (B, prod n)
     """
-    return _forward(x, bias, cores, plan, saved)
+    return _forward(x, bias, cores, plan, saved, x_cols)
 
 
-def _backward(g, x, cores, plan, saved, need_x):
+def _backward(g, x, cores, plan, saved, need_x, x_cols=False):
+    if not (g.flags.c_contiguous or g.flags.f_contiguous):
+        g = np.ascontiguousarray(g)  # e.g. the broadcast gradient of a sum: BLAS needs strides
     batch = g.shape[0]
     chain, states, n_g = saved["chain"], saved["states"], len(saved["chain"])
     if plan.reverse:
@@ -289,19 +301,19 @@ def _backward(g, x, cores, plan, saved, need_x):
     if gx is not None:
         axes = saved["axes"]
         gx = gx.reshape([c.shape[1] for c in chain] + [batch]).transpose(np.argsort(axes))
-        gx = gx.reshape(batch, -1)
+        gx = np.moveaxis(gx, 0, -1).reshape(-1, batch) if x_cols else gx.reshape(batch, -1)
     return gx, grads
 
 
 def _tt_matmat_vjp(argnums, ans, args, kwargs):
     x, cores = args[0], args[2:]
-    plan, saved = kwargs["plan"], kwargs.get("saved")
+    plan, saved, x_cols = kwargs["plan"], kwargs.get("saved"), kwargs.get("x_cols", False)
     if saved is None:
         saved = {}
-        _forward(x, args[1], cores, plan, saved)
+        _forward(x, args[1], cores, plan, saved, x_cols)
 
     def vjp(g):
-        gx, grads = _backward(g, x, cores, plan, saved, 0 in argnums)
+        gx, grads = _backward(g, x, cores, plan, saved, 0 in argnums, x_cols)
         out = []
         for i in argnums:
             if i == 0:

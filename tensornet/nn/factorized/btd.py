@@ -34,6 +34,7 @@ from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.extend import defvjp_argnums, primitive
 
 from ..._validation import check_array, check_int, check_random_state, check_ranks, check_shape
 from ...decompositions import btd_als
@@ -46,7 +47,7 @@ from .base import (
     suggest_modes,
     target_variance,
 )
-from .lowrank import check_bias, check_rank_bound, layer_dtype, set_param
+from .lowrank import check_bias, check_rank_bound, layer_dtype, record_conversion, set_param
 
 __all__ = ["BTLinear", "BTConv2d"]
 
@@ -109,48 +110,189 @@ def tucker_blocks_full(core: Any, mats: Sequence[Any]) -> Any:
     return anp.reshape(t, (nb,) + tuple(a.shape[1] for a in mats))
 
 
-def _sweep_mats(factors: Sequence[Any]) -> list[Any]:
-    """Factors ``(N_b, m_k, n_k, R_k)`` as the GEMM operands ``(N_b, n_k R_k, m_k)``."""
-    out = []
-    for f in factors:
-        nb, m, n, r = f.shape
-        out.append(anp.reshape(anp.transpose(f, (0, 2, 3, 1)), (nb, n * r, m)))
-    return out
+def tucker_blocks_sum(core: Any, mats: Sequence[Any]) -> Any:
+    """``sum_n core[n] x_1 mats[0][n] ... x_D mats[D-1][n]``, the last mode first.
+
+    As :func:`tucker_blocks_full`, but the last mode product is one GEMM over the stacked
+    blocks, ``[A_1 ... A_Nb] [T_1; ...; T_Nb]``, which also sums them.
+
+    Returns
+    -------
+    array, shape (I_D, I_1, ..., I_{D-1})
+    """
+    nb = core.shape[0]
+    t = core
+    for a in mats[:-1]:
+        t = anp.reshape(t, (nb, a.shape[2], -1))
+        t = anp.transpose(anp.matmul(a, t), (0, 2, 1))
+    last = mats[-1]
+    stacked = anp.reshape(anp.transpose(last, (1, 0, 2)), (last.shape[1], nb * last.shape[2]))
+    out = anp.dot(stacked, anp.reshape(t, (nb * last.shape[2], -1)))
+    return anp.reshape(out, (last.shape[1],) + tuple(a.shape[1] for a in mats[:-1]))
 
 
-def bt_sweep(t: Any, factors: Sequence[Any], core: Any, lead: int, extra: int) -> Any:
-    """Contract a tensorized input with the factors of all blocks, then with the cores.
+def _rotated_position(k: int, n_modes: int) -> int:
+    """Axis of mode ``k`` in the output of :func:`tucker_blocks_sum` (the last mode leads)."""
+    return 0 if k == n_modes - 1 else k + 1
+
+
+@primitive
+def contract_step(
+    t: np.ndarray, f: np.ndarray, perm: tuple[int, ...], n_contracted: int, new_shape: tuple
+) -> np.ndarray:
+    """One step of a block-batched contraction chain: permute, then one batched GEMM.
+
+    ``t`` is transposed by ``perm`` to ``(N_b or 1, contracted..., rest...)`` (one copy) and
+    multiplied by ``f`` of shape ``(N_b, prod(new_shape), prod(contracted))``; the new axes lead.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        The state; ``perm[0]`` is its block axis (size ``N_b``, or 1 to broadcast).
+    f : numpy.ndarray
+        ``(N_b, S, K)``.
+    perm : tuple of int
+        Block axis, the ``n_contracted`` contracted axes, then the others in order.
+    n_contracted : int
+        Number of contracted axes (their sizes multiply to ``K``).
+    new_shape : tuple of int
+        Shape of the new axes (product ``S``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N_b, *new_shape, *rest)``.
+    """
+    tp = np.ascontiguousarray(np.transpose(t, perm))
+    rest = tp.shape[1 + n_contracted :]
+    out = np.matmul(f, tp.reshape(tp.shape[0], f.shape[2], -1))
+    return out.reshape((f.shape[0],) + tuple(new_shape) + rest)
+
+
+def _contract_step_vjp(argnums, ans, args, kwargs):
+    t, f, perm = args[0], args[1], args[2]
+
+    def vjp(g):
+        nb = f.shape[0]
+        g2 = np.reshape(g, (nb, f.shape[1], -1))
+        tp_shape = tuple(t.shape[i] for i in perm)
+        grads = []
+        for argnum in argnums:
+            if argnum == 0:
+                gt = np.matmul(np.swapaxes(f, 1, 2), g2)
+                if tp_shape[0] == 1 and nb > 1:
+                    gt = gt.sum(axis=0, keepdims=True)
+                grads.append(np.transpose(gt.reshape(tp_shape), np.argsort(perm)))
+            else:
+                tp = np.ascontiguousarray(np.transpose(t, perm)).reshape(
+                    tp_shape[0], f.shape[2], -1
+                )
+                grads.append(np.matmul(g2, np.swapaxes(tp, 1, 2)))
+        return grads
+
+    return vjp
+
+
+defvjp_argnums(contract_step, _contract_step_vjp)
+
+
+def _plan_step(labels: list[str], contract: Sequence[str]) -> tuple[tuple[int, ...], list[str]]:
+    """``perm`` of :func:`contract_step` and the labels of the axes left after the step."""
+    perm = [labels.index("blk")] + [labels.index(c) for c in contract]
+    perm += [i for i, lab in enumerate(labels) if lab != "blk" and lab not in contract]
+    return tuple(perm), [labels[i] for i in perm[1 + len(contract) :]]
+
+
+def merge_first(
+    in_modes: Sequence[int], out_modes: Sequence[int], ranks: Sequence[int], extra: int
+) -> bool:
+    """Whether :func:`bt_sweep` absorbs the core into ``A^(1)`` first.
+
+    Chosen by the multiply-adds per batch position of the first steps (the weight-only product
+    is not counted: it is shared by the whole batch): merged ``n_1 R' N E`` against separate
+    ``n_1 R_1 N E + E R_1 R' (N / m_1) n_1``, with ``R' = prod_{l>1} R_l``.
+    """
+    n_in, m1, n1, r1 = math.prod(in_modes), in_modes[0], out_modes[0], ranks[0]
+    r_rest = math.prod(ranks[1:])
+    merged = n1 * r_rest * n_in * extra
+    separate = n1 * r1 * n_in * extra + extra * r1 * r_rest * (n_in // m1) * n1
+    return merged < separate
+
+
+def _sweep_steps(factors: Sequence[Any], core: Any) -> list[tuple[Any, list[str], list[str]]]:
+    """The contraction chain as ``(matrix, contracted labels, new labels)``.
+
+    Separate order: ``A^(1)``, the core, ``A^(2)``, ..., ``A^(d)``. Merged order: ``H = A^(1)``
+    times the core over ``a_1`` (a weight-only product), then ``H``, ``A^(2)``, ...,
+    ``A^(d)``. Matrices are ``(N_b, prod new, prod contracted)``; ``e`` is the core's extra bond.
+    """
+    d = len(factors)
+    nb, m1, n1, r1 = factors[0].shape
+    extra = core.shape[1]
+    later = [f"a{k}" for k in range(1, d)]
+    shapes = [f.shape for f in factors]
+    if merge_first([x[1] for x in shapes], [x[2] for x in shapes], [x[3] for x in shapes], extra):
+        rest = math.prod(core.shape[3:])
+        g = anp.reshape(
+            anp.transpose(anp.reshape(core, (nb, extra, r1, rest)), (0, 2, 1, 3)),
+            (nb, r1, extra * rest),
+        )
+        h = anp.matmul(anp.reshape(factors[0], (nb, m1 * n1, r1)), g)
+        h = anp.transpose(anp.reshape(h, (nb, m1, n1, extra, rest)), (0, 2, 4, 3, 1))
+        steps = [(anp.reshape(h, (nb, n1 * rest, extra * m1)), ["e", "i0"], ["j0"] + later)]
+    else:
+        a1 = anp.reshape(anp.transpose(factors[0], (0, 3, 2, 1)), (nb, r1 * n1, m1))
+        core_mat = anp.transpose(anp.reshape(core, (nb, extra * r1, -1)), (0, 2, 1))
+        steps = [(a1, ["i0"], ["a0", "j0"]), (core_mat, ["e", "a0"], later)]
+    for k in range(1, d):
+        _, m, n, r = factors[k].shape
+        mat = anp.reshape(anp.transpose(factors[k], (0, 2, 1, 3)), (nb, n, m * r))
+        steps.append((mat, [f"i{k}", f"a{k}"], [f"j{k}"]))
+    return steps
+
+
+def bt_sweep(t: Any, labels: Sequence[str], factors: Sequence[Any], core: Any) -> tuple[Any, list]:
+    """Contract a tensorized input with every block's factors and core (sum over blocks left).
+
+    Order (:func:`_sweep_steps`): ``A^(1)`` and the core first, merged or not
+    (:func:`merge_first`), then ``A^(k)`` (``(i_k, a_k)`` out, ``j_k`` in) for ``k = 2..d``: the
+    core is absorbed as early as possible so the intermediates stay near the input's size.
+    Each step is one :func:`contract_step` (a copy and a batched GEMM).
 
     Parameters
     ----------
     t : array
-        The input, reshapeable to ``(N_b or 1, m_1, ..., m_d, lead, extra)``.
+        The input with axes ``labels``: ``"i0".."i{d-1}"`` (input modes), ``"blk"`` (blocks,
+        size 1 to share the input), ``"e"`` (the core's extra bond, size 1 for a linear
+        layer) and any batch-like axes.
+    labels : sequence of str
+        Axis labels of ``t``.
     factors : sequence of arrays
         ``(N_b, m_k, n_k, R_k)``.
     core : array
-        ``(N_b, extra, R_1, ..., R_d)`` (``extra = 1`` for a linear layer).
-    lead, extra : int
-        Sizes of the batch-like axis and of the extra bond contracted with the core.
+        ``(N_b, E, R_1, ..., R_d)``.
 
     Returns
     -------
-    array, shape (lead, prod_k n_k)
-        ``sum_n sum_{e, a} core[n, e, a] prod_k A_n^(k)[i_k, j_k, a_k] t[n, i, lead, e]``.
+    (array, list of str)
+        The result with axes ``"blk"``, ``"j0".."j{d-1}"`` and the batch-like axes, and their
+        labels.
     """
-    nb = core.shape[0]
-    for f in _sweep_mats(factors):
-        t = anp.reshape(t, (t.shape[0], f.shape[2], -1))
-        t = anp.transpose(anp.matmul(f, t), (0, 2, 1))
-    # t: (N_b, lead, extra, n_1, R_1, ..., n_d, R_d)
-    out_modes = [f.shape[2] for f in factors]
-    ranks = [f.shape[3] for f in factors]
-    d = len(factors)
-    t = anp.reshape(
-        t, (nb, lead, extra) + tuple(x for k in range(d) for x in (out_modes[k], ranks[k]))
-    )
-    perm = (1,) + tuple(3 + 2 * k for k in range(d)) + (0, 2) + tuple(4 + 2 * k for k in range(d))
-    t = anp.reshape(anp.transpose(t, perm), (lead * math.prod(out_modes), -1))
-    return anp.reshape(anp.dot(t, anp.reshape(core, (-1,))), (lead, math.prod(out_modes)))
+    labels = list(labels)
+    for mat, contract, new in _sweep_steps(factors, core):
+        perm, rest = _plan_step(labels, contract)
+        new_shape = tuple(_new_sizes(new, factors))
+        t = contract_step(t, mat, perm, len(contract), new_shape)
+        labels = ["blk"] + list(new) + rest
+    return t, labels
+
+
+def _new_sizes(new: Sequence[str], factors: Sequence[Any]) -> list[int]:
+    sizes = []
+    for lab in new:
+        k = int(lab[1:])
+        sizes.append(int(factors[k].shape[2] if lab[0] == "j" else factors[k].shape[3]))
+    return sizes
 
 
 def sweep_flops(
@@ -160,15 +302,28 @@ def sweep_flops(
     nb: int,
     lead: int,
     extra: int,
+    merged: bool | None = None,
 ) -> int:
-    """Multiply-adds of :func:`bt_sweep`:
-    ``N_b [sum_k n_k R_k m_k (prod_{l>k} m_l) L E (prod_{l<k} n_l R_l) + L M E prod_k R_k]``."""
-    total, done = 0, 1
-    for k, (m, n, r) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
-        rest = math.prod(in_modes[k + 1 :]) * lead * extra * done
-        total += n * r * m * rest
-        done *= n * r
-    total += lead * math.prod(out_modes) * extra * math.prod(ranks)
+    """Multiply-adds of :func:`bt_sweep` with ``lead`` batch-like positions.
+
+    With ``N = prod_k m_k`` and ``R' = prod_{l>1} R_l``, the first steps cost
+    ``N_b (n_1 R_1 N L E + E R_1 R' (N / m_1) L n_1)`` in the separate order
+    (``A^(1)``, then the core) and ``N_b (m_1 n_1 R_1 E R' + n_1 R' N L E)`` in the merged
+    order (``H = A^(1) x core``, then ``H``); then every ``k > 1`` adds
+    ``N_b n_k m_k R_k (prod_{l>k} m_l) L (prod_{l<k} n_l) (prod_{l>k} R_l)``.
+    ``merged=None`` counts the order :func:`bt_sweep` takes (the cheaper one).
+    """
+    n_in, d = math.prod(in_modes), len(ranks)
+    m1, n1, r1 = in_modes[0], out_modes[0], ranks[0]
+    r_rest = math.prod(ranks[1:])
+    separate = n1 * r1 * n_in * lead * extra + extra * r1 * r_rest * (n_in // m1) * lead * n1
+    fused = m1 * n1 * r1 * extra * r_rest + n1 * r_rest * n_in * lead * extra
+    if merged is None:
+        merged = merge_first(in_modes, out_modes, ranks, extra)
+    total = fused if merged else separate
+    for k in range(1, d):
+        rest = math.prod(in_modes[k + 1 :]) * lead * math.prod(out_modes[:k])
+        total += out_modes[k] * in_modes[k] * ranks[k] * rest * math.prod(ranks[k + 1 :])
     return nb * total
 
 
@@ -191,8 +346,7 @@ class BTLinear(FactorizedLinear):
 
     ``W[(i_1..i_d), (j_1..j_d)] = sum_n sum_a G_n[a] prod_k A_n^(k)[i_k, j_k, a_k]``
     (Ye et al. 2020). Weights ``N_b (prod_k R_k + sum_k m_k n_k R_k)``; multiply-adds of the
-    factor path, batch ``B``: ``N_b [sum_k n_k R_k m_k (prod_{l>k} m_l) B (prod_{l<k} n_l R_l)
-    + B M prod_k R_k]`` (:func:`sweep_flops`).
+    factor path: :func:`sweep_flops` with the batch ``B`` as lead and extra bond 1.
 
     Parameters
     ----------
@@ -230,7 +384,7 @@ class BTLinear(FactorizedLinear):
     >>> layer = BTLinear(784, 300, ranks=2, n_blocks=2, in_modes=(7, 16, 7),
     ...                  out_modes=(5, 12, 5), random_state=0)
     >>> layer.n_params
-    2096
+    1364
     """
 
     def __init__(
@@ -319,7 +473,7 @@ class BTLinear(FactorizedLinear):
         Returns
         -------
         BTLinear
-            ``decomposition_info`` holds the ALS report.
+            ``decomposition_info`` holds the ALS report and ``weight_rel_error``.
         """
         w = check_array(weight, "weight", ndim=2)
         dtype = layer_dtype(w, dtype)
@@ -359,8 +513,7 @@ class BTLinear(FactorizedLinear):
             set_param(layer, f"factor{k}", stacked, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
-        layer.decomposition_info = dict(btd.info)
-        return layer
+        return record_conversion(layer, w, btd.info)
 
     def _factors(self, params: dict[str, Any]) -> list[Any]:
         return [params[f"factor{k}"] for k in range(self.order)]
@@ -371,19 +524,26 @@ class BTLinear(FactorizedLinear):
         mats = [
             anp.reshape(f, (nb, f.shape[1] * f.shape[2], f.shape[3])) for f in self._factors(params)
         ]
-        full = anp.sum(tucker_blocks_full(params["core"], mats), axis=0)
+        full = tucker_blocks_sum(params["core"], mats)  # (m_d n_d, m_1 n_1, ...)
+        order = [d - 1] + list(range(d - 1))
         paired = anp.reshape(
-            full, tuple(x for k in range(d) for x in (self.in_modes[k], self.out_modes[k]))
+            full, tuple(x for k in order for x in (self.in_modes[k], self.out_modes[k]))
         )
-        perm = tuple(range(0, 2 * d, 2)) + tuple(range(1, 2 * d, 2))
+        pos = [_rotated_position(k, d) for k in range(d)]
+        perm = tuple(2 * p for p in pos) + tuple(2 * p + 1 for p in pos)
         return anp.reshape(anp.transpose(paired, perm), (self.in_features, self.out_features))
 
     def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
-        """The mode-by-mode sweep of :func:`bt_sweep`, batch as the lead axis, plus the bias."""
-        batch = x.shape[0]
-        t = anp.reshape(anp.transpose(x), (1, self.in_modes[0], -1))
+        """The sweep of :func:`bt_sweep` with the batch as the lead axis, plus the bias."""
+        batch, d = x.shape[0], self.order
+        # input modes first and the batch last: every step's permuting copy then moves long
+        # contiguous runs (batch-sized or longer)
+        t = anp.reshape(anp.transpose(x), self.in_modes + (batch, 1, 1))
+        labels = [f"i{k}" for k in range(d)] + ["L", "blk", "e"]
         core = anp.reshape(params["core"], (self.n_blocks, 1) + self.ranks)
-        y = bt_sweep(t, self._factors(params), core, batch, 1)
+        t, labels = bt_sweep(t, labels, self._factors(params), core)
+        order = [labels.index("blk"), labels.index("L")] + [labels.index(f"j{k}") for k in range(d)]
+        y = anp.reshape(anp.sum(anp.transpose(t, order), axis=0), (batch, self.out_features))
         bias = params.get("bias")
         return y if bias is None else y + bias
 
@@ -565,7 +725,7 @@ class BTConv2d(FactorizedConv2d):
         Returns
         -------
         BTConv2d
-            ``decomposition_info`` holds the ALS report.
+            ``decomposition_info`` holds the ALS report and ``weight_rel_error``.
         """
         w = check_array(weight, "weight", ndim=4)
         dtype = layer_dtype(w, dtype)
@@ -618,8 +778,7 @@ class BTConv2d(FactorizedConv2d):
             set_param(layer, f"factor{k}", stacked, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
-        layer.decomposition_info = dict(btd.info)
-        return layer
+        return record_conversion(layer, w, btd.info)
 
     def _factors(self, params: dict[str, Any]) -> list[Any]:
         return [params[f"factor{k}"] for k in range(self.order)]
@@ -632,12 +791,14 @@ class BTConv2d(FactorizedConv2d):
         mats += [
             anp.reshape(f, (nb, f.shape[1] * f.shape[2], f.shape[3])) for f in self._factors(params)
         ]
-        full = anp.sum(tucker_blocks_full(params["core"], mats), axis=0)
-        shape = (kh * kw,) + tuple(
-            x for k in range(d) for x in (self.in_modes[k], self.out_modes[k])
-        )
-        perm = tuple(2 + 2 * k for k in range(d)) + tuple(1 + 2 * k for k in range(d)) + (0,)
-        return anp.reshape(anp.transpose(anp.reshape(full, shape), perm), (o, c, kh, kw))
+        # modes (KH KW, c_1 o_1, ..., c_d o_d); the sum puts the last one first
+        full = tucker_blocks_sum(params["core"], mats)
+        sizes = [(kh * kw,)] + [(self.in_modes[k], self.out_modes[k]) for k in range(d)]
+        order = [d] + list(range(d))
+        full = anp.reshape(full, tuple(x for k in order for x in sizes[k]))
+        start = {k: sum(len(sizes[j]) for j in order[: order.index(k)]) for k in order}
+        perm = tuple(start[k + 1] + 1 for k in range(d)) + tuple(start[k + 1] for k in range(d))
+        return anp.reshape(anp.transpose(full, perm + (start[0],)), (o, c, kh, kw))
 
     def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
         """Spatial filters on every input channel, then the block-term sweep per pixel."""
@@ -646,14 +807,19 @@ class BTConv2d(FactorizedConv2d):
         batch, _, h, w = x.shape
         oh, ow = self.output_size(x.shape)
         filters = anp.reshape(params["spatial"], (nb * rs, 1, kh, kw))
-        z = conv2d(anp.reshape(x, (batch * c, 1, h, w)), filters, None, self.stride, self.padding)
-        # (B, C, N_b, R_s, OH, OW) -> (N_b, C, B, OH, OW, R_s)
-        z = anp.transpose(anp.reshape(z, (batch, c, nb, rs, oh, ow)), (2, 1, 0, 4, 5, 3))
-        y = bt_sweep(z, self._factors(params), params["core"], batch * oh * ow, rs)
+        # channels first, so the (N_b R_s, C B, OH, OW) buffer conv2d fills is already ordered
+        # (blk, e, i_1, ...): the first contraction step then reads it without a copy
+        xc = anp.reshape(anp.transpose(x, (1, 0, 2, 3)), (c * batch, 1, h, w))
+        z = conv2d(xc, filters, None, self.stride, self.padding)
+        d = self.order
+        z = anp.reshape(z, self.in_modes + (batch, nb, rs, oh, ow))
+        labels = [f"i{k}" for k in range(d)] + ["Lb", "blk", "e", "Lh", "Lw"]
+        t, labels = bt_sweep(z, labels, self._factors(params), params["core"])
+        order = [labels.index(lab) for lab in ["blk", "Lb"] + [f"j{k}" for k in range(d)]]
+        order += [labels.index("Lh"), labels.index("Lw")]
+        y = anp.reshape(anp.sum(anp.transpose(t, order), axis=0), (batch, o, oh, ow))
         bias = params.get("bias")
-        if bias is not None:
-            y = y + bias
-        return anp.transpose(anp.reshape(y, (batch, oh, ow, o)), (0, 3, 1, 2))
+        return y if bias is None else y + anp.reshape(bias, (o, 1, 1))
 
     def factor_flops(self, input_shape: Sequence[int]) -> int:
         """``B C N_b R_s OH OW KH KW`` plus :func:`sweep_flops` with lead ``B OH OW``, extra

@@ -27,7 +27,7 @@ from ..._validation import check_array, check_int, check_random_state
 from ...decompositions import cp_als
 from ._channel_ops import depthwise_conv2d, pointwise_conv2d
 from .base import FactorizedConv2d, node_std, rescale_to_variance, target_variance
-from .lowrank import check_bias, check_rank_bound, layer_dtype, set_param
+from .lowrank import check_bias, check_rank_bound, layer_dtype, record_conversion, set_param
 
 __all__ = ["CPConv2d"]
 
@@ -128,7 +128,7 @@ class CPConv2d(FactorizedConv2d):
     --------
     >>> layer = CPConv2d(16, 32, 3, ranks=8, padding=1, random_state=0)
     >>> layer.n_params
-    432
+    464
     >>> layer.weight().shape
     (32, 16, 3, 3)
     """
@@ -213,7 +213,7 @@ class CPConv2d(FactorizedConv2d):
         Returns
         -------
         CPConv2d
-            ``info`` (attribute ``decomposition_info``) holds the ALS report.
+            ``decomposition_info`` holds the ALS report and ``weight_rel_error``.
         """
         w = check_array(weight, "weight", ndim=4)
         dtype = layer_dtype(w, dtype)
@@ -244,8 +244,7 @@ class CPConv2d(FactorizedConv2d):
             set_param(layer, name, f, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
-        layer.decomposition_info = info
-        return layer
+        return record_conversion(layer, w, info)
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``sum_r U_out[:, r] o U_in[:, r] o U_h[:, r] o U_w[:, r]``, shape ``(O, C, KH, KW)``."""

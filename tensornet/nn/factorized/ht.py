@@ -9,9 +9,10 @@ interior node and a ``(r_l, r_r)`` matrix at the root (:class:`~tensornet.format
 
 Forward (survey Fig. 3): the batch ``x`` reshaped to ``(B, m_1, ..., m_d)`` is contracted with
 the ``2d - 1`` nodes, each step one GEMM; the order is the one with the fewest multiply-adds for
-the batch size (exact search over pairwise orders; typically a leaf is merged with its parent's
-transfer tensor before it meets ``x``, so that sibling ranks never multiply inside the batch
-intermediate). The whole chain is one autograd primitive.
+the batch size (exact search over pairwise orders up to ``d = 5``, greedy beyond; small
+weight-side merges such as a leaf with its parent's transfer tensor happen before they meet
+``x``, so that sibling ranks never multiply inside the batch intermediate; see
+``docs/guide/layers-ht-kron-stt.md``). The whole chain is one autograd primitive.
 
 Initialization (pre-set): every entry of ``W`` sums ``P = prod_{t != root} r_t`` products of
 ``2d - 1`` node entries, so ``Var(W) = P sigma^(2(2d-1))`` and the node std is
@@ -97,7 +98,7 @@ class HTLinear(FactorizedLinear):
     ----------
     tree : DimensionTree
     ranks : tuple of int
-        Rank of every node in ``tree.nodes`` order (the root's 1 first).
+        Rank of every non-root node in ``tree.nodes[1:]`` order (the form ``ranks`` takes).
     info : dict
         Set by :meth:`from_weight`: the decomposition's report (``rel_error``, ...).
 
@@ -128,14 +129,15 @@ class HTLinear(FactorizedLinear):
         d = len(ins)
         self.tree = _as_tree(tree, d)
         shape = tuple(m * n for m, n in zip(ins, outs, strict=True))
-        self.ranks = tuple(_node_ranks(ranks, shape, self.tree))
+        self._node_rank = tuple(_node_ranks(ranks, shape, self.tree))
+        self.ranks = self._node_rank[1:]
         self.info: dict[str, Any] = {}
         shapes, labels = self._factor_layout()
         self._names = list(shapes)
         self._build_networks(shapes, labels)
 
         variance = target_variance(init, *self.fans)
-        bonds = math.prod(self.ranks[1:])
+        bonds = math.prod(self.ranks)
         std = node_std(variance, bonds, 2 * d - 1)
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
         for name, value in factors.items():
@@ -152,15 +154,16 @@ class HTLinear(FactorizedLinear):
         tree, shapes, labels = self.tree, {}, {}
         for k in range(tree.d):
             t = tree.leaf_of_mode(k)
-            shapes[f"leaf{k}"] = (self.in_modes[k], self.out_modes[k], self.ranks[t])
+            shapes[f"leaf{k}"] = (self.in_modes[k], self.out_modes[k], self._node_rank[t])
             labels[f"leaf{k}"] = (("i", k), ("j", k), ("a", t))
         for t in tree.interior:
             left, right = tree.children[t]
             if t == 0:
-                shapes["root"] = (self.ranks[left], self.ranks[right])
+                shapes["root"] = (self._node_rank[left], self._node_rank[right])
                 labels["root"] = (("a", left), ("a", right))
             else:
-                shapes[f"transfer{t}"] = (self.ranks[left], self.ranks[right], self.ranks[t])
+                r = self._node_rank
+                shapes[f"transfer{t}"] = (r[left], r[right], r[t])
                 labels[f"transfer{t}"] = (("a", left), ("a", right), ("a", t))
         return shapes, labels
 
@@ -310,7 +313,7 @@ class HTLinear(FactorizedLinear):
 
     def extra_repr(self) -> str:
         return (
-            f"in_modes={self.in_modes}, out_modes={self.out_modes}, ranks={self.ranks[1:]}, "
+            f"in_modes={self.in_modes}, out_modes={self.out_modes}, ranks={self.ranks}, "
             f"tree={self.tree.spec}, mode={self.mode!r}"
         )
 

@@ -59,7 +59,7 @@ from .base import (
     target_variance,
 )
 
-__all__ = ["KPLinear", "GKPConv2d"]
+__all__ = ["KPLinear", "GKPConv2d", "default_conv_a_shape"]
 
 
 def _split(total: int, value: int, name: str, index: int) -> int:
@@ -74,6 +74,13 @@ def _check_rank(rank: Any, maximum: int, what: str) -> int:
     if r > maximum:
         raise ValueError(f"rank={r} exceeds the full Kronecker rank {maximum} ({what})")
     return r
+
+
+def default_conv_a_shape(weight_shape: Sequence[int]) -> tuple[int, int, int, int]:
+    """``(F_1, C_1, KH, 1)``: the larger factor of the most balanced split of ``F`` and of ``C``,
+    the kernel height in ``A`` and the width in ``B`` (``B = (F_2, C_2, 1, KW)``)."""
+    f, c, kh, _ = (int(v) for v in weight_shape)
+    return suggest_modes(f, 2)[0], suggest_modes(c, 2)[0], kh, 1
 
 
 # ------------------------------------------------------------------------------ KPLinear
@@ -286,9 +293,10 @@ class GKPConv2d(FactorizedConv2d):
         ``C = C_1 C_2`` and ``F = F_1 F_2``.
     kernel_size : int or (int, int)
         ``(KH, KW) = (kh_1 kh_2, kw_1 kw_2)``.
-    a_shape : (int, int, int, int)
+    a_shape : (int, int, int, int), optional
         ``(F_1, C_1, kh_1, kw_1)``, the shape of each ``A_r``; each entry divides the matching
-        size and, per spatial axis, ``kh_1 = 1`` or ``kh_1 = KH`` (same for the width).
+        size and, per spatial axis, ``kh_1 = 1`` or ``kh_1 = KH`` (same for the width). By
+        default :func:`default_conv_a_shape`: ``(F_1, C_1, KH, 1)`` from balanced splits.
     rank : int
         Number of Kronecker terms ``R``.
     stride, padding : int or (int, int)
@@ -318,7 +326,7 @@ class GKPConv2d(FactorizedConv2d):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        a_shape: Sequence[int],
+        a_shape: Sequence[int] | None = None,
         rank: int = 1,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
@@ -332,6 +340,8 @@ class GKPConv2d(FactorizedConv2d):
     ) -> None:
         c, f = check_shape((in_channels, out_channels), "(in_channels, out_channels)")
         super().__init__(c, f, kernel_size, stride, padding, mode)
+        if a_shape is None:
+            a_shape = default_conv_a_shape(self.weight_shape)
         a = check_shape(a_shape, "a_shape")
         if len(a) != 4:
             raise ValueError(f"a_shape={a} must be (F_1, C_1, kh_1, kw_1)")
@@ -464,7 +474,7 @@ class GKPConv2d(FactorizedConv2d):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        a_shape: Sequence[int],
+        a_shape: Sequence[int] | None = None,
         rank: int | None = None,
         eps: float | None = None,
         stride: int | tuple[int, int] = 1,
@@ -484,8 +494,8 @@ class GKPConv2d(FactorizedConv2d):
             Dense kernel in :class:`~tensornet.nn.Conv2d`'s layout.
         bias : array_like, shape (F,), optional
             Copied into the layer.
-        a_shape : (int, int, int, int)
-            ``(F_1, C_1, kh_1, kw_1)``.
+        a_shape : (int, int, int, int), optional
+            ``(F_1, C_1, kh_1, kw_1)``; :func:`default_conv_a_shape` by default.
         rank : int, optional
             Number of Kronecker terms (an upper bound with ``eps``).
         eps : float, optional
@@ -504,7 +514,7 @@ class GKPConv2d(FactorizedConv2d):
         w = check_array(weight, "weight", ndim=4)
         dtype = w.dtype if dtype is None else dtype
         f, c, kh, kw = w.shape
-        a = check_shape(a_shape, "a_shape")
+        a = check_shape(default_conv_a_shape(w.shape) if a_shape is None else a_shape, "a_shape")
         k = gkpd(w.astype(np.float64), a, rank=rank, eps=eps)
         layer = cls(
             c,

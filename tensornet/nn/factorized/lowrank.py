@@ -70,6 +70,18 @@ def set_param(layer: Any, name: str, value: np.ndarray, dtype: Any) -> None:
     layer._params[name] = np.ascontiguousarray(value, dtype=dtype)
 
 
+def record_conversion(layer: Any, weight: np.ndarray, info: dict | None = None) -> Any:
+    """Attach ``layer.decomposition_info``: the decomposition's report plus
+    ``weight_rel_error = ||weight() - W||_F / ||W||_F`` of the converted layer."""
+    info = dict(info or {})
+    w64 = np.asarray(weight, dtype=np.float64)
+    err = float(np.linalg.norm(layer.weight().astype(np.float64) - w64))
+    norm = float(np.linalg.norm(w64))
+    info["weight_rel_error"] = err / norm if norm > 0 else err
+    layer.decomposition_info = info
+    return layer
+
+
 def _normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any) -> np.ndarray:
     return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
 
@@ -125,7 +137,7 @@ class LowRankLinear(FactorizedLinear):
     >>> import numpy as np
     >>> layer = LowRankLinear(784, 300, ranks=20, random_state=0)
     >>> layer.n_params
-    21680
+    21980
     >>> layer(np.ones((2, 784), np.float32)).shape
     (2, 300)
     """
@@ -198,6 +210,7 @@ class LowRankLinear(FactorizedLinear):
         Returns
         -------
         LowRankLinear
+            ``decomposition_info["weight_rel_error"]`` is ``||weight() - W||_F / ||W||_F``.
         """
         w = check_array(weight, "weight", ndim=2)
         dtype = layer_dtype(w, dtype)
@@ -227,7 +240,7 @@ class LowRankLinear(FactorizedLinear):
             set_param(layer, "V", right, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
-        return layer
+        return record_conversion(layer, w)
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``U V`` (or ``U diag(s) V``), shape ``(in_features, out_features)``."""
@@ -397,6 +410,7 @@ class LowRankConv2d(FactorizedConv2d):
         Returns
         -------
         LowRankConv2d
+            ``decomposition_info["weight_rel_error"]`` is ``||weight() - K||_F / ||K||_F``.
         """
         w = check_array(weight, "weight", ndim=4)
         dtype = layer_dtype(w, dtype)
@@ -440,7 +454,7 @@ class LowRankConv2d(FactorizedConv2d):
             set_param(layer, "V", right.reshape(r, o, 1, kw).transpose(1, 0, 2, 3), dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
-        return layer
+        return record_conversion(layer, w)
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """The kernel ``(O, C, KH, KW)`` from ``U`` and ``V``."""

@@ -39,6 +39,7 @@ from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.extend import defvjp_argnums, primitive
 
 from ..._validation import check_array, check_int, check_random_state, check_ranks
 from ...decompositions import tr_svd
@@ -96,6 +97,55 @@ def _ring_ranks(ranks: Any, n: int) -> tuple[int, ...]:
             return full[:-1]
         return check_ranks(seq, n, "ranks")
     return check_ranks(ranks, n, "ranks")
+
+
+@primitive
+def conv1x1(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """``1 x 1`` convolution of an NCHW batch: ``y[n] = w @ x[n] + b``, one stacked GEMM.
+
+    No patch matrix: the input is read in place (one autograd primitive, hand-written VJP).
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (B, C, H, W)
+        Input.
+    w : numpy.ndarray, shape (O, C)
+        The kernel as a matrix.
+    b : numpy.ndarray, optional, shape (O,)
+        Bias.
+
+    Returns
+    -------
+    numpy.ndarray, shape (B, O, H, W)
+    """
+    n, c, h, wd = x.shape
+    y = np.matmul(w, x.reshape(n, c, h * wd))
+    if b is not None:
+        y += b[:, None]
+    return y.reshape(n, w.shape[0], h, wd)
+
+
+def _conv1x1_vjp(argnums, ans, args, kwargs):
+    x, w = args[0], args[1]
+    n, c, h, wd = x.shape
+
+    def vjp(g):
+        g3 = np.ascontiguousarray(g).reshape(n, w.shape[0], h * wd)
+        grads = []
+        for argnum in argnums:
+            if argnum == 0:
+                grads.append(np.matmul(w.T, g3).reshape(x.shape))
+            elif argnum == 1:
+                x3 = x.reshape(n, c, h * wd)
+                grads.append(np.matmul(g3, x3.transpose(0, 2, 1)).sum(axis=0))
+            else:
+                grads.append(g3.sum(axis=(0, 2)))
+        return grads
+
+    return vjp
+
+
+defvjp_argnums(conv1x1, _conv1x1_vjp)
 
 
 # ------------------------------------------------------------------------------ TRLinear
@@ -415,14 +465,14 @@ class TRConv2d(FactorizedConv2d):
         r0, c, rp = f_in.shape
         re, s = f_out.shape[0], self.out_channels
         b = x.shape[0]
-        w1 = anp.reshape(anp.transpose(f_in, (0, 2, 1)), (r0 * rp, c, 1, 1))
-        z = conv2d(x, w1)  # (B, r_0 r_P, H, W)
+        w1 = anp.reshape(anp.transpose(f_in, (0, 2, 1)), (r0 * rp, c))
+        z = conv1x1(x, w1)  # (B, r_0 r_P, H, W)
         z = anp.reshape(z, (b * r0, rp) + tuple(z.shape[2:]))
         spatial = anp.transpose(params["spatial"], (3, 0, 1, 2))  # (r_e, r_P, kh, kw)
         z = conv2d(z, spatial, None, self.stride, self.padding)  # (B r_0, r_e, OH, OW)
         z = anp.reshape(z, (b, r0 * re) + tuple(z.shape[2:]))
-        w3 = anp.reshape(anp.transpose(f_out, (1, 2, 0)), (s, r0 * re, 1, 1))
-        return conv2d(z, w3, params.get("bias"))
+        w3 = anp.reshape(anp.transpose(f_out, (1, 2, 0)), (s, r0 * re))
+        return conv1x1(z, w3, params.get("bias"))
 
     def _merge_flops(self) -> int:
         p, r = len(self.in_modes), self.ranks + (self.ranks[0],)

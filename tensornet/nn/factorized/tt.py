@@ -443,12 +443,13 @@ class TTConv2d(FactorizedConv2d):
         spatial = anp.reshape(anp.transpose(params["spatial"], (2, 0, 1)), (r0, 1, kh, kw))
         z = conv2d(anp.reshape(x, (b * c, 1, h, w)), spatial, None, self.stride, self.padding)
         oh, ow = z.shape[2], z.shape[3]
-        z = anp.transpose(anp.reshape(z, (b, c, r0, oh, ow)), (0, 3, 4, 2, 1))
-        z = anp.reshape(z, (b * oh * ow, r0 * c))
+        # (B, C, r_0, OH, OW) -> (r_0 C, B OH OW): the sweep's own starting layout, one copy
+        z = anp.transpose(anp.reshape(z, (b, c, r0, oh, ow)), (2, 1, 0, 3, 4))
+        z = anp.reshape(z, (r0 * c, b * oh * ow))
         cores = self._cores(params)
         first = anp.reshape(cores[0], (1, r0 * self.in_modes[0]) + tuple(cores[0].shape[2:]))
         plan = self.contraction_plan(b * oh * ow)
-        y = tt_matmat(z, params.get("bias"), first, *cores[1:], plan=plan, saved={})
+        y = tt_matmat(z, params.get("bias"), first, *cores[1:], plan=plan, saved={}, x_cols=True)
         return anp.transpose(anp.reshape(y, (b, oh, ow, self.out_channels)), (0, 3, 1, 2))
 
     def factor_flops(self, input_shape: Sequence[int]) -> int:

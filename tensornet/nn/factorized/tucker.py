@@ -24,7 +24,7 @@ from ...decompositions import tucker2
 from ..conv import conv2d
 from ._channel_ops import pointwise_conv2d
 from .base import FactorizedConv2d, node_std, rescale_to_variance, target_variance
-from .lowrank import check_bias, check_rank_bound, layer_dtype, set_param
+from .lowrank import check_bias, check_rank_bound, layer_dtype, record_conversion, set_param
 
 __all__ = ["TuckerConv2d"]
 
@@ -155,6 +155,7 @@ class TuckerConv2d(FactorizedConv2d):
         -------
         TuckerConv2d
             Orthonormal ``U_in``, ``U_out``; the core carries the scale.
+            ``decomposition_info`` holds the HOOI report and ``weight_rel_error``.
         """
         w = check_array(weight, "weight", ndim=4)
         dtype = layer_dtype(w, dtype)
@@ -180,8 +181,7 @@ class TuckerConv2d(FactorizedConv2d):
         set_param(layer, "core", tk.core, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
-        layer.decomposition_info = dict(tk.info)
-        return layer
+        return record_conversion(layer, w, tk.info)
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``G x_0 U_out x_1 U_in``, shape ``(O, C, KH, KW)``."""

@@ -110,3 +110,23 @@ def assert_layer_gradients(layer, x, seed=0):
 
         assert_grad_matches_fd(f_input, {"x": x}, seed=seed + 1)
     layer.mode = "auto"
+
+
+def assert_trains_in_float32(layer, x_shape, steps=20):
+    """float32 gradients for every parameter, and Adam reduces an MSE fit on a fixed batch."""
+    from tensornet.nn import Adam, mse, value_and_grad
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    target = rng.standard_normal(np.shape(layer(x))).astype(np.float32)
+
+    def loss(p):
+        return mse(layer.forward(p, x), target)
+
+    first, grads = value_and_grad(loss)(layer.params)
+    assert all(g.dtype == np.float32 and g.shape == layer.params[k].shape for k, g in grads.items())
+    opt = Adam(layer.params, lr=1e-2)
+    for _ in range(steps):
+        value, grads = value_and_grad(loss)(layer.params)
+        opt.step(grads)
+    assert float(value) < 0.9 * float(first)

@@ -4,12 +4,15 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tensornet.nn.factorized.btd import (
     BTConv2d,
     BTLinear,
     sweep_flops,
     tucker_blocks_full,
+    tucker_blocks_sum,
     tucker_full_flops,
 )
 
@@ -17,6 +20,7 @@ from .layer_checks import (
     assert_auto_path_takes_the_cheaper,
     assert_factors_match_dense,
     assert_gradients_match_fd,
+    assert_trains_in_float32,
     he_target,
     mean_square_over_seeds,
 )
@@ -62,6 +66,30 @@ def test_bt_linear_sweep_equals_x_times_weight(in_modes, out_modes, ranks, n_blo
         random_state=1,
     )
     assert_factors_match_dense(layer, _x((5, math.prod(in_modes))))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.lists(st.integers(1, 4), min_size=3, max_size=3),
+    st.integers(1, 3),
+    st.integers(0, 2**16),
+)
+def test_bt_linear_sweep_equals_dense_for_any_modes(in_modes, out_all, n_blocks, seed):
+    d = len(in_modes)
+    out_modes = out_all[:d]
+    ranks = [1 + (seed >> k) % (m * n) for k, (m, n) in enumerate(zip(in_modes, out_modes))]
+    layer = BTLinear(
+        math.prod(in_modes),
+        math.prod(out_modes),
+        ranks,
+        n_blocks=n_blocks,
+        in_modes=in_modes,
+        out_modes=out_modes,
+        dtype=F64,
+        random_state=seed,
+    )
+    assert_factors_match_dense(layer, _x((3, math.prod(in_modes)), seed))
 
 
 @pytest.mark.parametrize(("stride", "padding"), GEOMETRIES)
@@ -112,6 +140,14 @@ def test_tucker_blocks_full_is_the_multilinear_product():
     np.testing.assert_allclose(tucker_blocks_full(core, mats), ref, rtol=1e-12)
 
 
+def test_tucker_blocks_sum_is_the_block_sum_with_the_last_mode_first():
+    rng = np.random.default_rng(4)
+    core = rng.standard_normal((3, 2, 3, 2))
+    mats = [rng.standard_normal((3, n, r)) for n, r in [(4, 2), (5, 3), (2, 2)]]
+    ref = np.einsum("nabc,nia,njb,nkc->kij", core, *mats)
+    np.testing.assert_allclose(tucker_blocks_sum(core, mats), ref, rtol=1e-12)
+
+
 # ---------------------------------------------------------------------------- gradients
 def test_bt_linear_gradient_matches_finite_differences():
     layer = BTLinear(
@@ -139,6 +175,14 @@ def test_bt_conv_gradient_matches_finite_differences(stride, padding):
     assert_gradients_match_fd(layer, _x((2, 4, 6, 7)))
 
 
+def test_bt_trains_in_float32():
+    assert_trains_in_float32(BTLinear(24, 30, 2, n_blocks=2, random_state=0), (16, 24))
+    layer = BTConv2d(
+        4, 6, 3, 2, 2, 1, n_blocks=2, in_modes=(2, 2), out_modes=(3, 2), random_state=0
+    )
+    assert_trains_in_float32(layer, (4, 4, 9, 9))
+
+
 # ---------------------------------------------------------------------------- conversion
 def test_bt_linear_full_rank_conversion_of_a_random_weight_is_exact():
     w, b = _x((12, 10)), _x(10, 1)
@@ -147,6 +191,7 @@ def test_bt_linear_full_rank_conversion_of_a_random_weight_is_exact():
     )
     np.testing.assert_allclose(layer.weight(), w, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(layer.params["bias"], b)
+    assert layer.decomposition_info["weight_rel_error"] <= 1e-10
 
 
 def test_bt_conv_full_rank_conversion_of_a_random_kernel_is_exact():
@@ -230,19 +275,84 @@ def test_bt_linear_param_and_flop_formulas():
     layer = BTLinear(784, 300, r, n_blocks=nb, in_modes=m, out_modes=n, bias=False)
     # N_b (prod_k R_k + sum_k m_k n_k R_k)
     assert layer.n_params == nb * (2 * 3 * 2 * 2 + 4 * 3 * 2 + 7 * 4 * 3 + 4 * 5 * 2 + 7 * 5 * 2)
-    # sweep: step k costs N_b n_k R_k m_k (prod_{l>k} m_l) B (prod_{l<k} n_l R_l); core B M prod R
+    # sweep, N = 784, L = B, E = 1: A_1: n_1 R_1 N L E; core: E R_1 prod_{l>1} R_l (N/m_1) L n_1;
+    # A_k: n_k m_k R_k (prod_{l>k} m_l) L (prod_{l<k} n_l) (prod_{l>k} R_l)
     expected = nb * (
-        3 * 2 * 4 * (7 * 4 * 7) * b
-        + 4 * 3 * 7 * (4 * 7) * b * (3 * 2)
-        + 5 * 2 * 4 * 7 * b * (3 * 2 * 4 * 3)
-        + 5 * 2 * 7 * b * (3 * 2 * 4 * 3 * 5 * 2)
-        + b * 300 * (2 * 3 * 2 * 2)
+        3 * 2 * 784 * b
+        + 2 * (3 * 2 * 2) * 196 * b * 3
+        + 4 * 7 * 3 * (4 * 7) * b * 3 * (2 * 2)
+        + 5 * 4 * 2 * 7 * b * (3 * 4) * 2
+        + 5 * 7 * 2 * b * (3 * 4 * 5)
     )
     assert layer.factor_flops((b, 784)) == expected
     assert sweep_flops(m, n, r, nb, b, 1) == expected
     sizes = [mk * nk for mk, nk in zip(m, n, strict=True)]
     assert layer.reconstruction_flops() == tucker_full_flops(sizes, r, nb)
     assert_auto_path_takes_the_cheaper(layer, (b, 784))
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_bt_factor_flops_equal_the_gemms_that_run(monkeypatch, conv):
+    import tensornet.nn.factorized.btd as btd
+
+    count = []
+    original = btd.contract_step
+
+    def counting(t, f, perm, n_contracted, new_shape):
+        out = original(t, f, perm, n_contracted, new_shape)
+        count.append(f.shape[0] * f.shape[1] * f.shape[2] * (out[0].size // f.shape[1]))
+        return out
+
+    monkeypatch.setattr(btd, "contract_step", counting)
+    if conv:
+        layer = BTConv2d(
+            6, 8, 3, (2, 3), 2, 1, n_blocks=3, spatial_rank=4, in_modes=(3, 2), out_modes=(2, 4)
+        )
+        shape = (2, 6, 7, 9)
+        oh, ow = layer.output_size(shape)
+        # spatial conv B C N_b R_s OH OW KH KW, plus the weight-only product H = A^(1) x core
+        # (m_1 n_1 R_1 E prod_{l>1} R_l per block) of the merged order taken here
+        assert btd.merge_first((3, 2), (2, 4), (2, 3), 4)
+        spatial = 2 * 6 * 3 * 4 * oh * ow * 9 + 3 * (3 * 2 * 2 * 4 * 3)
+    else:
+        layer = BTLinear(60, 24, (2, 3, 2), n_blocks=2, in_modes=(3, 4, 5), out_modes=(2, 3, 4))
+        shape, spatial = (5, 60), 0
+    layer.forward_factors(layer.params, np.ones(shape, np.float32))
+    assert layer.factor_flops(shape) == spatial + sum(count)
+
+
+@pytest.mark.parametrize("merged", [False, True])
+def test_bt_both_contraction_orders_equal_the_dense_layer(monkeypatch, merged):
+    import tensornet.nn.factorized.btd as btd
+
+    monkeypatch.setattr(btd, "merge_first", lambda *args: merged)
+    lin = BTLinear(
+        24,
+        30,
+        (2, 3, 2),
+        n_blocks=2,
+        in_modes=(2, 3, 4),
+        out_modes=(5, 3, 2),
+        dtype=F64,
+        random_state=3,
+    )
+    assert_factors_match_dense(lin, _x((4, 24)))
+    conv = BTConv2d(
+        6,
+        4,
+        (3, 2),
+        (2, 3),
+        2,
+        1,
+        n_blocks=2,
+        spatial_rank=4,
+        in_modes=(3, 2),
+        out_modes=(2, 2),
+        dtype=F64,
+        random_state=1,
+    )
+    assert_factors_match_dense(conv, _x((2, 6, 9, 8)))
+    assert_gradients_match_fd(conv, _x((2, 6, 5, 4)))
 
 
 def test_tucker_full_flops_formula():

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tensornet.nn.factorized.cp import CPConv2d, balance_cp, exact_cp_factors, max_cp_rank
 
@@ -11,6 +13,7 @@ from .layer_checks import (
     assert_auto_path_takes_the_cheaper,
     assert_factors_match_dense,
     assert_gradients_match_fd,
+    assert_trains_in_float32,
     he_target,
     mean_square_over_seeds,
 )
@@ -35,6 +38,22 @@ def test_cp_four_convolutions_equal_dense_conv_with_weight(stride, padding):
     assert_factors_match_dense(layer, _x((2, 3, 9, 8)))
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(0, 2),
+    st.integers(0, 2**16),
+)
+def test_cp_four_convolutions_equal_dense_for_any_shape(c, o, kh, kw, stride, pad, seed):
+    rank = 1 + seed % min(3, max_cp_rank((o, c, kh, kw)))
+    layer = CPConv2d(c, o, (kh, kw), rank, stride, pad, dtype=F64, random_state=seed)
+    assert_factors_match_dense(layer, _x((2, c, 6, 5), seed))
+
+
 def test_cp_weight_is_the_sum_of_rank_one_terms():
     layer = CPConv2d(3, 4, (2, 3), 5, dtype=F64, random_state=0)
     p = layer.params
@@ -46,6 +65,10 @@ def test_cp_weight_is_the_sum_of_rank_one_terms():
 def test_cp_gradient_matches_finite_differences(stride, padding):
     layer = CPConv2d(3, 4, (3, 2), 3, stride, padding, dtype=F64, random_state=2)
     assert_gradients_match_fd(layer, _x((2, 3, 7, 6)))
+
+
+def test_cp_trains_in_float32():
+    assert_trains_in_float32(CPConv2d(3, 6, 3, 4, 2, 1, random_state=0), (4, 3, 9, 9))
 
 
 # ---------------------------------------------------------------------------- conversion
@@ -67,6 +90,7 @@ def test_cp_conversion_recovers_a_low_rank_kernel():
     layer = CPConv2d.from_weight(k, ranks=3, tol=1e-14, n_iter_max=2000, random_state=0)
     assert np.linalg.norm(layer.weight() - k) <= 1e-6 * np.linalg.norm(k)
     assert layer.decomposition_info["rel_error"] <= 1e-6
+    assert layer.decomposition_info["weight_rel_error"] <= 1e-6
 
 
 def test_balance_cp_keeps_the_tensor_and_equalizes_column_norms():

@@ -75,7 +75,7 @@ def test_truncated_conversion_reports_the_weight_error_of_the_layer():
     err = np.linalg.norm(layer.weight() - w) / np.linalg.norm(w)
     assert 0 < err < 1
     assert math.isclose(err, layer.info["rel_error"], rel_tol=1e-8)
-    assert max(layer.ranks[1:]) <= 3
+    assert max(layer.ranks) <= 3
 
 
 def test_conversion_keeps_float32_and_matches_ht_svd():
@@ -83,7 +83,7 @@ def test_conversion_keeps_float32_and_matches_ht_svd():
     layer = HTLinear.from_weight(w, in_modes=(2, 3, 4), out_modes=(4, 3, 2), eps=0.3)
     assert all(p.dtype == np.float32 for p in layer.params.values())
     h = ht_svd(interleave(w.astype(np.float64), (2, 3, 4), (4, 3, 2)), eps=0.3)
-    assert layer.ranks == h.ranks
+    assert layer.ranks == h.ranks[1:]
     np.testing.assert_allclose(
         interleave(layer.weight(), (2, 3, 4), (4, 3, 2)), h.full(), rtol=1e-5, atol=1e-5
     )
@@ -204,3 +204,34 @@ def test_from_weight_refuses_a_weight_of_the_wrong_shape():
         HTLinear.from_weight(np.ones((6, 10)), np.ones(3), in_modes=(2, 3), out_modes=(2, 5))
     with pytest.raises(ValueError, match="finite"):
         HTLinear.from_weight(np.full((6, 10), np.nan), in_modes=(2, 3), out_modes=(2, 5))
+
+
+def test_ranks_attribute_is_accepted_back_as_the_ranks_argument():
+    layer = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=(3, 4, 2, 5, 6, 7), random_state=0)
+    assert layer.ranks == (3, 4, 2, 5, 6, 7)
+    again = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=layer.ranks, random_state=0)
+    assert all(np.array_equal(again.params[k], layer.params[k]) for k in layer.params)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(2, 5), st.integers(1, 4), st.integers(0, 2**31))
+def test_factor_path_equals_dense_product_on_linear_trees(d, rank, seed):
+    from tensornet.formats.ht import DimensionTree
+
+    rng = np.random.default_rng(seed)
+    ins = [int(v) for v in rng.integers(1, 4, size=d)]
+    outs = [int(v) for v in rng.integers(1, 4, size=d)]
+    layer = HTLinear(
+        ins,
+        outs,
+        ranks=rank,
+        tree=DimensionTree.linear(d),
+        random_state=seed,
+        dtype=np.float64,
+        mode="factors",
+    )
+    x = rng.standard_normal((3, math.prod(ins)))
+    ref = x @ layer.weight() + layer.params["bias"]
+    np.testing.assert_allclose(
+        layer(x), ref, rtol=1e-5, atol=1e-5 * max(np.max(np.abs(ref)), 1e-30)
+    )

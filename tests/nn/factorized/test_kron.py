@@ -234,3 +234,52 @@ def test_gkp_parameter_and_flop_counts():
 def test_gkp_bad_configurations_name_the_argument(kernel, kwargs, match):
     with pytest.raises(ValueError, match=match):
         GKPConv2d(6, 8, kernel, **kwargs)
+
+
+def test_gkp_default_a_shape_splits_channels_and_kernel_axes():
+    layer = GKPConv2d(6, 8, 3, rank=2, padding=1, random_state=0, dtype=np.float64)
+    assert layer.a_shape == (4, 3, 3, 1) and layer.b_shape == (2, 2, 1, 3)
+    randomize_bias(layer)
+    assert_paths_match_dense(layer, np.random.default_rng(1).standard_normal((2, 6, 5, 5)))
+    w = np.random.default_rng(2).standard_normal((8, 6, 3, 3))
+    exact = GKPConv2d.from_weight(w, padding=1)
+    assert exact.a_shape == (4, 3, 3, 1)
+    np.testing.assert_allclose(exact.weight(), w, atol=1e-10 * np.abs(w).max())
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.sampled_from([(1, 1), (2, 1), (1, 3), (3, 1), (2, 2)]),
+    st.sampled_from([(1, 1), (2, 1), (1, 3), (3, 3)]),
+    st.integers(1, 3),
+    st.integers(0, 1),
+    st.integers(1, 3),
+    st.integers(0, 2**31),
+)
+def test_gkp_factor_path_equals_conv2d_for_random_splits(fc1, kernel, stride, padding, rank, seed):
+    # F = 2 F_1, C = 3 C_1 (F_2 = 2, C_2 = 3); the kernel axis goes to A or B at random
+    rng = np.random.default_rng(seed)
+    f1, c1 = fc1
+    kh, kw = kernel
+    a_spatial = tuple(int(rng.integers(2)) * (k - 1) + 1 for k in (kh, kw))
+    a_shape = (f1, c1, *a_spatial)
+    rank = min(
+        rank, f1 * c1 * a_spatial[0] * a_spatial[1], 6 * (kh // a_spatial[0]) * (kw // a_spatial[1])
+    )
+    layer = GKPConv2d(
+        3 * c1,
+        2 * f1,
+        (kh, kw),
+        a_shape,
+        rank,
+        stride,
+        padding,
+        random_state=seed,
+        dtype=np.float64,
+        mode="factors",
+    )
+    x = rng.standard_normal((2, 3 * c1, 6, 7))
+    from tensornet.nn.conv import conv2d
+
+    ref = conv2d(x, layer.weight(), layer.params["bias"], stride, padding)
+    np.testing.assert_allclose(layer(x), ref, rtol=1e-5, atol=1e-5 * np.max(np.abs(ref)))

@@ -13,6 +13,7 @@ from .layer_checks import (
     assert_auto_path_takes_the_cheaper,
     assert_factors_match_dense,
     assert_gradients_match_fd,
+    assert_trains_in_float32,
     he_target,
     mean_square_over_seeds,
 )
@@ -76,6 +77,13 @@ def test_lowrank_conv_gradient_matches_finite_differences(scheme, stride, paddin
     assert_gradients_match_fd(layer, _x((2, 3, 7, 6)))
 
 
+@pytest.mark.parametrize("scheme", ["channel", "spatial"])
+def test_lowrank_trains_in_float32(scheme):
+    assert_trains_in_float32(LowRankLinear(30, 20, 4, diag=True, random_state=0), (16, 30))
+    layer = LowRankConv2d(3, 6, 3, 2, padding=1, scheme=scheme, random_state=0)
+    assert_trains_in_float32(layer, (4, 3, 8, 8))
+
+
 # ---------------------------------------------------------------------------- conversion
 @pytest.mark.parametrize("diag", [False, True])
 def test_lowrank_linear_full_rank_conversion_is_exact(diag):
@@ -90,9 +98,19 @@ def test_lowrank_linear_truncation_error_is_the_singular_value_tail():
     w = _x((30, 20))
     s = np.linalg.svd(w, compute_uv=False)
     layer = LowRankLinear.from_weight(w, ranks=7)
+    tail = np.sqrt(np.sum(s[7:] ** 2))
+    assert math.isclose(np.linalg.norm(layer.weight() - w), tail, rel_tol=1e-10)
     assert math.isclose(
-        np.linalg.norm(layer.weight() - w), np.sqrt(np.sum(s[7:] ** 2)), rel_tol=1e-10
+        layer.decomposition_info["weight_rel_error"], tail / np.linalg.norm(w), rel_tol=1e-10
     )
+
+
+def test_lowrank_linear_eps_meets_the_error_bound():
+    w = _x((30, 20), 2)
+    layer = LowRankLinear.from_weight(w, eps=0.3)
+    assert layer.decomposition_info["weight_rel_error"] <= 0.3
+    smaller = LowRankLinear.from_weight(w, ranks=layer.rank - 1)
+    assert smaller.decomposition_info["weight_rel_error"] > 0.3
 
 
 def test_lowrank_linear_conversion_splits_singular_values_equally():

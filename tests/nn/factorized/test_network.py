@@ -105,3 +105,38 @@ def test_interleave_pairs_input_and_output_modes():
     assert t.shape == (8, 15)
     for i1, i2, j1, j2 in itertools.product(range(2), range(3), range(4), range(5)):
         assert t[i1 * 4 + j1, i2 * 5 + j2] == w[i1 * 3 + i2, j1 * 5 + j2]
+
+
+def test_contract_accepts_transposed_and_strided_operands():
+    rng = np.random.default_rng(3)
+    net, arrays = chain_network(((2, 3, 4), (3, 2, 2), (3, 2)), rng)
+    ref = contract(net, Tape(), *arrays)
+    # a transposed copy viewed back (non-C-contiguous, a permutation of a contiguous array) and
+    # a sliced view (no contiguous permutation) must give the same result
+    x_t = np.ascontiguousarray(arrays[0].transpose(3, 1, 0, 2)).transpose(2, 1, 3, 0)
+    g1 = np.repeat(arrays[1], 2, axis=2)[:, :, ::2]
+    assert not x_t.flags.c_contiguous and not g1.flags.c_contiguous
+    assert np.array_equal(x_t, arrays[0]) and np.array_equal(g1, arrays[1])
+    np.testing.assert_allclose(
+        contract(net, Tape(), x_t, g1, arrays[2], arrays[3]), ref, rtol=1e-12, atol=1e-12
+    )
+
+
+def test_greedy_plan_is_valid_and_never_beats_the_exact_one():
+    rng = np.random.default_rng(4)
+    net, arrays = chain_network(((2, 3, 4), (3, 2, 2), (3, 2)), rng)
+    steps, flops = net._greedy(4)
+    assert flops >= net.flops(4)
+    net._plans[4] = (steps, flops)  # run the greedy order
+    ref = np.einsum("bijk,iua,ajvc,ckw->buvw", *arrays)
+    np.testing.assert_allclose(contract(net, Tape(), *arrays), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_large_ht_layer_is_planned_greedily_and_stays_exact():
+    from tensornet.nn.factorized.ht import HTLinear
+
+    layer = HTLinear((2,) * 7, (2,) * 7, ranks=2, random_state=0, dtype=np.float64)
+    assert len(layer._net.operands) > 10
+    x = np.random.default_rng(5).standard_normal((3, 128))
+    layer.mode = "factors"
+    np.testing.assert_allclose(layer(x), x @ layer.weight() + layer.params["bias"], atol=1e-12)

@@ -8,7 +8,7 @@ import pytest
 from tensornet import TRTensor
 from tensornet.nn import conv2d
 from tensornet.nn.factorized import target_variance
-from tensornet.nn.factorized.tr import TRConv2d, TRLinear
+from tensornet.nn.factorized.tr import TRConv2d, TRLinear, conv1x1
 
 from ..gradcheck import assert_grad_matches_fd
 
@@ -174,9 +174,10 @@ def test_tr_conv_forward_equals_dense_conv(stride, padding):
     assert rel_err(tr_conv(mode="dense", **kw)(x), dense) < 1e-12
 
 
-def test_tr_conv_gradient_of_every_core_and_the_input():
+@pytest.mark.parametrize("mode", ["factors", "dense"])
+def test_tr_conv_gradient_of_every_core_and_the_input(mode):
     layer = tr_conv(in_channels=4, out_channels=6, kernel_size=2, ranks=(2, 3, 2, 2, 3),
-                    in_modes=(2, 2), out_modes=(3, 2), padding=1, mode="factors")  # fmt: skip
+                    in_modes=(2, 2), out_modes=(3, 2), padding=1, mode=mode)  # fmt: skip
     x = np.random.default_rng(3).standard_normal((2, 4, 4, 3))
     check_every_gradient(layer, x, (2, 6, 5, 4))
 
@@ -230,3 +231,19 @@ def test_tr_conv_bad_configurations_name_the_argument(kwargs, name):
     base = {"in_modes": (4, 5), "out_modes": (5, 10), "ranks": 3, "kernel_size": 5}
     with pytest.raises(ValueError, match=name):
         TRConv2d(20, 50, **{**base, **kwargs})
+
+
+def test_conv1x1_equals_conv2d_with_a_1x1_kernel_and_passes_finite_differences():
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((2, 5, 3, 4)), rng.standard_normal((6, 5)), rng.standard_normal(6)
+    np.testing.assert_allclose(conv1x1(x, w, b), conv2d(x, w[:, :, None, None], b), rtol=1e-12)
+    probe = rng.standard_normal((2, 6, 3, 4))
+    params = {"x": x, "w": w, "b": b}
+    for key in params:
+        others = {k: v for k, v in params.items() if k != key}
+
+        def loss(q, o=others):
+            p = {**o, **q}
+            return (conv1x1(p["x"], p["w"], p["b"]) * probe).sum()
+
+        assert_grad_matches_fd(loss, {key: params[key]})

@@ -59,20 +59,25 @@ def test_every_plan_computes_x_times_the_tt_matrix(ins, outs, ranks):
     for plan in all_plans(len(ins)):
         y = tt_matmat(x, b, *cores, plan=plan, saved={})
         assert rel_err(y, x @ w + b) < 1e-12, plan
+        y = tt_matmat(np.ascontiguousarray(x.T), b, *cores, plan=plan, saved={}, x_cols=True)
+        assert rel_err(y, x @ w + b) < 1e-12, plan
 
 
+@pytest.mark.parametrize("x_cols", [False, True])
 @pytest.mark.parametrize("plan", list(all_plans(3)))
-def test_every_plan_gradient_matches_finite_differences(plan):
+def test_every_plan_gradient_matches_finite_differences(plan, x_cols):
     ins, outs, ranks = (2, 3, 2), (3, 1, 2), (1, 3, 2, 1)
     cores = random_cores(ins, outs, ranks, seed=4)
     rng = np.random.default_rng(5)
-    params = {"x": rng.standard_normal((4, 12)), "b": rng.standard_normal(6)}
+    x = rng.standard_normal((12, 4) if x_cols else (4, 12))
+    params = {"x": x, "b": rng.standard_normal(6)}
     params.update({f"c{k}": c for k, c in enumerate(cores)})
     probe = rng.standard_normal((4, 6))
 
     def loss(p):
         cs = [p[f"c{k}"] for k in range(3)]
-        return (tt_matmat(p["x"], p["b"], *cs, plan=plan, saved={}) * probe).sum()
+        y = tt_matmat(p["x"], p["b"], *cs, plan=plan, saved={}, x_cols=x_cols)
+        return (y * probe).sum()
 
     for key in params:  # every argument on its own
         others = {k: v for k, v in params.items() if k != key}
@@ -134,7 +139,8 @@ def test_tt_linear_paths_agree():
     for mode in ("factors", "dense", "auto"):
         layer = tt_linear(in_features=60, out_features=24, ranks=3, in_modes=(3, 4, 5),
                           out_modes=(2, 3, 4), mode=mode)  # fmt: skip
-        assert layer.path(x.shape) == (mode if mode != "auto" else layer.path(x.shape))
+        if mode != "auto":
+            assert layer.path(x.shape) == mode
         outs.append(layer(x))
     assert rel_err(outs[0], outs[1]) < 1e-12
     assert rel_err(outs[2], outs[1]) < 1e-12
@@ -311,9 +317,10 @@ def test_tt_conv_weight_matches_its_definition():
     np.testing.assert_allclose(layer.weight(), want, rtol=1e-12)
 
 
-def test_tt_conv_gradient_of_every_core_and_the_input():
+@pytest.mark.parametrize("mode", ["factors", "dense"])
+def test_tt_conv_gradient_of_every_core_and_the_input(mode):
     layer = tt_conv(in_channels=4, out_channels=6, kernel_size=2, ranks=(2, 3), in_modes=(2, 2),
-                    out_modes=(3, 2), padding=1, mode="factors")  # fmt: skip
+                    out_modes=(3, 2), padding=1, mode=mode)  # fmt: skip
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 4, 4, 3))
     probe = rng.standard_normal((2, 6, 5, 4))

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tensornet.nn.factorized.tucker import TuckerConv2d
 
@@ -11,6 +13,7 @@ from .layer_checks import (
     assert_auto_path_takes_the_cheaper,
     assert_factors_match_dense,
     assert_gradients_match_fd,
+    assert_trains_in_float32,
     he_target,
     mean_square_over_seeds,
 )
@@ -29,6 +32,22 @@ def test_tucker2_three_convolutions_equal_dense_conv_with_weight(stride, padding
     assert_factors_match_dense(layer, _x((2, 3, 9, 8)))
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(0, 2),
+    st.integers(0, 2**16),
+)
+def test_tucker2_equals_dense_for_any_shape(c, o, kh, kw, stride, pad, seed):
+    ranks = (1 + seed % c, 1 + (seed // 7) % o)
+    layer = TuckerConv2d(c, o, (kh, kw), ranks, stride, pad, dtype=F64, random_state=seed)
+    assert_factors_match_dense(layer, _x((2, c, 6, 5), seed))
+
+
 def test_tucker2_weight_is_core_times_factors():
     layer = TuckerConv2d(4, 6, (2, 3), (3, 2), dtype=F64, random_state=0)
     p = layer.params
@@ -42,11 +61,16 @@ def test_tucker2_gradient_matches_finite_differences(stride, padding):
     assert_gradients_match_fd(layer, _x((2, 3, 7, 6)))
 
 
+def test_tucker2_trains_in_float32():
+    assert_trains_in_float32(TuckerConv2d(3, 6, 3, (2, 4), 2, 1, random_state=0), (4, 3, 9, 9))
+
+
 # ---------------------------------------------------------------------------- conversion
 def test_tucker2_full_rank_conversion_of_a_random_kernel_is_exact():
     w = _x((5, 3, 3, 2))
     layer = TuckerConv2d.from_weight(w, _x(5, 1), ranks=(3, 5), stride=2)
     np.testing.assert_allclose(layer.weight(), w, rtol=0, atol=1e-12)
+    assert layer.decomposition_info["weight_rel_error"] <= 1e-12
 
 
 def test_tucker2_conversion_recovers_a_low_multilinear_rank_kernel():

@@ -1,1 +1,0 @@
-"""tensornet.subspace (see the issue tracker for what lands here)."""
