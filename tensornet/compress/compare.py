@@ -70,7 +70,7 @@ def compare_methods(
     epochs: int = 2,
     batch_size: int = 128,
     lr: float = 2e-3,
-    seed: int = 0,
+    random_state: int = 0,
     echo: Callable[[str], Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Decompose ``model`` with each config, fine-tune briefly, and measure test accuracy.
@@ -91,7 +91,7 @@ def compare_methods(
         Fine-tuning batch size.
     lr : float
         Peak learning rate of the fine-tuning.
-    seed : int
+    random_state : int
         Seeds the decompositions and the batch order.
     echo : callable, optional
         Receives one progress line per format.
@@ -120,7 +120,9 @@ def compare_methods(
     for config in configs:
         start = time.perf_counter()
         try:
-            small, report = decompose(model, config.method, random_state=seed, **config.options)
+            small, report = decompose(
+                model, config.method, random_state=random_state, **config.options
+            )
         except ImportError as exc:
             rows.append({"method": config.label, "skipped": str(exc)})
             continue
@@ -133,7 +135,7 @@ def compare_methods(
             train_data,
             epochs=epochs,
             batch_size=batch_size,
-            random_state=seed,
+            random_state=random_state,
             progress=False,
         )
         after = evaluate(small, test_data)["accuracy"]

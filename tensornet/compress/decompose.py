@@ -531,6 +531,42 @@ def decompose(
     >>> [(r.name, r.params_before, r.params_after) for r in report.layers]
     [('fc1', 235500, 11140), ('fc2', 30100, 4100), ('fc3', 1010, 1110)]
     """
+    method, mname, rank_selection = _check_request(method, ranks, eps, rank_selection, budget)
+    if layers is None and isinstance(ranks, Mapping):
+        layers = list(ranks)
+    if layers is None and isinstance(eps, Mapping):
+        layers = list(eps)
+    new = copy.deepcopy(model)
+    builders = _make_builders(new, method, layers, options, layer_options, random_state)
+    names = [b.name for b in builders]
+    extra: dict[str, Any] = {}
+    found_eps = limit = kind_name = None
+    if rank_selection in (None, "evbmf", "energy"):
+        built = [_build_one(b, mname, rank_selection, ranks, eps, energy, names) for b in builders]
+    else:
+        budget = Budget.coerce(budget)
+        kind_name = budget.kind
+        built, found_eps, limit, extra = _build_within_budget(
+            new, builders, mname, rank_selection, budget
+        )
+    reports = []
+    for b, layer in zip(builders, built, strict=True):
+        _replace(new, b.name, layer)
+        reports.append(_layer_report(b, layer, mname))
+    report = DecompositionReport(
+        layers=reports,
+        model_params_before=model.n_params,
+        model_params_after=new.n_params,
+        eps=found_eps,
+        budget=limit,
+        budget_kind=kind_name,
+        extra=extra,
+    )
+    return new, report
+
+
+def _check_request(method, ranks, eps, rank_selection, budget):
+    """Validate how the ranks are to be chosen; ``(method, name, rule)``."""
     if not isinstance(method, type):
         method = check_option(method, "method", tuple(METHODS))
     mname = _method_name(method)
@@ -554,14 +590,16 @@ def decompose(
             f"rank_selection={rank_selection!r} works on methods {PROFILE_METHODS}, "
             f"not {mname!r}; use 'energy', 'minimax' or explicit ranks"
         )
-    if layers is None and isinstance(ranks, Mapping):
-        layers = list(ranks)
-    if layers is None and isinstance(eps, Mapping):
-        layers = list(eps)
+    return method, mname, rank_selection
 
-    new = copy.deepcopy(model)
+
+def _make_builders(new, method, layers, options, layer_options, random_state):
+    """One :class:`_Builder` per chosen layer of the copy ``new``."""
+    mname = _method_name(method)
     chosen = _choose_layers(new, method, layers)
-    names = list(chosen)
+    unknown = sorted(set(layer_options or {}) - set(chosen))
+    if unknown:
+        raise ValueError(f"layer_options names layers {unknown} that are not being decomposed")
     rng = check_random_state(random_state)
     builders = []
     for name, (module, kind) in chosen.items():
@@ -569,85 +607,62 @@ def decompose(
         # The singular-value profile models the channel-wise SVD and Tucker-2 layers only.
         channel = opts.get("scheme", "channel") == "channel"
         spectral = mname if mname in PROFILE_METHODS and channel else None
-        builders.append(
-            _Builder(name, module, kind, _layer_class(method, kind), opts, rng, spectral)
-        )
-    if layer_options:
-        unknown = sorted(set(layer_options) - set(names))
-        if unknown:
-            raise ValueError(f"layer_options names layers {unknown} that are not being decomposed")
+        cls = _layer_class(method, kind)
+        builders.append(_Builder(name, module, kind, cls, opts, rng, spectral))
+    return builders
 
-    extra: dict[str, Any] = {}
-    found_eps = limit = kind_name = None
-    if rank_selection in (None, "evbmf", "energy"):
-        built = []
-        for b in builders:
-            if rank_selection == "evbmf":
-                r = _class_ranks(mname, evbmf_ranks(b.weight, mname))
-                built.append(b.build(ranks=r))
-            elif rank_selection == "energy":
-                if not 0.0 < float(energy) <= 1.0:
-                    raise ValueError(f"energy={energy!r} must lie in (0, 1]")
-                built.append(b.build(eps=math.sqrt(1.0 - float(energy))))
-            elif ranks is not None:
-                r = _check_ranks(_per_layer(ranks, b.name, "ranks", names), b.name)
-                if r is None:
-                    raise ValueError(f"ranks gives no ranks for layer {b.name!r}")
-                built.append(b.build(ranks=r))
-            else:
-                e = _per_layer(eps, b.name, "eps", names)
-                if e is None:
-                    raise ValueError(f"eps gives no bound for layer {b.name!r}")
-                built.append(b.build(eps=check_eps(e, f"eps for layer {b.name!r}")))
-    else:
-        budget = Budget.coerce(budget)
-        kind_name = budget.kind
-        shapes = _input_shapes(new, names, budget.input_shape) if budget.kind == "flops" else {}
-        dense_total = sum(b.dense_cost(budget.kind, shapes.get(b.name)) for b in builders)
-        limit = budget.limit(dense_total)
-        built, found_eps, found = _search(
-            builders, mname, rank_selection, budget.kind, limit, shapes
-        )
-        extra.update(found)
-        total = sum(
-            b.cost(layer, budget.kind, shapes.get(b.name))
-            for b, layer in zip(builders, built, strict=True)
-        )
-        if total > limit:
-            raise RuntimeError(
-                f"the layers built at the searched ranks cost {total:,} {budget.kind}, over the "
-                f"budget {limit:,}: the rank profile of method {mname!r} disagrees with its class"
-            )
-        extra["cost"] = total
-        extra["dense_cost"] = dense_total
 
-    reports = []
-    for b, layer in zip(builders, built, strict=True):
-        _replace(new, b.name, layer)
-        w = b.weight.astype(np.float64)
-        err = float(np.linalg.norm(np.asarray(layer.weight(), np.float64) - w))
-        norm = float(np.linalg.norm(w))
-        reports.append(
-            LayerReport(
-                name=b.name,
-                method=mname,
-                layer=type(layer).__name__,
-                ranks=_layer_ranks(layer, None),
-                params_before=b.module.n_params,
-                params_after=layer.n_params,
-                relative_error=err / norm if norm else err,
-            )
-        )
-    report = DecompositionReport(
-        layers=reports,
-        model_params_before=model.n_params,
-        model_params_after=new.n_params,
-        eps=found_eps,
-        budget=limit,
-        budget_kind=kind_name,
-        extra=extra,
+def _build_one(b, mname, rule, ranks, eps, energy, names) -> Module:
+    """The layer for a per-layer rule (EVBMF, energy) or the user's ranks / eps."""
+    if rule == "evbmf":
+        return b.build(ranks=_class_ranks(mname, evbmf_ranks(b.weight, mname)))
+    if rule == "energy":
+        if not 0.0 < float(energy) <= 1.0:
+            raise ValueError(f"energy={energy!r} must lie in (0, 1]")
+        return b.build(eps=math.sqrt(1.0 - float(energy)))
+    if ranks is not None:
+        r = _check_ranks(_per_layer(ranks, b.name, "ranks", names), b.name)
+        if r is None:
+            raise ValueError(f"ranks gives no ranks for layer {b.name!r}")
+        return b.build(ranks=r)
+    e = _per_layer(eps, b.name, "eps", names)
+    if e is None:
+        raise ValueError(f"eps gives no bound for layer {b.name!r}")
+    return b.build(eps=check_eps(e, f"eps for layer {b.name!r}"))
+
+
+def _build_within_budget(new, builders, mname, rule, budget):
+    """Layers for the budget rules: ``(layers, eps, absolute limit, extra)``."""
+    names = [b.name for b in builders]
+    shapes = _input_shapes(new, names, budget.input_shape) if budget.kind == "flops" else {}
+    dense_total = sum(b.dense_cost(budget.kind, shapes.get(b.name)) for b in builders)
+    limit = budget.limit(dense_total)
+    built, found_eps, extra = _search(builders, mname, rule, budget.kind, limit, shapes)
+    total = sum(
+        b.cost(layer, budget.kind, shapes.get(b.name))
+        for b, layer in zip(builders, built, strict=True)
     )
-    return new, report
+    if total > limit:
+        raise RuntimeError(
+            f"the layers built at the searched ranks cost {total:,} {budget.kind}, over the "
+            f"budget {limit:,}: the rank profile of method {mname!r} disagrees with its class"
+        )
+    return built, found_eps, limit, {**extra, "cost": total, "dense_cost": dense_total}
+
+
+def _layer_report(b, layer, mname) -> LayerReport:
+    w = b.weight.astype(np.float64)
+    err = float(np.linalg.norm(np.asarray(layer.weight(), np.float64) - w))
+    norm = float(np.linalg.norm(w))
+    return LayerReport(
+        name=b.name,
+        method=mname,
+        layer=type(layer).__name__,
+        ranks=_layer_ranks(layer, None),
+        params_before=b.module.n_params,
+        params_after=layer.n_params,
+        relative_error=err / norm if norm else err,
+    )
 
 
 def _search(builders, mname, rule, kind, limit, shapes):

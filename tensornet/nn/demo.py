@@ -106,7 +106,9 @@ def run_training_demo(
         from ..compress.compare import compare_methods, format_comparison
 
         echo("Decomposing fc1 and fc2 to 1/10 of their parameters, fine-tuning 2 epochs each:")
-        rows = compare_methods(model, (x_train, y_train), (x_test, y_test), seed=seed, echo=echo)
+        rows = compare_methods(
+            model, (x_train, y_train), (x_test, y_test), random_state=random_state, echo=echo
+        )
         echo(format_comparison(rows))
         result["compression"] = rows
     return result
