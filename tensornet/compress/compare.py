@@ -69,7 +69,7 @@ def compare_methods(
     configs: Sequence[MethodConfig] = DEMO_CONFIGS,
     epochs: int = 2,
     batch_size: int = 128,
-    lr: float = 2e-3,
+    lr: float = 5e-3,
     random_state: int = 0,
     echo: Callable[[str], Any] | None = None,
 ) -> list[dict[str, Any]]:
