@@ -26,6 +26,7 @@ import numpy as np
 import scipy.linalg
 
 from .._validation import check_array, check_eps, check_option, check_ranks
+from ..algebra.truncation import error_budget, thin_svd, truncate
 from .base import StructuredTensor
 
 __all__ = [
@@ -520,7 +521,9 @@ class TTTensor(CoreChainTensor):
         ----------
         eps : float, optional
             Relative error bound in ``[0, 1)``. ``eps=0`` (also the default when no ``ranks``
-            are given) drops only numerically zero singular values (below ``1e-14 s_max``).
+            are given) drops only numerically zero directions: a discarded tail of at most
+            :data:`~tensornet.algebra.truncation.NUMERICAL_ZERO` ``||X||_F`` per step, the rule
+            of :func:`~tensornet.decompositions.tt_svd`.
         ranks : int or sequence of int, optional
             Rank caps (as in :func:`tt_rank_caps`).
 
@@ -530,8 +533,6 @@ class TTTensor(CoreChainTensor):
             With ``info["rel_error"]``, the relative error of the rounding (exact from the
             discarded singular values).
         """
-        from ..decompositions.svd import rank_for_error
-
         eps = check_eps(eps)
         caps = tt_rank_caps(ranks, self.shape)
         d = self.ndim
@@ -539,20 +540,12 @@ class TTTensor(CoreChainTensor):
         norm = float(np.linalg.norm(cores[0].ravel()))
         if eps is None and ranks is None:
             eps = 0.0
-        delta = (eps or 0.0) * norm / np.sqrt(max(d - 1, 1))
+        delta = error_budget(eps, norm, d - 1)
         tail_sq = 0.0
         for k in range(d - 1):
             r0, n, r1 = cores[k].shape
-            u, s, vt = scipy.linalg.svd(
-                cores[k].reshape(r0 * n, r1), full_matrices=False, lapack_driver="gesdd"
-            )
-            if eps is None:
-                r = len(s)
-            elif eps == 0.0:
-                r = _numerical_rank(s)
-            else:
-                r = rank_for_error(s, delta)
-            r = min(r, caps[k])
+            u, s, vt = thin_svd(cores[k].reshape(r0 * n, r1))
+            r = truncate(s, delta, caps[k])
             tail_sq += float(np.sum(s[r:] ** 2))
             cores[k] = u[:, :r].reshape(r0, n, r)
             cores[k + 1] = np.tensordot(s[:r, None] * vt[:r], cores[k + 1], axes=(1, 0))
@@ -562,13 +555,6 @@ class TTTensor(CoreChainTensor):
             "ranks": out.ranks,
         }
         return out
-
-
-def _numerical_rank(s: np.ndarray) -> int:
-    """Number of singular values above ``1e-14 s_max`` (at least 1)."""
-    if s.size == 0 or s[0] <= 0:
-        return 1
-    return max(1, int(np.count_nonzero(s > 1e-14 * s[0])))
 
 
 def check_chain(cores: Sequence[np.ndarray], ring: bool) -> None:
