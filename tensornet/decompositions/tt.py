@@ -46,32 +46,19 @@ from .svd import randomized_svd
 
 __all__ = ["tt_svd", "tt_matrix_svd"]
 
-#: ``step(c, cap, delta, gram_matrix, next_rows) -> Subspace``: one truncation of a sweep.
+#: ``step(c, cap, delta, *, gram_matrix, next_rows) -> Subspace``: one truncation of a sweep.
 StepFunction = Callable[..., Subspace]
 
 
-# ---------------------------------------------------------------------------- the two steps
-def _exact_step(
-    c: np.ndarray,
-    cap: int,
-    delta: float | None,
-    gram_matrix: np.ndarray | None,
-    next_rows: int | None,
-) -> Subspace:
-    """The exact truncation: the leading subspace of ``C`` and the exact projection onto it."""
-    return leading_subspace(c, cap, delta, gram_matrix=gram_matrix, next_rows=next_rows)
-
-
+# ---------------------------------------------------------------------------- the randomized step
 def _randomized_step(rng: np.random.Generator) -> StepFunction:
-    """A step by the randomized range finder of width ``cap``, then delta-truncation."""
+    """A step by the randomized range finder of width ``cap``, then delta-truncation.
 
-    def step(
-        c: np.ndarray,
-        cap: int,
-        delta: float | None,
-        gram_matrix: np.ndarray | None,
-        next_rows: int | None,
-    ) -> Subspace:
+    It has the signature of :func:`~tensornet.algebra.truncation.leading_subspace`, the exact
+    step, and ignores the Gram matrices offered to it.
+    """
+
+    def step(c: np.ndarray, cap: int, delta: float | None, **_: Any) -> Subspace:
         if c.size <= SMALL_SIZE or cap >= min(c.shape):
             return leading_subspace(c, cap, delta)
         u, s, vt = randomized_svd(c, cap, random_state=rng)
@@ -205,7 +192,7 @@ def tt_svd(
     if svd == "randomized":
         step, start = _randomized_step(check_random_state(random_state)), 0
     else:
-        step = _exact_step
+        step = leading_subspace
         start = _leading_full_steps(shape, caps) if eps is None else 0
 
     # Algorithm 1: C = X; for k: C = reshape(C, (r_{k-1} n_k, -1)), truncate, G_k = U, C = U^T C
@@ -219,7 +206,7 @@ def tt_svd(
     for k in range(start, d - 1):
         c = c.reshape(r_prev * shape[k], -1)
         next_rows = shape[k + 1] if k + 2 < d else None
-        sub = step(c, caps[k], delta, gram_matrix, next_rows)
+        sub = step(c, caps[k], delta, gram_matrix=gram_matrix, next_rows=next_rows)
         cores.append(sub.u.reshape(r_prev, shape[k], -1))
         c, gram_matrix, r_prev = sub.b, sub.next_gram, sub.u.shape[1]
         tails.append(sub.tail_sq)
