@@ -59,14 +59,15 @@ __all__ = [
 #: ``eps=0`` drops directions below this fraction of ``||X||_F`` per step: rounding in earlier
 #: steps leaves residues of a few ``u ||X||`` (``u`` the unit roundoff).
 NUMERICAL_ZERO = 1e-14
-#: Matrices with fewer elements always use LAPACK's SVD: the Gram path's extra passes do not pay
-#: below this size (``benchmarks/bench_tt_tr.py``).
+#: Below this many elements only the :data:`GRAM_MIN_ROWS` rule sends a matrix to the Gram path:
+#: for small matrices its extra passes do not pay (``benchmarks/bench_tt_tr.py --parts gram_step``).
 SMALL_SIZE = 1 << 16
 #: A large matrix takes the Gram path when it has at least this many times as many columns as
-#: rows: LAPACK's wide SVD then spends most of its time on ``V`` (``benchmarks/bench_tt_tr.py``).
+#: rows: LAPACK's wide SVD then spends most of its time on ``V``
+#: (``benchmarks/bench_tt_tr.py --parts gram_step``).
 WIDE_RATIO = 4
 #: A mid-size matrix with at least this many rows and twice as many columns also takes the Gram
-#: path: ``gesdd`` is several times slower there (``benchmarks/bench_tt_tr.py``).
+#: path: ``gesdd`` is several times slower there (``benchmarks/bench_tt_tr.py --parts gram_step``).
 GRAM_MIN_ROWS = 64
 #: Computed eigenvalues of ``G = C C^T`` (``m x m``) are accurate to
 #: ``EIGENVALUE_ERROR * m * u * ||C||_F^2`` (a safe multiple of LAPACK's backward error).

@@ -193,15 +193,6 @@ def gather_chain(cores: Sequence[np.ndarray], index: np.ndarray) -> np.ndarray:
     return _gather_kernel(flat, offsets, shape, ranks, np.ascontiguousarray(index))
 
 
-def _gather_numpy(cores: Sequence[np.ndarray], index: np.ndarray) -> np.ndarray:
-    """NumPy reference of the batched gather: one batched matrix product per core."""
-    vec = np.ones((index.shape[0], 1))
-    for k, g in enumerate(cores):
-        slices = g[:, index[:, k], :].transpose(1, 0, 2)  # (B, r_{k-1}, r_k)
-        vec = np.einsum("br,brs->bs", vec, slices)
-    return vec[:, 0]
-
-
 def check_index_batch(index: Any, shape: tuple[int, ...], name: str = "index") -> np.ndarray:
     """Validate a batch of multi-indices; negative entries count from the end.
 
