@@ -59,8 +59,8 @@ __all__ = [
 #: ``eps=0`` drops directions below this fraction of ``||X||_F`` per step: rounding in earlier
 #: steps leaves residues of a few ``u ||X||`` (``u`` the unit roundoff).
 NUMERICAL_ZERO = 1e-14
-#: Below this many elements only the :data:`GRAM_MIN_ROWS` rule sends a matrix to the Gram path:
-#: for small matrices its extra passes do not pay (``benchmarks/bench_tt_tr.py --parts gram_step``).
+#: Below this many elements a matrix (unless :data:`GRAM_MIN_ROWS` applies) gets LAPACK's SVD,
+#: whose tails are exact, at a cost small either way (``bench_tt_tr.py --parts gram_step``).
 SMALL_SIZE = 1 << 16
 #: A large matrix takes the Gram path when it has at least this many times as many columns as
 #: rows: LAPACK's wide SVD then spends most of its time on ``V``

@@ -123,8 +123,9 @@ def ht_svd(
     eps : float, optional
         Relative error bound in ``[0, 1)``; each of the ``2d - 3`` truncations is allowed
         ``eps ||X|| / sqrt(2d - 3)``. With ``ranks`` as well, the bound holds only if no cap
-        binds (the achieved error is reported either way). With neither, the decomposition is
-        exact (all singular values kept).
+        binds (the achieved error is reported either way). ``eps=0`` drops only numerically
+        zero directions (as :func:`~tensornet.decompositions.tt_svd` does). With neither, the
+        decomposition is exact (all singular values kept).
     tree : DimensionTree or nested sequence, optional
         The dimension tree; balanced by default (see :class:`~tensornet.formats.DimensionTree`).
 
