@@ -141,7 +141,8 @@ def rank_for_error(s: np.ndarray, delta: float, min_rank: int = 1) -> int:
     if top > 0.0:
         exponent = int(np.frexp(top)[1])  # scale by 2**-exponent: exact, max(s) in [0.5, 1)
         s = np.ldexp(s, -exponent)
-        delta = float(np.ldexp(delta, -exponent))
+        with np.errstate(over="ignore"):  # an infinite delta keeps nothing, as it should
+            delta = float(np.ldexp(delta, -exponent))
     r = _smallest_rank(s * s, delta * delta)
     return min(max(r, min_rank), len(s))
 

@@ -156,3 +156,8 @@ def test_get_svd_randomized_meets_eps_bound(n_rows, n_cols, eps, seed):
 def test_svd_bad_input_raises(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_rank_for_error_with_delta_far_above_tiny_values_keeps_min_rank():
+    assert rank_for_error([2.2250738585e-313], 1.0, min_rank=0) == 0
+    assert rank_for_error([2.2250738585e-313, 1e-320], 1e300) == 1
