@@ -902,6 +902,8 @@ rows(
 NOT_CALLABLE = {
     "__version__",
     "algebra",
+    "compress",
+    "factorized",
     "datasets",
     "decompositions",
     "formats",
@@ -945,5 +947,8 @@ def test_accepted_edge_values():
     assert tn.tt_svd(X, ranks=np.array(2)).ranks == tn.tt_svd(X, ranks=2).ranks
     assert tn.ht_svd(X, ranks=2.0).ranks == tn.ht_svd(X, ranks=2).ranks
     assert tn.cp_als(X, np.int64(2), n_iter_max=2).rank == 2
-    assert tn.ht_svd(X.astype(np.float16), ranks=2).dtype == np.float32
+    # half precision is accepted; like every decomposition, HT-SVD computes in float64
+    half = tn.ht_svd(X.astype(np.float16), ranks=2)
+    assert half.dtype == np.float64
+    assert half.ranks == tn.ht_svd(X.astype(np.float16).astype(np.float64), ranks=2).ranks
     assert nn.SGD(_model().params, lr=np.float32(0.1)).lr == pytest.approx(0.1)
