@@ -96,7 +96,7 @@ class CPConv2d(FactorizedConv2d):
         ``C`` and ``O``.
     kernel_size : int or (int, int)
         ``(KH, KW)``.
-    ranks : int
+    rank : int
         The CP rank ``R``, at most ``min_k prod_{l != k} I_l`` over the kernel's modes
         ``(O, C, KH, KW)`` (every kernel has an exact CP of that rank).
     stride, padding : int or (int, int)
@@ -126,7 +126,7 @@ class CPConv2d(FactorizedConv2d):
 
     Examples
     --------
-    >>> layer = CPConv2d(16, 32, 3, ranks=8, padding=1, random_state=0)
+    >>> layer = CPConv2d(16, 32, 3, rank=8, padding=1, random_state=0)
     >>> layer.n_params
     464
     >>> layer.weight().shape
@@ -138,7 +138,7 @@ class CPConv2d(FactorizedConv2d):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        ranks: int,
+        rank: int,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         *,
@@ -154,7 +154,7 @@ class CPConv2d(FactorizedConv2d):
         super().__init__(c, o, kernel_size, stride, padding, mode)
         bound = max_cp_rank(self.weight_shape)
         self.rank = r = check_rank_bound(
-            ranks, "ranks", bound, f"min_k prod_(l != k) I_l for the kernel {self.weight_shape}"
+            rank, "rank", bound, f"min_k prod_(l != k) I_l for the kernel {self.weight_shape}"
         )
         var = target_variance(init, *self.fans)
         sigma = node_std(var, r, 4)
@@ -178,7 +178,7 @@ class CPConv2d(FactorizedConv2d):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        ranks: int,
+        rank: int,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         mode: str = "auto",
@@ -190,7 +190,7 @@ class CPConv2d(FactorizedConv2d):
         """Layer from a rank-``R`` CP of a trained kernel (pre-train, :func:`tensornet.cp_als`).
 
         The CP weights are folded into the four factors with equal column norms. At
-        ``ranks = min_k prod_{l != k} I_l`` the exact CP (an unfolding times indicator factors)
+        ``rank = min_k prod_{l != k} I_l`` the exact CP (an unfolding times indicator factors)
         is used instead of ALS, so the conversion is exact.
 
         Parameters
@@ -199,7 +199,7 @@ class CPConv2d(FactorizedConv2d):
             The dense kernel.
         bias : array_like, optional
             The dense bias ``(O,)``.
-        ranks : int
+        rank : int
             The CP rank ``R``.
         stride, padding : int or (int, int)
             Of the dense layer.
@@ -219,7 +219,7 @@ class CPConv2d(FactorizedConv2d):
         dtype = layer_dtype(w, dtype)
         o, c, kh, kw = w.shape
         bound = max_cp_rank(w.shape)
-        r = check_rank_bound(ranks, "ranks", bound, f"min_k prod_(l != k) I_l for {w.shape}")
+        r = check_rank_bound(rank, "rank", bound, f"min_k prod_(l != k) I_l for {w.shape}")
         b = check_bias(bias, o, dtype)
         w64 = w.astype(np.float64)
         if r == bound:
@@ -277,5 +277,5 @@ class CPConv2d(FactorizedConv2d):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"ranks={self.rank}, stride={self.stride}, padding={self.padding}, mode={self.mode!r}"
+            f"rank={self.rank}, stride={self.stride}, padding={self.padding}, mode={self.mode!r}"
         )

@@ -108,7 +108,7 @@ class LowRankLinear(FactorizedLinear):
     ----------
     in_features, out_features : int
         Size ``N`` of the input and ``M`` of the output.
-    ranks : int
+    rank : int
         The rank ``R``, ``1 <= R <= min(N, M)``.
     diag : bool
         Store the middle diagonal ``s`` as a parameter (initialized to ones).
@@ -135,7 +135,7 @@ class LowRankLinear(FactorizedLinear):
     Examples
     --------
     >>> import numpy as np
-    >>> layer = LowRankLinear(784, 300, ranks=20, random_state=0)
+    >>> layer = LowRankLinear(784, 300, rank=20, random_state=0)
     >>> layer.n_params
     21980
     >>> layer(np.ones((2, 784), np.float32)).shape
@@ -146,7 +146,7 @@ class LowRankLinear(FactorizedLinear):
         self,
         in_features: int,
         out_features: int,
-        ranks: int,
+        rank: int,
         *,
         diag: bool = False,
         bias: bool = True,
@@ -159,7 +159,7 @@ class LowRankLinear(FactorizedLinear):
         n = check_int(in_features, "in_features", minimum=1)
         m = check_int(out_features, "out_features", minimum=1)
         super().__init__(n, m, mode)
-        self.rank = check_rank_bound(ranks, "ranks", min(n, m), "min(in_features, out_features)")
+        self.rank = check_rank_bound(rank, "rank", min(n, m), "min(in_features, out_features)")
         self.diag = bool(diag)
         var = target_variance(init, *self.fans)
         sigma = node_std(var, self.rank, 2)
@@ -181,7 +181,7 @@ class LowRankLinear(FactorizedLinear):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        ranks: int | None = None,
+        rank: int | None = None,
         eps: float | None = None,
         diag: bool = False,
         mode: str = "auto",
@@ -195,8 +195,8 @@ class LowRankLinear(FactorizedLinear):
             The dense weight, :class:`~tensornet.nn.Linear`'s layout.
         bias : array_like, optional
             The dense bias ``(out_features,)``; no bias parameter when ``None``.
-        ranks : int, optional
-            Rank kept (``<= min(in, out)``); with neither ``ranks`` nor ``eps`` the full rank.
+        rank : int, optional
+            Rank kept (``<= min(in, out)``); with neither ``rank`` nor ``eps`` the full rank.
         eps : float, optional
             Relative Frobenius error bound (:func:`tensornet.truncated_svd`).
         diag : bool
@@ -215,10 +215,10 @@ class LowRankLinear(FactorizedLinear):
         w = check_array(weight, "weight", ndim=2)
         dtype = layer_dtype(w, dtype)
         n, m = w.shape
-        if ranks is not None:
-            check_rank_bound(ranks, "ranks", min(n, m), f"min{w.shape} of the weight")
+        if rank is not None:
+            check_rank_bound(rank, "rank", min(n, m), f"min{w.shape} of the weight")
         b = check_bias(bias, m, dtype)
-        u, s, vt = truncated_svd(w.astype(np.float64), rank=ranks, eps=eps)
+        u, s, vt = truncated_svd(w.astype(np.float64), rank=rank, eps=eps)
         layer = cls(
             n,
             m,
@@ -266,7 +266,7 @@ class LowRankLinear(FactorizedLinear):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.in_features}, {self.out_features}, ranks={self.rank}, diag={self.diag}, "
+            f"{self.in_features}, {self.out_features}, rank={self.rank}, diag={self.diag}, "
             f"mode={self.mode!r}"
         )
 
@@ -291,7 +291,7 @@ class LowRankConv2d(FactorizedConv2d):
         ``C`` and ``O``.
     kernel_size : int or (int, int)
         ``(KH, KW)``.
-    ranks : int
+    rank : int
         The rank ``R``.
     stride, padding : int or (int, int)
         As for :class:`~tensornet.nn.Conv2d`.
@@ -318,7 +318,7 @@ class LowRankConv2d(FactorizedConv2d):
 
     Examples
     --------
-    >>> layer = LowRankConv2d(16, 32, 3, ranks=8, padding=1, scheme="spatial", random_state=0)
+    >>> layer = LowRankConv2d(16, 32, 3, rank=8, padding=1, scheme="spatial", random_state=0)
     >>> layer.weight().shape
     (32, 16, 3, 3)
     >>> layer.n_params
@@ -330,7 +330,7 @@ class LowRankConv2d(FactorizedConv2d):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        ranks: int,
+        rank: int,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         *,
@@ -351,7 +351,7 @@ class LowRankConv2d(FactorizedConv2d):
             bound, what = min(o, c * kh * kw), "min(O, C*KH*KW) for the channel scheme"
         else:
             bound, what = min(c * kh, o * kw), "min(C*KH, O*KW) for the spatial scheme"
-        self.rank = r = check_rank_bound(ranks, "ranks", bound, what)
+        self.rank = r = check_rank_bound(rank, "rank", bound, what)
         u_shape, v_shape = self._factor_shapes()
         var = target_variance(init, *self.fans)
         sigma = node_std(var, r, 2)
@@ -378,7 +378,7 @@ class LowRankConv2d(FactorizedConv2d):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        ranks: int | None = None,
+        rank: int | None = None,
         eps: float | None = None,
         scheme: str = "channel",
         stride: int | tuple[int, int] = 1,
@@ -394,8 +394,8 @@ class LowRankConv2d(FactorizedConv2d):
             The dense kernel, :class:`~tensornet.nn.Conv2d`'s layout.
         bias : array_like, optional
             The dense bias ``(O,)``.
-        ranks : int, optional
-            Rank kept; with neither ``ranks`` nor ``eps`` the full rank of the matricization.
+        rank : int, optional
+            Rank kept; with neither ``rank`` nor ``eps`` the full rank of the matricization.
         eps : float, optional
             Relative Frobenius error bound on the kernel.
         scheme : {"channel", "spatial"}
@@ -421,15 +421,15 @@ class LowRankConv2d(FactorizedConv2d):
             mat = w64.reshape(o, c * kh * kw)
         else:
             mat = w64.transpose(1, 2, 0, 3).reshape(c * kh, o * kw)
-        if ranks is not None:
+        if rank is not None:
             check_rank_bound(
-                ranks,
-                "ranks",
+                rank,
+                "rank",
                 min(mat.shape),
                 f"min{mat.shape} of the {scheme} matricization of the weight",
             )
         b = check_bias(bias, o, dtype)
-        u, s, vt = truncated_svd(mat, rank=ranks, eps=eps)
+        u, s, vt = truncated_svd(mat, rank=rank, eps=eps)
         left, right = _balanced_split(u, s, vt)
         r = len(s)
         layer = cls(
@@ -495,6 +495,6 @@ class LowRankConv2d(FactorizedConv2d):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"ranks={self.rank}, stride={self.stride}, padding={self.padding}, "
+            f"rank={self.rank}, stride={self.stride}, padding={self.padding}, "
             f"scheme={self.scheme!r}, mode={self.mode!r}"
         )
