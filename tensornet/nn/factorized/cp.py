@@ -144,7 +144,7 @@ class CPConv2d(FactorizedConv2d):
         *,
         bias: bool = True,
         init: str = "he",
-        rescale: bool = True,
+        rescale: bool = False,
         mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,

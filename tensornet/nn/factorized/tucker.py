@@ -93,7 +93,7 @@ class TuckerConv2d(FactorizedConv2d):
         *,
         bias: bool = True,
         init: str = "he",
-        rescale: bool = True,
+        rescale: bool = False,
         mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,

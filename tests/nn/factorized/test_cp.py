@@ -119,7 +119,7 @@ def test_cp_factor_std_is_the_eighth_root():
 
 
 def test_cp_rescale_makes_the_variance_exact():
-    layer = CPConv2d(8, 6, 3, 2, dtype=F64, random_state=5)
+    layer = CPConv2d(8, 6, 3, 2, rescale=True, dtype=F64, random_state=5)
     assert math.isclose(np.mean(layer.weight() ** 2), he_target(layer), rel_tol=1e-12)
 
 

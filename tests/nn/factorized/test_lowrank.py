@@ -174,8 +174,8 @@ def test_lowrank_glorot_variance_formula():
 
 @pytest.mark.parametrize("scheme", ["channel", "spatial"])
 def test_lowrank_rescale_makes_the_variance_exact(scheme):
-    lin = LowRankLinear(40, 30, 2, dtype=F64, random_state=5)
-    conv = LowRankConv2d(8, 6, 3, 2, scheme=scheme, dtype=F64, random_state=5)
+    lin = LowRankLinear(40, 30, 2, rescale=True, dtype=F64, random_state=5)
+    conv = LowRankConv2d(8, 6, 3, 2, scheme=scheme, rescale=True, dtype=F64, random_state=5)
     for layer in (lin, conv):
         assert math.isclose(np.mean(layer.weight() ** 2), he_target(layer), rel_tol=1e-12)
 
