@@ -207,6 +207,10 @@ class FactorizedLayer(Module):
     def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
         raise NotImplementedError
 
+    def check_input_shape(self, shape: Sequence[int]) -> None:
+        """Raise ``ValueError`` naming ``x`` if an input of ``shape`` does not fit the layer."""
+        raise NotImplementedError
+
     @classmethod
     def from_weight(cls, weight: np.ndarray, bias: np.ndarray | None = None, **options: Any):
         """Layer whose factors come from decomposing a trained dense ``weight`` (pre-train)."""
@@ -276,6 +280,7 @@ class FactorizedLayer(Module):
         -------
         array_like
         """
+        self.check_input_shape(np.shape(x))
         if self.path(np.shape(x)) == "dense":
             return self._dense_forward(params, x, self.dense_weight(params))
         return self.forward_factors(params, x)
@@ -308,6 +313,14 @@ class FactorizedLinear(FactorizedLayer):
 
     def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
         return linear(x, w, params.get("bias"))
+
+    def check_input_shape(self, shape: Sequence[int]) -> None:
+        """An input must be a batch ``(B, in_features)``."""
+        if len(shape) != 2 or shape[1] != self.in_features:
+            raise ValueError(
+                f"x has shape {tuple(shape)}, expected (B, {self.in_features}) for "
+                f"in_features={self.in_features}"
+            )
 
 
 class FactorizedConv2d(FactorizedLayer):
@@ -365,3 +378,11 @@ class FactorizedConv2d(FactorizedLayer):
 
     def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
         return conv2d(x, w, params.get("bias"), self.stride, self.padding)
+
+    def check_input_shape(self, shape: Sequence[int]) -> None:
+        """An input must be a batch of images ``(B, in_channels, H, W)``."""
+        if len(shape) != 4 or shape[1] != self.in_channels:
+            raise ValueError(
+                f"x has shape {tuple(shape)}, expected (B, {self.in_channels}, H, W) for "
+                f"in_channels={self.in_channels}"
+            )
