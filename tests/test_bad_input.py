@@ -919,7 +919,7 @@ rows(
         "modes",
         lambda: nn.BTLinear(24, 30, 2, in_modes=(5, 5)),
         V,
-        r"in_modes=\(5, 5\) multiply to 25, not in_features=24",
+        r"in_modes=\(5, 5\) multiply to 25, but in_features=24",
     ),
 )
 _conv_rows("BTConv2d", lambda: nn.BTConv2d(4, 6, 3, 2, **BT))
@@ -931,7 +931,7 @@ rows(
         "modes",
         lambda: nn.BTConv2d(4, 6, 3, 2, in_modes=(3, 3)),
         V,
-        r"in_modes=\(3, 3\) multiply to 9, not in_channels=4",
+        r"in_modes=\(3, 3\) multiply to 9, but in_channels=4",
     ),
 )
 _linear_rows("TTLinear", lambda: nn.TTLinear(24, 30, 2))

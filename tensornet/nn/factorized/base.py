@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._validation import check_int, check_option
+from ..._validation import check_array, check_int, check_option, check_shape
 from ..conv import _pair, conv2d, conv_output_size
 from ..init import compute_fans
 from ..layers import linear
@@ -163,6 +163,84 @@ def suggest_modes(n: int, d: int) -> tuple[int, ...]:
     for p in sorted(_prime_factors(n), reverse=True):
         modes[int(np.argmin(modes))] *= p
     return tuple(sorted(modes, reverse=True))
+
+
+# ------------------------------------------------------------------ shared by the layer modules
+def check_rank_bound(value: Any, name: str, bound: int, what: str) -> int:
+    """A rank ``>= 1`` that does not exceed ``bound`` (``what`` explains the bound)."""
+    rank = check_int(value, name, minimum=1)
+    if rank > bound:
+        raise ValueError(f"{name}={rank} exceeds the largest possible rank {bound} ({what})")
+    return rank
+
+
+def resolve_modes(
+    size: int, modes: Sequence[int] | None, name: str, size_name: str, n_modes: int
+) -> tuple[int, ...]:
+    """``modes`` checked to multiply to ``size``, or :func:`suggest_modes` when ``None``."""
+    if modes is None:
+        return suggest_modes(size, n_modes)
+    modes = check_shape(modes, name)
+    if math.prod(modes) != size:
+        raise ValueError(
+            f"{name}={modes} multiply to {math.prod(modes)}, but {size_name}={size}: the modes "
+            "must factor the layer size"
+        )
+    return modes
+
+
+def check_linear_weight(weight: Any, in_modes: Sequence[int], out_modes: Sequence[int]):
+    """A finite ``(prod(in_modes), prod(out_modes))`` weight in :class:`~tensornet.nn.Linear`'s
+    layout ``(in, out)``."""
+    w = check_array(weight, "weight", ndim=2)
+    want = (math.prod(in_modes), math.prod(out_modes))
+    if w.shape != want:
+        raise ValueError(
+            f"weight has shape {w.shape}, expected (prod(in_modes), prod(out_modes)) = {want} "
+            "(Linear layout (in, out))"
+        )
+    return w
+
+
+def check_bias(bias: Any, size: int, dtype: Any) -> np.ndarray | None:
+    """``bias`` as a contiguous ``(size,)`` array of ``dtype``, or ``None``."""
+    if bias is None:
+        return None
+    b = check_array(bias, "bias", ndim=1)
+    if b.shape != (size,):
+        raise ValueError(f"bias has shape {b.shape}, expected ({size},)")
+    return np.ascontiguousarray(b, dtype=dtype)
+
+
+def layer_dtype(weight: np.ndarray, dtype: Any) -> np.dtype:
+    """The parameter dtype of a converted layer: ``dtype``, or the weight's own by default."""
+    return np.dtype(weight.dtype if dtype is None else dtype)
+
+
+def draw_normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any):
+    """One ``N(0, std^2)`` array of ``shape`` and ``dtype`` (drawn in float64, then cast)."""
+    return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
+
+
+def set_param(layer: Module, name: str, value: np.ndarray, dtype: Any = None) -> None:
+    """Replace a registered parameter by ``value`` (same shape) cast to ``dtype`` (by default
+    the parameter's own)."""
+    old = layer._params[name]
+    if old.shape != np.shape(value):  # pragma: no cover (internal consistency)
+        raise AssertionError(f"{name}: {np.shape(value)} != {old.shape}")
+    layer._params[name] = np.ascontiguousarray(value, dtype=old.dtype if dtype is None else dtype)
+
+
+def record_conversion(layer: Module, weight: np.ndarray, info: dict | None = None) -> Module:
+    """Attach ``layer.decomposition_info``: the decomposition's report plus
+    ``weight_rel_error = ||weight() - W||_F / ||W||_F`` of the converted layer."""
+    info = dict(info or {})
+    w64 = np.asarray(weight, dtype=np.float64)
+    err = float(np.linalg.norm(layer.weight().astype(np.float64) - w64))
+    norm = float(np.linalg.norm(w64))
+    info["weight_rel_error"] = err / norm if norm > 0 else err
+    layer.decomposition_info = info
+    return layer
 
 
 class FactorizedLayer(Module):

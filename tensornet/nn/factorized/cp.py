@@ -26,8 +26,18 @@ import numpy as np
 from ..._validation import check_array, check_int, check_random_state
 from ...decompositions import cp_als
 from ._channel_ops import depthwise_conv2d, pointwise_conv2d
-from .base import FactorizedConv2d, node_std, rescale_to_variance, target_variance
-from .lowrank import check_bias, check_rank_bound, layer_dtype, record_conversion, set_param
+from .base import (
+    FactorizedConv2d,
+    check_bias,
+    check_rank_bound,
+    draw_normal,
+    layer_dtype,
+    node_std,
+    record_conversion,
+    rescale_to_variance,
+    set_param,
+    target_variance,
+)
 
 __all__ = ["CPConv2d"]
 
@@ -160,7 +170,7 @@ class CPConv2d(FactorizedConv2d):
         sigma = node_std(var, r, 4)
         rng = check_random_state(random_state)
         factors = {
-            name: (rng.standard_normal((n, r)) * sigma).astype(dtype)
+            name: draw_normal(rng, (n, r), sigma, dtype)
             for name, n in zip(_NAMES, self.weight_shape, strict=True)
         }
         if rescale:

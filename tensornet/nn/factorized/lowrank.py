@@ -29,61 +29,20 @@ from ._channel_ops import pointwise_conv2d
 from .base import (
     FactorizedConv2d,
     FactorizedLinear,
+    check_bias,
+    check_rank_bound,
+    draw_normal,
+    layer_dtype,
     node_std,
+    record_conversion,
     rescale_to_variance,
+    set_param,
     target_variance,
 )
 
 __all__ = ["LowRankLinear", "LowRankConv2d"]
 
 SCHEMES = ("channel", "spatial")
-
-
-def check_rank_bound(value: Any, name: str, bound: int, what: str) -> int:
-    """A rank ``>= 1`` that does not exceed ``bound`` (``what`` explains the bound)."""
-    rank = check_int(value, name, minimum=1)
-    if rank > bound:
-        raise ValueError(f"{name}={rank} exceeds the largest possible rank {bound} ({what})")
-    return rank
-
-
-def check_bias(bias: Any, size: int, dtype: Any) -> np.ndarray | None:
-    """``bias`` as a ``(size,)`` array of ``dtype``, or ``None``."""
-    if bias is None:
-        return None
-    b = check_array(bias, "bias", ndim=1)
-    if b.shape != (size,):
-        raise ValueError(f"bias has shape {b.shape}, expected ({size},)")
-    return b.astype(dtype)
-
-
-def layer_dtype(weight: np.ndarray, dtype: Any) -> np.dtype:
-    """The parameter dtype of a converted layer: ``dtype``, or the weight's own by default."""
-    return np.dtype(weight.dtype if dtype is None else dtype)
-
-
-def set_param(layer: Any, name: str, value: np.ndarray, dtype: Any) -> None:
-    """Replace a registered parameter by ``value`` (same shape) cast to ``dtype``."""
-    old = layer._params[name]
-    if old.shape != value.shape:  # pragma: no cover (internal consistency)
-        raise AssertionError(f"{name}: {value.shape} != {old.shape}")
-    layer._params[name] = np.ascontiguousarray(value, dtype=dtype)
-
-
-def record_conversion(layer: Any, weight: np.ndarray, info: dict | None = None) -> Any:
-    """Attach ``layer.decomposition_info``: the decomposition's report plus
-    ``weight_rel_error = ||weight() - W||_F / ||W||_F`` of the converted layer."""
-    info = dict(info or {})
-    w64 = np.asarray(weight, dtype=np.float64)
-    err = float(np.linalg.norm(layer.weight().astype(np.float64) - w64))
-    norm = float(np.linalg.norm(w64))
-    info["weight_rel_error"] = err / norm if norm > 0 else err
-    layer.decomposition_info = info
-    return layer
-
-
-def _normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any) -> np.ndarray:
-    return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
 
 
 def _balanced_split(u: np.ndarray, s: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,8 +123,8 @@ class LowRankLinear(FactorizedLinear):
         var = target_variance(init, *self.fans)
         sigma = node_std(var, self.rank, 2)
         rng = check_random_state(random_state)
-        u = _normal(rng, (n, self.rank), sigma, dtype)
-        v = _normal(rng, (self.rank, m), sigma, dtype)
+        u = draw_normal(rng, (n, self.rank), sigma, dtype)
+        v = draw_normal(rng, (self.rank, m), sigma, dtype)
         if rescale:
             v = rescale_to_variance(v, u @ v, var)
         self.add_param("U", u)
@@ -356,8 +315,8 @@ class LowRankConv2d(FactorizedConv2d):
         var = target_variance(init, *self.fans)
         sigma = node_std(var, r, 2)
         rng = check_random_state(random_state)
-        u = _normal(rng, u_shape, sigma, dtype)
-        v = _normal(rng, v_shape, sigma, dtype)
+        u = draw_normal(rng, u_shape, sigma, dtype)
+        v = draw_normal(rng, v_shape, sigma, dtype)
         if rescale:
             v = rescale_to_variance(v, self.dense_weight({"U": u, "V": v}), var)
         self.add_param("U", u)
