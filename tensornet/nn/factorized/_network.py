@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
+from .base import draw_normal
+
 __all__ = ["Network", "Tape", "contract"]
 
 Label = Hashable
@@ -495,6 +497,4 @@ def draw_factors(
     shapes: dict[str, tuple[int, ...]], std: float, rng: np.random.Generator, dtype: Any
 ) -> dict[str, np.ndarray]:
     """Independent ``N(0, std^2)`` arrays of the given shapes, drawn in the dict's order."""
-    return {
-        name: (rng.standard_normal(shape) * std).astype(dtype) for name, shape in shapes.items()
-    }
+    return {name: draw_normal(rng, shape, std, dtype) for name, shape in shapes.items()}

@@ -222,6 +222,13 @@ def draw_normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtyp
     return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
 
 
+def draw_normals(
+    rng: np.random.Generator, shapes: Sequence[Sequence[int]], std: float, dtype: Any
+) -> list[np.ndarray]:
+    """Independent :func:`draw_normal` arrays of the given shapes, drawn in order."""
+    return [draw_normal(rng, shape, std, dtype) for shape in shapes]
+
+
 def set_param(layer: Module, name: str, value: np.ndarray, dtype: Any = None) -> None:
     """Replace a registered parameter by ``value`` (same shape) cast to ``dtype`` (by default
     the parameter's own)."""
@@ -229,6 +236,16 @@ def set_param(layer: Module, name: str, value: np.ndarray, dtype: Any = None) ->
     if old.shape != np.shape(value):  # pragma: no cover (internal consistency)
         raise AssertionError(f"{name}: {np.shape(value)} != {old.shape}")
     layer._params[name] = np.ascontiguousarray(value, dtype=old.dtype if dtype is None else dtype)
+
+
+def load_factors(layer: Module, factors: dict[str, np.ndarray], bias: Any = None) -> None:
+    """Put converted ``factors`` (and the dense ``bias``, when given) into a freshly built
+    ``layer``, each cast to the dtype of the parameter it replaces."""
+    for name, value in factors.items():
+        set_param(layer, name, value)
+    if bias is not None:
+        b = layer._params["bias"]
+        set_param(layer, "bias", check_bias(bias, b.shape[0], b.dtype))
 
 
 def record_conversion(layer: Module, weight: np.ndarray, info: dict | None = None) -> Module:
