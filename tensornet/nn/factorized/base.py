@@ -312,6 +312,39 @@ class FactorizedLayer(Module):
         raise NotImplementedError
 
     # ------------------------------------------------------------- shared
+    def add_factors(
+        self,
+        factors: dict[str, np.ndarray],
+        *,
+        bias: bool,
+        dtype: Any,
+        rescale: str | None = None,
+        variance: float | None = None,
+    ) -> None:
+        """Register freshly drawn ``factors`` (in order) and a zero bias, the pre-set recipe.
+
+        Parameters
+        ----------
+        factors : dict of str to numpy.ndarray
+            The sampled factors under their parameter names.
+        bias : bool
+            Add a zero ``"bias"`` of the output size.
+        dtype : numpy dtype
+            Dtype of the bias.
+        rescale : str, optional
+            Name of the factor scaled by :func:`rescale_to_variance` so that the realized
+            ``mean(W**2)`` equals ``variance`` exactly; ``None`` keeps the i.i.d. draw.
+        variance : float, optional
+            The target variance (needed with ``rescale``).
+        """
+        for name, value in factors.items():
+            self.add_param(name, value)
+        if rescale is not None:
+            scaled = rescale_to_variance(self._params[rescale], self.weight(), variance)
+            set_param(self, rescale, scaled)
+        if bias:
+            self.add_param("bias", np.zeros(self.out_size, dtype=dtype))
+
     def weight(self) -> np.ndarray:
         """The dense equivalent of the current factors, in the dense layer's layout.
 
@@ -402,6 +435,11 @@ class FactorizedLinear(FactorizedLayer):
         """``(fan_in, fan_out)`` of the dense equivalent."""
         return self.in_features, self.out_features
 
+    @property
+    def out_size(self) -> int:
+        """Length of the bias: ``out_features``."""
+        return self.out_features
+
     def dense_product_flops(self, input_shape: Sequence[int]) -> int:
         batch = int(input_shape[0])
         return batch * self.in_features * self.out_features
@@ -456,6 +494,11 @@ class FactorizedConv2d(FactorizedLayer):
     def fans(self) -> tuple[int, int]:
         """``(fan_in, fan_out)`` of the dense equivalent."""
         return compute_fans(self.weight_shape)
+
+    @property
+    def out_size(self) -> int:
+        """Length of the bias: ``out_channels``."""
+        return self.out_channels
 
     def output_size(self, input_shape: Sequence[int]) -> tuple[int, int]:
         """``(OH, OW)`` for an input of shape ``(B, C, H, W)``."""

@@ -48,7 +48,6 @@ from .base import (
     layer_dtype,
     node_std,
     record_conversion,
-    rescale_to_variance,
     resolve_modes,
     set_param,
     target_variance,
@@ -415,13 +414,9 @@ class BTLinear(FactorizedLinear):
             zip(self.in_modes, self.out_modes, self.ranks, strict=True)
         ):
             nodes[f"factor{k}"] = draw_normal(rng, (nb, mk, nk, rk), sigma, dtype)
-        if rescale:
-            nodes["core"] = rescale_to_variance(nodes["core"], self.dense_weight(nodes), var)
-        self.add_param("core", nodes["core"])
-        for k in range(d):
-            self.add_param(f"factor{k}", nodes[f"factor{k}"])
-        if bias:
-            self.add_param("bias", np.zeros(m, dtype=dtype))
+        self.add_factors(
+            nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
+        )
 
     @property
     def order(self) -> int:
@@ -665,12 +660,9 @@ class BTConv2d(FactorizedConv2d):
             zip(self.in_modes, self.out_modes, self.ranks, strict=True)
         ):
             nodes[f"factor{k}"] = draw_normal(rng, (nb, ck, ok, rk), sigma, dtype)
-        if rescale:
-            nodes["core"] = rescale_to_variance(nodes["core"], self.dense_weight(nodes), var)
-        for name in ["spatial", "core"] + [f"factor{k}" for k in range(d)]:
-            self.add_param(name, nodes[name])
-        if bias:
-            self.add_param("bias", np.zeros(o, dtype=dtype))
+        self.add_factors(
+            nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
+        )
 
     @property
     def order(self) -> int:

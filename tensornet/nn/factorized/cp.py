@@ -34,7 +34,6 @@ from .base import (
     layer_dtype,
     node_std,
     record_conversion,
-    rescale_to_variance,
     set_param,
     target_variance,
 )
@@ -173,14 +172,9 @@ class CPConv2d(FactorizedConv2d):
             name: draw_normal(rng, (n, r), sigma, dtype)
             for name, n in zip(_NAMES, self.weight_shape, strict=True)
         }
-        if rescale:
-            factors["U_out"] = rescale_to_variance(
-                factors["U_out"], self.dense_weight(factors), var
-            )
-        for name in _NAMES:
-            self.add_param(name, factors[name])
-        if bias:
-            self.add_param("bias", np.zeros(o, dtype=dtype))
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="U_out" if rescale else None, variance=var
+        )
 
     @classmethod
     def from_weight(

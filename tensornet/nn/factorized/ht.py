@@ -40,8 +40,6 @@ from .base import (
     load_factors,
     node_std,
     record_conversion,
-    rescale_to_variance,
-    set_param,
     target_variance,
 )
 
@@ -149,13 +147,8 @@ class HTLinear(FactorizedLinear):
         bonds = math.prod(self.ranks)
         std = node_std(variance, bonds, 2 * d - 1)
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        for name, value in factors.items():
-            self.add_param(name, value)
-        if rescale:
-            first = self._names[0]
-            set_param(self, first, rescale_to_variance(factors[first], self.weight(), variance))
-        if bias:
-            self.add_param("bias", np.zeros(self.out_features, dtype=dtype))
+        first = self._names[0] if rescale else None
+        self.add_factors(factors, bias=bias, dtype=dtype, rescale=first, variance=variance)
 
     # ----------------------------------------------------------------- structure
     def _factor_layout(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple]]:

@@ -58,8 +58,6 @@ from .base import (
     load_factors,
     node_std,
     record_conversion,
-    rescale_to_variance,
-    set_param,
     suggest_modes,
     target_variance,
 )
@@ -161,12 +159,9 @@ class KPLinear(FactorizedLinear):
         std = node_std(variance, r, 2)
         shapes = {"a": (r, *a), "b": (r, *b)}
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        for name, value in factors.items():
-            self.add_param(name, value)
-        if rescale:
-            set_param(self, "a", rescale_to_variance(factors["a"], self.weight(), variance))
-        if bias:
-            self.add_param("bias", np.zeros(m, dtype=dtype))
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
+        )
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``W = sum_r A_r ⊗ B_r`` of shape ``(N, M)`` (autograd-traceable).
@@ -376,12 +371,9 @@ class GKPConv2d(FactorizedConv2d):
         std = node_std(variance, r, 2)
         shapes = {"a": (r, *a), "b": (r, *b)}
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        for name, value in factors.items():
-            self.add_param(name, value)
-        if rescale:
-            set_param(self, "a", rescale_to_variance(factors["a"], self.weight(), variance))
-        if bias:
-            self.add_param("bias", np.zeros(f, dtype=dtype))
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
+        )
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``K = sum_r A_r ⊗ B_r`` of shape ``(F, C, KH, KW)`` (autograd-traceable).

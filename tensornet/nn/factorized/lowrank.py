@@ -35,7 +35,6 @@ from .base import (
     layer_dtype,
     node_std,
     record_conversion,
-    rescale_to_variance,
     set_param,
     target_variance,
 )
@@ -125,14 +124,12 @@ class LowRankLinear(FactorizedLinear):
         rng = check_random_state(random_state)
         u = draw_normal(rng, (n, self.rank), sigma, dtype)
         v = draw_normal(rng, (self.rank, m), sigma, dtype)
-        if rescale:
-            v = rescale_to_variance(v, u @ v, var)
-        self.add_param("U", u)
-        if self.diag:
-            self.add_param("s", np.ones(self.rank, dtype=dtype))
-        self.add_param("V", v)
-        if bias:
-            self.add_param("bias", np.zeros(m, dtype=dtype))
+        factors = {"U": u, "s": np.ones(self.rank, dtype=dtype), "V": v}
+        if not self.diag:
+            del factors["s"]
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="V" if rescale else None, variance=var
+        )
 
     @classmethod
     def from_weight(
@@ -317,12 +314,9 @@ class LowRankConv2d(FactorizedConv2d):
         rng = check_random_state(random_state)
         u = draw_normal(rng, u_shape, sigma, dtype)
         v = draw_normal(rng, v_shape, sigma, dtype)
-        if rescale:
-            v = rescale_to_variance(v, self.dense_weight({"U": u, "V": v}), var)
-        self.add_param("U", u)
-        self.add_param("V", v)
-        if bias:
-            self.add_param("bias", np.zeros(o, dtype=dtype))
+        self.add_factors(
+            {"U": u, "V": v}, bias=bias, dtype=dtype, rescale="V" if rescale else None, variance=var
+        )
 
     def _factor_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         o, c, kh, kw = self.weight_shape

@@ -46,8 +46,6 @@ from .base import (
     load_factors,
     node_std,
     record_conversion,
-    rescale_to_variance,
-    set_param,
     target_variance,
 )
 
@@ -174,12 +172,9 @@ class STTLinear(FactorizedLinear):
         variance = target_variance(init, *self.fans)
         std = node_std(variance, math.prod(q), d)
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        for name, value in factors.items():
-            self.add_param(name, value)
-        if rescale:
-            set_param(self, "core0", rescale_to_variance(factors["core0"], self.weight(), variance))
-        if bias:
-            self.add_param("bias", np.zeros(self.out_features, dtype=dtype))
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="core0" if rescale else None, variance=variance
+        )
 
     # ----------------------------------------------------------------- computation
     def _tt_cores(self, params: dict[str, Any]) -> list[Any]:

@@ -54,9 +54,7 @@ from .base import (
     load_factors,
     node_std,
     record_conversion,
-    rescale_to_variance,
     resolve_modes,
-    set_param,
     target_variance,
 )
 
@@ -225,18 +223,15 @@ class TRLinear(FactorizedLinear):
         rng = check_random_state(random_state)
         shapes = self.in_core_shapes + self.out_core_shapes
         drawn = draw_normals(rng, shapes, self.init_std, dtype)
-        for k in range(p):
-            self.add_param(f"in_core_{k}", drawn[k])
-        for k in range(q):
-            self.add_param(f"out_core_{k}", drawn[p + k])
-        if bias:
-            self.add_param("bias", np.zeros(out_features, dtype=dtype))
-        if rescale:
-            set_param(
-                self,
-                "in_core_0",
-                rescale_to_variance(self._params["in_core_0"], self.weight(), variance),
-            )
+        factors = {f"in_core_{k}": drawn[k] for k in range(p)}
+        factors.update({f"out_core_{k}": drawn[p + k] for k in range(q)})
+        self.add_factors(
+            factors,
+            bias=bias,
+            dtype=dtype,
+            rescale="in_core_0" if rescale else None,
+            variance=variance,
+        )
 
     @property
     def in_core_shapes(self) -> list[tuple[int, int, int]]:
@@ -423,19 +418,16 @@ class TRConv2d(FactorizedConv2d):
         spatial = (r[p],) + self.kernel_size + (r[p + 1],)
         drawn = draw_normals(rng, [*self.in_core_shapes, spatial, *self.out_core_shapes],
                       self.init_std, dtype)  # fmt: skip
-        for k in range(p):
-            self.add_param(f"in_core_{k}", drawn[k])
-        self.add_param("spatial", drawn[p])
-        for k in range(q):
-            self.add_param(f"out_core_{k}", drawn[p + 1 + k])
-        if bias:
-            self.add_param("bias", np.zeros(out_channels, dtype=dtype))
-        if rescale:
-            set_param(
-                self,
-                "spatial",
-                rescale_to_variance(self._params["spatial"], self.weight(), variance),
-            )
+        factors = {f"in_core_{k}": drawn[k] for k in range(p)}
+        factors["spatial"] = drawn[p]
+        factors.update({f"out_core_{k}": drawn[p + 1 + k] for k in range(q)})
+        self.add_factors(
+            factors,
+            bias=bias,
+            dtype=dtype,
+            rescale="spatial" if rescale else None,
+            variance=variance,
+        )
 
     @property
     def in_core_shapes(self) -> list[tuple[int, int, int]]:

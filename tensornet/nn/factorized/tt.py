@@ -53,9 +53,7 @@ from .base import (
     load_factors,
     node_std,
     record_conversion,
-    rescale_to_variance,
     resolve_modes,
-    set_param,
     target_variance,
 )
 
@@ -179,14 +177,14 @@ class TTLinear(FactorizedLinear):
         variance = target_variance(init, *self.fans)
         self.init_std = node_std(variance, math.prod(self.ranks[1:-1]), d)
         rng = check_random_state(random_state)
-        for k, core in enumerate(draw_normals(rng, self.core_shapes, self.init_std, dtype)):
-            self.add_param(f"core_{k}", core)
-        if bias:
-            self.add_param("bias", np.zeros(out_features, dtype=dtype))
-        if rescale:
-            set_param(
-                self, "core_0", rescale_to_variance(self._params["core_0"], self.weight(), variance)
-            )
+        drawn = draw_normals(rng, self.core_shapes, self.init_std, dtype)
+        self.add_factors(
+            {f"core_{k}": core for k, core in enumerate(drawn)},
+            bias=bias,
+            dtype=dtype,
+            rescale="core_0" if rescale else None,
+            variance=variance,
+        )
 
     @property
     def core_shapes(self) -> list[tuple[int, int, int, int]]:
@@ -369,17 +367,15 @@ class TTConv2d(FactorizedConv2d):
         rng = check_random_state(random_state)
         shapes = [self.kernel_size + (self.ranks[0],)] + self.core_shapes
         drawn = draw_normals(rng, shapes, self.init_std, dtype)
-        self.add_param("spatial", drawn[0])
-        for k, core in enumerate(drawn[1:]):
-            self.add_param(f"core_{k}", core)
-        if bias:
-            self.add_param("bias", np.zeros(out_channels, dtype=dtype))
-        if rescale:
-            set_param(
-                self,
-                "spatial",
-                rescale_to_variance(self._params["spatial"], self.weight(), variance),
-            )
+        factors = {"spatial": drawn[0]}
+        factors.update({f"core_{k}": core for k, core in enumerate(drawn[1:])})
+        self.add_factors(
+            factors,
+            bias=bias,
+            dtype=dtype,
+            rescale="spatial" if rescale else None,
+            variance=variance,
+        )
 
     @property
     def core_shapes(self) -> list[tuple[int, int, int, int]]:

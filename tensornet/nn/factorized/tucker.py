@@ -31,7 +31,6 @@ from .base import (
     layer_dtype,
     node_std,
     record_conversion,
-    rescale_to_variance,
     set_param,
     target_variance,
 )
@@ -121,12 +120,9 @@ class TuckerConv2d(FactorizedConv2d):
             "core": draw_normal(rng, (r_out, r_in, kh, kw), sigma, dtype),
             "U_out": draw_normal(rng, (o, r_out), sigma, dtype),
         }
-        if rescale:
-            nodes["U_out"] = rescale_to_variance(nodes["U_out"], self.dense_weight(nodes), var)
-        for name in ("U_in", "core", "U_out"):
-            self.add_param(name, nodes[name])
-        if bias:
-            self.add_param("bias", np.zeros(o, dtype=dtype))
+        self.add_factors(
+            nodes, bias=bias, dtype=dtype, rescale="U_out" if rescale else None, variance=var
+        )
 
     @classmethod
     def from_weight(
