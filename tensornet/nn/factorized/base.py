@@ -343,7 +343,7 @@ class FactorizedLayer(Module):
             scaled = rescale_to_variance(self._params[rescale], self.weight(), variance)
             set_param(self, rescale, scaled)
         if bias:
-            self.add_param("bias", np.zeros(self.out_size, dtype=dtype))
+            self.add_param("bias", np.zeros(self._bias_size, dtype=dtype))
 
     def weight(self) -> np.ndarray:
         """The dense equivalent of the current factors, in the dense layer's layout.
@@ -436,7 +436,7 @@ class FactorizedLinear(FactorizedLayer):
         return self.in_features, self.out_features
 
     @property
-    def out_size(self) -> int:
+    def _bias_size(self) -> int:
         """Length of the bias: ``out_features``."""
         return self.out_features
 
@@ -496,7 +496,7 @@ class FactorizedConv2d(FactorizedLayer):
         return compute_fans(self.weight_shape)
 
     @property
-    def out_size(self) -> int:
+    def _bias_size(self) -> int:
         """Length of the bias: ``out_channels``."""
         return self.out_channels
 
