@@ -27,13 +27,16 @@ Kernels: the Numba batched gather of ``TTTensor.gather`` vs the NumPy batched-ei
 core-by-core pairwise path, plus a reference that forms the dense ``W`` first (not allowed for a
 TT layer, listed to show when the TT contraction pays off).
 
+Gram step: the two paths of one truncation step (LAPACK's SVD and the Gram matrix) on shapes
+around the dispatch thresholds of :mod:`tensornet.algebra.truncation`.
+
 BLAS is limited to ``--blas-threads`` threads (default 1: the machine is shared; the peers run
 under the same limit). The threadpoolctl report and load averages are saved.
 
 Usage::
 
     python benchmarks/bench_tt_tr.py [--repeats 5] [--quick] [--blas-threads 1]
-        [--parts kernels,tt_svd,tt_svd_eps,tr]
+        [--parts kernels,tt_svd,tt_svd_eps,tr,gram_step]
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ import threadpoolctl
 from tensornet.algebra import gram
 from tensornet.decompositions import tr_als, tr_svd, tt_svd
 from tensornet.formats import TRTensor, TTMatrix, TTTensor
-from tensornet.formats.tt import _gather_numpy, tt_max_ranks
+from tensornet.formats.tt import tt_max_ranks
 
 RESULTS = Path(__file__).parent / "results" / "tt_tr.json"
 TT_CASES = [((16,) * 6, 8), ((4,) * 12, 6), ((64,) * 4, 10)]
@@ -215,6 +218,49 @@ def bench_tt(repeats: int, quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def bench_gram_step(repeats: int) -> list[dict[str, Any]]:
+    """The regimes of the truncation step: LAPACK's SVD vs the Gram path, per matrix shape.
+
+    Times one rank-capped step (cap 8) and one ``delta`` step (``delta = 1e-12 ||C||``, the
+    exact row-norm regime) of :func:`tensornet.algebra.truncation.leading_subspace` by both
+    paths, on shapes around the thresholds ``SMALL_SIZE``, ``WIDE_RATIO`` and
+    ``GRAM_MIN_ROWS``, and records which path the dispatch takes.
+
+    Parameters
+    ----------
+    repeats : int
+        Rounds per shape.
+
+    Returns
+    -------
+    list of dict
+    """
+    from tensornet.algebra import truncation as tr
+
+    rng = np.random.default_rng(0)
+    shapes = [(32, 1024), (32, 4096), (16, 8192), (64, 128), (96, 192), (128, 256), (128, 384)]
+    shapes += [(192, 1600), (256, 300), (640, 4096)]
+    rows = []
+    for shape in shapes:
+        c = rng.standard_normal(shape)
+        delta = 1e-12 * float(np.linalg.norm(c))
+        funcs = {
+            "svd_capped": lambda c=c: tr._svd_subspace(c, 8, None),
+            "gram_capped": lambda c=c: tr._capped_gram_subspace(c, gram(c), 8, None),
+            "svd_delta": lambda c=c, dl=delta: tr._svd_subspace(c, None, dl),
+            "gram_delta": lambda c=c, dl=delta: tr._budget_gram_subspace(c, gram(c), None, dl),
+        }
+        secs = time_rounds(funcs, repeats)
+        row = {
+            "shape": list(shape),
+            "ms": {k: 1e3 * v for k, v in secs.items()},
+            "dispatch_takes_gram_path": tr.uses_gram_path(shape),
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
 def bench_eps(repeats: int) -> list[dict[str, Any]]:
     """The ``eps`` bound of ``tt_svd`` down to ``eps = 1e-12`` on the 16^6 tensors.
 
@@ -308,6 +354,15 @@ def bench_tr(repeats: int, tl_iters: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ kernels
+def gather_numpy(cores: list[np.ndarray], index: np.ndarray) -> np.ndarray:
+    """The peer of ``TTTensor.gather``: one batched matrix product per core (NumPy einsum)."""
+    vec = np.ones((index.shape[0], 1))
+    for k, g in enumerate(cores):
+        slices = g[:, index[:, k], :].transpose(1, 0, 2)  # (B, r_{k-1}, r_k)
+        vec = np.einsum("br,brs->bs", vec, slices)
+    return vec[:, 0]
+
+
 def bench_kernels(repeats: int) -> dict[str, Any]:
     """Numba gather vs NumPy gather; TT-matrix matmat by tensordot sweep vs one einsum.
 
@@ -326,11 +381,13 @@ def bench_kernels(repeats: int) -> dict[str, Any]:
     tt = TTTensor([rng.standard_normal((ranks[k], 16, ranks[k + 1])) for k in range(6)])
     idx = np.stack([rng.integers(0, 16, 100_000) for _ in shape], axis=1)
     g = time_rounds(
-        {"numba": lambda: tt.gather(idx), "numpy": lambda: _gather_numpy(tt.cores, idx)},
+        {"numba": lambda: tt.gather(idx), "numpy": lambda: gather_numpy(tt.cores, idx)},
         repeats,
     )
     gather = {"batch": 100_000, "ms": {k: 1e3 * v for k, v in g.items()}}
     gather["numpy_over_numba"] = g["numpy"] / g["numba"]
+    difference = tt.gather(idx) - gather_numpy(tt.cores, idx)
+    gather["max_abs_difference"] = float(np.max(np.abs(difference)))
     print(json.dumps({"gather": gather}), flush=True)
 
     ins, outs, r = (4, 8, 8, 4), (4, 8, 8, 4), [1, 8, 8, 8, 1]
@@ -378,8 +435,8 @@ def main() -> None:
     parser.add_argument("--tensorly-als-iters", type=int, default=5)
     parser.add_argument(
         "--parts",
-        default="kernels,tt_svd,tt_svd_eps,tr",
-        help="comma-separated subset of kernels,tt_svd,tt_svd_eps,tr; other parts of an "
+        default="kernels,tt_svd,tt_svd_eps,tr,gram_step",
+        help="comma-separated subset of kernels,tt_svd,tt_svd_eps,tr,gram_step; other parts of an "
         "existing results file are kept",
     )
     args = parser.parse_args()
@@ -388,6 +445,7 @@ def main() -> None:
         "kernels": lambda: bench_kernels(args.repeats),
         "tt_svd": lambda: bench_tt(args.repeats, args.quick),
         "tt_svd_eps": lambda: bench_eps(args.repeats),
+        "gram_step": lambda: bench_gram_step(args.repeats),
         "tr": lambda: bench_tr(args.repeats, args.tensorly_als_iters),
     }
     record: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

@@ -7,13 +7,15 @@ re-exported here:
 * :mod:`tensornet.algebra`: unfold/fold, mode products, Kronecker-type products, the STP;
 * :mod:`tensornet.formats`: structured tensors (CP, Tucker, BTD, TT, TT-matrix, TR, HT, Kron, STP);
 * :mod:`tensornet.decompositions`: the algorithms that fit them;
-* :mod:`tensornet.rank`: rank selection (EVBMF, energy);
-* :mod:`tensornet.nn` and :mod:`tensornet.datasets`: the neural-net framework and MNIST.
+* :mod:`tensornet.rank`: rank selection (EVBMF, energy, budgets);
+* :mod:`tensornet.nn` and :mod:`tensornet.datasets`: the neural-net framework, its factorized
+  layers, and MNIST;
+* :mod:`tensornet.compress`: decompose a trained network (pre-train) and compare formats.
 """
 
 __version__ = "0.1.0"
 
-from . import algebra, datasets, decompositions, formats, nn, rank  # noqa: E402
+from . import algebra, compress, datasets, decompositions, formats, nn, rank  # noqa: E402
 from .algebra import (  # noqa: E402
     fold,
     gram,
@@ -69,6 +71,7 @@ __all__ = [
     "__version__",
     # subpackages
     "algebra",
+    "compress",
     "datasets",
     "decompositions",
     "formats",

@@ -21,6 +21,9 @@ import pytest
 import tensornet as tn
 import tensornet.nn as nn
 from tensornet import datasets, rank
+from tensornet.compress.decompose import decompose
+from tensornet.nn.weights import load_weights, save_weights
+from tensornet.rank import budget as rank_budget
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((4, 5, 6))
@@ -778,6 +781,68 @@ rows(
     ("axis", lambda: rank.select_ranks(X, modes=[5]), V, "modes=5 is out of range"),
 )
 
+rows(
+    "Budget",
+    ("value", lambda: rank_budget.Budget(-1), V, "budget=-1 must be a finite number > 0"),
+    ("type", lambda: rank_budget.Budget("a"), T, "budget='a' must be a number"),
+    ("count", lambda: rank_budget.Budget(2.5), V, "a count .an integer. or a fraction"),
+    ("option", lambda: rank_budget.Budget(10, kind="bytes"), V, "budget.kind='bytes'"),
+    ("flops", lambda: rank_budget.Budget(10, kind="flops"), V, "needs input_shape"),
+)
+rows(
+    "rank_profile",
+    ("option", lambda: rank_budget.rank_profile(M, "cp"), V, "method='cp' is not one of"),
+    ("str_array", lambda: rank_budget.rank_profile(STR2, "svd"), T, "weight must be a real"),
+    ("ndim", lambda: rank_budget.rank_profile(M, "tucker2"), V, "Tucker-2 needs a 4-D kernel"),
+)
+rows(
+    "evbmf_ranks",
+    ("option", lambda: rank_budget.evbmf_ranks(M, "tt"), V, "method='tt' is not one of"),
+)
+rows(
+    "minimax_eps",
+    ("budget", lambda: rank_budget.minimax_eps([lambda e: 5], 3), V, "budget of 3 params"),
+    ("count", lambda: rank_budget.minimax_eps([lambda e: 5], -1), V, "budget=-1 must be >= 0"),
+)
+rows(
+    "largest_fraction",
+    ("budget", lambda: rank_budget.largest_fraction([lambda r: 5], 3), V, "budget of 3 params"),
+)
+
+
+def _lenet_file(tmp: str) -> str:
+    return str(save_weights(nn.lenet300_100(random_state=0), f"{tmp}/w.npz"))
+
+
+def _load_wrong_model():
+    with tempfile.TemporaryDirectory() as tmp:
+        load_weights(nn.lenet5(random_state=0), _lenet_file(tmp))
+
+
+rows(
+    "load_weights",
+    ("suffix", lambda: load_weights(_model(), "w.pt"), V, r"must end in one of \('.npz'"),
+    ("missing", lambda: load_weights(_model(), "/nonexistent/w.npz"), FileNotFoundError, "w.npz"),
+    ("keys", _load_wrong_model, V, "does not match the model: missing keys"),
+)
+rows(
+    "save_weights",
+    ("suffix", lambda: save_weights(_model(), "w.pickle"), V, "must end in one of"),
+)
+rows(
+    "decompose",
+    ("option", lambda: decompose(_model(), "qr", ranks=2), V, "method='qr' is not one of"),
+    ("ranks", lambda: decompose(nn.lenet300_100(), "svd", ranks=0), V, "ranks=0 must be"),
+    (
+        "layer",
+        lambda: decompose(nn.lenet300_100(), "cp", ranks=2, layers=["fc1"]),
+        V,
+        "layer 'fc1' is a Linear",
+    ),
+    ("budget", lambda: decompose(nn.lenet300_100(), "svd", budget=10), V, "cannot be met"),
+    ("choice", lambda: decompose(nn.lenet300_100(), "svd"), V, "give ranks, eps"),
+)
+
 # ------------------------------------------------------------------------------ datasets
 rows(
     "DataLoader",
@@ -1044,6 +1109,8 @@ rows(
 NOT_CALLABLE = {
     "__version__",
     "algebra",
+    "compress",
+    "factorized",
     "datasets",
     "decompositions",
     "formats",
@@ -1088,5 +1155,8 @@ def test_accepted_edge_values():
     assert tn.tt_svd(X, ranks=np.array(2)).ranks == tn.tt_svd(X, ranks=2).ranks
     assert tn.ht_svd(X, ranks=2.0).ranks == tn.ht_svd(X, ranks=2).ranks
     assert tn.cp_als(X, np.int64(2), n_iter_max=2).rank == 2
-    assert tn.ht_svd(X.astype(np.float16), ranks=2).dtype == np.float32
+    # half precision is accepted; like every decomposition, HT-SVD computes in float64
+    half = tn.ht_svd(X.astype(np.float16), ranks=2)
+    assert half.dtype == np.float64
+    assert half.ranks == tn.ht_svd(X.astype(np.float16).astype(np.float64), ranks=2).ranks
     assert nn.SGD(_model().params, lr=np.float32(0.1)).lr == pytest.approx(0.1)

@@ -1,21 +1,20 @@
 """The Gram matrix ``G = X X^T`` of a short, wide matrix: the first step of every Gram-based SVD.
 
-TT-SVD (survey eq. 8), HOSVD and the exact Gram step of :mod:`tensornet.decompositions.tt`
-start from the Gram matrix of an unfolding with few rows (``n_1``, or ``r_{k-1} n_k``) and very
-many columns. OpenBLAS computes such a product (``syrk`` with ``n = 16`` and ``k = 10^6``) at
-about a quarter of its peak: its kernels block over the two short dimensions. :func:`gram_numba`
-instead sweeps the columns in cache-sized blocks and, inside a block, accumulates ``2 x 4`` tiles
-of row-pair dot products in registers (vectorized over the columns), visiting each upper-triangle
-tile once. With more than one thread, disjoint column ranges go to different threads (the
-kernel releases the GIL) and their partial Gram matrices are summed.
+TT-SVD (survey eq. 8), HOSVD and HT-SVD start from the Gram matrix of an unfolding with few rows
+(``n_1``, or ``r_{k-1} n_k``) and very many columns
+(:func:`tensornet.algebra.truncation.leading_subspace`). OpenBLAS ``syrk`` blocks over the two
+short dimensions and runs far below its peak on such shapes. :func:`gram_numba` instead sweeps
+the columns in cache-sized blocks and, inside a block, accumulates ``2 x 4`` tiles of row-pair
+dot products in registers (vectorized over the columns), visiting each upper-triangle tile once.
+With more than one thread, disjoint column ranges go to different threads (the kernel releases
+the GIL) and their partial Gram matrices are summed.
 
 :func:`gram` dispatches: the Numba kernel for at most :data:`NUMBA_MAX_ROWS` rows and enough
-columns to amortize the call, BLAS otherwise. Its threads are plain Python threads running the
-GIL-free kernel, not Numba's OpenMP ``prange``: OpenMP workers keep spinning after a parallel
-region and then slowed the next OpenBLAS call of a TT-SVD sweep severalfold (measured). The
-thread count is :func:`numba.get_num_threads` (``NUMBA_NUM_THREADS`` or
-``numba.set_num_threads``). ``python benchmarks/bench_kernels.py --parts gram``
-measures the crossover (``benchmarks/results/kernels.json``).
+columns to amortize the call, BLAS otherwise (``python benchmarks/bench_kernels.py --parts
+gram`` measures the crossover). Its threads are plain Python threads running the GIL-free
+kernel, not Numba's OpenMP ``prange``, whose spinning workers slow the BLAS calls that follow in
+a TT-SVD sweep. The thread count is :func:`numba.get_num_threads` (``NUMBA_NUM_THREADS`` or
+``numba.set_num_threads``).
 
 Only reassociation and contraction are allowed to the compiler (no ``fastmath`` "no NaN"
 assumption), so a NaN or Inf in ``X`` still shows on the diagonal of ``G``: callers use that to
@@ -33,7 +32,8 @@ from .._validation import check_array, check_real_dtype
 
 __all__ = ["gram", "gram_numba", "NUMBA_MAX_ROWS"]
 
-#: Largest row count for which :func:`gram` uses :func:`gram_numba` (measured crossover).
+#: Largest row count for which :func:`gram` uses :func:`gram_numba` (the crossover measured by
+#: ``benchmarks/bench_kernels.py --parts gram``).
 NUMBA_MAX_ROWS = 32
 #: Fewest columns for which :func:`gram` uses :func:`gram_numba`.
 _NUMBA_MIN_COLS = 4096
@@ -178,9 +178,8 @@ def gram(x: np.ndarray, *, check_finite: bool = False) -> np.ndarray:
     """Gram matrix ``G = X X^T`` of a matrix, by the faster of BLAS and :func:`gram_numba`.
 
     The Numba kernel (on :func:`numba.get_num_threads` threads) is used for C-contiguous float64
-    matrices with at most
-    :data:`NUMBA_MAX_ROWS` rows and at least 4096 columns, where it was measured faster than
-    OpenBLAS ``syrk`` (``benchmarks/results/kernels.json``); otherwise ``x @ x.T``.
+    matrices with at most :data:`NUMBA_MAX_ROWS` rows and at least 4096 columns, where it is
+    faster than OpenBLAS ``syrk`` (``benchmarks/bench_kernels.py``); otherwise ``x @ x.T``.
 
     Parameters
     ----------

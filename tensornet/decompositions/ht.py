@@ -39,8 +39,8 @@ import numpy as np
 
 from .._deprecation import deprecated_arguments
 from .._validation import check_array, check_eps, check_int, check_rank_spec, scale_equivariant
+from ..algebra.truncation import error_budget, leading_subspace
 from ..formats.ht import DimensionTree, HTTensor, _as_tree
-from .svd import rank_for_error, truncated_svd
 
 __all__ = ["ht_svd", "ht_max_ranks"]
 
@@ -96,29 +96,10 @@ def _rank_caps(ranks: Any, shape: tuple[int, ...], tree: DimensionTree) -> list[
     return caps
 
 
-def _left_svd(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Left singular vectors and singular values of ``m`` (no right vectors).
-
-    A wide matrix (the usual case: a node's matricization) is first reduced by the QR
-    decomposition of its transpose, ``m = R^T Q^T``, so only the small ``R^T`` is SVD'd.
-    """
-    rows, cols = m.shape
-    if 2 * rows < cols:
-        r = np.linalg.qr(m.T, mode="r")
-        u, s, _ = truncated_svd(r.T)
-        return u, s
-    u, s, _ = truncated_svd(m)
-    return u, s
-
-
-def _truncate(m: np.ndarray, delta: float | None, cap: int | None) -> tuple[np.ndarray, float]:
-    """Leading left singular vectors of ``m`` (δ-truncated, capped) and the discarded tail."""
-    u, s = _left_svd(m)
-    r = len(s) if delta is None else rank_for_error(s, delta)
-    if cap is not None:
-        r = min(r, cap)
-    tail = float(np.sqrt(np.sum(s[r:].astype(np.float64) ** 2)))
-    return u[:, :r], tail
+def _matrix(c: np.ndarray, n_row_axes: int) -> np.ndarray:
+    """``c`` as a contiguous float64 matrix with its first ``n_row_axes`` axes as rows."""
+    rows = int(np.prod(c.shape[:n_row_axes]))
+    return np.ascontiguousarray(c, dtype=np.float64).reshape(rows, -1)
 
 
 @deprecated_arguments(positional=("eps", "tree"))
@@ -145,8 +126,9 @@ def ht_svd(
     eps : float, optional
         Relative error bound in ``[0, 1)``; each of the ``2d - 3`` truncations is allowed
         ``eps ||X|| / sqrt(2d - 3)``. With ``ranks`` as well, the bound holds only if no cap
-        binds (the achieved error is reported either way). With neither, the decomposition is
-        exact (all singular values kept).
+        binds (the achieved error is reported either way). ``eps=0`` drops only numerically
+        zero directions (as :func:`~tensornet.decompositions.tt_svd` does). With neither, the
+        decomposition is exact (all singular values kept).
     tree : DimensionTree or nested sequence, optional
         The dimension tree; balanced by default (see :class:`~tensornet.formats.DimensionTree`).
 
@@ -177,7 +159,7 @@ def ht_svd(
     caps = _rank_caps(check_rank_spec(ranks), x.shape, tree)
     eps = check_eps(eps)
     norm_x = float(np.linalg.norm(x.ravel()))
-    delta = None if eps is None else eps * norm_x / np.sqrt(2 * d - 3)
+    delta = error_budget(eps, norm_x, 2 * d - 3)
     free = tree.children[0][1]
 
     c = x
@@ -189,10 +171,11 @@ def ht_svd(
     def reduce_leaf(t: int, budget: float | None) -> None:
         nonlocal c
         axis = frontier.index(t)
-        u, tail = _truncate(np.moveaxis(c, axis, 0).reshape(c.shape[axis], -1), budget, caps[t])
-        leaves[tree.nodes[t][0]] = u
-        node_errors[t] = tail
-        c = np.moveaxis(np.tensordot(u.T, c, axes=([1], [axis])), 0, axis)
+        moved = np.moveaxis(c, axis, 0)
+        sub = leading_subspace(_matrix(moved, 1), caps[t], budget)
+        leaves[tree.nodes[t][0]] = sub.u
+        node_errors[t] = float(np.sqrt(sub.tail_sq))
+        c = np.moveaxis(sub.b.reshape(sub.u.shape[1], *moved.shape[1:]), 0, axis)
 
     def reduce_interior(t: int, budget: float | None) -> None:
         nonlocal c, frontier
@@ -200,11 +183,11 @@ def ht_svd(
         axes = [frontier.index(left), frontier.index(right)]
         moved = np.moveaxis(c, axes, [0, 1])
         kl, kr = moved.shape[:2]
-        q, tail = _truncate(moved.reshape(kl * kr, -1), budget, caps[t])
-        transfers[t] = q.reshape(kl, kr, q.shape[1])
-        node_errors[t] = tail
-        rest = moved.shape[2:]
-        c = (q.T @ moved.reshape(kl * kr, -1)).reshape(q.shape[1], *rest)
+        sub = leading_subspace(_matrix(moved, 2), caps[t], budget)
+        k = sub.u.shape[1]
+        transfers[t] = sub.u.reshape(kl, kr, k)
+        node_errors[t] = float(np.sqrt(sub.tail_sq))
+        c = sub.b.reshape(k, *moved.shape[2:])
         frontier = [t] + [s for s in frontier if s not in (left, right)]
 
     for t in tree.leaves:

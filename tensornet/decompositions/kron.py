@@ -35,8 +35,8 @@ import numpy as np
 
 from .._deprecation import deprecated_arguments
 from .._validation import check_array, check_eps, check_rank, check_shape, scale_equivariant
+from ..algebra.truncation import error_budget, thin_svd, truncate
 from ..formats.kron import KronTensor
-from .svd import rank_for_error, truncated_svd
 
 __all__ = ["kpd", "gkpd", "kron_rearrange", "kron_shapes"]
 
@@ -158,7 +158,8 @@ def gkpd(
         ``min(prod J_n, prod K_n)`` (exact). With ``eps`` it is an upper bound.
     eps : float, optional
         Relative error bound in ``[0, 1)``: the smallest ``R`` with
-        ``||X - approx|| <= eps ||X||`` is chosen (capped by ``rank``).
+        ``||X - approx|| <= eps ||X||`` is chosen (capped by ``rank``; ``eps=0`` drops only
+        numerically zero terms).
 
     Returns
     -------
@@ -194,10 +195,8 @@ def gkpd(
                 f"prod b_shape) for a_shape={a_shape}, b_shape={b_shape}"
             )
     m = kron_rearrange(x, a_shape, b_shape)
-    u, s, vt = truncated_svd(m)
-    r = len(s) if rank is None else rank
-    if eps is not None:
-        r = min(r, rank_for_error(s, eps * float(np.linalg.norm(s))))
+    u, s, vt = thin_svd(m)
+    r = truncate(s, error_budget(eps, float(np.linalg.norm(s)), 1), rank)
     root = np.sqrt(s[:r])
     a = (u[:, :r] * root).T.reshape((r, *a_shape))
     b = (vt[:r] * root[:, None]).reshape((r, *b_shape))

@@ -3,14 +3,15 @@
 The Eckart-Young-Mirsky theorem (survey Sec. II-A.1) says that keeping the ``r`` largest
 singular triplets of ``M = U diag(s) V^T`` gives the best rank-``r`` approximation in the
 Frobenius norm, with error ``sqrt(sum_{i>r} s_i^2)``. Everything here chooses ``r`` from that
-identity:
+identity (:func:`tensornet.algebra.truncation.truncate`):
 
 * :func:`truncated_svd` computes the exact SVD (LAPACK ``gesdd``, ``gesvd`` as a fallback) and
   truncates it to a rank cap and/or a relative error bound ``eps``;
 * :func:`randomized_svd` is the Halko-Martinsson-Tropp (SIAM Review 2011) range finder with
   power iterations, for large matrices of low rank;
-* :func:`rank_for_error` turns singular values and an absolute error ``delta`` into the smallest
-  rank that meets it (the "delta-truncation" of TT-SVD, HT-SVD and TR-SVD).
+* :func:`rank_for_error` (re-exported from :mod:`tensornet.algebra.truncation`, where the
+  truncation rule of every decomposition lives) turns singular values and an absolute error
+  ``delta`` into the smallest rank that meets it.
 """
 
 from __future__ import annotations
@@ -29,79 +30,23 @@ from .._validation import (
     check_rank,
     scale_equivariant,
 )
+from ..algebra.truncation import rank_for_error, thin_svd, truncate
 
 __all__ = ["truncated_svd", "randomized_svd", "rank_for_error"]
 
 
-def rank_for_error(s: np.ndarray, delta: float, min_rank: int = 1) -> int:
-    """Smallest rank ``r >= min_rank`` with truncation error ``sqrt(sum_{i>r} s_i^2) <= delta``.
-
-    By Eckart-Young (survey Sec. II-A.1) this is the smallest rank of any matrix within Frobenius
-    distance ``delta`` of a matrix with singular values ``s``. It is the "delta-truncation" used
-    by TT-SVD (Oseledets 2011, Alg. 1), HT-SVD and TR-SVD.
-
-    Parameters
-    ----------
-    s : array_like, shape (k,)
-        Singular values, non-negative and in non-increasing order.
-    delta : float
-        Absolute Frobenius error allowed, ``>= 0``.
-    min_rank : int
-        Smallest rank returned (``0`` allows the empty approximation; ``1`` is the default).
-
-    Returns
-    -------
-    int
-        A rank in ``[min(min_rank, k), k]``.
-
-    Examples
-    --------
-    >>> rank_for_error([3.0, 2.0, 1.0], delta=1.0)
-    2
-    >>> rank_for_error([3.0, 2.0, 1.0], delta=0.5)
-    3
-    """
-    s = check_array(s, "s", ndim=1, allow_empty=True)
-    if np.any(s < 0):
-        raise ValueError("s must hold non-negative singular values")
-    delta = float(delta)
-    if not np.isfinite(delta) or delta < 0:
-        raise ValueError(f"delta={delta} must be a finite number >= 0")
-    min_rank = check_int(min_rank, "min_rank", minimum=0)
-    sq = np.asarray(s, dtype=np.float64) ** 2
-    # tail[r] = sum_{i >= r} s_i^2 (0-based), so tail[r] is the error^2 of keeping r values.
-    tail = np.concatenate([np.cumsum(sq[::-1])[::-1], [0.0]])
-    ok = np.flatnonzero(tail <= delta * delta)
-    r = int(ok[0]) if ok.size else len(s)
-    return min(max(r, min_rank), len(s))
-
-
-def _exact_svd(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Thin SVD by LAPACK ``gesdd``; falls back to the slower, more robust ``gesvd``."""
-    try:
-        return scipy.linalg.svd(m, full_matrices=False, check_finite=False)
-    except np.linalg.LinAlgError:
-        return scipy.linalg.svd(
-            m, full_matrices=False, check_finite=False, lapack_driver="gesvd"
-        )
-
-
-def _choose_rank(
-    s: np.ndarray, total_sq: float, rank: int | None, eps: float | None
-) -> int:
+def _choose_rank(s: np.ndarray, total_sq: float, rank: int | None, eps: float | None) -> int:
     """Rank from a cap and a relative error bound, given all (or the leading) singular values.
 
     ``total_sq`` is ``||M||_F^2``; the part of it not in ``s`` (the residual of a randomized
     range finder) counts as error that no truncation can remove.
     """
-    r = len(s)
+    delta = None
     if eps is not None:
         residual_sq = max(total_sq - float(np.sum(s.astype(np.float64) ** 2)), 0.0)
         budget_sq = (eps * eps) * total_sq - residual_sq
-        r = rank_for_error(s, np.sqrt(max(budget_sq, 0.0))) if budget_sq >= 0 else len(s)
-    if rank is not None:
-        r = min(r, rank)
-    return max(min(r, len(s)), 1)
+        delta = np.sqrt(budget_sq) if budget_sq >= 0 else None
+    return truncate(s, delta, rank)
 
 
 @deprecated_arguments(positional=("eps",))
@@ -148,7 +93,7 @@ def truncated_svd(
     if rank is not None:
         rank = check_rank(rank, "rank")
     eps = check_eps(eps)
-    u, s, vt = _exact_svd(m)
+    u, s, vt = thin_svd(m)
     total_sq = float(np.sum(s.astype(np.float64) ** 2))
     r = _choose_rank(s, total_sq, rank, eps)
     return u[:, :r], s[:r], vt[:r]
@@ -213,12 +158,12 @@ def randomized_svd(
     rank = min(rank, n_rows, n_cols)
     width = rank + n_oversamples
     if width >= min(n_rows, n_cols):
-        u, s, vt = _exact_svd(m)
+        u, s, vt = thin_svd(m)
         return u[:, :rank], s[:rank], vt[:rank]
     omega = rng.standard_normal((n_cols, width)).astype(m.dtype, copy=False)
     q = _orthonormal_basis(m @ omega)
     for _ in range(n_iter):
         q = _orthonormal_basis(m.T @ q)
         q = _orthonormal_basis(m @ q)
-    ub, s, vt = _exact_svd(q.T @ m)
+    ub, s, vt = thin_svd(q.T @ m)
     return (q @ ub[:, :rank]), s[:rank], vt[:rank]

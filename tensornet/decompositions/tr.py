@@ -11,8 +11,8 @@ TR-SVD (Zhao et al. 2016, Alg. 1)
    heuristic of the reference code). ``G_1 = reshape(U, (n_1, r_0, r_1))`` moved to
    ``(r_0, n_1, r_1)``; the remainder ``S V^T`` is reshaped to ``(r_0, r_1, ...)`` and ``r_0`` is
    moved to the end, glued to the last mode.
-3. The remaining steps are TT-SVD steps (the exact Gram-projection steps of
-   :mod:`tensornet.decompositions.tt`) at ``delta_k``; the last core is ``(r_{d-1}, n_d, r_0)``.
+3. The remaining steps are TT-SVD steps (:func:`tensornet.algebra.truncation.leading_subspace`)
+   at ``delta_k``; the last core is ``(r_{d-1}, n_d, r_0)``.
 
 TR-ALS (Zhao et al. 2016, Alg. 2)
 ---------------------------------
@@ -56,8 +56,8 @@ from .._validation import (
     lower_caps,
     scale_equivariant,
 )
+from ..algebra.truncation import NUMERICAL_ZERO, leading_subspace
 from ..formats.tr import TRTensor
-from .tt import _ZERO, _svd_step
 
 __all__ = ["tr_svd", "tr_als", "balanced_split"]
 
@@ -184,13 +184,13 @@ def tr_svd(
     if eps is None:
         delta1 = delta = None
     elif eps == 0.0:
-        delta1 = delta = _ZERO * norm
+        delta1 = delta = NUMERICAL_ZERO * norm
     else:
         delta = eps * norm / np.sqrt(d)
         delta1 = np.sqrt(2.0) * delta
 
     big = caps[0] * caps[1] if caps is not None else x.size
-    u, c, tail, exact = _svd_step(x.reshape(shape[0], -1), big, delta1)
+    u, c, tail, exact, _, _ = leading_subspace(x.reshape(shape[0], -1), big, delta1)
     r0, r1 = _first_split(u.shape[1], caps)
     if r0 * r1 < u.shape[1]:  # no divisor pair of R fits the caps: drop exact rows of S V^T
         dropped = c[r0 * r1 :]
@@ -204,7 +204,7 @@ def tr_svd(
     for k in range(1, d - 1):
         c = np.ascontiguousarray(c).reshape(r_prev * shape[k], -1)
         cap = caps[k + 1] if caps is not None else c.shape[0]
-        u, c, tail, ok = _svd_step(c, cap, delta)
+        u, c, tail, ok, _, _ = leading_subspace(c, cap, delta)
         cores.append(u.reshape(r_prev, shape[k], u.shape[1]))
         tails.append(tail)
         exact &= ok

@@ -1,47 +1,26 @@
 """TT-SVD and TT-matrix SVD (survey eq. 8; Oseledets, SIAM J. Sci. Comput. 33(5), 2011, Alg. 1).
 
 TT-SVD sweeps left to right. At step ``k`` the remainder ``C`` is reshaped to
-``(r_{k-1} n_k, n_{k+1} ... n_d)``, a truncated SVD ``C ≈ U_r S_r V_r^T`` gives the core
-``G_k = reshape(U_r, (r_{k-1}, n_k, r_k))`` and the next remainder ``C = S_r V_r^T = U_r^T C``.
-Truncating every step at ``delta = eps ||X||_F / sqrt(d - 1)`` gives
-``||X - TT||_F <= sqrt(sum_k tail_k^2) <= eps ||X||_F`` (Oseledets 2011, Thm. 2.2).
+``(r_{k-1} n_k, n_{k+1} ... n_d)``, a truncated factorization ``C ≈ U_r B_r`` with orthonormal
+``U_r`` gives the core ``G_k = reshape(U_r, (r_{k-1}, n_k, r_k))`` and the next remainder
+``C = B_r = U_r^T C`` (``= S_r V_r^T`` of the truncated SVD). Truncating every step at
+``delta = eps ||X||_F / sqrt(d - 1)`` gives ``||X - TT||_F <= sqrt(sum_k tail_k^2) <= eps ||X||_F``
+(Oseledets 2011, Thm. 2.2).
 
-Fast exact step
----------------
-The unfoldings are very wide (``16 x 16^5`` for a ``16^6`` tensor) and LAPACK's SVD of a wide
-matrix spends seconds on the ``V`` it returns. We never need ``V``: only ``U`` and the projection
-``U^T C``. So a wide step
-
-1. forms the Gram matrix ``G = C C^T`` (one pass over ``C``: the cost floor) by
-   :func:`tensornet.algebra.gram`, whose Numba kernel beats OpenBLAS ``syrk`` by 1.3-2x for the
-   few-row unfoldings of TT-SVD,
-2. takes its eigendecomposition ``G = U diag(lambda) U^T`` (``U`` is orthogonal to machine
-   precision, whatever the conditioning of ``G``),
-3. projects exactly, ``B = U^T C`` (one ``gemm`` pass), and measures the discarded part as the
-   exact row norms of ``B``.
-
-A Gram/eigh shortcut that took the singular values as ``sqrt(lambda)`` would lose half the digits
-(``lambda`` is only known to ``~u ||C||^2``). Here the factors are exact projections: ``C = U B``
-holds to machine precision and the truncation error is ``||B[r:]||_F`` computed from ``B`` itself,
-so the ``eps`` bound holds down to ``eps ≈ 1e-14``. Eigenvalues only *guide* the rank choice when
-``delta^2`` is far above their error; otherwise all rows of ``B`` are formed and the rank is
-chosen from exact row norms. A rank-capped step (no ``eps``) computes only the leading
-eigenvectors (LAPACK's subset driver), projects onto the kept rows only and reports
-``||C||^2 - ||B_r||^2`` as its discarded energy (``info["error_exact"]`` is then
-``False``: that difference is accurate to about ``1e-8 ||X||``; the factors are still exact
-projections). In a rank-capped sweep the step also forms the next step's Gram matrix from
-``B`` right away and reads ``||B||_F^2`` off its trace (one pass over ``B`` fewer). Small or tall
-matrices use LAPACK ``gesdd`` directly, except that at least 64 rows and twice as many columns
-already take the Gram path (``gesdd`` took 7.6 ms for ``128 x 256``, the Gram path ~1.5 ms).
+Each step is :func:`tensornet.algebra.truncation.leading_subspace`: the exact Gram-projection
+step for the wide unfoldings (no right singular vectors are computed), LAPACK's SVD otherwise.
+Two savings of rank-capped runs: leading steps whose cap is the full row count are pure
+rotations and are skipped, and a capped step forms the next step's Gram matrix from ``B`` right
+away. ``method="randomized"`` replaces the step by a randomized range finder (Halko, Martinsson &
+Tropp 2011).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from .._deprecation import deprecated_arguments
 from .._validation import (
@@ -54,218 +33,71 @@ from .._validation import (
     exact_size,
     scale_equivariant,
 )
-from ..algebra.gram import gram as gram_matrix
+from ..algebra.gram import gram
+from ..algebra.truncation import (
+    SMALL_SIZE,
+    Subspace,
+    error_budget,
+    leading_subspace,
+    truncate,
+    uses_gram_path,
+)
 from ..formats.tt import TTTensor, tt_rank_caps
 from ..formats.tt_matrix import TTMatrix
-from .svd import randomized_svd, rank_for_error
+from .svd import randomized_svd
 
 __all__ = ["tt_svd", "tt_matrix_svd"]
 
-_U = np.finfo(np.float64).eps
-#: Matrices with fewer elements than this use LAPACK's SVD directly.
-_SMALL = 1 << 16
-#: ``eps=0`` drops directions below this fraction of ``||X||_F`` per step ("numerically zero":
-#: rounding in the earlier steps leaves residues of a few ``u ||X||``).
-_ZERO = 1e-14
-#: Extra columns of the range sketch of :func:`_range_step`.
-_OVERSAMPLE = 10
+#: ``step(c, cap, delta, *, gram_matrix, next_rows) -> Subspace``: one truncation of a sweep.
+StepFunction = Callable[..., Subspace]
 
 
-# ---------------------------------------------------------------------------- one SVD step
-def _svd_step(
-    c: np.ndarray, cap: int, delta: float | None, gram: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Truncated factorization ``C ≈ U_r B_r`` with orthonormal ``U_r`` and ``B_r = U_r^T C``.
+# ---------------------------------------------------------------------------- the randomized step
+def _randomized_step(rng: np.random.Generator) -> StepFunction:
+    """A step by the randomized range finder of width ``cap``, then delta-truncation.
 
-    Returns ``(U_r, B_r, tail_sq, exact)``: ``tail_sq = ||C - U_r B_r||_F^2`` and whether it was
-    measured exactly (else it comes from Gram eigenvalues or from ``||C||^2 - ||B_r||^2``,
-    accurate to ``~m u ||C||^2``).
+    It has the signature of :func:`~tensornet.algebra.truncation.leading_subspace`, the exact
+    step, and ignores the Gram matrices offered to it.
     """
-    if not _uses_gram(c):
-        return _lapack_step(c, cap, delta)
-    return _gram_step(c, cap, delta, gram)[:4]
+
+    def step(c: np.ndarray, cap: int, delta: float | None, **_: Any) -> Subspace:
+        if c.size <= SMALL_SIZE or cap >= min(c.shape):
+            return leading_subspace(c, cap, delta)
+        u, s, vt = randomized_svd(c, cap, random_state=rng)
+        flat = c.reshape(-1)
+        residual = max(float(np.dot(flat, flat)) - float(np.sum(s**2)), 0.0)
+        budget = None if delta is None else np.sqrt(max(delta * delta - residual, 0.0))
+        r = truncate(s, budget)
+        tail = residual + float(np.sum(s[r:] ** 2))
+        return Subspace(u[:, :r], s[:r, None] * vt[:r], tail, False, s)
+
+    return step
 
 
-def _lapack_step(
-    c: np.ndarray, cap: int, delta: float | None
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Thin SVD by LAPACK ``gesdd`` (``gesvd`` fallback), truncated by ``delta`` and ``cap``."""
-    try:
-        u, s, vt = scipy.linalg.svd(c, full_matrices=False, check_finite=False)
-    except np.linalg.LinAlgError:  # pragma: no cover - LAPACK convergence failure
-        u, s, vt = scipy.linalg.svd(
-            c, full_matrices=False, check_finite=False, lapack_driver="gesvd"
-        )
-    r = len(s) if delta is None else rank_for_error(s, delta)
-    r = max(1, min(r, cap))
-    return u[:, :r], s[:r, None] * vt[:r], float(np.sum(s[r:] ** 2)), True
-
-
-def _gram_step(
-    c: np.ndarray,
-    cap: int,
-    delta: float | None,
-    gram: np.ndarray | None,
-    next_rows: int | None = None,
-    next_cap: int = 0,
-) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray | None]:
-    """Exact truncated factorization of a wide matrix through its Gram matrix (module notes).
-
-    Returns ``(U_r, B_r, tail_sq, exact, next_gram)``. With ``next_rows`` (the next mode size of
-    a TT sweep, whose rank cap is ``next_cap``) a rank-capped step also forms the next step's
-    Gram matrix ``next_gram`` from ``B`` (see :func:`_chained_step`) and reads ``||B||_F^2``
-    off its trace instead of a separate pass over ``B``; otherwise ``next_gram`` is ``None``.
-    """
-    m = c.shape[0]
-    if gram is None and delta is None and m > 8 * (cap + _OVERSAMPLE):
-        return (*_range_step(c, cap), None)
-    g = gram_matrix(c) if gram is None else gram
-    total = float(np.trace(g))
-    if delta is None:
-        # rank cap only: the leading r eigenvectors (LAPACK's subset driver: about half the
-        # time of the full eigendecomposition for 128 x 128), projection onto the kept rows;
-        # the discarded energy is ||C||^2 - ||B||^2
-        r = min(cap, m)
-        u = scipy.linalg.eigh(g, check_finite=False, subset_by_index=[m - r, m - 1])[1]
-        u = np.ascontiguousarray(u[:, ::-1])
-        b = u.T @ c
-        nxt = None
-        if next_rows is not None and r * next_rows <= 8 * (next_cap + _OVERSAMPLE):
-            nxt = _gram_if_wide(b, r * next_rows)  # (else the next step is a _range_step)
-        kept = _sq_norm(b) if nxt is None else float(np.trace(nxt))
-        return u, b, max(total - kept, 0.0), r == m, nxt
-    lam, u = scipy.linalg.eigh(g, check_finite=False)
-    lam, u = np.maximum(lam[::-1], 0.0), np.ascontiguousarray(u[:, ::-1])
-    lam_err = 8.0 * m * _U * total  # absolute accuracy of the computed eigenvalues
-    if delta * delta >= 1e3 * m * lam_err:
-        # eigenvalues resolve the tail far below delta^2: choose the rank from them (made safe
-        # by subtracting their worst-case error) and project onto the kept rows only
-        budget = np.sqrt(max(delta * delta - m * lam_err, 0.0))
-        r = max(1, min(rank_for_error(np.sqrt(lam), budget), cap))
-        return u[:, :r], u[:, :r].T @ c, float(np.sum(lam[r:])), False, None
-    # tiny delta: the rank is decided by exact row norms of the full projection
-    b = u.T @ c
-    row_sq = np.einsum("ij,ij->i", b, b)
-    tail = np.concatenate([np.cumsum(row_sq[::-1])[::-1], [0.0]])
-    r = int(np.flatnonzero(tail <= delta * delta)[0])
-    r = max(1, min(r, cap))
-    return (*_split_rows(u, b, r), None)
-
-
-def _range_step(c: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Rank-``cap`` factorization of a matrix with many rows: range, then exact projection.
-
-    The range of ``C`` is found from ``Y = C Omega`` (``cap + 10`` uniform random columns,
-    a fixed seed, so the result is deterministic) refined by one power iteration
-    ``Y = C C^T Q`` (Halko, Martinsson & Tropp 2011, Alg. 4.3); then ``P = Q^T C`` is formed
-    exactly and its small exact SVD (Gram + eigh + projection) gives ``U = Q W_r`` and
-    ``B = W_r^T P``. Costs ``~4 (cap + 10)`` passes-worth of ``m N`` multiply-adds instead of the
-    ``m^2 N / 2`` of the Gram matrix plus an ``m x m`` eigendecomposition. The error is the exact
-    residual ``||C||^2 - ||B||^2`` (cancellation limits its accuracy to ``~1e-8 ||C||``).
-    """
-    m, n = c.shape
-    width = min(cap + _OVERSAMPLE, m)
-    omega = np.random.default_rng(0).random((n, width)) - 0.5
-    q = scipy.linalg.qr(c @ omega, mode="economic", check_finite=False)[0]
-    q = scipy.linalg.qr(c @ (c.T @ q), mode="economic", check_finite=False)[0]
-    p = q.T @ c
-    lam, w = scipy.linalg.eigh(p @ p.T, check_finite=False)
-    w = np.ascontiguousarray(w[:, ::-1][:, :cap])
-    b = w.T @ p
-    total = _sq_norm(c)
-    tail = max(total - _sq_norm(b), 0.0)
-    return q @ w, b, tail, False
-
-
-def _sq_norm(a: np.ndarray) -> float:
-    """``||a||_F^2`` by a BLAS dot product (a view of contiguous data is not copied)."""
-    flat = a.reshape(-1)
-    return float(np.dot(flat, flat))
-
-
-def _split_rows(
-    u: np.ndarray, b: np.ndarray, r: int
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Keep ``r`` rows of the exact projection ``b = U^T C``; the rest is the exact tail."""
-    tail = b[r:]
-    return u[:, :r], b[:r], _sq_norm(tail), True
-
-
-def _randomized_step(
-    c: np.ndarray, cap: int, delta: float | None, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """Randomized range finder (Halko et al. 2011) of width ``cap``, then delta-truncation."""
-    if c.size <= _SMALL or cap >= min(c.shape):
-        return _lapack_step(c, cap, delta)
-    u, s, vt = randomized_svd(c, cap, random_state=rng)
-    total = _sq_norm(c)
-    residual = max(total - float(np.sum(s**2)), 0.0)
-    r = len(s)
-    if delta is not None:
-        budget = np.sqrt(max(delta * delta - residual, 0.0))
-        r = max(1, rank_for_error(s, budget))
-    return u[:, :r], s[:r, None] * vt[:r], residual + float(np.sum(s[r:] ** 2)), False
-
-
-# ---------------------------------------------------------------------------- input checks
+# ---------------------------------------------------------------------------- set-up
 def _as_tensor(x: Any) -> tuple[np.ndarray, bool]:
     """``x`` as contiguous float64, and whether its finiteness was already checked.
 
     For a large ndarray only the type is checked here: the finiteness check then rides on the
     first Gram matrix (:func:`_first_gram`), saving a full pass over ``X``.
     """
-    if isinstance(x, np.ndarray) and x.size > _SMALL:
+    if isinstance(x, np.ndarray) and x.size > SMALL_SIZE:
         return np.ascontiguousarray(check_real_dtype(x, "x"), dtype=np.float64), False
     arr = check_array(x, "x", min_ndim=1)
     return np.ascontiguousarray(arr, dtype=np.float64), True
 
 
-def _uses_gram(c: np.ndarray) -> bool:
-    """Whether :func:`_svd_step` takes the Gram path for ``c``: large and wide, or at least
-    64 rows and twice as wide (LAPACK ``gesdd`` took 7.6 ms for ``128 x 256``, the Gram path
-    about 1.5 ms)."""
-    m, n = c.shape
-    return (c.size > _SMALL and 4 * m <= n) or (m >= 64 and 2 * m <= n)
-
-
-def _gram_if_wide(b: np.ndarray, rows: int) -> np.ndarray | None:
-    """Gram matrix of ``b`` reshaped to ``(rows, -1)`` if that step takes the Gram path."""
-    nxt = b.reshape(rows, -1)
-    return gram_matrix(nxt) if _uses_gram(nxt) else None
-
-
-def _chained_step(
-    c: np.ndarray,
-    cap: int,
-    delta: float | None,
-    gram: np.ndarray | None,
-    next_rows: int | None,
-    next_cap: int,
-) -> tuple[np.ndarray, np.ndarray, float, bool, np.ndarray | None]:
-    """One exact TT-SVD step that also returns the next step's Gram matrix when it has it.
-
-    A rank-capped Gram step forms ``G' = B' B'^T`` (``B'`` = the projection ``B = U_r^T C``
-    reshaped to the next unfolding) right after ``B``, and its trace gives ``||B||_F^2`` for the
-    discarded energy ``||C||^2 - ||B||^2``: one pass over ``B`` fewer.
-    """
-    if not _uses_gram(c):
-        return (*_lapack_step(c, cap, delta), None)
-    return _gram_step(c, cap, delta, gram, next_rows, next_cap)
-
-
-def _first_gram(x: np.ndarray, rows: int, checked: bool) -> np.ndarray | None:
-    """Gram matrix of the first step's unfolding (when that step uses it) and the NaN/Inf check.
+def _first_gram(c: np.ndarray, checked: bool) -> np.ndarray | None:
+    """Gram matrix of the first unfolding (when its step uses one), refusing NaN/Inf.
 
     A NaN or Inf in ``X`` makes the Gram diagonal (row sums of squares, which together cover
-    every entry) non-finite; :func:`check_array` then raises the standard message.
+    every entry) non-finite, so the check costs no extra pass.
     """
-    first = x.reshape(rows, -1)
-    gram = gram_matrix(first) if _uses_gram(first) else None
-    if not checked and (gram is None or not np.all(np.isfinite(np.diagonal(gram)))):
-        check_array(x, "x")  # raises the standard NaN/Inf message
-        if gram is not None:
-            raise ValueError("x has values so large that their squares overflow float64")
-    return gram
+    if uses_gram_path(c.shape):
+        return gram(c, check_finite=not checked)
+    if not checked:
+        check_array(c, "x")
+    return None
 
 
 def _leading_full_steps(shape: tuple[int, ...], caps: tuple[int, ...]) -> int:
@@ -280,6 +112,15 @@ def _leading_full_steps(shape: tuple[int, ...], caps: tuple[int, ...]) -> int:
         left *= shape[start]
         start += 1
     return start
+
+
+def _identity_cores(shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The cores of the skipped leading steps (:func:`_leading_full_steps`)."""
+    cores, left = [], 1
+    for n in shape:
+        cores.append(np.eye(left * n).reshape(left, n, left * n))
+        left *= n
+    return cores
 
 
 # ---------------------------------------------------------------------------- TT-SVD
@@ -311,7 +152,7 @@ def tt_svd(
         rounding (``eps = 0``: numerically zero directions, below ``1e-14 ||X||_F`` per step,
         are dropped).
     method : {"exact", "randomized"}
-        ``"exact"``: the exact Gram-projection / LAPACK steps of the module notes.
+        ``"exact"``: every step keeps the exact leading singular subspace (optimal per step).
         ``"randomized"``: a randomized range finder of width ``ranks[k]`` per step (needs
         ``ranks``; ``eps`` then truncates further, counting the sketch's residual as error).
     random_state : None, int or numpy.random.Generator
@@ -323,7 +164,8 @@ def tt_svd(
         Cores ``G_1 .. G_{d-1}`` left-orthonormal. ``info`` holds ``rel_error`` (the achieved
         ``||X - TT||_F / ||X||_F`` from the discarded parts), ``error_exact`` (``True`` when every
         discarded part was measured exactly; otherwise ``rel_error`` comes from Gram eigenvalues
-        and is accurate to about ``1e-7``), ``ranks`` and ``norm`` (``||X||_F``).
+        and is accurate to about ``1e-7``), ``ranks``, ``norm`` (``||X||_F``) and
+        ``step_errors`` (the discarded norm of every step).
 
     Raises
     ------
@@ -344,53 +186,44 @@ def tt_svd(
     True
     """
     eps = check_eps(eps)
-    svd = check_option(method, "method", ("exact", "randomized"))
+    method = check_option(method, "method", ("exact", "randomized"))
     x, checked = _as_tensor(x)
-    shape = x.shape
-    d = len(shape)
+    shape, d = x.shape, x.ndim
     caps = tt_rank_caps(ranks, shape)
-    if svd == "randomized" and ranks is None:
+    if method == "randomized" and ranks is None:
         raise ValueError("method='randomized' needs ranks (the sketch width); got ranks=None")
-    rng = check_random_state(random_state) if svd == "randomized" else None
     if eps is None and ranks is None:
         eps = 0.0  # exact up to rounding: drop only numerically zero directions
-    # rank-capped runs skip the leading steps that cannot truncate (pure rotations)
-    start = _leading_full_steps(shape, caps) if eps is None and rng is None else 0
-    r_prev = int(np.prod(shape[:start], dtype=np.int64))
-    gram = _first_gram(x, r_prev * shape[start], checked)
-    norm_sq = float(np.trace(gram)) if gram is not None else float(np.vdot(x, x))
-    norm = np.sqrt(norm_sq)
-    delta = None if eps is None else eps * norm / np.sqrt(max(d - 1, 1))
-    if eps == 0.0:
-        delta = _ZERO * norm  # drop only numerically zero directions
+    if method == "randomized":
+        step, start = _randomized_step(check_random_state(random_state)), 0
+    else:
+        step = leading_subspace
+        start = _leading_full_steps(shape, caps) if eps is None else 0
 
-    cores: list[np.ndarray] = []
-    left = 1
-    for k in range(start):
-        cores.append(np.eye(left * shape[k]).reshape(left, shape[k], left * shape[k]))
-        left *= shape[k]
-    tails: list[float] = []
-    exact = True
-    c = x
+    # Algorithm 1: C = X; for k: C = reshape(C, (r_{k-1} n_k, -1)), truncate, G_k = U, C = U^T C
+    cores = _identity_cores(shape[:start])
+    r_prev = int(np.prod(shape[:start], dtype=np.int64))
+    c = x.reshape(r_prev * shape[start], -1)
+    gram_matrix = _first_gram(c, checked)
+    norm = float(np.sqrt(np.trace(gram_matrix) if gram_matrix is not None else np.vdot(x, x)))
+    delta = error_budget(eps, norm, d - 1)
+    tails, exact = [], True
     for k in range(start, d - 1):
         c = c.reshape(r_prev * shape[k], -1)
-        if rng is not None:
-            u, c, tail, ok = _randomized_step(c, caps[k], delta, rng)
-        else:
-            nxt_rows, nxt_cap = (shape[k + 1], caps[k + 1]) if k + 2 < d else (None, 0)
-            u, c, tail, ok, gram = _chained_step(c, caps[k], delta, gram, nxt_rows, nxt_cap)
-        r = u.shape[1]
-        cores.append(u.reshape(r_prev, shape[k], r))
-        tails.append(tail)
-        exact &= ok
-        r_prev = r
+        next_rows = shape[k + 1] if k + 2 < d else None
+        sub = step(c, caps[k], delta, gram_matrix=gram_matrix, next_rows=next_rows)
+        cores.append(sub.u.reshape(r_prev, shape[k], -1))
+        c, gram_matrix, r_prev = sub.b, sub.next_gram, sub.u.shape[1]
+        tails.append(sub.tail_sq)
+        exact &= sub.exact
     cores.append(np.ascontiguousarray(c).reshape(r_prev, shape[-1], 1))
+
     tt = TTTensor(cores, copy=False)
     tt.info = {
         "rel_error": float(np.sqrt(sum(tails)) / norm) if norm > 0 else 0.0,
         "error_exact": bool(exact),
         "ranks": tt.ranks,
-        "norm": float(norm),
+        "norm": norm,
         "step_errors": [float(np.sqrt(t)) for t in tails],
     }
     return tt

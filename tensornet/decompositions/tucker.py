@@ -34,8 +34,8 @@ from .._validation import (
     scale_equivariant,
 )
 from ..algebra import gram, unfold
+from ..algebra.truncation import error_budget, leading_eigenvectors, leading_subspace
 from ..formats.tucker import TuckerTensor, project
-from .svd import rank_for_error
 
 __all__ = ["hosvd", "tucker_hooi", "tucker2"]
 
@@ -50,21 +50,6 @@ def _gram(y: np.ndarray, mode: int) -> np.ndarray:
     return np.tensordot(y, y, axes=(others, others))
 
 
-def _spectrum(y: np.ndarray, mode: int) -> tuple[np.ndarray, np.ndarray]:
-    """All left singular vectors and singular values of ``Y_(n)`` (non-increasing).
-
-    A wide unfolding goes through the eigendecomposition of its ``I_n x I_n`` Gram matrix (the
-    singular values then carry an absolute error of about ``sqrt(machine eps) ||Y||``); a tall
-    one through a thin SVD.
-    """
-    yn = unfold(y, mode)
-    if yn.shape[0] <= yn.shape[1]:
-        evals, evecs = scipy.linalg.eigh(_gram(y, mode), check_finite=False)
-        return evecs[:, ::-1], np.sqrt(np.clip(evals[::-1], 0.0, None))
-    u, s, _ = scipy.linalg.svd(yn, full_matrices=False, check_finite=False)
-    return u, s
-
-
 def _leading_subspace(y: np.ndarray, mode: int, rank: int) -> np.ndarray:
     """Orthonormal basis of the leading ``rank``-dim left singular subspace of ``Y_(n)``."""
     size = y.shape[mode]
@@ -74,10 +59,7 @@ def _leading_subspace(y: np.ndarray, mode: int, rank: int) -> np.ndarray:
     if other < size:  # tall unfolding: thin SVD (completed to ``rank`` columns if needed)
         u, _, _ = scipy.linalg.svd(unfold(y, mode), full_matrices=rank > other, check_finite=False)
         return np.ascontiguousarray(u[:, :rank])
-    _, evecs = scipy.linalg.eigh(
-        _gram(y, mode), subset_by_index=[size - rank, size - 1], check_finite=False
-    )
-    return np.ascontiguousarray(evecs[:, ::-1])
+    return leading_eigenvectors(_gram(y, mode), rank)[1]
 
 
 def _power_step(y: np.ndarray, mode: int, u: np.ndarray) -> np.ndarray:
@@ -140,7 +122,9 @@ def hosvd(
 ) -> TuckerTensor:
     """Truncated higher-order SVD (survey Sec. II-A.2; De Lathauwer et al. 2000).
 
-    ``U_n`` holds the leading left singular vectors of ``X_(n)`` and ``G = X ×_n U_n^T``.
+    ``U_n`` holds the leading left singular vectors of ``X_(n)`` and ``G = X ×_n U_n^T``. Each
+    ``U_n`` comes from :func:`~tensornet.algebra.truncation.leading_subspace`, so the rank is
+    chosen from exact tails down to ``eps ≈ 1e-14``.
 
     Parameters
     ----------
@@ -153,7 +137,8 @@ def hosvd(
         Relative error bound in ``[0, 1)``. The budget is split evenly: mode ``n`` keeps the
         smallest ``R_n`` with ``sqrt(sum_{i>R_n} σ_i(X_(n))^2) <= eps ||X|| / sqrt(d)``, so
         that ``||X - X̂|| <= eps ||X||``. ``ranks``, if given, caps these (the bound may then
-        not hold; the achieved error is in ``info``).
+        not hold; the achieved error is in ``info``). ``eps=0`` drops only numerically zero
+        directions (as :func:`~tensornet.decompositions.tt_svd` does).
 
     Returns
     -------
@@ -161,7 +146,9 @@ def hosvd(
         Orthonormal factors. ``info`` holds ``rel_error`` (from ``||X||^2 - ||G||^2``, or from
         the dense residual below ``1e-6``),
         ``error_bound`` (the relative bound ``sqrt(sum_n sum_{i>R_n} σ_i^2) / ||X||``) and
-        ``singular_values`` (every mode's full spectrum).
+        ``singular_values`` (every mode's singular values as computed: all of them, except for
+        a mode whose rank cap alone decided through its Gram matrix, where only the leading
+        ``R_n``).
 
     Notes
     -----
@@ -178,17 +165,15 @@ def hosvd(
     x = check_array(x, "x", min_ndim=1)
     caps = None if ranks is None else _check_tucker_ranks(ranks, x.shape)
     eps = check_eps(eps)
+    x = np.ascontiguousarray(x, dtype=np.float64)
     norm_x = float(np.linalg.norm(x))
-    delta = None if eps is None else eps * norm_x / np.sqrt(x.ndim)
+    delta = error_budget(eps, norm_x, x.ndim)
     factors, spectra, discarded_sq = [], [], 0.0
     for n in range(x.ndim):
-        u, s = _spectrum(x, n)
-        r = len(s) if delta is None else rank_for_error(s, delta)
-        if caps is not None:
-            r = min(r, caps[n])
-        factors.append(np.ascontiguousarray(u[:, :r]))
-        spectra.append(s)
-        discarded_sq += float(np.sum(s[r:] ** 2))
+        sub = leading_subspace(unfold(x, n), None if caps is None else caps[n], delta)
+        factors.append(sub.u)
+        spectra.append(sub.s)
+        discarded_sq += sub.tail_sq
     core = project(x, factors)
     out = TuckerTensor(core, factors)
     out.info = {

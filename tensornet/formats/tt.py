@@ -35,6 +35,7 @@ from .._validation import (
     exact_size,
 )
 from .._validation import check_index_batch as _check_index_batch
+from ..algebra.truncation import error_budget, thin_svd, truncate
 from .base import StructuredTensor
 
 __all__ = [
@@ -200,15 +201,6 @@ def gather_chain(cores: Sequence[np.ndarray], index: np.ndarray) -> np.ndarray:
     shape = np.array([g.shape[1] for g in cores], dtype=np.int64)
     ranks = np.array([g.shape[0] for g in cores] + [cores[-1].shape[2]], dtype=np.int64)
     return _gather_kernel(flat, offsets, shape, ranks, np.ascontiguousarray(index))
-
-
-def _gather_numpy(cores: Sequence[np.ndarray], index: np.ndarray) -> np.ndarray:
-    """NumPy reference of the batched gather: one batched matrix product per core."""
-    vec = np.ones((index.shape[0], 1))
-    for k, g in enumerate(cores):
-        slices = g[:, index[:, k], :].transpose(1, 0, 2)  # (B, r_{k-1}, r_k)
-        vec = np.einsum("br,brs->bs", vec, slices)
-    return vec[:, 0]
 
 
 def check_index_batch(index: Any, shape: tuple[int, ...], name: str = "index") -> np.ndarray:
@@ -521,7 +513,9 @@ class TTTensor(CoreChainTensor):
             Rank caps (as in :func:`tt_rank_caps`).
         eps : float, optional
             Relative error bound in ``[0, 1)``. ``eps=0`` (also the default when no ``ranks``
-            are given) drops only numerically zero singular values (below ``1e-14 s_max``).
+            are given) drops only numerically zero directions: a discarded tail of at most
+            :data:`~tensornet.algebra.truncation.NUMERICAL_ZERO` ``||X||_F`` per step, the rule
+            of :func:`~tensornet.decompositions.tt_svd`.
 
         Returns
         -------
@@ -529,8 +523,6 @@ class TTTensor(CoreChainTensor):
             With ``info["rel_error"]``, the relative error of the rounding (exact from the
             discarded singular values).
         """
-        from ..decompositions.svd import rank_for_error
-
         eps = check_eps(eps)
         caps = tt_rank_caps(ranks, self.shape)
         d = self.ndim
@@ -538,20 +530,12 @@ class TTTensor(CoreChainTensor):
         norm = float(np.linalg.norm(cores[0].ravel()))
         if eps is None and ranks is None:
             eps = 0.0
-        delta = (eps or 0.0) * norm / np.sqrt(max(d - 1, 1))
+        delta = error_budget(eps, norm, d - 1)
         tail_sq = 0.0
         for k in range(d - 1):
             r0, n, r1 = cores[k].shape
-            u, s, vt = scipy.linalg.svd(
-                cores[k].reshape(r0 * n, r1), full_matrices=False, lapack_driver="gesdd"
-            )
-            if eps is None:
-                r = len(s)
-            elif eps == 0.0:
-                r = _numerical_rank(s)
-            else:
-                r = rank_for_error(s, delta)
-            r = min(r, caps[k])
+            u, s, vt = thin_svd(cores[k].reshape(r0 * n, r1))
+            r = truncate(s, delta, caps[k])
             tail_sq += float(np.sum(s[r:] ** 2))
             cores[k] = u[:, :r].reshape(r0, n, r)
             cores[k + 1] = np.tensordot(s[:r, None] * vt[:r], cores[k + 1], axes=(1, 0))
@@ -561,13 +545,6 @@ class TTTensor(CoreChainTensor):
             "ranks": out.ranks,
         }
         return out
-
-
-def _numerical_rank(s: np.ndarray) -> int:
-    """Number of singular values above ``1e-14 s_max`` (at least 1)."""
-    if s.size == 0 or s[0] <= 0:
-        return 1
-    return max(1, int(np.count_nonzero(s > 1e-14 * s[0])))
 
 
 def check_chain(cores: Sequence[np.ndarray], ring: bool) -> None:

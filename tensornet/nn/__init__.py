@@ -70,6 +70,7 @@ from .train import (
     predict,
     save_checkpoint,
 )
+from .weights import load_weights, save_weights
 from .zoo import lenet5, lenet300_100
 
 __all__ = [
@@ -125,6 +126,8 @@ __all__ = [
     "load_checkpoint",
     "lenet300_100",
     "lenet5",
+    "load_weights",
+    "save_weights",
     # factorized layers (survey Section II-A applied to networks)
     "LowRankLinear",
     "LowRankConv2d",

@@ -31,6 +31,7 @@ def run_training_demo(
     download: bool = False,
     progress: bool | None = None,
     echo: Callable[[str], Any] = print,
+    compress: bool = True,
 ) -> dict[str, Any]:
     """Train LeNet-300-100 with SGD + momentum and a cosine schedule; report test accuracy.
 
@@ -54,11 +55,15 @@ def run_training_demo(
         Progress bars (default: only on a terminal).
     echo : callable
         Receives the lines to print.
+    compress : bool
+        Then decompose the trained network with the formats this install has, fine-tune each
+        for two epochs and print the table of :func:`tensornet.compress.compare.compare_methods`.
 
     Returns
     -------
     dict
-        ``n_train``, ``n_test``, ``test_accuracy``, ``test_loss``, ``seconds``, ``history``.
+        ``n_train``, ``n_test``, ``test_accuracy``, ``test_loss``, ``seconds``, ``history``,
+        and with ``compress`` the table rows under ``compression``.
     """
     from ..datasets import load_mnist
 
@@ -89,7 +94,7 @@ def run_training_demo(
         f"Test accuracy: {100 * test['accuracy']:.2f}% ({len(x_test)} images), "
         f"trained in {seconds:.1f} s"
     )
-    return {
+    result = {
         "n_train": len(x_train),
         "n_test": len(x_test),
         "test_accuracy": test["accuracy"],
@@ -97,3 +102,13 @@ def run_training_demo(
         "seconds": seconds,
         "history": history.as_dict(),
     }
+    if compress:
+        from ..compress.compare import compare_methods, format_comparison
+
+        echo("Decomposing fc1 and fc2 to 1/10 of their parameters, fine-tuning 2 epochs each:")
+        rows = compare_methods(
+            model, (x_train, y_train), (x_test, y_test), random_state=random_state, echo=echo
+        )
+        echo(format_comparison(rows))
+        result["compression"] = rows
+    return result

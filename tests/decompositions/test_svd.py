@@ -41,7 +41,7 @@ def test_truncated_svd_error_equals_discarded_singular_values(n_rows, n_cols, ra
     u, s, vt = truncated_svd(m, rank=rank)
     all_s = np.linalg.svd(m, compute_uv=False)
     err = np.linalg.norm(m - (u * s) @ vt)
-    assert err == pytest.approx(np.sqrt(np.sum(all_s[len(s):] ** 2)), abs=1e-9)
+    assert err == pytest.approx(np.sqrt(np.sum(all_s[len(s) :] ** 2)), abs=1e-9)
 
 
 @given(dims, dims, st.floats(0.0, 0.99), seeds())
@@ -71,13 +71,35 @@ def test_truncated_svd_rank_caps_eps(n_rows, n_cols, rank, eps, seed):
     assert len(s_both) == min(rank, len(s_eps))
 
 
+def _tail(s, r):
+    """``sqrt(sum_{i>=r} s_i^2)`` computed without underflow (scaled by the largest term)."""
+    t = s[r:]
+    top = float(t.max()) if t.size else 0.0
+    return 0.0 if top == 0.0 else top * float(np.sqrt(np.sum((t / top) ** 2)))
+
+
 @given(st.lists(st.floats(0, 10), min_size=0, max_size=8), st.floats(0, 20))
 def test_rank_for_error_is_smallest_rank_within_delta(values, delta):
+    # the documented contract: exact up to a relative 1e-12 at a tie, and terms below
+    # 1e-150 max(s) vanish when squared
     s = np.sort(np.asarray(values, dtype=float))[::-1]
     r = rank_for_error(s, delta, min_rank=0)
-    assert np.sqrt(np.sum(s[r:] ** 2)) <= delta + 1e-12
+    slack = 1e-150 * (float(s.max()) if s.size else 0.0)
+    assert _tail(s, r) <= delta * (1 + 1e-12) + slack
     if r > 0:
-        assert np.sqrt(np.sum(s[r - 1 :] ** 2)) > delta
+        assert _tail(s, r - 1) > delta * (1 - 1e-12)
+
+
+def test_rank_for_error_at_a_rounding_tie_keeps_the_value_whose_tail_exceeds_delta():
+    # sqrt(4.0**2 + 5.96e-08**2) rounds to 4.0, but the squared tail 16.000000000000004 > 16
+    assert rank_for_error([4.0, 5.96e-08], 4.0, min_rank=0) == 1
+
+
+@pytest.mark.parametrize("scale", [2.0**-600, 1e-170, 1e200, 2.0**900])
+def test_rank_for_error_is_scale_invariant(scale):
+    s = np.array([3.0, 2.0, 1.0, 0.5])
+    for delta in (0.0, 0.5, 1.0, 1.2, 4.0):
+        assert rank_for_error(s * scale, delta * scale) == rank_for_error(s, delta)
 
 
 @given(st.integers(5, 30), st.integers(5, 30), st.integers(1, 4), seeds())
@@ -123,3 +145,8 @@ def test_randomized_svd_same_seed_same_result():
 def test_svd_bad_input_raises(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_rank_for_error_with_delta_far_above_tiny_values_keeps_min_rank():
+    assert rank_for_error([2.2250738585e-313], 1.0, min_rank=0) == 0
+    assert rank_for_error([2.2250738585e-313, 1e-320], 1e300) == 1

@@ -171,3 +171,27 @@ _X = random_array((3, 4, 5), 0)
 def test_bad_input_raises_documented_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def _dense_tt_svd(x, caps):
+    """Reference TT-SVD: a LAPACK SVD at every step, truncated to the caps (Oseledets Alg. 1)."""
+    cores, c, r = [], x, 1
+    for k, cap in enumerate(caps):
+        c = c.reshape(r * x.shape[k], -1)
+        u, s, vt = np.linalg.svd(c, full_matrices=False)
+        new_r = min(cap, len(s))
+        cores.append(u[:, :new_r].reshape(r, x.shape[k], new_r))
+        c, r = s[:new_r, None] * vt[:new_r], new_r
+    cores.append(c.reshape(r, x.shape[-1], 1))
+    return TTTensor(cores)
+
+
+def test_exact_option_with_rank_cap_equals_the_optimal_per_step_tt_svd():
+    # tall capped steps (192 x 1600 at cap 5) must keep the exact leading subspace, not a
+    # randomized sketch of it
+    x = np.random.default_rng(0).random((8, 64, 40, 40))
+    tt = tt_svd(x, ranks=(3, 5, 3))
+    ref = _dense_tt_svd(x, (3, 5, 3))
+    assert tt.ranks == ref.ranks
+    assert rel_err(tt, x) == pytest.approx(rel_err(ref, x), rel=1e-10)
+    assert tt.info["rel_error"] == pytest.approx(rel_err(ref, x), rel=1e-6)

@@ -149,3 +149,15 @@ def test_tucker_hooi_same_seed_same_result():
 def test_tucker_bad_input_raises(call, exc, match):
     with pytest.raises(exc, match=match):
         call(random_array((3, 4, 5), 0))
+
+
+@pytest.mark.parametrize("shape", [(4, 5, 6), (20, 30, 200)])
+def test_hosvd_of_exactly_rank_one_tensor_keeps_rank_one_at_tiny_eps(shape):
+    # (20, 30, 200) takes the Gram path on every mode, whose eigenvalues alone cannot see
+    # below ~1e-8 relative: the rank comes from the exact projection
+    rng = np.random.default_rng(0)
+    vectors = [rng.standard_normal(n) for n in shape]
+    x = np.einsum("i,j,k->ijk", *vectors)
+    t = hosvd(x, eps=1e-10)
+    assert t.ranks == (1, 1, 1)
+    assert np.linalg.norm(t.full() - x) <= 1e-12 * np.linalg.norm(x)

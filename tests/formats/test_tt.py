@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.formats import StructuredTensor, TTTensor
-from tensornet.formats.tt import _gather_numpy, tt_max_ranks, tt_rank_caps
+from tensornet.formats.tt import tt_max_ranks, tt_rank_caps
 from tests.strategies import seeds
 
 
@@ -43,7 +43,6 @@ def test_gather_and_getitem_equal_dense_elements(t, seed):
     dense = t.full()
     idx = np.stack([rng.integers(0, n, size=7) for n in t.shape], axis=1)
     np.testing.assert_allclose(t.gather(idx), dense[tuple(idx.T)], atol=1e-12)
-    np.testing.assert_allclose(_gather_numpy(t.cores, idx), dense[tuple(idx.T)], atol=1e-12)
     first = tuple(int(i) for i in idx[0])
     assert t[first] == pytest.approx(dense[first], abs=1e-12)
     neg = tuple(i - n for i, n in zip(first, t.shape))
