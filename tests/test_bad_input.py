@@ -796,6 +796,15 @@ rows(
     ("ndim", lambda: rank_budget.rank_profile(M, "tucker2"), V, "Tucker-2 needs a 4-D kernel"),
 )
 rows(
+    "RankProfile",
+    (
+        "value",
+        lambda: rank_budget.rank_profile(M, "svd").ranks_for_energy(2.0),
+        V,
+        r"energy=2.0 must lie in \(0, 1\]",
+    ),
+)
+rows(
     "evbmf_ranks",
     ("option", lambda: rank_budget.evbmf_ranks(M, "tt"), V, "method='tt' is not one of"),
 )
