@@ -15,7 +15,13 @@ Initialization for pre-set training (survey Section II-B.2): when the dense weig
 of ``n_nodes`` independent zero-mean factors whose contracted bond sizes multiply to ``P``, every
 entry of ``W`` is a sum of ``P`` products, so ``Var(W) = P * prod_k sigma_k^2``. :func:`node_std`
 splits a target variance equally over the nodes; :func:`rescale_to_variance` corrects the realized
-variance of one draw exactly (small ranks make it swing between seeds).
+variance of one draw exactly (small ranks make it swing between seeds); it is off by default in
+every layer (``rescale=False``: the i.i.d. draw).
+
+The argument checks and parameter plumbing every layer module needs (``check_rank_bound``,
+``resolve_modes``, ``check_linear_weight``, ``check_bias``, ``layer_dtype``, ``draw_normal``,
+``set_param``, ``load_factors``, ``record_conversion`` and :meth:`FactorizedLayer.add_factors`)
+live here once.
 """
 
 from __future__ import annotations
