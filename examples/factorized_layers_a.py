@@ -79,10 +79,10 @@ def conversion() -> None:
     norm = np.linalg.norm(kernel)
     print("\nfrom_weight on a 64x64x3x3 kernel with singular values 0.9^k:")
     cases = [
-        ("LowRankConv2d channel r=16", lambda: LowRankConv2d.from_weight(kernel, ranks=16)),
+        ("LowRankConv2d channel r=16", lambda: LowRankConv2d.from_weight(kernel, rank=16)),
         ("LowRankConv2d spatial r=32",
-         lambda: LowRankConv2d.from_weight(kernel, ranks=32, scheme="spatial")),
-        ("CPConv2d R=64", lambda: CPConv2d.from_weight(kernel, ranks=64, random_state=0)),
+         lambda: LowRankConv2d.from_weight(kernel, rank=32, scheme="spatial")),
+        ("CPConv2d R=64", lambda: CPConv2d.from_weight(kernel, rank=64, random_state=0)),
         ("TuckerConv2d (16,16)", lambda: TuckerConv2d.from_weight(kernel, ranks=(16, 16))),
         ("BTConv2d (8,8)->(8,8) R=8 N=2",
          lambda: BTConv2d.from_weight(kernel, ranks=8, n_blocks=2, in_modes=(8, 8),

@@ -86,7 +86,7 @@ def pre_train() -> None:
     for name, convert in conversions:
         layer = convert()
         err = float(np.linalg.norm(layer.weight() - w) / np.linalg.norm(w))
-        assert abs(err - layer.info["rel_error"]) < 1e-6  # the report is the layer's error
+        assert abs(err - layer.decomposition_info["rel_error"]) < 1e-6  # report == layer error
         print(f"   {name:20s} {layer.n_params:8d} {w.size / layer.n_params:11.1f}x {err:11.3f}")
 
 

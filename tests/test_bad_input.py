@@ -796,6 +796,15 @@ rows(
     ("ndim", lambda: rank_budget.rank_profile(M, "tucker2"), V, "Tucker-2 needs a 4-D kernel"),
 )
 rows(
+    "RankProfile",
+    (
+        "value",
+        lambda: rank_budget.rank_profile(M, "svd").ranks_for_energy(2.0),
+        V,
+        r"energy=2.0 must lie in \(0, 1\]",
+    ),
+)
+rows(
     "evbmf_ranks",
     ("option", lambda: rank_budget.evbmf_ranks(M, "tt"), V, "method='tt' is not one of"),
 )
@@ -899,6 +908,213 @@ rows(
 )
 
 #: Public names that are not callables (the version string, subpackages, the init module).
+# ------------------------------------------------------------------------ factorized layers
+XL_STR = np.full((2, 24), "a")
+XL_OBJ = RNG.standard_normal((2, 24)).astype(object)
+XC_STR = np.full((1, 4, 6, 6), "a")
+XC_OBJ = RNG.standard_normal((1, 4, 6, 6)).astype(object)
+W_NAN = RNG.standard_normal((24, 30))
+W_NAN[0, 0] = np.nan
+W_OK = np.ones((24, 30))
+K_NAN = RNG.standard_normal((6, 4, 3, 3))
+K_NAN[0, 0, 0, 0] = np.nan
+XL_BAD = np.ones((2, 5))
+XC_BAD = np.ones((1, 3, 6, 6))
+X_STR_MSG = "x must be a real numeric array"
+NAN_MSG = "weight must be finite"
+XL_MSG = r"x has shape \(2, 5\), expected \(B, 24\) for in_features=24"
+XC_MSG = r"x has shape \(1, 3, 6, 6\), expected \(B, 4, H, W\) for in_channels=4"
+BT = {"in_modes": (2, 2), "out_modes": (2, 3)}
+GKP_A = (2, 2, 3, 1)
+
+
+def _linear_rows(name: str, make: Callable[[], object]) -> None:
+    """The forward of a factorized linear layer (24 -> 30) refuses string, object and
+    wrongly-sized inputs."""
+    rows(
+        name,
+        ("str_array", lambda: make()(XL_STR), T, X_STR_MSG),
+        ("object_array", lambda: make()(XL_OBJ), T, X_STR_MSG),
+        ("shape", lambda: make()(XL_BAD), V, XL_MSG),
+    )
+
+
+def _conv_rows(name: str, make: Callable[[], object]) -> None:
+    """The forward of a factorized convolution (4 -> 6 channels, 3x3) refuses string, object
+    and wrongly-shaped inputs."""
+    rows(
+        name,
+        ("str_array", lambda: make()(XC_STR), T, X_STR_MSG),
+        ("object_array", lambda: make()(XC_OBJ), T, X_STR_MSG),
+        ("shape", lambda: make()(XC_BAD), V, XC_MSG),
+    )
+
+
+_linear_rows("LowRankLinear", lambda: nn.LowRankLinear(24, 30, 2))
+rows(
+    "LowRankLinear",
+    ("rank", lambda: nn.LowRankLinear(24, 30, 0), V, "rank=0 must be >= 1"),
+    ("rank", lambda: nn.LowRankLinear(24, 30, 25), V, "rank=25 exceeds the largest possible"),
+    ("nan", lambda: nn.LowRankLinear.from_weight(W_NAN, rank=2), V, NAN_MSG),
+    (
+        "shape",
+        lambda: nn.LowRankLinear.from_weight(np.ones((24, 3)), np.ones(4)),
+        V,
+        r"bias has shape \(4,\), expected \(3,\)",
+    ),
+)
+_conv_rows("LowRankConv2d", lambda: nn.LowRankConv2d(4, 6, 3, 2))
+rows(
+    "LowRankConv2d",
+    ("rank", lambda: nn.LowRankConv2d(4, 6, 3, 0), V, "rank=0 must be >= 1"),
+    ("nan", lambda: nn.LowRankConv2d.from_weight(K_NAN, rank=2), V, NAN_MSG),
+    ("option", lambda: nn.LowRankConv2d(4, 6, 3, 2, scheme="depth"), V, "scheme='depth'"),
+)
+_conv_rows("CPConv2d", lambda: nn.CPConv2d(4, 6, 3, 2))
+rows(
+    "CPConv2d",
+    ("rank", lambda: nn.CPConv2d(4, 6, 3, 0), V, "rank=0 must be >= 1"),
+    ("nan", lambda: nn.CPConv2d.from_weight(K_NAN, rank=2), V, NAN_MSG),
+    ("ndim", lambda: nn.CPConv2d.from_weight(K_NAN[0], rank=2), V, "weight must have ndim=4"),
+)
+_conv_rows("TuckerConv2d", lambda: nn.TuckerConv2d(4, 6, 3, (2, 2)))
+rows(
+    "TuckerConv2d",
+    ("rank", lambda: nn.TuckerConv2d(4, 6, 3, (0, 2)), V, r"ranks\[0\]=0 must be >= 1"),
+    ("nan", lambda: nn.TuckerConv2d.from_weight(K_NAN, ranks=(2, 2)), V, NAN_MSG),
+    ("length", lambda: nn.TuckerConv2d(4, 6, 3, (2, 2, 2)), V, "ranks must have length 2"),
+)
+_linear_rows("BTLinear", lambda: nn.BTLinear(24, 30, 2))
+rows(
+    "BTLinear",
+    ("rank", lambda: nn.BTLinear(24, 30, 0), V, "ranks=0 must be >= 1"),
+    ("nan", lambda: nn.BTLinear.from_weight(W_NAN, ranks=2), V, NAN_MSG),
+    (
+        "modes",
+        lambda: nn.BTLinear(24, 30, 2, in_modes=(5, 5)),
+        V,
+        r"in_modes=\(5, 5\) multiply to 25, but in_features=24",
+    ),
+)
+_conv_rows("BTConv2d", lambda: nn.BTConv2d(4, 6, 3, 2, **BT))
+rows(
+    "BTConv2d",
+    ("rank", lambda: nn.BTConv2d(4, 6, 3, 0, **BT), V, "ranks=0 must be >= 1"),
+    ("nan", lambda: nn.BTConv2d.from_weight(K_NAN, ranks=2, **BT), V, NAN_MSG),
+    (
+        "modes",
+        lambda: nn.BTConv2d(4, 6, 3, 2, in_modes=(3, 3)),
+        V,
+        r"in_modes=\(3, 3\) multiply to 9, but in_channels=4",
+    ),
+)
+_linear_rows("TTLinear", lambda: nn.TTLinear(24, 30, 2))
+rows(
+    "TTLinear",
+    ("rank", lambda: nn.TTLinear(24, 30, 0), V, "ranks=0 must be >= 1"),
+    ("nan", lambda: nn.TTLinear.from_weight(W_NAN, ranks=2), V, NAN_MSG),
+    (
+        "modes",
+        lambda: nn.TTLinear(24, 30, 2, (5, 5), (5, 6)),
+        V,
+        r"in_modes=\(5, 5\) multiply to 25, but in_features=24",
+    ),
+)
+_conv_rows("TTConv2d", lambda: nn.TTConv2d(4, 6, 3, 2))
+rows(
+    "TTConv2d",
+    ("rank", lambda: nn.TTConv2d(4, 6, 3, 0), V, "ranks=0 must be >= 1"),
+    ("nan", lambda: nn.TTConv2d.from_weight(K_NAN, ranks=2), V, NAN_MSG),
+    (
+        "modes",
+        lambda: nn.TTConv2d(4, 6, 3, 2, (3, 3), (2, 3)),
+        V,
+        r"in_modes=\(3, 3\) multiply to 9, but in_channels=4",
+    ),
+)
+_linear_rows("TRLinear", lambda: nn.TRLinear(24, 30, 2))
+rows(
+    "TRLinear",
+    ("rank", lambda: nn.TRLinear(24, 30, 0), V, "ranks=0 must be >= 1"),
+    ("nan", lambda: nn.TRLinear.from_weight(W_NAN, ranks=2), V, NAN_MSG),
+    (
+        "modes",
+        lambda: nn.TRLinear(24, 30, 2, (5, 5), (5, 6)),
+        V,
+        r"in_modes=\(5, 5\) multiply to 25, but in_features=24",
+    ),
+)
+_conv_rows("TRConv2d", lambda: nn.TRConv2d(4, 6, 3, 2))
+rows(
+    "TRConv2d",
+    ("rank", lambda: nn.TRConv2d(4, 6, 3, 0), V, "ranks=0 must be >= 1"),
+    ("nan", lambda: nn.TRConv2d.from_weight(K_NAN, ranks=2), V, NAN_MSG),
+    (
+        "modes",
+        lambda: nn.TRConv2d(4, 6, 3, 2, (3, 3), (2, 3)),
+        V,
+        r"in_modes=\(3, 3\) multiply to 9, but in_channels=4",
+    ),
+)
+_linear_rows("HTLinear", lambda: nn.HTLinear((4, 6), (5, 6), 2))
+rows(
+    "HTLinear",
+    ("rank", lambda: nn.HTLinear((4, 6), (5, 6), 0), V, "ranks=0 must be >= 1"),
+    (
+        "nan",
+        lambda: nn.HTLinear.from_weight(W_NAN, in_modes=(4, 6), out_modes=(5, 6), ranks=2),
+        V,
+        NAN_MSG,
+    ),
+    (
+        "modes",
+        lambda: nn.HTLinear.from_weight(W_OK, in_modes=(5, 5), out_modes=(5, 6)),
+        V,
+        r"weight has shape \(24, 30\), expected \(prod\(in_modes\), prod\(out_modes\)\)",
+    ),
+)
+_linear_rows("KPLinear", lambda: nn.KPLinear(24, 30, (4, 5), 2))
+rows(
+    "KPLinear",
+    ("rank", lambda: nn.KPLinear(24, 30, (4, 5), 0), V, "rank=0 must be >= 1"),
+    ("nan", lambda: nn.KPLinear.from_weight(W_NAN, a_shape=(4, 5), rank=2), V, NAN_MSG),
+    (
+        "modes",
+        lambda: nn.KPLinear(24, 30, (5, 5), 1),
+        V,
+        r"a_shape\[0\]=5 does not divide the layer size 24",
+    ),
+)
+_conv_rows("GKPConv2d", lambda: nn.GKPConv2d(4, 6, 3, GKP_A, 1))
+rows(
+    "GKPConv2d",
+    ("rank", lambda: nn.GKPConv2d(4, 6, 3, GKP_A, 0), V, "rank=0 must be >= 1"),
+    ("nan", lambda: nn.GKPConv2d.from_weight(K_NAN, a_shape=GKP_A, rank=1), V, NAN_MSG),
+    (
+        "modes",
+        lambda: nn.GKPConv2d(4, 6, 3, (4, 2, 3, 1), 1),
+        V,
+        r"a_shape\[0\]=4 does not divide the layer size 6",
+    ),
+)
+_linear_rows("STTLinear", lambda: nn.STTLinear((4, 6), (5, 6), 2))
+rows(
+    "STTLinear",
+    ("rank", lambda: nn.STTLinear((4, 6), (5, 6), 0), V, "ranks=0 must be >= 1"),
+    (
+        "nan",
+        lambda: nn.STTLinear.from_weight(W_NAN, in_modes=(4, 6), out_modes=(5, 6), ranks=2),
+        V,
+        NAN_MSG,
+    ),
+    (
+        "modes",
+        lambda: nn.STTLinear.from_weight(W_OK, in_modes=(5, 5), out_modes=(5, 6)),
+        V,
+        r"weight has shape \(24, 30\), expected \(prod\(in_modes\), prod\(out_modes\)\)",
+    ),
+)
+
 NOT_CALLABLE = {
     "__version__",
     "algebra",
@@ -910,6 +1126,7 @@ NOT_CALLABLE = {
     "nn",
     "rank",
     "init",
+    "factorized",
 }
 
 

@@ -5,14 +5,18 @@ pointed at it so these tests run whether or not the layer classes of the ``facto
 are installed.
 """
 
+import importlib
+
 import numpy as np
 import pytest
 
-from tensornet.compress import decompose as decompose_module
 from tensornet.compress.decompose import decompose
 from tensornet.nn import SGD, Linear, Sequential, cross_entropy, fit, lenet5, lenet300_100
 from tensornet.rank.budget import Budget
 from tests.compress.fakes import TwoFactorLinear
+
+# the package exports the function ``decompose`` under the submodule's name
+decompose_module = importlib.import_module("tensornet.compress.decompose")
 
 
 @pytest.fixture

@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
+from .base import draw_normal
+
 __all__ = ["Network", "Tape", "contract"]
 
 Label = Hashable
@@ -44,6 +46,14 @@ Label = Hashable
 #: Networks with at most this many operands are planned exactly (dynamic programming over
 #: subsets, ``3^n`` work); larger ones greedily (cheapest pairwise merge first).
 EXACT_MAX_OPERANDS = 10
+
+
+def _pair_labels(left: Sequence[Label], right: Sequence[Label]) -> tuple:
+    """Labels of the contraction of two operands: their unshared labels, left ones first."""
+    shared = set(left) & set(right)
+    return tuple(lab for lab in left if lab not in shared) + tuple(
+        lab for lab in right if lab not in shared
+    )
 
 
 class Tape:
@@ -140,9 +150,7 @@ class Network:
                     shared = set(labels[a]) & set(labels[b])
                     if not shared:
                         continue
-                    out = tuple(lab for lab in labels[a] if lab not in shared) + tuple(
-                        lab for lab in labels[b] if lab not in shared
-                    )
+                    out = _pair_labels(labels[a], labels[b])
                     if (
                         self.weight_cap is not None
                         and not (has_data[a] or has_data[b])
@@ -164,48 +172,62 @@ class Network:
         return steps, total
 
     def _optimal(self, batch: int) -> tuple[list[tuple[int, int, tuple]], int]:
+        """Dynamic programming over subsets: the cheapest split of every connected subset."""
         n = len(self.operands)
         full = (1 << n) - 1
-        open_of: dict[int, tuple] = {}
-
-        def open_labels(mask: int) -> tuple:
-            if mask not in open_of:
-                inside: dict[Label, int] = {}
-                for i in range(n):
-                    if mask >> i & 1:
-                        for lab in self.operands[i]:
-                            inside[lab] = inside.get(lab, 0) + 1
-                open_of[mask] = tuple(lab for lab, c in inside.items() if c < self._count[lab])
-            return open_of[mask]
-
+        cache: dict[int, tuple] = {}
         best: dict[int, tuple[int, int]] = {1 << i: (0, 0) for i in range(n)}
         for mask in range(1, full + 1):
-            if mask in best:
+            if mask in best or self._over_weight_cap(self._open(mask, cache), mask, batch):
                 continue
-            if (
-                self.data is not None
-                and self.weight_cap is not None
-                and not mask >> self.data & 1
-                and self._size(open_labels(mask), batch) > self.weight_cap
-            ):
-                continue
-            low = mask & -mask
-            sub = (mask - 1) & mask
-            choice = None
-            while sub:
-                other = mask ^ sub
-                if sub & low and sub in best and other in best:
-                    left, right = open_labels(sub), open_labels(other)
-                    if set(left) & set(right):
-                        union = set(left) | set(right)
-                        cost = best[sub][0] + best[other][0] + self._size(tuple(union), batch)
-                        if choice is None or cost < choice[0]:
-                            choice = (cost, sub)
-                sub = (sub - 1) & mask
+            choice = self._best_split(mask, best, cache, batch)
             if choice is not None:
                 best[mask] = choice
         if full not in best:
             raise AssertionError("the network is not connected under the weight cap")
+        return self._steps_from_splits(best, full), best[full][0]
+
+    def _open(self, mask: int, cache: dict[int, tuple]) -> tuple:
+        """Labels of the operands in ``mask`` that are not contracted inside it (cached)."""
+        if mask not in cache:
+            inside: dict[Label, int] = {}
+            for i, labels in enumerate(self.operands):
+                if mask >> i & 1:
+                    for lab in labels:
+                        inside[lab] = inside.get(lab, 0) + 1
+            cache[mask] = tuple(lab for lab, c in inside.items() if c < self._count[lab])
+        return cache[mask]
+
+    def _over_weight_cap(self, labels: tuple, mask: int, batch: int) -> bool:
+        """Whether the subset ``mask`` is a weight-only intermediate larger than the cap."""
+        if self.data is None or self.weight_cap is None or mask >> self.data & 1:
+            return False
+        return self._size(labels, batch) > self.weight_cap
+
+    def _best_split(
+        self, mask: int, best: dict[int, tuple[int, int]], cache: dict[int, tuple], batch: int
+    ) -> tuple[int, int] | None:
+        """``(cost, sub)`` of the cheapest split of ``mask`` into two planned parts that share a
+        label (``sub`` holds the lowest operand), or ``None``."""
+        low = mask & -mask
+        sub = (mask - 1) & mask
+        choice = None
+        while sub:
+            other = mask ^ sub
+            if sub & low and sub in best and other in best:
+                left, right = self._open(sub, cache), self._open(other, cache)
+                if set(left) & set(right):
+                    union = tuple(set(left) | set(right))
+                    cost = best[sub][0] + best[other][0] + self._size(union, batch)
+                    if choice is None or cost < choice[0]:
+                        choice = (cost, sub)
+            sub = (sub - 1) & mask
+        return choice
+
+    def _steps_from_splits(
+        self, best: dict[int, tuple[int, int]], full: int
+    ) -> list[tuple[int, int, tuple]]:
+        """The pairwise steps of the split tree rooted at ``full``, children first."""
         steps: list[tuple[int, int, tuple]] = []
         labels = list(self.operands)
 
@@ -214,16 +236,13 @@ class Network:
                 return mask.bit_length() - 1
             sub = best[mask][1]
             a, b = build(sub), build(mask ^ sub)
-            shared = set(labels[a]) & set(labels[b])
-            out = tuple(lab for lab in labels[a] if lab not in shared) + tuple(
-                lab for lab in labels[b] if lab not in shared
-            )
+            out = _pair_labels(labels[a], labels[b])
             steps.append((a, b, out))
             labels.append(out)
             return len(labels) - 1
 
         build(full)
-        return steps, best[full][0]
+        return steps
 
     def flops(self, batch: int = 1) -> int:
         """Multiply-adds of the forward contraction for this batch size.
@@ -478,6 +497,4 @@ def draw_factors(
     shapes: dict[str, tuple[int, ...]], std: float, rng: np.random.Generator, dtype: Any
 ) -> dict[str, np.ndarray]:
     """Independent ``N(0, std^2)`` arrays of the given shapes, drawn in the dict's order."""
-    return {
-        name: (rng.standard_normal(shape) * std).astype(dtype) for name, shape in shapes.items()
-    }
+    return {name: draw_normal(rng, shape, std, dtype) for name, shape in shapes.items()}

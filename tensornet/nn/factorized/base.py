@@ -15,7 +15,13 @@ Initialization for pre-set training (survey Section II-B.2): when the dense weig
 of ``n_nodes`` independent zero-mean factors whose contracted bond sizes multiply to ``P``, every
 entry of ``W`` is a sum of ``P`` products, so ``Var(W) = P * prod_k sigma_k^2``. :func:`node_std`
 splits a target variance equally over the nodes; :func:`rescale_to_variance` corrects the realized
-variance of one draw exactly (small ranks make it swing between seeds).
+variance of one draw exactly (small ranks make it swing between seeds); it is off by default in
+every layer (``rescale=False``: the i.i.d. draw).
+
+The argument checks and parameter plumbing every layer module needs (``check_rank_bound``,
+``resolve_modes``, ``check_linear_weight``, ``check_bias``, ``layer_dtype``, ``draw_normal``,
+``set_param``, ``load_factors``, ``record_conversion`` and :meth:`FactorizedLayer.add_factors`)
+live here once.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._validation import check_int, check_option
+from ..._validation import check_array, check_int, check_option, check_shape
 from ..conv import _pair, conv2d, conv_output_size
 from ..init import compute_fans
 from ..layers import linear
@@ -165,6 +171,101 @@ def suggest_modes(n: int, d: int) -> tuple[int, ...]:
     return tuple(sorted(modes, reverse=True))
 
 
+# ------------------------------------------------------------------ shared by the layer modules
+def check_rank_bound(value: Any, name: str, bound: int, what: str) -> int:
+    """A rank ``>= 1`` that does not exceed ``bound`` (``what`` explains the bound)."""
+    rank = check_int(value, name, minimum=1)
+    if rank > bound:
+        raise ValueError(f"{name}={rank} exceeds the largest possible rank {bound} ({what})")
+    return rank
+
+
+def resolve_modes(
+    size: int, modes: Sequence[int] | None, name: str, size_name: str, n_modes: int
+) -> tuple[int, ...]:
+    """``modes`` checked to multiply to ``size``, or :func:`suggest_modes` when ``None``."""
+    if modes is None:
+        return suggest_modes(size, n_modes)
+    modes = check_shape(modes, name)
+    if math.prod(modes) != size:
+        raise ValueError(
+            f"{name}={modes} multiply to {math.prod(modes)}, but {size_name}={size}: the modes "
+            "must factor the layer size"
+        )
+    return modes
+
+
+def check_linear_weight(weight: Any, in_modes: Sequence[int], out_modes: Sequence[int]):
+    """A finite ``(prod(in_modes), prod(out_modes))`` weight in :class:`~tensornet.nn.Linear`'s
+    layout ``(in, out)``."""
+    w = check_array(weight, "weight", ndim=2)
+    want = (math.prod(in_modes), math.prod(out_modes))
+    if w.shape != want:
+        raise ValueError(
+            f"weight has shape {w.shape}, expected (prod(in_modes), prod(out_modes)) = {want} "
+            "(Linear layout (in, out))"
+        )
+    return w
+
+
+def check_bias(bias: Any, size: int, dtype: Any) -> np.ndarray | None:
+    """``bias`` as a contiguous ``(size,)`` array of ``dtype``, or ``None``."""
+    if bias is None:
+        return None
+    b = check_array(bias, "bias", ndim=1)
+    if b.shape != (size,):
+        raise ValueError(f"bias has shape {b.shape}, expected ({size},)")
+    return np.ascontiguousarray(b, dtype=dtype)
+
+
+def layer_dtype(weight: np.ndarray, dtype: Any) -> np.dtype:
+    """The parameter dtype of a converted layer: ``dtype``, or the weight's own by default."""
+    return np.dtype(weight.dtype if dtype is None else dtype)
+
+
+def draw_normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any):
+    """One ``N(0, std^2)`` array of ``shape`` and ``dtype`` (drawn in float64, then cast)."""
+    return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
+
+
+def draw_normals(
+    rng: np.random.Generator, shapes: Sequence[Sequence[int]], std: float, dtype: Any
+) -> list[np.ndarray]:
+    """Independent :func:`draw_normal` arrays of the given shapes, drawn in order."""
+    return [draw_normal(rng, shape, std, dtype) for shape in shapes]
+
+
+def set_param(layer: Module, name: str, value: np.ndarray, dtype: Any = None) -> None:
+    """Replace a registered parameter by ``value`` (same shape) cast to ``dtype`` (by default
+    the parameter's own)."""
+    old = layer._params[name]
+    if old.shape != np.shape(value):  # pragma: no cover (internal consistency)
+        raise AssertionError(f"{name}: {np.shape(value)} != {old.shape}")
+    layer._params[name] = np.ascontiguousarray(value, dtype=old.dtype if dtype is None else dtype)
+
+
+def load_factors(layer: Module, factors: dict[str, np.ndarray], bias: Any = None) -> None:
+    """Put converted ``factors`` (and the dense ``bias``, when given) into a freshly built
+    ``layer``, each cast to the dtype of the parameter it replaces."""
+    for name, value in factors.items():
+        set_param(layer, name, value)
+    if bias is not None:
+        b = layer._params["bias"]
+        set_param(layer, "bias", check_bias(bias, b.shape[0], b.dtype))
+
+
+def record_conversion(layer: Module, weight: np.ndarray, info: dict | None = None) -> Module:
+    """Attach ``layer.decomposition_info``: the decomposition's report plus
+    ``weight_rel_error = ||weight() - W||_F / ||W||_F`` of the converted layer."""
+    info = dict(info or {})
+    w64 = np.asarray(weight, dtype=np.float64)
+    err = float(np.linalg.norm(layer.weight().astype(np.float64) - w64))
+    norm = float(np.linalg.norm(w64))
+    info["weight_rel_error"] = err / norm if norm > 0 else err
+    layer.decomposition_info = info
+    return layer
+
+
 class FactorizedLayer(Module):
     """Base of layers whose weight is a contraction of factors.
 
@@ -207,12 +308,49 @@ class FactorizedLayer(Module):
     def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
         raise NotImplementedError
 
+    def check_input_shape(self, shape: Sequence[int]) -> None:
+        """Raise ``ValueError`` naming ``x`` if an input of ``shape`` does not fit the layer."""
+        raise NotImplementedError
+
     @classmethod
     def from_weight(cls, weight: np.ndarray, bias: np.ndarray | None = None, **options: Any):
         """Layer whose factors come from decomposing a trained dense ``weight`` (pre-train)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------- shared
+    def add_factors(
+        self,
+        factors: dict[str, np.ndarray],
+        *,
+        bias: bool,
+        dtype: Any,
+        rescale: str | None = None,
+        variance: float | None = None,
+    ) -> None:
+        """Register freshly drawn ``factors`` (in order) and a zero bias, the pre-set recipe.
+
+        Parameters
+        ----------
+        factors : dict of str to numpy.ndarray
+            The sampled factors under their parameter names.
+        bias : bool
+            Add a zero ``"bias"`` of the output size.
+        dtype : numpy dtype
+            Dtype of the bias.
+        rescale : str, optional
+            Name of the factor scaled by :func:`rescale_to_variance` so that the realized
+            ``mean(W**2)`` equals ``variance`` exactly; ``None`` keeps the i.i.d. draw.
+        variance : float, optional
+            The target variance (needed with ``rescale``).
+        """
+        for name, value in factors.items():
+            self.add_param(name, value)
+        if rescale is not None:
+            scaled = rescale_to_variance(self._params[rescale], self.weight(), variance)
+            set_param(self, rescale, scaled)
+        if bias:
+            self.add_param("bias", np.zeros(self._bias_size, dtype=dtype))
+
     def weight(self) -> np.ndarray:
         """The dense equivalent of the current factors, in the dense layer's layout.
 
@@ -276,6 +414,7 @@ class FactorizedLayer(Module):
         -------
         array_like
         """
+        self.check_input_shape(np.shape(x))
         if self.path(np.shape(x)) == "dense":
             return self._dense_forward(params, x, self.dense_weight(params))
         return self.forward_factors(params, x)
@@ -302,12 +441,25 @@ class FactorizedLinear(FactorizedLayer):
         """``(fan_in, fan_out)`` of the dense equivalent."""
         return self.in_features, self.out_features
 
+    @property
+    def _bias_size(self) -> int:
+        """Length of the bias: ``out_features``."""
+        return self.out_features
+
     def dense_product_flops(self, input_shape: Sequence[int]) -> int:
         batch = int(input_shape[0])
         return batch * self.in_features * self.out_features
 
     def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
         return linear(x, w, params.get("bias"))
+
+    def check_input_shape(self, shape: Sequence[int]) -> None:
+        """An input must be a batch ``(B, in_features)``."""
+        if len(shape) != 2 or shape[1] != self.in_features:
+            raise ValueError(
+                f"x has shape {tuple(shape)}, expected (B, {self.in_features}) for "
+                f"in_features={self.in_features}"
+            )
 
 
 class FactorizedConv2d(FactorizedLayer):
@@ -349,6 +501,11 @@ class FactorizedConv2d(FactorizedLayer):
         """``(fan_in, fan_out)`` of the dense equivalent."""
         return compute_fans(self.weight_shape)
 
+    @property
+    def _bias_size(self) -> int:
+        """Length of the bias: ``out_channels``."""
+        return self.out_channels
+
     def output_size(self, input_shape: Sequence[int]) -> tuple[int, int]:
         """``(OH, OW)`` for an input of shape ``(B, C, H, W)``."""
         oh = conv_output_size(
@@ -365,3 +522,11 @@ class FactorizedConv2d(FactorizedLayer):
 
     def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
         return conv2d(x, w, params.get("bias"), self.stride, self.padding)
+
+    def check_input_shape(self, shape: Sequence[int]) -> None:
+        """An input must be a batch of images ``(B, in_channels, H, W)``."""
+        if len(shape) != 4 or shape[1] != self.in_channels:
+            raise ValueError(
+                f"x has shape {tuple(shape)}, expected (B, {self.in_channels}, H, W) for "
+                f"in_channels={self.in_channels}"
+            )

@@ -42,12 +42,16 @@ from ..conv import conv2d
 from .base import (
     FactorizedConv2d,
     FactorizedLinear,
+    check_bias,
+    check_rank_bound,
+    draw_normal,
+    layer_dtype,
     node_std,
-    rescale_to_variance,
-    suggest_modes,
+    record_conversion,
+    resolve_modes,
+    set_param,
     target_variance,
 )
-from .lowrank import check_bias, check_rank_bound, layer_dtype, record_conversion, set_param
 
 __all__ = ["BTLinear", "BTConv2d"]
 
@@ -63,14 +67,9 @@ def _order(in_modes: Any, out_modes: Any, ranks: Any) -> int:
 
 
 def _check_modes(modes: Any, size: int, d: int, name: str, size_name: str) -> tuple[int, ...]:
-    if modes is None:
-        return suggest_modes(size, d)
-    modes = check_shape(modes, name)
-    if len(modes) != d:
-        raise ValueError(f"{name}={modes} must have {d} modes (the tensorization order)")
-    if math.prod(modes) != size:
-        raise ValueError(f"{name}={modes} multiply to {math.prod(modes)}, not {size_name}={size}")
-    return modes
+    if modes is not None and len(check_shape(modes, name)) != d:
+        raise ValueError(f"{name}={tuple(modes)} must have {d} modes (the tensorization order)")
+    return resolve_modes(size, modes, name, size_name, d)
 
 
 def _check_bt_ranks(
@@ -336,10 +335,6 @@ def tucker_full_flops(sizes: Sequence[int], ranks: Sequence[int], nb: int) -> in
     )
 
 
-def _draw(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any) -> np.ndarray:
-    return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
-
-
 # ------------------------------------------------------------------------------ layers
 class BTLinear(FactorizedLinear):
     """Linear layer whose weight is a block term decomposition of the tensorized weight.
@@ -398,7 +393,7 @@ class BTLinear(FactorizedLinear):
         out_modes: Sequence[int] | None = None,
         bias: bool = True,
         init: str = "he",
-        rescale: bool = True,
+        rescale: bool = False,
         mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
@@ -414,18 +409,14 @@ class BTLinear(FactorizedLinear):
         var = target_variance(init, *self.fans)
         sigma = node_std(var, nb * math.prod(self.ranks), d + 1)
         rng = check_random_state(random_state)
-        nodes = {"core": _draw(rng, (nb,) + self.ranks, sigma, dtype)}
+        nodes = {"core": draw_normal(rng, (nb,) + self.ranks, sigma, dtype)}
         for k, (mk, nk, rk) in enumerate(
             zip(self.in_modes, self.out_modes, self.ranks, strict=True)
         ):
-            nodes[f"factor{k}"] = _draw(rng, (nb, mk, nk, rk), sigma, dtype)
-        if rescale:
-            nodes["core"] = rescale_to_variance(nodes["core"], self.dense_weight(nodes), var)
-        self.add_param("core", nodes["core"])
-        for k in range(d):
-            self.add_param(f"factor{k}", nodes[f"factor{k}"])
-        if bias:
-            self.add_param("bias", np.zeros(m, dtype=dtype))
+            nodes[f"factor{k}"] = draw_normal(rng, (nb, mk, nk, rk), sigma, dtype)
+        self.add_factors(
+            nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
+        )
 
     @property
     def order(self) -> int:
@@ -641,7 +632,7 @@ class BTConv2d(FactorizedConv2d):
         out_modes: Sequence[int] | None = None,
         bias: bool = True,
         init: str = "he",
-        rescale: bool = True,
+        rescale: bool = False,
         mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
@@ -662,19 +653,16 @@ class BTConv2d(FactorizedConv2d):
         sigma = node_std(var, nb * rs * math.prod(self.ranks), d + 2)
         rng = check_random_state(random_state)
         nodes = {
-            "spatial": _draw(rng, (nb, rs, kh, kw), sigma, dtype),
-            "core": _draw(rng, (nb, rs) + self.ranks, sigma, dtype),
+            "spatial": draw_normal(rng, (nb, rs, kh, kw), sigma, dtype),
+            "core": draw_normal(rng, (nb, rs) + self.ranks, sigma, dtype),
         }
         for k, (ck, ok, rk) in enumerate(
             zip(self.in_modes, self.out_modes, self.ranks, strict=True)
         ):
-            nodes[f"factor{k}"] = _draw(rng, (nb, ck, ok, rk), sigma, dtype)
-        if rescale:
-            nodes["core"] = rescale_to_variance(nodes["core"], self.dense_weight(nodes), var)
-        for name in ["spatial", "core"] + [f"factor{k}" for k in range(d)]:
-            self.add_param(name, nodes[name])
-        if bias:
-            self.add_param("bias", np.zeros(o, dtype=dtype))
+            nodes[f"factor{k}"] = draw_normal(rng, (nb, ck, ok, rk), sigma, dtype)
+        self.add_factors(
+            nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
+        )
 
     @property
     def order(self) -> int:

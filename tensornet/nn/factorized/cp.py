@@ -26,8 +26,17 @@ import numpy as np
 from ..._validation import check_array, check_int, check_random_state
 from ...decompositions import cp_als
 from ._channel_ops import depthwise_conv2d, pointwise_conv2d
-from .base import FactorizedConv2d, node_std, rescale_to_variance, target_variance
-from .lowrank import check_bias, check_rank_bound, layer_dtype, record_conversion, set_param
+from .base import (
+    FactorizedConv2d,
+    check_bias,
+    check_rank_bound,
+    draw_normal,
+    layer_dtype,
+    node_std,
+    record_conversion,
+    set_param,
+    target_variance,
+)
 
 __all__ = ["CPConv2d"]
 
@@ -96,7 +105,7 @@ class CPConv2d(FactorizedConv2d):
         ``C`` and ``O``.
     kernel_size : int or (int, int)
         ``(KH, KW)``.
-    ranks : int
+    rank : int
         The CP rank ``R``, at most ``min_k prod_{l != k} I_l`` over the kernel's modes
         ``(O, C, KH, KW)`` (every kernel has an exact CP of that rank).
     stride, padding : int or (int, int)
@@ -126,7 +135,7 @@ class CPConv2d(FactorizedConv2d):
 
     Examples
     --------
-    >>> layer = CPConv2d(16, 32, 3, ranks=8, padding=1, random_state=0)
+    >>> layer = CPConv2d(16, 32, 3, rank=8, padding=1, random_state=0)
     >>> layer.n_params
     464
     >>> layer.weight().shape
@@ -138,13 +147,13 @@ class CPConv2d(FactorizedConv2d):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        ranks: int,
+        rank: int,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         *,
         bias: bool = True,
         init: str = "he",
-        rescale: bool = True,
+        rescale: bool = False,
         mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
@@ -154,23 +163,18 @@ class CPConv2d(FactorizedConv2d):
         super().__init__(c, o, kernel_size, stride, padding, mode)
         bound = max_cp_rank(self.weight_shape)
         self.rank = r = check_rank_bound(
-            ranks, "ranks", bound, f"min_k prod_(l != k) I_l for the kernel {self.weight_shape}"
+            rank, "rank", bound, f"min_k prod_(l != k) I_l for the kernel {self.weight_shape}"
         )
         var = target_variance(init, *self.fans)
         sigma = node_std(var, r, 4)
         rng = check_random_state(random_state)
         factors = {
-            name: (rng.standard_normal((n, r)) * sigma).astype(dtype)
+            name: draw_normal(rng, (n, r), sigma, dtype)
             for name, n in zip(_NAMES, self.weight_shape, strict=True)
         }
-        if rescale:
-            factors["U_out"] = rescale_to_variance(
-                factors["U_out"], self.dense_weight(factors), var
-            )
-        for name in _NAMES:
-            self.add_param(name, factors[name])
-        if bias:
-            self.add_param("bias", np.zeros(o, dtype=dtype))
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="U_out" if rescale else None, variance=var
+        )
 
     @classmethod
     def from_weight(
@@ -178,7 +182,7 @@ class CPConv2d(FactorizedConv2d):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        ranks: int,
+        rank: int,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         mode: str = "auto",
@@ -190,7 +194,7 @@ class CPConv2d(FactorizedConv2d):
         """Layer from a rank-``R`` CP of a trained kernel (pre-train, :func:`tensornet.cp_als`).
 
         The CP weights are folded into the four factors with equal column norms. At
-        ``ranks = min_k prod_{l != k} I_l`` the exact CP (an unfolding times indicator factors)
+        ``rank = min_k prod_{l != k} I_l`` the exact CP (an unfolding times indicator factors)
         is used instead of ALS, so the conversion is exact.
 
         Parameters
@@ -199,7 +203,7 @@ class CPConv2d(FactorizedConv2d):
             The dense kernel.
         bias : array_like, optional
             The dense bias ``(O,)``.
-        ranks : int
+        rank : int
             The CP rank ``R``.
         stride, padding : int or (int, int)
             Of the dense layer.
@@ -219,7 +223,7 @@ class CPConv2d(FactorizedConv2d):
         dtype = layer_dtype(w, dtype)
         o, c, kh, kw = w.shape
         bound = max_cp_rank(w.shape)
-        r = check_rank_bound(ranks, "ranks", bound, f"min_k prod_(l != k) I_l for {w.shape}")
+        r = check_rank_bound(rank, "rank", bound, f"min_k prod_(l != k) I_l for {w.shape}")
         b = check_bias(bias, o, dtype)
         w64 = w.astype(np.float64)
         if r == bound:
@@ -277,5 +281,5 @@ class CPConv2d(FactorizedConv2d):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"ranks={self.rank}, stride={self.stride}, padding={self.padding}, mode={self.mode!r}"
+            f"rank={self.rank}, stride={self.stride}, padding={self.padding}, mode={self.mode!r}"
         )

@@ -29,11 +29,19 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state
+from ..._validation import check_int, check_random_state
 from ...decompositions.ht import ht_max_ranks, ht_svd
 from ...formats.ht import DimensionTree, HTTensor, _as_tree
 from ._network import Network, Tape, check_modes, contract, draw_factors, factor_cap, interleave
-from .base import FactorizedLinear, node_std, rescale_to_variance, target_variance
+from .base import (
+    FactorizedLinear,
+    check_linear_weight,
+    layer_dtype,
+    load_factors,
+    node_std,
+    record_conversion,
+    target_variance,
+)
 
 __all__ = ["HTLinear"]
 
@@ -131,7 +139,6 @@ class HTLinear(FactorizedLinear):
         shape = tuple(m * n for m, n in zip(ins, outs, strict=True))
         self._node_rank = tuple(_node_ranks(ranks, shape, self.tree))
         self.ranks = self._node_rank[1:]
-        self.info: dict[str, Any] = {}
         shapes, labels = self._factor_layout()
         self._names = list(shapes)
         self._build_networks(shapes, labels)
@@ -140,13 +147,8 @@ class HTLinear(FactorizedLinear):
         bonds = math.prod(self.ranks)
         std = node_std(variance, bonds, 2 * d - 1)
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        for name, value in factors.items():
-            self.add_param(name, value)
-        if rescale:
-            first = self._names[0]
-            self._params[first] = rescale_to_variance(factors[first], self.weight(), variance)
-        if bias:
-            self.add_param("bias", np.zeros(self.out_features, dtype=dtype))
+        first = self._names[0] if rescale else None
+        self.add_factors(factors, bias=bias, dtype=dtype, rescale=first, variance=variance)
 
     # ----------------------------------------------------------------- structure
     def _factor_layout(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple]]:
@@ -293,44 +295,21 @@ class HTLinear(FactorizedLinear):
         HTLinear
         """
         ins, outs = check_modes(in_modes, out_modes)
-        w = _check_weight(weight, ins, outs)
-        dtype = w.dtype if dtype is None else dtype
+        w = check_linear_weight(weight, ins, outs)
+        dtype = layer_dtype(w, dtype)
         h = ht_svd(interleave(w.astype(np.float64), ins, outs), ranks=ranks, eps=eps, tree=tree)
         layer = cls(
             ins, outs, h.ranks[1:], tree=h.tree, bias=bias is not None, dtype=dtype, mode=mode
         )
-        for k in range(len(ins)):
-            layer._params[f"leaf{k}"] = h.leaves[k].reshape(ins[k], outs[k], -1).astype(dtype)
+        factors = {f"leaf{k}": h.leaves[k].reshape(ins[k], outs[k], -1) for k in range(len(ins))}
         for t in h.tree.interior:
             value = h.transfers[t][:, :, 0] if t == 0 else h.transfers[t]
-            layer._params["root" if t == 0 else f"transfer{t}"] = np.ascontiguousarray(
-                value, dtype=dtype
-            )
-        if bias is not None:
-            layer._params["bias"] = _check_bias(bias, layer.out_features, dtype)
-        layer.info = dict(h.info)
-        return layer
+            factors["root" if t == 0 else f"transfer{t}"] = value
+        load_factors(layer, factors, bias)
+        return record_conversion(layer, w, h.info)
 
     def extra_repr(self) -> str:
         return (
             f"in_modes={self.in_modes}, out_modes={self.out_modes}, ranks={self.ranks}, "
             f"tree={self.tree.spec}, mode={self.mode!r}"
         )
-
-
-def _check_weight(weight: Any, ins: tuple[int, ...], outs: tuple[int, ...]) -> np.ndarray:
-    w = check_array(weight, "weight", ndim=2)
-    want = (math.prod(ins), math.prod(outs))
-    if w.shape != want:
-        raise ValueError(
-            f"weight has shape {w.shape}, expected (prod(in_modes), prod(out_modes)) = {want} "
-            "(Linear layout (in, out))"
-        )
-    return w
-
-
-def _check_bias(bias: Any, size: int, dtype: Any) -> np.ndarray:
-    b = check_array(bias, "bias", ndim=1)
-    if b.shape != (size,):
-        raise ValueError(f"bias has shape {b.shape}, expected ({size},)")
-    return np.ascontiguousarray(b, dtype=dtype)

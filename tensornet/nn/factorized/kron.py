@@ -45,7 +45,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_random_state, check_rank, check_shape
+from ..._validation import check_array, check_random_state, check_shape
 from ...decompositions.kron import gkpd, kpd
 from ...formats.kron import KronTensor
 from ..conv import conv2d, conv_output_size
@@ -53,8 +53,11 @@ from ._network import Network, Tape, contract, draw_factors, factor_cap
 from .base import (
     FactorizedConv2d,
     FactorizedLinear,
+    check_rank_bound,
+    layer_dtype,
+    load_factors,
     node_std,
-    rescale_to_variance,
+    record_conversion,
     suggest_modes,
     target_variance,
 )
@@ -70,10 +73,7 @@ def _split(total: int, value: int, name: str, index: int) -> int:
 
 
 def _check_rank(rank: Any, maximum: int, what: str) -> int:
-    r = check_rank(rank, "rank")
-    if r > maximum:
-        raise ValueError(f"rank={r} exceeds the full Kronecker rank {maximum} ({what})")
-    return r
+    return check_rank_bound(rank, "rank", maximum, f"the full Kronecker rank for {what}")
 
 
 def default_conv_a_shape(weight_shape: Sequence[int]) -> tuple[int, int, int, int]:
@@ -142,7 +142,6 @@ class KPLinear(FactorizedLinear):
         b = (_split(n, a[0], "a_shape", 0), _split(m, a[1], "a_shape", 1))
         self.a_shape, self.b_shape = a, b
         self.rank = _check_rank(rank, min(a[0] * a[1], b[0] * b[1]), f"a_shape={a}, b_shape={b}")
-        self.info: dict[str, Any] = {}
         r = self.rank
         sizes = {"i1": a[0], "j1": a[1], "i2": b[0], "j2": b[1], "r": r}
         la, lb = ("r", "i1", "j1"), ("r", "i2", "j2")
@@ -160,12 +159,9 @@ class KPLinear(FactorizedLinear):
         std = node_std(variance, r, 2)
         shapes = {"a": (r, *a), "b": (r, *b)}
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        for name, value in factors.items():
-            self.add_param(name, value)
-        if rescale:
-            self._params["a"] = rescale_to_variance(factors["a"], self.weight(), variance)
-        if bias:
-            self.add_param("bias", np.zeros(m, dtype=dtype))
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
+        )
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``W = sum_r A_r ⊗ B_r`` of shape ``(N, M)`` (autograd-traceable).
@@ -260,18 +256,14 @@ class KPLinear(FactorizedLinear):
         KPLinear
         """
         w = check_array(weight, "weight", ndim=2)
-        dtype = w.dtype if dtype is None else dtype
+        dtype = layer_dtype(w, dtype)
         n, m = w.shape
         if a_shape is None:
             a_shape = (suggest_modes(n, 2)[0], suggest_modes(m, 2)[0])
         k = kpd(w.astype(np.float64), a_shape, rank=rank, eps=eps)
         layer = cls(n, m, k.a_shape, k.ranks[0], bias=bias is not None, dtype=dtype, mode=mode)
-        layer._params["a"] = np.ascontiguousarray(k.a_factors, dtype=dtype)
-        layer._params["b"] = np.ascontiguousarray(k.b_factors, dtype=dtype)
-        if bias is not None:
-            layer._params["bias"] = _check_bias(bias, m, dtype)
-        layer.info = dict(k.info)
-        return layer
+        load_factors(layer, {"a": k.a_factors, "b": k.b_factors}, bias)
+        return record_conversion(layer, w, k.info)
 
     def extra_repr(self) -> str:
         return (
@@ -356,7 +348,6 @@ class GKPConv2d(FactorizedConv2d):
                 )
         self.a_shape, self.b_shape = a, b
         self.rank = _check_rank(rank, min(math.prod(a), math.prod(b)), f"a_shape={a}")
-        self.info: dict[str, Any] = {}
         # per axis, the factor with extent > 1 takes the stride and padding (B if A is 1 there)
         self._b_geom = tuple(
             (s, p) if a[2 + i] == 1 else (1, 0)
@@ -380,12 +371,9 @@ class GKPConv2d(FactorizedConv2d):
         std = node_std(variance, r, 2)
         shapes = {"a": (r, *a), "b": (r, *b)}
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        for name, value in factors.items():
-            self.add_param(name, value)
-        if rescale:
-            self._params["a"] = rescale_to_variance(factors["a"], self.weight(), variance)
-        if bias:
-            self.add_param("bias", np.zeros(f, dtype=dtype))
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
+        )
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``K = sum_r A_r ⊗ B_r`` of shape ``(F, C, KH, KW)`` (autograd-traceable).
@@ -512,7 +500,7 @@ class GKPConv2d(FactorizedConv2d):
         GKPConv2d
         """
         w = check_array(weight, "weight", ndim=4)
-        dtype = w.dtype if dtype is None else dtype
+        dtype = layer_dtype(w, dtype)
         f, c, kh, kw = w.shape
         a = check_shape(default_conv_a_shape(w.shape) if a_shape is None else a_shape, "a_shape")
         k = gkpd(w.astype(np.float64), a, rank=rank, eps=eps)
@@ -528,12 +516,8 @@ class GKPConv2d(FactorizedConv2d):
             dtype=dtype,
             mode=mode,
         )
-        layer._params["a"] = np.ascontiguousarray(k.a_factors, dtype=dtype)
-        layer._params["b"] = np.ascontiguousarray(k.b_factors, dtype=dtype)
-        if bias is not None:
-            layer._params["bias"] = _check_bias(bias, f, dtype)
-        layer.info = dict(k.info)
-        return layer
+        load_factors(layer, {"a": k.a_factors, "b": k.b_factors}, bias)
+        return record_conversion(layer, w, k.info)
 
     def extra_repr(self) -> str:
         return (
@@ -541,10 +525,3 @@ class GKPConv2d(FactorizedConv2d):
             f"a_shape={self.a_shape}, b_shape={self.b_shape}, rank={self.rank}, "
             f"stride={self.stride}, padding={self.padding}, mode={self.mode!r}"
         )
-
-
-def _check_bias(bias: Any, size: int, dtype: Any) -> np.ndarray:
-    b = check_array(bias, "bias", ndim=1)
-    if b.shape != (size,):
-        raise ValueError(f"bias has shape {b.shape}, expected ({size},)")
-    return np.ascontiguousarray(b, dtype=dtype)

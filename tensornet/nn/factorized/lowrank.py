@@ -29,61 +29,19 @@ from ._channel_ops import pointwise_conv2d
 from .base import (
     FactorizedConv2d,
     FactorizedLinear,
+    check_bias,
+    check_rank_bound,
+    draw_normal,
+    layer_dtype,
     node_std,
-    rescale_to_variance,
+    record_conversion,
+    set_param,
     target_variance,
 )
 
 __all__ = ["LowRankLinear", "LowRankConv2d"]
 
 SCHEMES = ("channel", "spatial")
-
-
-def check_rank_bound(value: Any, name: str, bound: int, what: str) -> int:
-    """A rank ``>= 1`` that does not exceed ``bound`` (``what`` explains the bound)."""
-    rank = check_int(value, name, minimum=1)
-    if rank > bound:
-        raise ValueError(f"{name}={rank} exceeds the largest possible rank {bound} ({what})")
-    return rank
-
-
-def check_bias(bias: Any, size: int, dtype: Any) -> np.ndarray | None:
-    """``bias`` as a ``(size,)`` array of ``dtype``, or ``None``."""
-    if bias is None:
-        return None
-    b = check_array(bias, "bias", ndim=1)
-    if b.shape != (size,):
-        raise ValueError(f"bias has shape {b.shape}, expected ({size},)")
-    return b.astype(dtype)
-
-
-def layer_dtype(weight: np.ndarray, dtype: Any) -> np.dtype:
-    """The parameter dtype of a converted layer: ``dtype``, or the weight's own by default."""
-    return np.dtype(weight.dtype if dtype is None else dtype)
-
-
-def set_param(layer: Any, name: str, value: np.ndarray, dtype: Any) -> None:
-    """Replace a registered parameter by ``value`` (same shape) cast to ``dtype``."""
-    old = layer._params[name]
-    if old.shape != value.shape:  # pragma: no cover (internal consistency)
-        raise AssertionError(f"{name}: {value.shape} != {old.shape}")
-    layer._params[name] = np.ascontiguousarray(value, dtype=dtype)
-
-
-def record_conversion(layer: Any, weight: np.ndarray, info: dict | None = None) -> Any:
-    """Attach ``layer.decomposition_info``: the decomposition's report plus
-    ``weight_rel_error = ||weight() - W||_F / ||W||_F`` of the converted layer."""
-    info = dict(info or {})
-    w64 = np.asarray(weight, dtype=np.float64)
-    err = float(np.linalg.norm(layer.weight().astype(np.float64) - w64))
-    norm = float(np.linalg.norm(w64))
-    info["weight_rel_error"] = err / norm if norm > 0 else err
-    layer.decomposition_info = info
-    return layer
-
-
-def _normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any) -> np.ndarray:
-    return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
 
 
 def _balanced_split(u: np.ndarray, s: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +66,7 @@ class LowRankLinear(FactorizedLinear):
     ----------
     in_features, out_features : int
         Size ``N`` of the input and ``M`` of the output.
-    ranks : int
+    rank : int
         The rank ``R``, ``1 <= R <= min(N, M)``.
     diag : bool
         Store the middle diagonal ``s`` as a parameter (initialized to ones).
@@ -135,7 +93,7 @@ class LowRankLinear(FactorizedLinear):
     Examples
     --------
     >>> import numpy as np
-    >>> layer = LowRankLinear(784, 300, ranks=20, random_state=0)
+    >>> layer = LowRankLinear(784, 300, rank=20, random_state=0)
     >>> layer.n_params
     21980
     >>> layer(np.ones((2, 784), np.float32)).shape
@@ -146,12 +104,12 @@ class LowRankLinear(FactorizedLinear):
         self,
         in_features: int,
         out_features: int,
-        ranks: int,
+        rank: int,
         *,
         diag: bool = False,
         bias: bool = True,
         init: str = "he",
-        rescale: bool = True,
+        rescale: bool = False,
         mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
@@ -159,21 +117,19 @@ class LowRankLinear(FactorizedLinear):
         n = check_int(in_features, "in_features", minimum=1)
         m = check_int(out_features, "out_features", minimum=1)
         super().__init__(n, m, mode)
-        self.rank = check_rank_bound(ranks, "ranks", min(n, m), "min(in_features, out_features)")
+        self.rank = check_rank_bound(rank, "rank", min(n, m), "min(in_features, out_features)")
         self.diag = bool(diag)
         var = target_variance(init, *self.fans)
         sigma = node_std(var, self.rank, 2)
         rng = check_random_state(random_state)
-        u = _normal(rng, (n, self.rank), sigma, dtype)
-        v = _normal(rng, (self.rank, m), sigma, dtype)
-        if rescale:
-            v = rescale_to_variance(v, u @ v, var)
-        self.add_param("U", u)
-        if self.diag:
-            self.add_param("s", np.ones(self.rank, dtype=dtype))
-        self.add_param("V", v)
-        if bias:
-            self.add_param("bias", np.zeros(m, dtype=dtype))
+        u = draw_normal(rng, (n, self.rank), sigma, dtype)
+        v = draw_normal(rng, (self.rank, m), sigma, dtype)
+        factors = {"U": u, "s": np.ones(self.rank, dtype=dtype), "V": v}
+        if not self.diag:
+            del factors["s"]
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="V" if rescale else None, variance=var
+        )
 
     @classmethod
     def from_weight(
@@ -181,7 +137,7 @@ class LowRankLinear(FactorizedLinear):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        ranks: int | None = None,
+        rank: int | None = None,
         eps: float | None = None,
         diag: bool = False,
         mode: str = "auto",
@@ -195,8 +151,8 @@ class LowRankLinear(FactorizedLinear):
             The dense weight, :class:`~tensornet.nn.Linear`'s layout.
         bias : array_like, optional
             The dense bias ``(out_features,)``; no bias parameter when ``None``.
-        ranks : int, optional
-            Rank kept (``<= min(in, out)``); with neither ``ranks`` nor ``eps`` the full rank.
+        rank : int, optional
+            Rank kept (``<= min(in, out)``); with neither ``rank`` nor ``eps`` the full rank.
         eps : float, optional
             Relative Frobenius error bound (:func:`tensornet.truncated_svd`).
         diag : bool
@@ -215,10 +171,10 @@ class LowRankLinear(FactorizedLinear):
         w = check_array(weight, "weight", ndim=2)
         dtype = layer_dtype(w, dtype)
         n, m = w.shape
-        if ranks is not None:
-            check_rank_bound(ranks, "ranks", min(n, m), f"min{w.shape} of the weight")
+        if rank is not None:
+            check_rank_bound(rank, "rank", min(n, m), f"min{w.shape} of the weight")
         b = check_bias(bias, m, dtype)
-        u, s, vt = truncated_svd(w.astype(np.float64), rank=ranks, eps=eps)
+        u, s, vt = truncated_svd(w.astype(np.float64), rank=rank, eps=eps)
         layer = cls(
             n,
             m,
@@ -266,7 +222,7 @@ class LowRankLinear(FactorizedLinear):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.in_features}, {self.out_features}, ranks={self.rank}, diag={self.diag}, "
+            f"{self.in_features}, {self.out_features}, rank={self.rank}, diag={self.diag}, "
             f"mode={self.mode!r}"
         )
 
@@ -291,7 +247,7 @@ class LowRankConv2d(FactorizedConv2d):
         ``C`` and ``O``.
     kernel_size : int or (int, int)
         ``(KH, KW)``.
-    ranks : int
+    rank : int
         The rank ``R``.
     stride, padding : int or (int, int)
         As for :class:`~tensornet.nn.Conv2d`.
@@ -318,7 +274,7 @@ class LowRankConv2d(FactorizedConv2d):
 
     Examples
     --------
-    >>> layer = LowRankConv2d(16, 32, 3, ranks=8, padding=1, scheme="spatial", random_state=0)
+    >>> layer = LowRankConv2d(16, 32, 3, rank=8, padding=1, scheme="spatial", random_state=0)
     >>> layer.weight().shape
     (32, 16, 3, 3)
     >>> layer.n_params
@@ -330,14 +286,14 @@ class LowRankConv2d(FactorizedConv2d):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        ranks: int,
+        rank: int,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         *,
         scheme: str = "channel",
         bias: bool = True,
         init: str = "he",
-        rescale: bool = True,
+        rescale: bool = False,
         mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
@@ -351,19 +307,16 @@ class LowRankConv2d(FactorizedConv2d):
             bound, what = min(o, c * kh * kw), "min(O, C*KH*KW) for the channel scheme"
         else:
             bound, what = min(c * kh, o * kw), "min(C*KH, O*KW) for the spatial scheme"
-        self.rank = r = check_rank_bound(ranks, "ranks", bound, what)
+        self.rank = r = check_rank_bound(rank, "rank", bound, what)
         u_shape, v_shape = self._factor_shapes()
         var = target_variance(init, *self.fans)
         sigma = node_std(var, r, 2)
         rng = check_random_state(random_state)
-        u = _normal(rng, u_shape, sigma, dtype)
-        v = _normal(rng, v_shape, sigma, dtype)
-        if rescale:
-            v = rescale_to_variance(v, self.dense_weight({"U": u, "V": v}), var)
-        self.add_param("U", u)
-        self.add_param("V", v)
-        if bias:
-            self.add_param("bias", np.zeros(o, dtype=dtype))
+        u = draw_normal(rng, u_shape, sigma, dtype)
+        v = draw_normal(rng, v_shape, sigma, dtype)
+        self.add_factors(
+            {"U": u, "V": v}, bias=bias, dtype=dtype, rescale="V" if rescale else None, variance=var
+        )
 
     def _factor_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         o, c, kh, kw = self.weight_shape
@@ -378,7 +331,7 @@ class LowRankConv2d(FactorizedConv2d):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        ranks: int | None = None,
+        rank: int | None = None,
         eps: float | None = None,
         scheme: str = "channel",
         stride: int | tuple[int, int] = 1,
@@ -394,8 +347,8 @@ class LowRankConv2d(FactorizedConv2d):
             The dense kernel, :class:`~tensornet.nn.Conv2d`'s layout.
         bias : array_like, optional
             The dense bias ``(O,)``.
-        ranks : int, optional
-            Rank kept; with neither ``ranks`` nor ``eps`` the full rank of the matricization.
+        rank : int, optional
+            Rank kept; with neither ``rank`` nor ``eps`` the full rank of the matricization.
         eps : float, optional
             Relative Frobenius error bound on the kernel.
         scheme : {"channel", "spatial"}
@@ -421,15 +374,15 @@ class LowRankConv2d(FactorizedConv2d):
             mat = w64.reshape(o, c * kh * kw)
         else:
             mat = w64.transpose(1, 2, 0, 3).reshape(c * kh, o * kw)
-        if ranks is not None:
+        if rank is not None:
             check_rank_bound(
-                ranks,
-                "ranks",
+                rank,
+                "rank",
                 min(mat.shape),
                 f"min{mat.shape} of the {scheme} matricization of the weight",
             )
         b = check_bias(bias, o, dtype)
-        u, s, vt = truncated_svd(mat, rank=ranks, eps=eps)
+        u, s, vt = truncated_svd(mat, rank=rank, eps=eps)
         left, right = _balanced_split(u, s, vt)
         r = len(s)
         layer = cls(
@@ -495,6 +448,6 @@ class LowRankConv2d(FactorizedConv2d):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"ranks={self.rank}, stride={self.stride}, padding={self.padding}, "
+            f"rank={self.rank}, stride={self.stride}, padding={self.padding}, "
             f"scheme={self.scheme!r}, mode={self.mode!r}"
         )

@@ -35,11 +35,19 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks
+from ..._validation import check_int, check_random_state, check_ranks
 from ...decompositions.stp import stt_svd
 from ...formats.stp import STTTensor
 from ._network import Network, Tape, check_modes, contract, draw_factors, factor_cap, interleave
-from .base import FactorizedLinear, node_std, rescale_to_variance, target_variance
+from .base import (
+    FactorizedLinear,
+    check_linear_weight,
+    layer_dtype,
+    load_factors,
+    node_std,
+    record_conversion,
+    target_variance,
+)
 
 __all__ = ["STTLinear"]
 
@@ -133,7 +141,6 @@ class STTLinear(FactorizedLinear):
                 f"{sizes[0]}"
             )
         self.ranks = _stt_ranks(ranks, self.t, sizes)
-        self.info: dict[str, Any] = {}
         d, q = len(ins), [r // self.t for r in self.ranks]
         shapes: dict[str, tuple[int, ...]] = {"core0": (sizes[0] // self.t, self.ranks[0])}
         labels: list[tuple] = [(("i", 0), ("j", 0), ("a", 1))]
@@ -165,12 +172,9 @@ class STTLinear(FactorizedLinear):
         variance = target_variance(init, *self.fans)
         std = node_std(variance, math.prod(q), d)
         factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        for name, value in factors.items():
-            self.add_param(name, value)
-        if rescale:
-            self._params["core0"] = rescale_to_variance(factors["core0"], self.weight(), variance)
-        if bias:
-            self.add_param("bias", np.zeros(self.out_features, dtype=dtype))
+        self.add_factors(
+            factors, bias=bias, dtype=dtype, rescale="core0" if rescale else None, variance=variance
+        )
 
     # ----------------------------------------------------------------- computation
     def _tt_cores(self, params: dict[str, Any]) -> list[Any]:
@@ -287,27 +291,15 @@ class STTLinear(FactorizedLinear):
         STTLinear
         """
         ins, outs = check_modes(in_modes, out_modes)
-        w = check_array(weight, "weight", ndim=2)
-        want = (math.prod(ins), math.prod(outs))
-        if w.shape != want:
-            raise ValueError(
-                f"weight has shape {w.shape}, expected (prod(in_modes), prod(out_modes)) = {want}"
-            )
-        dtype = w.dtype if dtype is None else dtype
+        w = check_linear_weight(weight, ins, outs)
+        dtype = layer_dtype(w, dtype)
         s = stt_svd(interleave(w.astype(np.float64), ins, outs), ranks=ranks, eps=eps, t=t)
         layer = cls(ins, outs, s.ranks[1:-1], s.t, bias=bias is not None, dtype=dtype, mode=mode)
-        layer._params["core0"] = np.ascontiguousarray(s.cores[0][0], dtype=dtype)
+        factors = {"core0": s.cores[0][0]}
         for k in range(1, len(ins)):
-            g = s.cores[k]
-            shape = layer._params[f"core{k}"].shape
-            layer._params[f"core{k}"] = np.ascontiguousarray(g.reshape(shape), dtype=dtype)
-        if bias is not None:
-            b = check_array(bias, "bias", ndim=1)
-            if b.shape != (want[1],):
-                raise ValueError(f"bias has shape {b.shape}, expected ({want[1]},)")
-            layer._params["bias"] = np.ascontiguousarray(b, dtype=dtype)
-        layer.info = dict(s.info)
-        return layer
+            factors[f"core{k}"] = s.cores[k].reshape(layer._params[f"core{k}"].shape)
+        load_factors(layer, factors, bias)
+        return record_conversion(layer, w, s.info)
 
     def extra_repr(self) -> str:
         return (

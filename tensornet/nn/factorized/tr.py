@@ -49,11 +49,14 @@ from ._ttcore import tt_merge
 from .base import (
     FactorizedConv2d,
     FactorizedLinear,
+    draw_normals,
+    layer_dtype,
+    load_factors,
     node_std,
-    rescale_to_variance,
+    record_conversion,
+    resolve_modes,
     target_variance,
 )
-from .tt import _copy_into, _draw, _dtype, resolve_modes
 
 __all__ = ["TRLinear", "TRConv2d"]
 
@@ -219,16 +222,16 @@ class TRLinear(FactorizedLinear):
         self.init_std = node_std(variance, math.prod(self.ranks), p + q)
         rng = check_random_state(random_state)
         shapes = self.in_core_shapes + self.out_core_shapes
-        drawn = _draw(rng, shapes, self.init_std, dtype)
-        for k in range(p):
-            self.add_param(f"in_core_{k}", drawn[k])
-        for k in range(q):
-            self.add_param(f"out_core_{k}", drawn[p + k])
-        if bias:
-            self.add_param("bias", np.zeros(out_features, dtype=dtype))
-        if rescale:
-            core = rescale_to_variance(self._params["in_core_0"], self.weight(), variance)
-            np.copyto(self._params["in_core_0"], core)
+        drawn = draw_normals(rng, shapes, self.init_std, dtype)
+        factors = {f"in_core_{k}": drawn[k] for k in range(p)}
+        factors.update({f"out_core_{k}": drawn[p + k] for k in range(q)})
+        self.add_factors(
+            factors,
+            bias=bias,
+            dtype=dtype,
+            rescale="in_core_0" if rescale else None,
+            variance=variance,
+        )
 
     @property
     def in_core_shapes(self) -> list[tuple[int, int, int]]:
@@ -296,7 +299,8 @@ class TRLinear(FactorizedLinear):
         ``W`` reshaped to ``(m_1, ..., m_p, n_1, ..., n_q)`` is decomposed by
         :func:`tensornet.tr_svd` (rank caps ``ranks`` as ``p + q`` ring ranks or one int,
         error bound ``eps``; neither: exact). The achieved ranks become the layer's;
-        ``layer.info`` holds ``rel_error`` and ``ranks``.
+        ``layer.decomposition_info`` holds ``rel_error``, ``ranks`` and
+        ``weight_rel_error``.
 
         Parameters
         ----------
@@ -327,14 +331,13 @@ class TRLinear(FactorizedLinear):
         tr = tr_svd(weight.reshape(ins + outs), ranks=caps, eps=eps)
         layer = cls(
             n, m, ranks=tr.ranks[:-1], in_modes=ins, out_modes=outs, bias=bias is not None,
-            mode=mode, random_state=0, dtype=_dtype(dtype, weight),
+            mode=mode, random_state=0, dtype=layer_dtype(weight, dtype),
         )  # fmt: skip
         p = len(ins)
         arrays = {f"in_core_{k}": g for k, g in enumerate(tr.cores[:p])}
         arrays.update({f"out_core_{k}": g for k, g in enumerate(tr.cores[p:])})
-        _copy_into(layer, arrays, bias)
-        layer.info = dict(tr.info)
-        return layer
+        load_factors(layer, arrays, bias)
+        return record_conversion(layer, weight, tr.info)
 
     def extra_repr(self) -> str:
         return (
@@ -413,18 +416,18 @@ class TRConv2d(FactorizedConv2d):
         rng = check_random_state(random_state)
         r = self.ranks + (self.ranks[0],)
         spatial = (r[p],) + self.kernel_size + (r[p + 1],)
-        drawn = _draw(rng, [*self.in_core_shapes, spatial, *self.out_core_shapes],
+        drawn = draw_normals(rng, [*self.in_core_shapes, spatial, *self.out_core_shapes],
                       self.init_std, dtype)  # fmt: skip
-        for k in range(p):
-            self.add_param(f"in_core_{k}", drawn[k])
-        self.add_param("spatial", drawn[p])
-        for k in range(q):
-            self.add_param(f"out_core_{k}", drawn[p + 1 + k])
-        if bias:
-            self.add_param("bias", np.zeros(out_channels, dtype=dtype))
-        if rescale:
-            core = rescale_to_variance(self._params["spatial"], self.weight(), variance)
-            np.copyto(self._params["spatial"], core)
+        factors = {f"in_core_{k}": drawn[k] for k in range(p)}
+        factors["spatial"] = drawn[p]
+        factors.update({f"out_core_{k}": drawn[p + 1 + k] for k in range(q)})
+        self.add_factors(
+            factors,
+            bias=bias,
+            dtype=dtype,
+            rescale="spatial" if rescale else None,
+            variance=variance,
+        )
 
     @property
     def in_core_shapes(self) -> list[tuple[int, int, int]]:
@@ -520,7 +523,8 @@ class TRConv2d(FactorizedConv2d):
 
         The kernel is reshaped to ``(c_1, ..., c_P, kh kw, s_1, ..., s_Q)`` and decomposed by
         :func:`tensornet.tr_svd` (rank caps ``ranks``: one int or the ``P + Q + 1`` ring
-        ranks; error bound ``eps``; neither: exact). ``layer.info`` holds ``rel_error``.
+        ranks; error bound ``eps``; neither: exact). ``layer.decomposition_info`` holds
+        ``rel_error`` and ``weight_rel_error``.
 
         Parameters
         ----------
@@ -554,15 +558,14 @@ class TRConv2d(FactorizedConv2d):
         layer = cls(
             c, s, (kh, kw), ranks=tr.ranks[:-1], in_modes=ins, out_modes=outs, stride=stride,
             padding=padding, bias=bias is not None, mode=mode, random_state=0,
-            dtype=_dtype(dtype, weight),
+            dtype=layer_dtype(weight, dtype),
         )  # fmt: skip
         g = tr.cores[p]
         arrays = {f"in_core_{k}": core for k, core in enumerate(tr.cores[:p])}
         arrays["spatial"] = g.reshape(g.shape[0], kh, kw, g.shape[2])
         arrays.update({f"out_core_{k}": core for k, core in enumerate(tr.cores[p + 1 :])})
-        _copy_into(layer, arrays, bias)
-        layer.info = dict(tr.info)
-        return layer
+        load_factors(layer, arrays, bias)
+        return record_conversion(layer, weight, tr.info)
 
     def extra_repr(self) -> str:
         return (

@@ -41,16 +41,19 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks, check_shape
+from ..._validation import check_array, check_int, check_random_state, check_ranks
 from ...decompositions import tt_matrix_svd, tt_svd
 from ..conv import conv2d
 from ._ttcore import TTPlan, merge_cost, tt_matmat, tt_merge, tt_plan
 from .base import (
     FactorizedConv2d,
     FactorizedLinear,
+    draw_normals,
+    layer_dtype,
+    load_factors,
     node_std,
-    rescale_to_variance,
-    suggest_modes,
+    record_conversion,
+    resolve_modes,
     target_variance,
 )
 
@@ -60,21 +63,6 @@ _DEFAULT_CORES = 3
 
 
 # ------------------------------------------------------------------------------ shared checks
-def resolve_modes(
-    size: int, modes: Sequence[int] | None, name: str, size_name: str, n_cores: int
-) -> tuple[int, ...]:
-    """``modes`` checked to multiply to ``size``, or :func:`suggest_modes` when ``None``."""
-    if modes is None:
-        return suggest_modes(size, n_cores)
-    modes = check_shape(modes, name)
-    if math.prod(modes) != size:
-        raise ValueError(
-            f"{name}={modes} multiply to {math.prod(modes)}, but {size_name}={size}: the modes "
-            "must factor the layer size"
-        )
-    return modes
-
-
 def default_n_cores(n_cores: int | None, *given: Sequence[int] | None) -> int:
     """Number of cores: ``n_cores`` if given, else the length of the first given modes, else 3."""
     if n_cores is not None:
@@ -99,26 +87,6 @@ def _tt_ranks(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...]:
             return full
         return (1,) + check_ranks(seq, d - 1, name) + (1,)
     return (1,) + check_ranks(ranks, d - 1, name) + (1,)
-
-
-def _draw(rng: np.random.Generator, shapes, std: float, dtype) -> list[np.ndarray]:
-    return [(rng.standard_normal(s) * std).astype(dtype) for s in shapes]
-
-
-def _dtype(dtype: Any, weight: np.ndarray) -> Any:
-    if dtype is not None:
-        return dtype
-    return weight.dtype if weight.dtype in (np.float32, np.float64) else np.float32
-
-
-def _copy_into(layer, arrays: dict[str, np.ndarray], bias: Any) -> None:
-    for name, value in arrays.items():
-        np.copyto(layer._params[name], value, casting="unsafe")
-    if bias is not None:
-        b = check_array(bias, "bias", ndim=1)
-        if b.shape != layer._params["bias"].shape:
-            raise ValueError(f"bias has shape {b.shape}, expected {layer._params['bias'].shape}")
-        np.copyto(layer._params["bias"], b, casting="unsafe")
 
 
 # ------------------------------------------------------------------------------ TTLinear
@@ -209,13 +177,14 @@ class TTLinear(FactorizedLinear):
         variance = target_variance(init, *self.fans)
         self.init_std = node_std(variance, math.prod(self.ranks[1:-1]), d)
         rng = check_random_state(random_state)
-        for k, core in enumerate(_draw(rng, self.core_shapes, self.init_std, dtype)):
-            self.add_param(f"core_{k}", core)
-        if bias:
-            self.add_param("bias", np.zeros(out_features, dtype=dtype))
-        if rescale:
-            core = rescale_to_variance(self._params["core_0"], self.weight(), variance)
-            np.copyto(self._params["core_0"], core)
+        drawn = draw_normals(rng, self.core_shapes, self.init_std, dtype)
+        self.add_factors(
+            {f"core_{k}": core for k, core in enumerate(drawn)},
+            bias=bias,
+            dtype=dtype,
+            rescale="core_0" if rescale else None,
+            variance=variance,
+        )
 
     @property
     def core_shapes(self) -> list[tuple[int, int, int, int]]:
@@ -280,7 +249,8 @@ class TTLinear(FactorizedLinear):
 
         Cores from :func:`tensornet.tt_matrix_svd` (rank caps ``ranks``, relative Frobenius
         error bound ``eps``; neither: exact). The achieved ranks become the layer's;
-        ``layer.info`` holds the decomposition's ``rel_error`` and ``ranks``.
+        ``layer.decomposition_info`` holds the decomposition's ``rel_error`` and ``ranks``
+        and ``weight_rel_error``.
 
         Parameters
         ----------
@@ -310,11 +280,10 @@ class TTLinear(FactorizedLinear):
         ttm = tt_matrix_svd(weight, ins, outs, ranks=ranks, eps=eps)
         layer = cls(
             weight.shape[0], weight.shape[1], ranks=ttm.ranks, in_modes=ins, out_modes=outs,
-            bias=bias is not None, mode=mode, random_state=0, dtype=_dtype(dtype, weight),
+            bias=bias is not None, mode=mode, random_state=0, dtype=layer_dtype(weight, dtype),
         )  # fmt: skip
-        _copy_into(layer, {f"core_{k}": g for k, g in enumerate(ttm.cores)}, bias)
-        layer.info = dict(ttm.info)
-        return layer
+        load_factors(layer, {f"core_{k}": g for k, g in enumerate(ttm.cores)}, bias)
+        return record_conversion(layer, weight, ttm.info)
 
     def extra_repr(self) -> str:
         return (
@@ -397,15 +366,16 @@ class TTConv2d(FactorizedConv2d):
         self.init_std = node_std(variance, math.prod(self.ranks[:-1]), d + 1)
         rng = check_random_state(random_state)
         shapes = [self.kernel_size + (self.ranks[0],)] + self.core_shapes
-        drawn = _draw(rng, shapes, self.init_std, dtype)
-        self.add_param("spatial", drawn[0])
-        for k, core in enumerate(drawn[1:]):
-            self.add_param(f"core_{k}", core)
-        if bias:
-            self.add_param("bias", np.zeros(out_channels, dtype=dtype))
-        if rescale:
-            core = rescale_to_variance(self._params["spatial"], self.weight(), variance)
-            np.copyto(self._params["spatial"], core)
+        drawn = draw_normals(rng, shapes, self.init_std, dtype)
+        factors = {"spatial": drawn[0]}
+        factors.update({f"core_{k}": core for k, core in enumerate(drawn[1:])})
+        self.add_factors(
+            factors,
+            bias=bias,
+            dtype=dtype,
+            rescale="spatial" if rescale else None,
+            variance=variance,
+        )
 
     @property
     def core_shapes(self) -> list[tuple[int, int, int, int]]:
@@ -486,7 +456,8 @@ class TTConv2d(FactorizedConv2d):
         The kernel is reshaped to ``(kh kw, c_1 s_1, ..., c_d s_d)`` (spatial mode first, then
         the interleaved channel modes) and decomposed by :func:`tensornet.tt_svd` with rank
         caps ``ranks`` (``(r_0, ..., r_{d-1})`` or one int) and error bound ``eps``; neither
-        gives an exact conversion. ``layer.info`` holds ``rel_error`` and ``ranks``.
+        gives an exact conversion. ``layer.decomposition_info`` holds ``rel_error``, ``ranks`` and
+        ``weight_rel_error``.
 
         Parameters
         ----------
@@ -525,14 +496,13 @@ class TTConv2d(FactorizedConv2d):
         layer = cls(
             c, s, (kh, kw), ranks=tt.ranks[1:], in_modes=ins, out_modes=outs, stride=stride,
             padding=padding, bias=bias is not None, mode=mode, random_state=0,
-            dtype=_dtype(dtype, weight),
+            dtype=layer_dtype(weight, dtype),
         )  # fmt: skip
         arrays = {"spatial": cores[0].reshape(kh, kw, -1)}
         for k, g in enumerate(cores[1:]):
             arrays[f"core_{k}"] = g.reshape(g.shape[0], ins[k], outs[k], g.shape[2])
-        _copy_into(layer, arrays, bias)
-        layer.info = dict(tt.info)
-        return layer
+        load_factors(layer, arrays, bias)
+        return record_conversion(layer, weight, tt.info)
 
     def extra_repr(self) -> str:
         return (

@@ -23,8 +23,17 @@ from ..._validation import check_array, check_int, check_random_state, check_ran
 from ...decompositions import tucker2
 from ..conv import conv2d
 from ._channel_ops import pointwise_conv2d
-from .base import FactorizedConv2d, node_std, rescale_to_variance, target_variance
-from .lowrank import check_bias, check_rank_bound, layer_dtype, record_conversion, set_param
+from .base import (
+    FactorizedConv2d,
+    check_bias,
+    check_rank_bound,
+    draw_normal,
+    layer_dtype,
+    node_std,
+    record_conversion,
+    set_param,
+    target_variance,
+)
 
 __all__ = ["TuckerConv2d"]
 
@@ -93,7 +102,7 @@ class TuckerConv2d(FactorizedConv2d):
         *,
         bias: bool = True,
         init: str = "he",
-        rescale: bool = True,
+        rescale: bool = False,
         mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
@@ -107,16 +116,13 @@ class TuckerConv2d(FactorizedConv2d):
         sigma = node_std(var, r_in * r_out, 3)
         rng = check_random_state(random_state)
         nodes = {
-            "U_in": (rng.standard_normal((c, r_in)) * sigma).astype(dtype),
-            "core": (rng.standard_normal((r_out, r_in, kh, kw)) * sigma).astype(dtype),
-            "U_out": (rng.standard_normal((o, r_out)) * sigma).astype(dtype),
+            "U_in": draw_normal(rng, (c, r_in), sigma, dtype),
+            "core": draw_normal(rng, (r_out, r_in, kh, kw), sigma, dtype),
+            "U_out": draw_normal(rng, (o, r_out), sigma, dtype),
         }
-        if rescale:
-            nodes["U_out"] = rescale_to_variance(nodes["U_out"], self.dense_weight(nodes), var)
-        for name in ("U_in", "core", "U_out"):
-            self.add_param(name, nodes[name])
-        if bias:
-            self.add_param("bias", np.zeros(o, dtype=dtype))
+        self.add_factors(
+            nodes, bias=bias, dtype=dtype, rescale="U_out" if rescale else None, variance=var
+        )
 
     @classmethod
     def from_weight(

@@ -257,8 +257,8 @@ def test_bt_conv_variance_over_seeds_is_he():
 
 
 def test_bt_rescale_makes_the_variance_exact():
-    lin = BTLinear(24, 30, 2, n_blocks=2, dtype=F64, random_state=5)
-    conv = BTConv2d(8, 6, 3, 2, n_blocks=2, dtype=F64, random_state=5)
+    lin = BTLinear(24, 30, 2, n_blocks=2, rescale=True, dtype=F64, random_state=5)
+    conv = BTConv2d(8, 6, 3, 2, n_blocks=2, rescale=True, dtype=F64, random_state=5)
     for layer in (lin, conv):
         assert math.isclose(np.mean(layer.weight() ** 2), he_target(layer), rel_tol=1e-12)
 

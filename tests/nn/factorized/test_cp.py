@@ -75,7 +75,7 @@ def test_cp_trains_in_float32():
 def test_cp_full_rank_conversion_of_a_random_kernel_is_exact():
     w = _x((5, 3, 3, 2))
     assert max_cp_rank(w.shape) == 18  # 3 * 3 * 2: the unfolding along the largest mode
-    layer = CPConv2d.from_weight(w, _x(5, 1), ranks=18, padding=1)
+    layer = CPConv2d.from_weight(w, _x(5, 1), rank=18, padding=1)
     np.testing.assert_allclose(layer.weight(), w, rtol=0, atol=1e-12)
 
 
@@ -87,7 +87,7 @@ def test_exact_cp_factors_rebuild_the_tensor():
 
 def test_cp_conversion_recovers_a_low_rank_kernel():
     k = _cp_kernel((6, 4, 3, 3), 3, seed=4)
-    layer = CPConv2d.from_weight(k, ranks=3, tol=1e-14, n_iter_max=2000, random_state=0)
+    layer = CPConv2d.from_weight(k, rank=3, tol=1e-14, n_iter_max=2000, random_state=0)
     assert np.linalg.norm(layer.weight() - k) <= 1e-6 * np.linalg.norm(k)
     assert layer.decomposition_info["rel_error"] <= 1e-6
     assert layer.decomposition_info["weight_rel_error"] <= 1e-6
@@ -119,7 +119,7 @@ def test_cp_factor_std_is_the_eighth_root():
 
 
 def test_cp_rescale_makes_the_variance_exact():
-    layer = CPConv2d(8, 6, 3, 2, dtype=F64, random_state=5)
+    layer = CPConv2d(8, 6, 3, 2, rescale=True, dtype=F64, random_state=5)
     assert math.isclose(np.mean(layer.weight() ** 2), he_target(layer), rel_tol=1e-12)
 
 
@@ -140,13 +140,13 @@ def test_cp_param_and_flop_formulas():
 
 # ---------------------------------------------------------------------------- bad configurations
 def test_cp_bad_configurations():
-    with pytest.raises(ValueError, match="ranks"):
+    with pytest.raises(ValueError, match="rank"):
         CPConv2d(3, 4, 3, 0)
-    with pytest.raises(ValueError, match="ranks=28 exceeds the largest possible rank 27"):
+    with pytest.raises(ValueError, match="rank=28 exceeds the largest possible rank 27"):
         CPConv2d(3, 4, 3, 28)
     with pytest.raises(ValueError, match="weight"):
-        CPConv2d.from_weight(np.ones((3, 3, 3)), ranks=2)
-    with pytest.raises(ValueError, match="ranks=19 exceeds"):
-        CPConv2d.from_weight(_x((5, 3, 3, 2)), ranks=19)
+        CPConv2d.from_weight(np.ones((3, 3, 3)), rank=2)
+    with pytest.raises(ValueError, match="rank=19 exceeds"):
+        CPConv2d.from_weight(_x((5, 3, 3, 2)), rank=19)
     with pytest.raises(ValueError, match="bias"):
-        CPConv2d.from_weight(_x((5, 3, 3, 2)), _x(3), ranks=2)
+        CPConv2d.from_weight(_x((5, 3, 3, 2)), _x(3), rank=2)

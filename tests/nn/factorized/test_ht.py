@@ -74,7 +74,7 @@ def test_truncated_conversion_reports_the_weight_error_of_the_layer():
     layer = HTLinear.from_weight(w, in_modes=(4, 4, 4), out_modes=(3, 3, 4), ranks=3)
     err = np.linalg.norm(layer.weight() - w) / np.linalg.norm(w)
     assert 0 < err < 1
-    assert math.isclose(err, layer.info["rel_error"], rel_tol=1e-8)
+    assert math.isclose(err, layer.decomposition_info["rel_error"], rel_tol=1e-8)
     assert max(layer.ranks) <= 3
 
 

@@ -76,7 +76,7 @@ def test_kp_truncated_conversion_reports_the_weight_error_of_the_layer():
     layer = KPLinear.from_weight(w, a_shape=(4, 3), rank=3)
     assert layer.params["a"].dtype == np.float32 and layer.rank == 3
     err = np.linalg.norm(layer.weight().astype(np.float64) - w) / np.linalg.norm(w)
-    assert math.isclose(err, layer.info["rel_error"], rel_tol=1e-5)
+    assert math.isclose(err, layer.decomposition_info["rel_error"], rel_tol=1e-5)
 
 
 @pytest.mark.parametrize("init", ["he", "glorot"])
@@ -188,7 +188,7 @@ def test_gkp_truncated_conversion_reports_the_kernel_error_of_the_layer():
     w = np.random.default_rng(7).standard_normal((16, 8, 3, 3))
     layer = GKPConv2d.from_weight(w, a_shape=(4, 4, 1, 3), rank=5)
     err = np.linalg.norm(layer.weight() - w) / np.linalg.norm(w)
-    assert math.isclose(err, layer.info["rel_error"], rel_tol=1e-8)
+    assert math.isclose(err, layer.decomposition_info["rel_error"], rel_tol=1e-8)
 
 
 @pytest.mark.parametrize("init", ["he", "glorot"])

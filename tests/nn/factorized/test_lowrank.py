@@ -97,7 +97,7 @@ def test_lowrank_linear_full_rank_conversion_is_exact(diag):
 def test_lowrank_linear_truncation_error_is_the_singular_value_tail():
     w = _x((30, 20))
     s = np.linalg.svd(w, compute_uv=False)
-    layer = LowRankLinear.from_weight(w, ranks=7)
+    layer = LowRankLinear.from_weight(w, rank=7)
     tail = np.sqrt(np.sum(s[7:] ** 2))
     assert math.isclose(np.linalg.norm(layer.weight() - w), tail, rel_tol=1e-10)
     assert math.isclose(
@@ -109,24 +109,24 @@ def test_lowrank_linear_eps_meets_the_error_bound():
     w = _x((30, 20), 2)
     layer = LowRankLinear.from_weight(w, eps=0.3)
     assert layer.decomposition_info["weight_rel_error"] <= 0.3
-    smaller = LowRankLinear.from_weight(w, ranks=layer.rank - 1)
+    smaller = LowRankLinear.from_weight(w, rank=layer.rank - 1)
     assert smaller.decomposition_info["weight_rel_error"] > 0.3
 
 
 def test_lowrank_linear_conversion_splits_singular_values_equally():
-    layer = LowRankLinear.from_weight(_x((15, 10)), ranks=4)
+    layer = LowRankLinear.from_weight(_x((15, 10)), rank=4)
     u, v = layer.params["U"], layer.params["V"]
     np.testing.assert_allclose(np.linalg.norm(u, axis=0), np.linalg.norm(v, axis=1), rtol=1e-12)
 
 
 def test_lowrank_linear_diag_conversion_has_orthonormal_factors():
-    layer = LowRankLinear.from_weight(_x((15, 10)), ranks=4, diag=True)
+    layer = LowRankLinear.from_weight(_x((15, 10)), rank=4, diag=True)
     np.testing.assert_allclose(layer.params["U"].T @ layer.params["U"], np.eye(4), atol=1e-12)
     np.testing.assert_allclose(layer.params["V"] @ layer.params["V"].T, np.eye(4), atol=1e-12)
 
 
 def test_lowrank_linear_conversion_keeps_float32():
-    layer = LowRankLinear.from_weight(_x((8, 6)).astype(np.float32), ranks=3)
+    layer = LowRankLinear.from_weight(_x((8, 6)).astype(np.float32), rank=3)
     assert all(p.dtype == np.float32 for p in layer.params.values())
 
 
@@ -144,7 +144,7 @@ def test_lowrank_conv_spatial_conversion_recovers_a_separable_kernel():
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((4, 3)), rng.standard_normal((6, 5))
     k = np.einsum("cp,oq->ocpq", a, b)
-    layer = LowRankConv2d.from_weight(k, scheme="spatial", ranks=1)
+    layer = LowRankConv2d.from_weight(k, scheme="spatial", rank=1)
     np.testing.assert_allclose(layer.weight(), k, atol=1e-12)
     assert layer.n_params == 4 * 3 + 6 * 5
 
@@ -174,8 +174,8 @@ def test_lowrank_glorot_variance_formula():
 
 @pytest.mark.parametrize("scheme", ["channel", "spatial"])
 def test_lowrank_rescale_makes_the_variance_exact(scheme):
-    lin = LowRankLinear(40, 30, 2, dtype=F64, random_state=5)
-    conv = LowRankConv2d(8, 6, 3, 2, scheme=scheme, dtype=F64, random_state=5)
+    lin = LowRankLinear(40, 30, 2, rescale=True, dtype=F64, random_state=5)
+    conv = LowRankConv2d(8, 6, 3, 2, scheme=scheme, rescale=True, dtype=F64, random_state=5)
     for layer in (lin, conv):
         assert math.isclose(np.mean(layer.weight() ** 2), he_target(layer), rel_tol=1e-12)
 
@@ -220,10 +220,10 @@ def test_lowrank_conv_param_and_flop_formulas():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"ranks": 0}, "ranks"),
-        ({"ranks": 9}, "ranks=9 exceeds the largest possible rank 8"),
-        ({"ranks": 2, "mode": "fast"}, "mode"),
-        ({"ranks": 2, "init": "kaiming"}, "init"),
+        ({"rank": 0}, "rank"),
+        ({"rank": 9}, "rank=9 exceeds the largest possible rank 8"),
+        ({"rank": 2, "mode": "fast"}, "mode"),
+        ({"rank": 2, "init": "kaiming"}, "init"),
     ],
 )
 def test_lowrank_linear_bad_configurations(kwargs, match):
@@ -232,13 +232,13 @@ def test_lowrank_linear_bad_configurations(kwargs, match):
 
 
 def test_lowrank_conv_bad_configurations():
-    with pytest.raises(ValueError, match="ranks=7 exceeds the largest possible rank 6"):
+    with pytest.raises(ValueError, match="rank=7 exceeds the largest possible rank 6"):
         LowRankConv2d(2, 6, 3, 7)
-    with pytest.raises(ValueError, match=r"ranks=7 exceeds the largest possible rank 6 \(min\(C"):
+    with pytest.raises(ValueError, match=r"rank=7 exceeds the largest possible rank 6 \(min\(C"):
         LowRankConv2d(2, 6, 3, 7, scheme="spatial")
     with pytest.raises(ValueError, match="scheme"):
         LowRankConv2d(2, 6, 3, 2, scheme="depth")
-    with pytest.raises(ValueError, match="ranks"):
+    with pytest.raises(ValueError, match="rank"):
         LowRankConv2d(2, 6, 3, 0)
 
 
@@ -247,8 +247,8 @@ def test_lowrank_from_weight_bad_input():
         LowRankLinear.from_weight(np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="weight"):
         LowRankConv2d.from_weight(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="ranks=5 exceeds"):
-        LowRankLinear.from_weight(_x((4, 6)), ranks=5)
+    with pytest.raises(ValueError, match="rank=5 exceeds"):
+        LowRankLinear.from_weight(_x((4, 6)), rank=5)
     with pytest.raises(ValueError, match="bias"):
         LowRankLinear.from_weight(_x((4, 6)), _x(4))
     with pytest.raises(ValueError, match="weight"):

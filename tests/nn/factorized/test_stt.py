@@ -114,7 +114,7 @@ def test_truncated_conversion_matches_stt_svd_and_its_error():
         interleave(layer.weight(), (4, 4, 4), (3, 3, 4)), s.full(), rtol=1e-4, atol=1e-5
     )
     err = np.linalg.norm(layer.weight().astype(np.float64) - w) / np.linalg.norm(w)
-    assert math.isclose(err, layer.info["rel_error"], rel_tol=1e-4)
+    assert math.isclose(err, layer.decomposition_info["rel_error"], rel_tol=1e-4)
 
 
 @pytest.mark.parametrize(("init", "t"), [("he", 2), ("glorot", 2), ("he", 4)])

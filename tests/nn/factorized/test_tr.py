@@ -90,7 +90,8 @@ def test_tr_linear_full_rank_conversion_is_exact():
     assert rel_err(layer(x), x @ w + b) < 1e-12
     capped = TRLinear.from_weight(w, in_modes=(2, 3, 4), out_modes=(5, 6), ranks=2)
     assert max(capped.ranks) <= 2
-    assert capped.info["rel_error"] == pytest.approx(rel_err(capped.weight(), w), rel=1e-6)
+    info = capped.decomposition_info
+    assert info["rel_error"] == pytest.approx(rel_err(capped.weight(), w), rel=1e-6)
     loose = TRLinear.from_weight(w, in_modes=(2, 3, 4), out_modes=(5, 6), eps=0.5)
     assert rel_err(loose.weight(), w) <= 0.5 + 1e-9
 
@@ -191,7 +192,8 @@ def test_tr_conv_full_rank_conversion_is_exact():
     assert rel_err(layer(x), conv2d(x, k, b, 1, 1)) < 1e-12
     capped = TRConv2d.from_weight(k, in_modes=(3, 4), out_modes=(4, 5), ranks=3)
     assert max(capped.ranks) <= 3
-    assert capped.info["rel_error"] == pytest.approx(rel_err(capped.weight(), k), rel=1e-6)
+    info = capped.decomposition_info
+    assert info["rel_error"] == pytest.approx(rel_err(capped.weight(), k), rel=1e-6)
 
 
 def test_tr_conv_init_variance_over_seeds_matches_he_target():

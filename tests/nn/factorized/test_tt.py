@@ -190,7 +190,8 @@ def test_tt_linear_from_weight_respects_caps_and_eps():
     w = np.random.default_rng(7).standard_normal((64, 64)).astype(np.float32)
     capped = TTLinear.from_weight(w, in_modes=(4, 4, 4), out_modes=(4, 4, 4), ranks=3)
     assert max(capped.ranks) <= 3 and capped.params["core_0"].dtype == np.float32
-    assert capped.info["rel_error"] == pytest.approx(rel_err(capped.weight(), w), rel=1e-3)
+    info = capped.decomposition_info
+    assert info["rel_error"] == pytest.approx(rel_err(capped.weight(), w), rel=1e-3)
     loose = TTLinear.from_weight(w.astype(F64), in_modes=(4, 4, 4), out_modes=(4, 4, 4), eps=0.5)
     assert rel_err(loose.weight(), w) <= 0.5 + 1e-9
     default = TTLinear.from_weight(w.astype(F64))  # modes from suggest_modes, 3 cores
@@ -344,7 +345,8 @@ def test_tt_conv_full_rank_conversion_is_exact():
     assert rel_err(layer(x), conv2d(x, k, b, 1, 1)) < 1e-12
     capped = TTConv2d.from_weight(k, in_modes=(3, 4), out_modes=(4, 5), ranks=(4, 6))
     assert capped.ranks[0] <= 4 and capped.ranks[1] <= 6
-    assert capped.info["rel_error"] == pytest.approx(rel_err(capped.weight(), k), rel=1e-6)
+    info = capped.decomposition_info
+    assert info["rel_error"] == pytest.approx(rel_err(capped.weight(), k), rel=1e-6)
 
 
 def test_tt_conv_init_variance_over_seeds_matches_he_target():

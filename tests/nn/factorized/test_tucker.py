@@ -100,7 +100,7 @@ def test_tucker2_node_std_is_the_sixth_root():
 
 
 def test_tucker2_rescale_makes_the_variance_exact():
-    layer = TuckerConv2d(8, 6, 3, 2, dtype=F64, random_state=5)
+    layer = TuckerConv2d(8, 6, 3, 2, rescale=True, dtype=F64, random_state=5)
     assert math.isclose(np.mean(layer.weight() ** 2), he_target(layer), rel_tol=1e-12)
 
 
