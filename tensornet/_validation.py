@@ -368,3 +368,34 @@ def check_random_state(random_state: Any) -> np.random.Generator:
         "random_state must be None, an int or a numpy.random.Generator, "
         f"got {_describe(random_state)}"
     )
+
+
+def check_tol(tol: Any, name: str = "tol") -> float:
+    """Return a stopping tolerance as a finite ``float >= 0``.
+
+    Parameters
+    ----------
+    tol : float
+        Tolerance on the change of the relative error between two sweeps of an iterative
+        method (``0`` runs every sweep). Any real number type is accepted (``int``,
+        ``float``, NumPy scalars); ``bool`` and strings are not.
+    name : str
+        The argument's name, used in messages.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        If ``tol`` is not a real number.
+    ValueError
+        If ``tol`` is negative, NaN or infinite.
+    """
+    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_describe(tol)}")
+    value = float(tol)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name}={value} must be a finite number >= 0")
+    return value

@@ -42,10 +42,12 @@ from .._validation import (
     check_option,
     check_random_state,
     check_rank,
+    check_tol,
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
 from ..registry import register_method
+from .als import ALSResult, als, relative_error
 
 __all__ = ["cp_als", "CPDegeneracyWarning"]
 
@@ -55,9 +57,13 @@ DEGENERACY_RATIO = 1e3
 #: ``-DEGENERACY_CONGRUENCE``) are reported as degenerate.
 CANCELLING_RATIO = 2.0
 DEGENERACY_CONGRUENCE = 0.9
-#: Below this relative error the cheap error formula (which cancels ``||X||^2`` terms) is
-#: replaced by the norm of the dense residual.
-EXACT_ERROR_BELOW = 1e-6
+#: Reciprocal condition number of the normal equations below which the LU solve is replaced
+#: by the pseudo-inverse solve (``V`` is numerically singular: see ``_solve_normal_equations``).
+MIN_RCOND = 1e-10
+
+_getrf, _gecon, _getrs = scipy.linalg.lapack.get_lapack_funcs(
+    ("getrf", "gecon", "getrs"), dtype=np.float64
+)
 
 
 class CPDegeneracyWarning(UserWarning):
@@ -65,13 +71,6 @@ class CPDegeneracyWarning(UserWarning):
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_tol(tol: Any) -> float:
-    value = float(tol)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
-    return value
-
-
 def _svd_init_factor(x: np.ndarray, mode: int, rank: int, rng: np.random.Generator) -> np.ndarray:
     """Leading ``rank`` left singular vectors of ``X_(mode)`` (random columns beyond ``I_n``).
 
@@ -121,18 +120,34 @@ def _hadamard_except(grams: Sequence[np.ndarray], skip: int | None) -> np.ndarra
 
 
 def _solve_normal_equations(m: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``M V^{-1}`` for the symmetric PSD ``V``: LU solve, or the pseudo-inverse if singular.
+    """``M V^+`` for the symmetric PSD ``V``: an LU solve when ``V`` is well conditioned, else a
+    least-squares solve through the pseudo-inverse of ``V``.
 
-    ``V`` is ``R x R``; LAPACK ``gesv`` (partial pivoting, backward stable) has the smallest call
-    overhead, which matters in a loop of many cheap sweeps.
+    ``V`` is singular whenever ``R`` exceeds the rank the other factors can span (e.g. ``R``
+    above a mode size of a matrix); LU then amplifies round-off into huge columns and the error
+    jumps. LAPACK ``gesv`` (partial pivoting) has the smallest call overhead, which matters in a
+    loop of many cheap sweeps, and its condition estimate ``gecon`` costs ``O(R^2)``.
     """
-    try:
-        out = np.linalg.solve(v, m.T).T
-        if np.all(np.isfinite(out)):
-            return out
-    except np.linalg.LinAlgError:
-        pass
-    return m @ np.linalg.pinv(v, hermitian=True)
+    lu, piv, info = _getrf(v)
+    if info == 0:
+        rcond, _ = _gecon(lu, float(np.max(np.sum(np.abs(v), axis=0))))
+        if rcond > MIN_RCOND:
+            out, _ = _getrs(lu, piv, m.T)
+            return out.T
+    return _pinv_solve(m, v)
+
+
+def _pinv_solve(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``M V^+`` by the eigendecomposition of ``V``, dropping eigenvalues below
+    ``R eps lambda_max`` (directions ``V`` does not determine in floating point).
+
+    This is the minimum-norm minimizer of the block's least-squares problem, so the update
+    still minimizes the error over the block and the columns stay bounded.
+    """
+    evals, evecs = scipy.linalg.eigh(v, check_finite=False)
+    keep = evals > v.shape[0] * np.finfo(float).eps * max(float(evals[-1]), 0.0)
+    q = evecs[:, keep]
+    return ((m @ q) / evals[keep]) @ q.T
 
 
 def _normalize_columns(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,11 +189,17 @@ class _ALSState:
         self.factors[mode] = a
         self.grams[mode] = a.T @ a
 
-    def error_sq(self, norm_x_sq: float, m_last: np.ndarray) -> float:
-        """``||X - X̂||^2`` from the MTTKRP of the last mode (clipped at 0)."""
+    def error_sq(self, norm_x_sq: float, m_last: np.ndarray) -> tuple[float, float]:
+        """``||X - X̂||^2`` from the MTTKRP of the last mode, and the size of its terms.
+
+        The second value, ``||X||^2 + |w|^T |⊛_k A_k^T A_k| |w|``, bounds the terms that cancel
+        (large weights make the formula lose digits; see :func:`.als.relative_error`).
+        """
         inner = float(np.sum(m_last * self.factors[-1], axis=0) @ self.weights)
-        model_sq = float(self.weights @ _hadamard_except(self.grams, None) @ self.weights)
-        return max(norm_x_sq - 2.0 * inner + model_sq, 0.0)
+        hadamard = _hadamard_except(self.grams, None)
+        model_sq = float(self.weights @ hadamard @ self.weights)
+        scale_sq = norm_x_sq + float(np.abs(self.weights) @ np.abs(hadamard) @ np.abs(self.weights))
+        return norm_x_sq - 2.0 * inner + model_sq, scale_sq
 
 
 def _sweep_dimtree(x_mat: np.ndarray, shape: tuple[int, ...], split: int, st: _ALSState):
@@ -213,35 +234,38 @@ def _sweep_mttkrp(x: np.ndarray, st: _ALSState) -> np.ndarray:
     return m
 
 
-def _als_run(
+def _dense_error(x: np.ndarray, st: _ALSState, norm_x: float) -> float:
+    """``||X - X̂|| / ||X||`` from the formed model."""
+    model = khatri_rao(st.factors) @ st.weights
+    return float(np.linalg.norm(x.ravel() - model)) / norm_x
+
+
+def _fit(
     x: np.ndarray,
-    factors: list[np.ndarray],
-    n_iter_max: int,
-    tol: float,
+    rank: int,
+    init: str | CPTensor,
+    rng: np.random.Generator,
     method: str,
-) -> tuple[CPTensor, list[float], bool]:
-    """CP-ALS from the given start; returns the model, its error history and convergence."""
+    **options: Any,
+) -> ALSResult:
+    """CP-ALS through the shared driver: the start of each restart and one sweep."""
     norm_x_sq = float(np.vdot(x, x))
     norm_x = np.sqrt(norm_x_sq)
     split = x.ndim // 2
     x_mat = x.reshape(int(np.prod(x.shape[:split])), -1)
-    st = _ALSState(factors)
-    history: list[float] = []
-    converged = False
-    for _ in range(n_iter_max):
+
+    def start(i: int) -> _ALSState:
+        return _ALSState(_initial_factors(x, rank, init if i == 0 else "random", rng))
+
+    def sweep(st: _ALSState) -> tuple[_ALSState, float]:
         if method == "dimtree":
             m_last = _sweep_dimtree(x_mat, x.shape, split, st)
         else:
             m_last = _sweep_mttkrp(x, st)
-        err = np.sqrt(st.error_sq(norm_x_sq, m_last)) / norm_x
-        if err < EXACT_ERROR_BELOW:  # the cheap formula has lost its digits: use the residual
-            model = khatri_rao(st.factors) @ st.weights
-            err = float(np.linalg.norm(x.ravel() - model)) / norm_x
-        history.append(err)
-        if len(history) > 1 and abs(history[-2] - history[-1]) < tol:
-            converged = True
-            break
-    return CPTensor(st.weights.copy(), st.factors), history, converged
+        err_sq, scale_sq = st.error_sq(norm_x_sq, m_last)
+        return st, relative_error(err_sq, norm_x_sq, lambda: _dense_error(x, st, norm_x), scale_sq)
+
+    return als(start, sweep, **options)
 
 
 def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
@@ -330,7 +354,7 @@ def cp_als(
     x = check_array(x, "x", min_ndim=2, dtype=np.float64)
     rank = check_rank(rank, "rank")
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
-    tol = _check_tol(tol)
+    tol = check_tol(tol)
     if not isinstance(init, CPTensor):
         init = check_option(init, "init", ("svd", "random"))
     elif init.shape != x.shape or init.rank != rank:
@@ -344,26 +368,14 @@ def cp_als(
     if norm_x == 0.0:
         raise ValueError("x is all zeros: its CP decomposition is trivial and the error undefined")
 
-    best: tuple[CPTensor, list[float], bool] | None = None
-    restart_errors = []
-    for start in range(n_restarts):
-        factors = _initial_factors(x, rank, init if start == 0 else "random", rng)
-        run = _als_run(x, factors, n_iter_max, tol, method)
-        restart_errors.append(run[1][-1])
-        if best is None or run[1][-1] < best[1][-1]:
-            best = run
-    assert best is not None
-    cp, history, converged = best
+    run = _fit(x, rank, init, rng, method, n_iter_max=n_iter_max, tol=tol, n_restarts=n_restarts)
+    cp = CPTensor(run.state.weights.copy(), run.state.factors)
     ratio, congruence = _degeneracy(cp, norm_x)
     degenerate = ratio > DEGENERACY_RATIO or (
         ratio > CANCELLING_RATIO and congruence < -DEGENERACY_CONGRUENCE
     )
     cp.info = {
-        "rel_error": history[-1],
-        "history": history,
-        "n_iter": len(history),
-        "converged": converged,
-        "restart_errors": restart_errors,
+        **run.info(),
         "weight_ratio": ratio,
         "min_congruence": congruence,
         "degenerate": degenerate,
