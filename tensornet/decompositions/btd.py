@@ -24,17 +24,14 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_int, check_random_state, check_rank
+from .._validation import check_array, check_int, check_random_state, check_rank, check_tol
 from ..algebra import kron, unfold
 from ..formats.btd import BTDTensor
 from ..formats.tucker import TuckerTensor, _mode_project, project
 from ..registry import register_method
+from .als import ALSResult, als, relative_error
 
 __all__ = ["btd_als"]
-
-#: Below this relative error the error from the normal equations (which cancels ``||X||^2``
-#: terms) is replaced by the norm of the dense residual.
-EXACT_ERROR_BELOW = 1e-6
 
 
 # --------------------------------------------------------------------------- checks
@@ -164,7 +161,7 @@ def _update_cores(
         size = cores[r].size
         cores[r] = g[start : start + size].reshape(cores[r].shape)
         start += size
-    return max(norm_x_sq - 2.0 * float(g @ rhs) + float(g @ gram @ g), 0.0)
+    return norm_x_sq - 2.0 * float(g @ rhs) + float(g @ gram @ g)
 
 
 def _initial_factors(
@@ -194,33 +191,31 @@ def _initial_factors(
     return factors
 
 
-def _als_run(
-    x: np.ndarray,
-    ranks: list[tuple],
-    n_iter_max: int,
-    tol: float,
-    rng: np.random.Generator,
-) -> tuple[list[np.ndarray], list[list[np.ndarray]], list[float], bool]:
-    """One BTD-ALS run from a random start in the dominant subspaces."""
+def _fit(x: np.ndarray, ranks: list[tuple], rng: np.random.Generator, **options: Any) -> ALSResult:
+    """BTD-ALS through the shared driver: a random start in the dominant subspaces (cores
+    solved for it), and one sweep over the factor blocks, then the cores."""
     norm_x_sq = float(np.vdot(x, x))
-    factors = _initial_factors(x, ranks, rng)
-    cores = [np.zeros(r) for r in ranks]
-    _update_cores(x, cores, factors, norm_x_sq)
-    history: list[float] = []
-    converged = False
     unfoldings = [unfold(x, n) for n in range(x.ndim)]
-    for _ in range(n_iter_max):
+
+    def start(i: int) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+        factors = _initial_factors(x, ranks, rng)
+        cores = [np.zeros(r) for r in ranks]
+        _update_cores(x, cores, factors, norm_x_sq)
+        return cores, factors
+
+    def sweep(state: tuple) -> tuple[tuple, float]:
+        cores, factors = state
         for n in range(x.ndim):
             _update_factor(unfoldings[n], cores, factors, n)
-        err = np.sqrt(_update_cores(x, cores, factors, norm_x_sq) / norm_x_sq)
-        if err < EXACT_ERROR_BELOW:  # the normal-equation error has lost its digits
+        err_sq = _update_cores(x, cores, factors, norm_x_sq)
+
+        def dense() -> float:
             model = sum(TuckerTensor(g, f)._full() for g, f in zip(cores, factors, strict=True))
-            err = float(np.linalg.norm(x - model)) / np.sqrt(norm_x_sq)
-        history.append(err)
-        if len(history) > 1 and abs(history[-2] - history[-1]) < tol:
-            converged = True
-            break
-    return cores, factors, history, converged
+            return float(np.linalg.norm(x - model)) / np.sqrt(norm_x_sq)
+
+        return state, relative_error(err_sq, norm_x_sq, dense)
+
+    return als(start, sweep, **options)
 
 
 # --------------------------------------------------------------------------- public API
@@ -248,7 +243,8 @@ def btd_als(
     n_iter_max : int
         Maximum number of ALS sweeps (all factor blocks, then the cores), ``>= 1``.
     tol : float
-        Stop when the relative error changes by less than ``tol`` between sweeps.
+        Stop when the relative error changes by less than ``tol`` between two sweeps
+        (``0`` runs all ``n_iter_max`` sweeps).
     n_restarts : int
         Number of random starts (random orthonormal blocks inside the leading
         ``sum_r L_r``-dimensional singular subspace of each unfolding); the best fit is
@@ -283,31 +279,16 @@ def btd_als(
     n_terms = check_int(n_terms, "n_terms", minimum=1)
     ranks = _check_term_ranks(term_ranks, n_terms, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
-    tol_f = float(tol)
-    if not np.isfinite(tol_f) or tol_f < 0:
-        raise ValueError(f"tol={tol!r} must be a finite number >= 0")
+    tol = check_tol(tol)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     rng = check_random_state(random_state)
     if not np.any(x):
         raise ValueError("x is all zeros: its BTD is trivial and the relative error undefined")
 
-    best = None
-    restart_errors = []
-    for _ in range(n_restarts):
-        run = _als_run(x, ranks, n_iter_max, tol_f, rng)
-        restart_errors.append(run[2][-1])
-        if best is None or run[2][-1] < best[2][-1]:
-            best = run
-    assert best is not None
-    cores, factors, history, converged = best
+    run = _fit(x, ranks, rng, n_iter_max=n_iter_max, tol=tol, n_restarts=n_restarts)
+    cores, factors = run.state
     out = BTDTensor([TuckerTensor(g, f) for g, f in zip(cores, factors, strict=True)])
-    out.info = {
-        "rel_error": history[-1],
-        "history": history,
-        "n_iter": len(history),
-        "converged": converged,
-        "restart_errors": restart_errors,
-    }
+    out.info = run.info()
     return out
 
 

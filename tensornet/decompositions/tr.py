@@ -50,9 +50,11 @@ from .._validation import (
     check_option,
     check_random_state,
     check_ranks,
+    check_tol,
 )
 from ..formats.tr import TRTensor
 from ..registry import register_method
+from .als import ALSResult, als, relative_error
 from .tt import _ZERO, _svd_step
 
 __all__ = ["tr_svd", "tr_als", "balanced_split"]
@@ -340,28 +342,34 @@ def _model_error(cores: Sequence[np.ndarray], y_last: np.ndarray, norm: float) -
 _EXACT_BELOW = 1e-3
 
 
-def _als_run(
-    x_cyc: Sequence[np.ndarray],
-    cores: list[np.ndarray],
-    norm: float,
-    n_iter_max: int,
-    tol: float,
-) -> tuple[list[np.ndarray], list[float]]:
-    """ALS sweeps from ``cores``; returns the cores and the relative error after every sweep."""
-    d = len(cores)
-    history: list[float] = []
-    for _ in range(n_iter_max):
+def _fit(
+    x: np.ndarray,
+    caps: Sequence[int],
+    init: str,
+    rng: np.random.Generator,
+    **options: Any,
+) -> ALSResult:
+    """TR-ALS through the shared driver: the start of each restart and one sweep."""
+    d = x.ndim
+    norm = float(np.linalg.norm(x.ravel()))
+    # X with its modes in the cyclic order k+1, ..., d, 1, ..., k (mode k last), for every k
+    x_cyc = [
+        np.ascontiguousarray(np.transpose(x, [(k + j) % d for j in range(1, d + 1)]))
+        for k in range(d)
+    ]
+
+    def start(i: int) -> list[np.ndarray]:
+        if i == 0 and init == "svd":
+            return _svd_init(x, caps, rng)
+        return _random_cores(x.shape, caps, rng, norm)
+
+    def sweep(cores: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
         for k in range(d):
             cores[k], resid_sq = _als_update(cores, k, x_cyc[k])
-        err = np.sqrt(max(resid_sq, 0.0)) / norm if norm > 0 else 0.0
-        if err < _EXACT_BELOW:
-            err = _model_error(cores, x_cyc[d - 1], norm)
-        history.append(float(err))
-        if len(history) >= 2 and history[-2] - history[-1] < tol:
-            break
-        if err <= 1e-15:
-            break
-    return cores, history
+        exact = lambda: _model_error(cores, x_cyc[d - 1], norm)  # noqa: E731
+        return cores, relative_error(resid_sq, norm * norm, exact, below=_EXACT_BELOW)
+
+    return als(start, sweep, **options)
 
 
 def tr_als(
@@ -385,7 +393,8 @@ def tr_als(
     n_iter_max : int
         Largest number of sweeps (each sweep updates every core once).
     tol : float
-        Stop when a sweep lowers the relative error by less than ``tol``.
+        Stop when the relative error changes by less than ``tol`` between two sweeps
+        (``0`` runs all ``n_iter_max`` sweeps).
     init : {"svd", "random"}
         ``"svd"``: :func:`tr_svd` capped at ``ranks``, padded to the requested ranks (module
         notes); ``"random"``: Gaussian cores. Restarts after the first are always random.
@@ -422,37 +431,11 @@ def tr_als(
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     init = check_option(init, "init", ("svd", "random"))
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise ValueError(f"tol={tol!r} must be a number >= 0")
+    tol = check_tol(tol)
     rng = check_random_state(random_state)
-    norm = float(np.linalg.norm(x.ravel()))
-    # X with its modes in the cyclic order k+1, ..., d, 1, ..., k (mode k last), for every k
-    x_cyc = [
-        np.ascontiguousarray(np.transpose(x, [(k + j) % d for j in range(1, d + 1)]))
-        for k in range(d)
-    ]
-    best: tuple[float, list[np.ndarray], list[float]] | None = None
-    restart_errors = []
-    for run in range(n_restarts):
-        if run == 0 and init == "svd":
-            cores = _svd_init(x, caps, rng)
-        else:
-            cores = _random_cores(x.shape, caps, rng, norm)
-        cores, history = _als_run(x_cyc, cores, norm, n_iter_max, float(tol))
-        restart_errors.append(history[-1])
-        if best is None or history[-1] < best[0]:
-            best = (history[-1], cores, history)
-    assert best is not None
-    tr = TRTensor(best[1], copy=False)
-    history = best[2]
-    tr.info = {
-        "rel_error": best[0],
-        "history": history,
-        "n_iter": len(history),
-        "converged": len(history) < n_iter_max,
-        "restart_errors": restart_errors,
-        "ranks": tr.ranks,
-    }
+    run = _fit(x, caps, init, rng, n_iter_max=n_iter_max, tol=tol, n_restarts=n_restarts)
+    tr = TRTensor(run.state, copy=False)
+    tr.info = {**run.info(), "ranks": tr.ranks}
     return tr
 
 
