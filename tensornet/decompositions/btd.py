@@ -42,8 +42,10 @@ def _check_term_ranks(term_ranks: Any, n_terms: int, shape: tuple[int, ...]) -> 
         raise TypeError(f"term_ranks must be an int or a sequence of ints, got {term_ranks!r}")
     if isinstance(term_ranks, (int, np.integer)) and not isinstance(term_ranks, bool):
         per_term = [(check_rank(term_ranks, "term_ranks"),) * d] * n_terms
-    elif isinstance(term_ranks, Sequence) and term_ranks and all(
-        isinstance(t, Sequence) for t in term_ranks
+    elif (
+        isinstance(term_ranks, Sequence)
+        and term_ranks
+        and all(isinstance(t, Sequence) for t in term_ranks)
     ):
         if len(term_ranks) != n_terms:
             raise ValueError(

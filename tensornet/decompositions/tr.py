@@ -233,17 +233,13 @@ def _random_cores(
 ) -> list[np.ndarray]:
     """Gaussian cores scaled so that the ring has roughly the norm of the data."""
     d = len(shape)
-    cores = [
-        rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % d])) for k in range(d)
-    ]
+    cores = [rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % d])) for k in range(d)]
     scale = TRTensor(cores, copy=False).norm()
     factor = (norm / scale) ** (1.0 / d) if scale > 0 and norm > 0 else 1.0
     return [g * factor for g in cores]
 
 
-def _svd_init(
-    x: np.ndarray, ranks: Sequence[int], rng: np.random.Generator
-) -> list[np.ndarray]:
+def _svd_init(x: np.ndarray, ranks: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
     """TR-SVD cores at the requested ranks, zero-padded where the SVD found smaller ranks and
     then filled with ``1e-3``-relative Gaussian entries (a zero block would make ``D_k``
     rank deficient)."""
@@ -261,9 +257,7 @@ def _svd_init(
     return cores
 
 
-def _structured_qr(
-    cores: Sequence[np.ndarray], k: int
-) -> tuple[list[np.ndarray], np.ndarray]:
+def _structured_qr(cores: Sequence[np.ndarray], k: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Thin QR ``D_k = Q R`` of the design matrix without forming ``D_k`` (module notes).
 
     The chain ``G_{k+1} ... G_{k-1}`` is swept like a TT left-orthogonalization in which the
@@ -310,9 +304,7 @@ def _project_rhs(q_cores: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray:
     return t
 
 
-def _als_update(
-    cores: list[np.ndarray], k: int, y: np.ndarray
-) -> tuple[np.ndarray, float]:
+def _als_update(cores: list[np.ndarray], k: int, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Least-squares update of core ``k`` (module notes).
 
     Returns the new core and the squared residual ``||X||^2 - ||Q^T X^T||^2 + ||R W - Q^T
