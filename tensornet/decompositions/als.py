@@ -14,7 +14,11 @@ solvers have in common:
   every sweep;
 * the error history (the relative error after every sweep) and the ``info`` report;
 * the error near an exact fit: the cheap formulas of the solvers cancel ``||X||^2`` terms and
-  lose their digits there, so below a threshold the dense residual is used instead.
+  lose their digits there, so below a threshold the dense residual is used instead;
+* the least-squares solve of a numerically singular normal-equation system (a rank above what
+  the other blocks can span makes it singular): the minimum-norm solution through the
+  pseudo-inverse, which still minimizes the error over the block, so the error history stays
+  monotone up to round-off.
 """
 
 from __future__ import annotations
@@ -24,12 +28,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 
-__all__ = ["ALSResult", "als", "has_converged", "relative_error", "EXACT_ERROR_BELOW"]
+__all__ = [
+    "ALSResult",
+    "als",
+    "has_converged",
+    "relative_error",
+    "pinv_solve",
+    "EXACT_ERROR_BELOW",
+    "MIN_RCOND",
+]
 
 #: Below this relative error a formula that cancels ``||X||^2`` terms has lost its digits, and
 #: the norm of the dense residual is used instead.
 EXACT_ERROR_BELOW = 1e-6
+#: Reciprocal condition number of a normal-equation matrix below which its LU or Cholesky
+#: solve is replaced by :func:`pinv_solve` (round-off in the near-null directions would be
+#: amplified by more than ``1e10`` into the block).
+MIN_RCOND = 1e-10
 
 
 def has_converged(history: list[float], tol: float) -> bool:
@@ -86,6 +103,33 @@ def relative_error(
     if err < below or residual_sq < below * below * scale_sq:
         return float(exact())
     return err
+
+
+def pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``gram^+ rhs`` for a symmetric PSD ``gram``, dropping eigenvalues below
+    ``n eps lambda_max`` (directions that ``gram`` does not determine in floating point).
+
+    For normal equations ``gram = Z Z^T``, ``rhs = Z y`` this is the minimum-norm least-squares
+    solution: it minimizes ``||y - Z^T w||`` like any exact solution, and stays bounded.
+
+    Parameters
+    ----------
+    gram : numpy.ndarray, shape (n, n)
+        Symmetric positive semi-definite matrix.
+    rhs : numpy.ndarray, shape (n,) or (n, k)
+        Right-hand side(s).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``rhs``.
+    """
+    evals, evecs = scipy.linalg.eigh(gram, check_finite=False)
+    keep = evals > gram.shape[0] * np.finfo(float).eps * max(float(evals[-1]), 0.0)
+    q = evecs[:, keep]
+    coef = q.T @ rhs
+    coef = coef / (evals[keep] if coef.ndim == 1 else evals[keep][:, None])
+    return q @ coef
 
 
 @dataclass

@@ -18,6 +18,7 @@ Every step minimizes the error over its block, so the error never increases.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,9 +30,11 @@ from ..algebra import kron, unfold
 from ..formats.btd import BTDTensor
 from ..formats.tucker import TuckerTensor, _mode_project, project
 from ..registry import register_method
-from .als import ALSResult, als, relative_error
+from .als import MIN_RCOND, ALSResult, als, pinv_solve, relative_error
 
 __all__ = ["btd_als"]
+
+_potrf, _pocon = scipy.linalg.lapack.get_lapack_funcs(("potrf", "pocon"), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- checks
@@ -73,17 +76,32 @@ def _check_term_ranks(term_ranks: Any, n_terms: int, shape: tuple[int, ...]) -> 
     return out
 
 
+def _check_core_size(ranks: list[tuple], shape: tuple[int, ...]) -> None:
+    """Refuse terms with more core entries in all than ``X`` has entries: the joint core
+    problem would have more unknowns than equations (and its Gram matrix ``(sum_r prod L_r)^2``
+    entries). ``n_terms`` itself is bounded by ``X.size`` before the per-term ranks are built."""
+    total = sum(math.prod(r) for r in ranks)
+    size = math.prod(shape)
+    if total > size:
+        raise ValueError(
+            f"term_ranks={ranks[0] if len(set(ranks)) == 1 else ranks} give {total} core "
+            f"entries in all, more than the {size} entries of x (shape {shape})"
+        )
+
+
 # --------------------------------------------------------------------------- linear algebra
 def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``gram^{-1} rhs`` for a symmetric PSD ``gram`` (Cholesky; least squares if singular)."""
-    try:
-        chol = scipy.linalg.cho_factor(gram, check_finite=False)
-        out = scipy.linalg.cho_solve(chol, rhs, check_finite=False)
-        if np.all(np.isfinite(out)):
-            return out
-    except np.linalg.LinAlgError:
-        pass
-    return np.linalg.lstsq(gram, rhs, rcond=None)[0]
+    """``gram^{-1} rhs`` for a symmetric PSD ``gram``: Cholesky when it is well conditioned,
+    else the minimum-norm least-squares solution (:func:`.als.pinv_solve`).
+
+    ``gram`` is singular when the blocks of a mode (``sum_r L_r`` columns) outnumber its size.
+    """
+    chol, info = _potrf(gram, lower=False, clean=False)
+    if info == 0:
+        rcond, _ = _pocon(chol, float(np.max(np.sum(np.abs(gram), axis=0))))
+        if rcond > MIN_RCOND:
+            return scipy.linalg.cho_solve((chol, False), rhs, check_finite=False)
+    return pinv_solve(gram, rhs)
 
 
 def _project_terms(
@@ -147,8 +165,12 @@ def _update_factor(
 
 def _update_cores(
     x: np.ndarray, cores: list[np.ndarray], factors: list[list[np.ndarray]], norm_x_sq: float
-) -> float:
-    """Joint least-squares solve for all cores; returns the squared error of the result."""
+) -> tuple[float, float]:
+    """Joint least-squares solve for all cores.
+
+    Returns the squared error of the result from the normal equations, and the size of the
+    terms that cancel in it, ``||X||^2 + |g|^T |gram| |g|`` (see :func:`.als.relative_error`).
+    """
     n_terms = len(cores)
     rhs = np.concatenate([p.ravel() for p in _project_terms(x, factors, skip=None)])
     blocks = [[None] * n_terms for _ in range(n_terms)]
@@ -163,7 +185,8 @@ def _update_cores(
         size = cores[r].size
         cores[r] = g[start : start + size].reshape(cores[r].shape)
         start += size
-    return norm_x_sq - 2.0 * float(g @ rhs) + float(g @ gram @ g)
+    err_sq = norm_x_sq - 2.0 * float(g @ rhs) + float(g @ gram @ g)
+    return err_sq, norm_x_sq + float(np.abs(g) @ np.abs(gram) @ np.abs(g))
 
 
 def _initial_factors(
@@ -209,13 +232,13 @@ def _fit(x: np.ndarray, ranks: list[tuple], rng: np.random.Generator, **options:
         cores, factors = state
         for n in range(x.ndim):
             _update_factor(unfoldings[n], cores, factors, n)
-        err_sq = _update_cores(x, cores, factors, norm_x_sq)
+        err_sq, scale_sq = _update_cores(x, cores, factors, norm_x_sq)
 
         def dense() -> float:
             model = sum(TuckerTensor(g, f)._full() for g, f in zip(cores, factors, strict=True))
             return float(np.linalg.norm(x - model)) / np.sqrt(norm_x_sq)
 
-        return state, relative_error(err_sq, norm_x_sq, dense)
+        return state, relative_error(err_sq, norm_x_sq, dense, scale_sq)
 
     return als(start, sweep, **options)
 
@@ -237,11 +260,13 @@ def btd_als(
     x : array_like, shape (I_0, ..., I_{d-1}), d >= 2
         The tensor (finite, not all zero).
     n_terms : int
-        Number of terms ``R >= 1``.
+        Number of terms ``R >= 1``; all terms together may have at most as many core entries
+        as ``x`` has entries (``sum_r prod_k L_r^(k) <= x.size``), more are refused.
     term_ranks : int, sequence of int, or sequence of sequences of int
         Multilinear rank of the terms: one int for every mode of every term, one rank per mode
         shared by all terms (e.g. ``(L, M, N)``), or one such tuple per term. Each rank must
-        not exceed its mode size.
+        not exceed its mode size; the ranks of all terms together may (``sum_r L_r > I``: the
+        factor problems are then singular and solved in the least-squares sense).
     n_iter_max : int
         Maximum number of ALS sweeps (all factor blocks, then the cores), ``>= 1``.
     tol : float
@@ -279,7 +304,13 @@ def btd_als(
     """
     x = check_array(x, "x", min_ndim=2, dtype=np.float64)
     n_terms = check_int(n_terms, "n_terms", minimum=1)
+    if n_terms > x.size:
+        raise ValueError(
+            f"n_terms={n_terms} exceeds the {x.size} entries of x (shape {x.shape}): every term "
+            "has at least one core entry"
+        )
     ranks = _check_term_ranks(term_ranks, n_terms, x.shape)
+    _check_core_size(ranks, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
     tol = check_tol(tol)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)

@@ -29,6 +29,7 @@ Two MTTKRP schedules give the same iterates:
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -47,7 +48,7 @@ from .._validation import (
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
 from ..registry import register_method
-from .als import ALSResult, als, relative_error
+from .als import MIN_RCOND, ALSResult, als, pinv_solve, relative_error
 
 __all__ = ["cp_als", "CPDegeneracyWarning"]
 
@@ -57,10 +58,6 @@ DEGENERACY_RATIO = 1e3
 #: ``-DEGENERACY_CONGRUENCE``) are reported as degenerate.
 CANCELLING_RATIO = 2.0
 DEGENERACY_CONGRUENCE = 0.9
-#: Reciprocal condition number of the normal equations below which the LU solve is replaced
-#: by the pseudo-inverse solve (``V`` is numerically singular: see ``_solve_normal_equations``).
-MIN_RCOND = 1e-10
-
 _getrf, _gecon, _getrs = scipy.linalg.lapack.get_lapack_funcs(
     ("getrf", "gecon", "getrs"), dtype=np.float64
 )
@@ -134,20 +131,7 @@ def _solve_normal_equations(m: np.ndarray, v: np.ndarray) -> np.ndarray:
         if rcond > MIN_RCOND:
             out, _ = _getrs(lu, piv, m.T)
             return out.T
-    return _pinv_solve(m, v)
-
-
-def _pinv_solve(m: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``M V^+`` by the eigendecomposition of ``V``, dropping eigenvalues below
-    ``R eps lambda_max`` (directions ``V`` does not determine in floating point).
-
-    This is the minimum-norm minimizer of the block's least-squares problem, so the update
-    still minimizes the error over the block and the columns stay bounded.
-    """
-    evals, evecs = scipy.linalg.eigh(v, check_finite=False)
-    keep = evals > v.shape[0] * np.finfo(float).eps * max(float(evals[-1]), 0.0)
-    q = evecs[:, keep]
-    return ((m @ q) / evals[keep]) @ q.T
+    return pinv_solve(v, m.T).T
 
 
 def _normalize_columns(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -279,6 +263,25 @@ def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
     return ratio, float(np.min(congruence))
 
 
+def max_cp_rank(shape: tuple[int, ...]) -> int:
+    """The largest CP rank a tensor of ``shape`` can have: ``prod(shape) / max(shape)``.
+
+    Every tensor is a sum of that many rank-one terms (e.g. one per fibre of its longest mode),
+    so more components only add non-uniqueness (Kolda & Bader 2009, Sec. 3.1).
+    """
+    return math.prod(shape) // max(shape)
+
+
+def _check_rank_possible(rank: int, shape: tuple[int, ...]) -> None:
+    """Refuse a rank above :func:`max_cp_rank` before anything of size ``R`` is allocated."""
+    bound = max_cp_rank(shape)
+    if rank > bound:
+        raise ValueError(
+            f"rank={rank} exceeds the largest possible CP rank {bound} for shape {shape} "
+            "(prod(shape) / max(shape))"
+        )
+
+
 # --------------------------------------------------------------------------- public API
 def cp_als(
     x: np.ndarray,
@@ -301,8 +304,11 @@ def cp_als(
     x : array_like, shape (I_0, ..., I_{d-1}), d >= 2
         The tensor (finite, not all zero).
     rank : int
-        Number of components ``R >= 1``. ``R`` may exceed the mode sizes (the CP rank of a
-        tensor can), though the fit is then rarely unique.
+        Number of components, ``1 <= R <= prod(shape) / max(shape)`` (the largest CP rank of a
+        tensor of that shape; a larger ``R`` is refused). ``R`` may exceed the mode sizes (the
+        CP rank of a tensor can), though the fit is then rarely unique; the normal equations
+        are then singular and solved in the least-squares sense, so the error history stays
+        non-increasing.
     n_iter_max : int
         Maximum number of ALS sweeps (each updates every factor once), ``>= 1``.
     tol : float
@@ -339,7 +345,8 @@ def cp_als(
     Raises
     ------
     ValueError
-        For an all-zero or 1-D ``x``, ``rank < 1``, or a bad option.
+        For an all-zero or 1-D ``x``, ``rank < 1`` or above ``prod(shape) / max(shape)``, or a
+        bad option.
 
     Examples
     --------
@@ -353,6 +360,7 @@ def cp_als(
     """
     x = check_array(x, "x", min_ndim=2, dtype=np.float64)
     rank = check_rank(rank, "rank")
+    _check_rank_possible(rank, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
     tol = check_tol(tol)
     if not isinstance(init, CPTensor):

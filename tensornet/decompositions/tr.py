@@ -37,6 +37,7 @@ that. The cyclic permutations of ``X`` are formed once per call.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -334,6 +335,24 @@ def _model_error(cores: Sequence[np.ndarray], y_last: np.ndarray, norm: float) -
 _EXACT_BELOW = 1e-3
 
 
+def _check_als_ranks(ranks: Sequence[int], shape: tuple[int, ...]) -> None:
+    """Refuse TR ranks with which a core has more unknowns than its least-squares problem has
+    equations: ``r_k r_{k+1} > prod_{j != k} n_j`` (``D_k`` would be wider than tall, so the
+    core could fit every slice exactly and lower ranks represent the same tensors). Checked in
+    ``O(d)``, before anything of the ranks' size is allocated."""
+    size = math.prod(shape)
+    d = len(shape)
+    for k in range(d):
+        left, right = ranks[k], ranks[(k + 1) % d]
+        rows = size // shape[k]
+        if left * right > rows:
+            raise ValueError(
+                f"ranks[{k}]*ranks[{(k + 1) % d}]={left}*{right}={left * right} exceeds {rows}, "
+                f"the size of the modes other than {k} of shape {shape}: core {k} would have "
+                "more unknowns than equations"
+            )
+
+
 def _fit(
     x: np.ndarray,
     caps: Sequence[int],
@@ -381,7 +400,9 @@ def tr_als(
         The tensor, ``d >= 2`` (computed in float64).
     ranks : int or sequence of int
         The TR ranks ``(r_0, ..., r_{d-1})`` (an int for all, ``d`` values, or ``d + 1`` with
-        ``r_d = r_0``). They are fixed: ALS does not adapt them.
+        ``r_d = r_0``). They are fixed: ALS does not adapt them. Each core's two ranks must
+        satisfy ``r_k r_{k+1} <= prod_{j != k} n_j`` (no more unknowns per slice than
+        equations; larger ranks are refused). A rank may exceed a mode size.
     n_iter_max : int
         Largest number of sweeps (each sweep updates every core once).
     tol : float
@@ -405,7 +426,8 @@ def tr_als(
     Raises
     ------
     ValueError
-        For NaN/Inf input, ``d < 2``, ranks < 1, ``tol < 0`` or bad counts.
+        For NaN/Inf input, ``d < 2``, ranks < 1 or too large (above), ``tol < 0`` or bad
+        counts.
 
     Examples
     --------
@@ -420,6 +442,7 @@ def tr_als(
     x = np.ascontiguousarray(check_array(x, "x", min_ndim=2), dtype=np.float64)
     d = x.ndim
     caps = _tr_rank_caps(ranks, d)
+    _check_als_ranks(caps, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     init = check_option(init, "init", ("svd", "random"))
