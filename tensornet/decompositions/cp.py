@@ -194,7 +194,7 @@ def _sweep_dimtree(x_mat: np.ndarray, shape: tuple[int, ...], split: int, st: _A
     the updated left factors) the right modes; both are GEMMs whose small dimension is ``R``.
     """
     d, rank = len(shape), st.weights.shape[0]
-    t_left = x_mat @ khatri_rao(st.factors[split:])
+    t_left = (khatri_rao(st.factors[split:]).T @ x_mat.T).T  # the faster GEMM orientation
     if split == 1:
         st.update(0, t_left)
     else:
