@@ -1,4 +1,4 @@
-"""The alternating-least-squares loop shared by every ALS solver.
+"""The alternating-least-squares loop shared by every ALS solver (Kolda & Bader 2009, Sec. 3.4).
 
 An ALS solver (:func:`~tensornet.decompositions.cp_als`, :func:`~tensornet.decompositions.btd_als`,
 :func:`~tensornet.decompositions.tr_als`, :func:`~tensornet.decompositions.str_als` through

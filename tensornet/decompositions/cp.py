@@ -5,15 +5,19 @@ other factors fixed:
 
 ``A_n <- X_(n) (⊙_{k≠n} A_k) V^{-1}``,  ``V = ⊛_{k≠n} A_k^T A_k``  (``R x R``),
 
-i.e. an MTTKRP followed by a small ``R x R`` solve (LU with partial pivoting; pseudo-inverse
-when ``V`` is singular). The columns of the new ``A_n`` are normalized and their norms kept as
+i.e. an MTTKRP followed by a small ``R x R`` solve: LU with partial pivoting, or, when ``V`` is
+numerically singular (``R`` above what the other factors span, e.g. above a mode size of a
+matrix), the minimum-norm least-squares solution ``M V^+``, which keeps the update exact and
+the columns bounded. The columns of the new ``A_n`` are normalized and their norms kept as
 the weights, the survey's remedy for the scaling indeterminacy that makes CP unstable. Each
 update minimizes the error over one block, so the error never increases.
 
 The error is computed without forming the model, from the last MTTKRP ``M``:
 ``||X - X̂||^2 = ||X||^2 - 2 <X, X̂> + ||X̂||^2`` with ``<X, X̂> = sum_r w_r <a_r^(n), M_r>`` and
-``||X̂||^2 = w^T (⊛_k A_k^T A_k) w``. Its cancellation costs digits when the fit is nearly
-exact, so below a relative error of ``1e-6`` the dense residual is used instead.
+``||X̂||^2 = w^T (⊛_k A_k^T A_k) w``. Its round-off is a few ulps of its largest term, which
+large weights make much larger than ``||X||^2``; where it cannot be trusted the dense residual
+is used instead (:func:`.als.relative_error`). Restarts, the stopping rule and the history come
+from the shared driver :mod:`tensornet.decompositions.als`.
 
 Two MTTKRP schedules give the same iterates:
 
@@ -194,7 +198,7 @@ def _sweep_dimtree(x_mat: np.ndarray, shape: tuple[int, ...], split: int, st: _A
     the updated left factors) the right modes; both are GEMMs whose small dimension is ``R``.
     """
     d, rank = len(shape), st.weights.shape[0]
-    t_left = (khatri_rao(st.factors[split:]).T @ x_mat.T).T  # the faster GEMM orientation
+    t_left = (khatri_rao(st.factors[split:]).T @ x_mat.T).T  # same product, faster in OpenBLAS
     if split == 1:
         st.update(0, t_left)
     else:
@@ -266,8 +270,23 @@ def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
 def max_cp_rank(shape: tuple[int, ...]) -> int:
     """The largest CP rank a tensor of ``shape`` can have: ``prod(shape) / max(shape)``.
 
-    Every tensor is a sum of that many rank-one terms (e.g. one per fibre of its longest mode),
-    so more components only add non-uniqueness (Kolda & Bader 2009, Sec. 3.1).
+    Every tensor is a sum of that many rank-one terms (one per fibre of its longest mode), so
+    more components only add non-uniqueness (Kolda & Bader 2009, Sec. 3.1). :func:`cp_als`
+    refuses larger ranks.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The tensor's shape (at least one mode).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> max_cp_rank((4, 5, 6))
+    20
     """
     return math.prod(shape) // max(shape)
 
