@@ -167,3 +167,29 @@ def test_check_random_state_refuses_other_types(bad):
 def test_check_random_state_refuses_negative_seed():
     with pytest.raises(ValueError, match="random_state=-1 must be a non-negative integer"):
         check_random_state(-1)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 1e-8, np.float32(1e-6), np.float64(2.5), 3])
+def test_check_tol_accepts_finite_non_negative_reals(value):
+    from tensornet._validation import check_tol
+
+    out = check_tol(value)
+    assert isinstance(out, float) and out == float(value)
+
+
+@pytest.mark.parametrize(
+    "value, exc, match",
+    [
+        (-1e-3, ValueError, r"tol=-0.001 must be a finite number >= 0"),
+        (np.nan, ValueError, r"tol=nan must be a finite number >= 0"),
+        (np.inf, ValueError, r"tol=inf must be a finite number >= 0"),
+        ("1e-3", TypeError, r"tol must be a real number, got '1e-3'"),
+        (True, TypeError, r"tol must be a real number"),
+        (None, TypeError, r"tol must be a real number"),
+    ],
+)
+def test_check_tol_names_the_value_and_constraint(value, exc, match):
+    from tensornet._validation import check_tol
+
+    with pytest.raises(exc, match=match):
+        check_tol(value)
