@@ -9,7 +9,9 @@ the same thread limits (environment variables set before NumPy is imported, and
 ``threadpoolctl``), makes one warm-up call and then ``--calls`` timed calls; the processes of
 the four methods alternate in rotating order for ``--rounds`` rounds, and the figure of a
 method is the median over all its timed calls. The reported errors are relative Frobenius
-errors of the returned decompositions, computed densely outside the timed region.
+errors of the returned decompositions, computed densely outside the timed region. Each call's
+CPU time is recorded as well: with one thread per process it is what the wall time would be on
+an idle core, and on a shared machine its ratio is the steadier figure.
 
 Run: ``python benchmarks/bench_cp_tucker.py [--rounds 3] [--calls 2] [--iters 100]
 [--blas-threads 1] [--quick] [--output PATH]``. Writes ``benchmarks/results/cp_tucker.json``
@@ -137,17 +139,20 @@ def worker(name: str, size: int, iters: int, calls: int, threads: int) -> dict:
     Returns
     -------
     dict
-        ``seconds`` (every timed call) and ``rel_error``.
+        ``seconds`` (wall time of every timed call), ``cpu_seconds`` (the process's CPU time
+        of each call) and ``rel_error``.
     """
     x = low_rank_plus_noise(size, 10, 0.1, seed=size)
     with threadpoolctl.threadpool_limits(threads):
         func = _method(name, x, 10, iters)
         out = func()
-        seconds = []
+        seconds, cpu_seconds = [], []
         for _ in range(calls):
+            cpu = time.process_time()
             t, out = timed(func)
+            cpu_seconds.append(time.process_time() - cpu)
             seconds.append(t)
-    return {"seconds": seconds, "rel_error": _error(name, x, out)}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "rel_error": _error(name, x, out)}
 
 
 METHODS = ("cp_als", "tensorly_parafac", "tucker_hooi", "tensorly_tucker")
@@ -182,15 +187,18 @@ def run_case(size: int, args: argparse.Namespace) -> dict:
     dict
     """
     times: dict[str, list[float]] = {k: [] for k in METHODS}
+    cpu_times: dict[str, list[float]] = {k: [] for k in METHODS}
     errors: dict[str, float] = {}
     order = list(METHODS)
     for _ in range(args.rounds):
         for name in order:
             out = _spawn(name, size, args)
             times[name] += out["seconds"]
+            cpu_times[name] += out["cpu_seconds"]
             errors[name] = out["rel_error"]
         order = order[1:] + order[:1]
     med = {k: float(np.median(v)) for k, v in times.items()}
+    cpu = {k: float(np.median(v)) for k, v in cpu_times.items()}
     return {
         "shape": [size] * 3,
         "rank": 10,
@@ -199,9 +207,13 @@ def run_case(size: int, args: argparse.Namespace) -> dict:
         "calls_per_process": args.calls,
         "seconds_median": med,
         "seconds_all": times,
+        "cpu_seconds_median": cpu,
+        "cpu_seconds_all": cpu_times,
         "rel_error": errors,
         "cp_ratio_ours_over_tensorly": med["cp_als"] / med["tensorly_parafac"],
         "tucker_ratio_ours_over_tensorly": med["tucker_hooi"] / med["tensorly_tucker"],
+        "cp_cpu_ratio_ours_over_tensorly": cpu["cp_als"] / cpu["tensorly_parafac"],
+        "tucker_cpu_ratio_ours_over_tensorly": cpu["tucker_hooi"] / cpu["tensorly_tucker"],
         "cp_error_ours_minus_tensorly": errors["cp_als"] - errors["tensorly_parafac"],
         "tucker_error_ours_minus_tensorly": errors["tucker_hooi"] - errors["tensorly_tucker"],
     }
@@ -240,7 +252,8 @@ def main() -> None:
         record["threadpool_info"] = threadpoolctl.threadpool_info()
     for size in sizes:
         case = run_case(size, args)
-        print(json.dumps({k: v for k, v in case.items() if k != "seconds_all"}), flush=True)
+        brief = {k: v for k, v in case.items() if not k.endswith("seconds_all")}
+        print(json.dumps(brief), flush=True)
         record["cases"].append(case)
     record["load_average_after"] = list(os.getloadavg())
     args.output.parent.mkdir(parents=True, exist_ok=True)

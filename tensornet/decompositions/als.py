@@ -105,12 +105,15 @@ def relative_error(
     return err
 
 
-def pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+def pinv_solve(gram: np.ndarray, rhs: np.ndarray, inner: int = 0) -> np.ndarray:
     """``gram^+ rhs`` for a symmetric PSD ``gram``, dropping eigenvalues below
-    ``n eps lambda_max`` (directions that ``gram`` does not determine in floating point).
+    ``(n + inner) eps lambda_max``.
 
     For normal equations ``gram = Z Z^T``, ``rhs = Z y`` this is the minimum-norm least-squares
-    solution: it minimizes ``||y - Z^T w||`` like any exact solution, and stays bounded.
+    solution: it minimizes ``||y - Z^T w||`` like any exact solution, and stays bounded. The
+    entries of a computed Gram matrix carry errors of about ``m eps ||Z||^2`` for an inner
+    dimension ``m``, and its eigendecomposition adds ``n eps lambda_max``: eigenvalues below
+    that are round-off, not directions of ``Z``.
 
     Parameters
     ----------
@@ -118,6 +121,8 @@ def pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         Symmetric positive semi-definite matrix.
     rhs : numpy.ndarray, shape (n,) or (n, k)
         Right-hand side(s).
+    inner : int
+        The inner dimension ``m`` of the products that formed ``gram`` (``0`` if exact).
 
     Returns
     -------
@@ -125,7 +130,8 @@ def pinv_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         Same shape as ``rhs``.
     """
     evals, evecs = scipy.linalg.eigh(gram, check_finite=False)
-    keep = evals > gram.shape[0] * np.finfo(float).eps * max(float(evals[-1]), 0.0)
+    cutoff = (gram.shape[0] + inner) * np.finfo(float).eps * max(float(evals[-1]), 0.0)
+    keep = evals > cutoff
     q = evecs[:, keep]
     coef = q.T @ rhs
     coef = coef / (evals[keep] if coef.ndim == 1 else evals[keep][:, None])

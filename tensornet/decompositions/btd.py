@@ -90,18 +90,19 @@ def _check_core_size(ranks: list[tuple], shape: tuple[int, ...]) -> None:
 
 
 # --------------------------------------------------------------------------- linear algebra
-def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+def _solve_psd(gram: np.ndarray, rhs: np.ndarray, inner: int) -> np.ndarray:
     """``gram^{-1} rhs`` for a symmetric PSD ``gram``: Cholesky when it is well conditioned,
     else the minimum-norm least-squares solution (:func:`.als.pinv_solve`).
 
-    ``gram`` is singular when the blocks of a mode (``sum_r L_r`` columns) outnumber its size.
+    ``gram`` is singular when the blocks of a mode (``sum_r L_r`` columns) outnumber its size;
+    ``inner`` is the inner dimension of the products that formed it.
     """
     chol, info = _potrf(gram, lower=False, clean=False)
     if info == 0:
         rcond, _ = _pocon(chol, float(np.max(np.sum(np.abs(gram), axis=0))))
         if rcond > MIN_RCOND:
             return scipy.linalg.cho_solve((chol, False), rhs, check_finite=False)
-    return pinv_solve(gram, rhs)
+    return pinv_solve(gram, rhs, inner)
 
 
 def _project_terms(
@@ -153,7 +154,7 @@ def _update_factor(
             for g, f in zip(cores, factors, strict=True)
         ]
     )
-    stacked = _solve_psd(z @ z.T, z @ x_unfolded.T).T
+    stacked = _solve_psd(z @ z.T, z @ x_unfolded.T, z.shape[1]).T
     start = 0
     for r, g in enumerate(cores):
         width = g.shape[n]
@@ -179,7 +180,7 @@ def _update_cores(
             blocks[r][s] = kron(*[a.T @ b for a, b in zip(factors[r], factors[s], strict=True)])
             blocks[s][r] = blocks[r][s].T
     gram = np.block(blocks)
-    g = _solve_psd(gram, rhs)
+    g = _solve_psd(gram, rhs, sum(x.shape))
     start = 0
     for r in range(n_terms):
         size = cores[r].size

@@ -120,14 +120,15 @@ def _hadamard_except(grams: Sequence[np.ndarray], skip: int | None) -> np.ndarra
     return out
 
 
-def _solve_normal_equations(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _solve_normal_equations(m: np.ndarray, v: np.ndarray, inner: int) -> np.ndarray:
     """``M V^+`` for the symmetric PSD ``V``: an LU solve when ``V`` is well conditioned, else a
     least-squares solve through the pseudo-inverse of ``V``.
 
     ``V`` is singular whenever ``R`` exceeds the rank the other factors can span (e.g. ``R``
     above a mode size of a matrix); LU then amplifies round-off into huge columns and the error
     jumps. LAPACK ``gesv`` (partial pivoting) has the smallest call overhead, which matters in a
-    loop of many cheap sweeps, and its condition estimate ``gecon`` costs ``O(R^2)``.
+    loop of many cheap sweeps, and its condition estimate ``gecon`` costs ``O(R^2)``. ``inner``
+    is the summed size of the modes whose Gram matrices formed ``V`` (see :func:`.als.pinv_solve`).
     """
     lu, piv, info = _getrf(v)
     if info == 0:
@@ -135,7 +136,7 @@ def _solve_normal_equations(m: np.ndarray, v: np.ndarray) -> np.ndarray:
         if rcond > MIN_RCOND:
             out, _ = _getrs(lu, piv, m.T)
             return out.T
-    return pinv_solve(v, m.T).T
+    return pinv_solve(v, m.T, inner).T
 
 
 def _normalize_columns(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +174,8 @@ class _ALSState:
     def update(self, mode: int, m: np.ndarray) -> None:
         """Least-squares update of factor ``mode`` from its MTTKRP ``m``, then normalization."""
         v = _hadamard_except(self.grams, mode)
-        a, self.weights = _normalize_columns(_solve_normal_equations(m, v))
+        inner = sum(f.shape[0] for k, f in enumerate(self.factors) if k != mode)
+        a, self.weights = _normalize_columns(_solve_normal_equations(m, v, inner))
         self.factors[mode] = a
         self.grams[mode] = a.T @ a
 

@@ -73,7 +73,7 @@ def test_pinv_solve_is_the_minimum_norm_least_squares_solution(n, rank, seed):
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, min(rank, n))) @ rng.standard_normal((min(rank, n), 8))
     y = rng.standard_normal(8)
-    got = pinv_solve(z @ z.T, z @ y)
+    got = pinv_solve(z @ z.T, z @ y, inner=8)
     want = np.linalg.lstsq(z.T, y, rcond=None)[0]  # minimum-norm minimizer of ||y - Z^T w||
     # The same fit (to round-off squared by the normal equations) and no larger norm.
     fit_got, fit_want = np.linalg.norm(y - z.T @ got), np.linalg.norm(y - z.T @ want)
