@@ -19,7 +19,7 @@ Every step minimizes the error over its block, so the error never increases.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,11 +30,20 @@ from ..algebra import kron, unfold
 from ..formats.btd import BTDTensor
 from ..formats.tucker import TuckerTensor, _mode_project, project
 from ..registry import register_method
-from .als import MIN_RCOND, ALSResult, als, pinv_solve, relative_error
+from .als import ALSResult, als, pinv_solve, relative_error
 
 __all__ = ["btd_als"]
 
 _potrf, _pocon = scipy.linalg.lapack.get_lapack_funcs(("potrf", "pocon"), dtype=np.float64)
+
+#: Reciprocal condition number of the normal equations below which Cholesky (whose solution
+#: loses about ``eps / rcond`` relative) gives way to a least-squares solve; higher than the
+#: driver's ``MIN_RCOND`` because here the fallback is usually the SVD solve on ``Z`` itself.
+MIN_RCOND_BTD = 1e-8
+#: Largest design matrix of the joint core problem (entries) that an ill-conditioned core solve
+#: forms for an SVD least-squares solve; larger ones use the pseudo-inverse of the normal
+#: equations instead (32 MiB in float64).
+DIRECT_MAX_ENTRIES = 2**22
 
 
 # --------------------------------------------------------------------------- checks
@@ -90,19 +99,23 @@ def _check_core_size(ranks: list[tuple], shape: tuple[int, ...]) -> None:
 
 
 # --------------------------------------------------------------------------- linear algebra
-def _solve_psd(gram: np.ndarray, rhs: np.ndarray, inner: int) -> np.ndarray:
-    """``gram^{-1} rhs`` for a symmetric PSD ``gram``: Cholesky when it is well conditioned,
-    else the minimum-norm least-squares solution (:func:`.als.pinv_solve`).
+def _solve_psd(
+    gram: np.ndarray, rhs: np.ndarray, inner: int, direct: Callable[[], np.ndarray] | None = None
+) -> np.ndarray:
+    """``gram^{-1} rhs`` for the normal equations ``gram = Z Z^T``, ``rhs = Z y``: Cholesky when
+    ``gram`` is well conditioned, else the minimum-norm least-squares solution.
 
-    ``gram`` is singular when the blocks of a mode (``sum_r L_r`` columns) outnumber its size;
-    ``inner`` is the inner dimension of the products that formed it.
+    ``gram`` is singular when the blocks of a mode (``sum_r L_r`` columns) outnumber its size.
+    The least-squares solution comes from ``direct()`` (an SVD solve on ``Z`` itself, accurate
+    to ``eps cond(Z)`` where the normal equations give ``eps cond(Z)^2``) when the caller can
+    afford it, else from :func:`.als.pinv_solve` (``inner`` is the inner dimension of ``Z Z^T``).
     """
     chol, info = _potrf(gram, lower=False, clean=False)
     if info == 0:
         rcond, _ = _pocon(chol, float(np.max(np.sum(np.abs(gram), axis=0))))
-        if rcond > MIN_RCOND:
+        if rcond > MIN_RCOND_BTD:
             return scipy.linalg.cho_solve((chol, False), rhs, check_finite=False)
-    return pinv_solve(gram, rhs, inner)
+    return direct() if direct is not None else pinv_solve(gram, rhs, inner)
 
 
 def _project_terms(
@@ -154,7 +167,11 @@ def _update_factor(
             for g, f in zip(cores, factors, strict=True)
         ]
     )
-    stacked = _solve_psd(z @ z.T, z @ x_unfolded.T, z.shape[1]).T
+
+    def direct() -> np.ndarray:
+        return scipy.linalg.lstsq(z.T, x_unfolded.T, check_finite=False)[0]
+
+    stacked = _solve_psd(z @ z.T, z @ x_unfolded.T, z.shape[1], direct).T
     start = 0
     for r, g in enumerate(cores):
         width = g.shape[n]
@@ -180,7 +197,13 @@ def _update_cores(
             blocks[r][s] = kron(*[a.T @ b for a, b in zip(factors[r], factors[s], strict=True)])
             blocks[s][r] = blocks[r][s].T
     gram = np.block(blocks)
-    g = _solve_psd(gram, rhs, sum(x.shape))
+
+    def direct() -> np.ndarray:  # the design matrix [⊗_k A_1^(k) ... ⊗_k A_R^(k)]
+        design = np.hstack([kron(*f) for f in factors])
+        return scipy.linalg.lstsq(design, x.ravel(), check_finite=False)[0]
+
+    small = x.size * gram.shape[0] <= DIRECT_MAX_ENTRIES
+    g = _solve_psd(gram, rhs, sum(x.shape), direct if small else None)
     start = 0
     for r in range(n_terms):
         size = cores[r].size
