@@ -56,9 +56,7 @@ def test_mttkrp_of_cp_tensor_is_factor_times_hadamard_of_grams(shape, rank, data
     for k, f in enumerate(factors):
         if k != mode:
             gram *= f.T @ f
-    np.testing.assert_allclose(
-        mttkrp(x, factors, mode), factors[mode] @ gram, rtol=1e-9, atol=1e-9
-    )
+    np.testing.assert_allclose(mttkrp(x, factors, mode), factors[mode] @ gram, rtol=1e-9, atol=1e-9)
 
 
 def test_mttkrp_uses_fast_path_when_first_mode_is_smaller_than_rank():
@@ -121,20 +119,40 @@ def test_mttkrp_refuses_nan_even_next_to_zero_factors():
         (np.ones(4), [np.ones((4, 2))], 0, ValueError, "x must have ndim >= 2"),
         (np.ones((2, 3)), [np.ones((2, 2))], 0, ValueError, "one matrix per mode"),
         (np.ones((2, 3)), np.ones((2, 2, 2)), 0, ValueError, "one matrix per mode"),
-        (np.ones((2, 3)), [np.ones((2, 2)), np.ones((4, 2))], 0, ValueError,
-         r"factors\[1\] must have shape \(3, R\)"),
-        (np.ones((2, 3)), [np.ones((2, 2)), np.ones(3)], 0, ValueError,
-         r"factors\[1\] must have shape"),
-        (np.ones((2, 3, 4)), [None, np.ones((3, 2)), np.ones((4, 3))], 0, ValueError,
-         r"factors\[2\] has 3 columns but factors\[1\] has 2"),
+        (
+            np.ones((2, 3)),
+            [np.ones((2, 2)), np.ones((4, 2))],
+            0,
+            ValueError,
+            r"factors\[1\] must have shape \(3, R\)",
+        ),
+        (
+            np.ones((2, 3)),
+            [np.ones((2, 2)), np.ones(3)],
+            0,
+            ValueError,
+            r"factors\[1\] must have shape",
+        ),
+        (
+            np.ones((2, 3, 4)),
+            [None, np.ones((3, 2)), np.ones((4, 3))],
+            0,
+            ValueError,
+            r"factors\[2\] has 3 columns but factors\[1\] has 2",
+        ),
         (np.ones((2, 3)), [np.ones((2, 0)), np.ones((3, 0))], 0, ValueError, "R must be >= 1"),
         (np.ones((2, 3)), [np.ones((2, 2)), np.ones((3, 2))], 2, ValueError, "mode=2"),
         (np.ones((2, 3)), [np.ones((2, 2)), np.ones((3, 2))], 1.5, TypeError, "mode"),
         (np.ones((2, 0)), [np.ones((2, 2)), np.ones((0, 2))], 0, ValueError, "not be empty"),
         ("abc", [np.ones((2, 2))], 0, TypeError, "x must be a real numeric array"),
         (np.ones((2, 3)) * 1j, [np.ones((2, 2))] * 2, 0, TypeError, "x must be real"),
-        (np.ones((2, 3)), [np.ones((2, 2)), np.full((3, 2), "a")], 0, TypeError,
-         r"factors\[1\] must be a real numeric array"),
+        (
+            np.ones((2, 3)),
+            [np.ones((2, 2)), np.full((3, 2), "a")],
+            0,
+            TypeError,
+            r"factors\[1\] must be a real numeric array",
+        ),
     ],
 )
 def test_mttkrp_rejects_bad_input(x, factors, mode, error, match):
