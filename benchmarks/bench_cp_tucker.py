@@ -3,13 +3,19 @@
 The tensors are random rank-10 CP tensors (which have multilinear rank 10 too) of size 100^3
 and 200^3 plus Gaussian noise of relative size 0.1. Both libraries start from the SVD of the
 unfoldings and run exactly ``--iters`` ALS/HOOI sweeps (``tol=0``, so neither stops early).
-Timings are the median of ``--repeats`` rounds after a warm-up, the two libraries alternating
-within each round; the reported errors are relative Frobenius errors of the returned
-decompositions, computed densely outside the timed region.
 
-Run: ``python benchmarks/bench_cp_tucker.py [--repeats 5] [--iters 100] [--blas-threads 1]
-[--quick] [--output PATH]``. Writes ``benchmarks/results/cp_tucker.json`` (or ``PATH``) and
-prints it.
+Fair protocol (see ``benchmarks/README.md``): every method runs in its own fresh process with
+the same thread limits (environment variables set before NumPy is imported, and
+``threadpoolctl``), makes one warm-up call and then ``--calls`` timed calls; the processes of
+the four methods alternate in rotating order for ``--rounds`` rounds, and the figure of a
+method is the median over all its timed calls. The reported errors are relative Frobenius
+errors of the returned decompositions, computed densely outside the timed region. Each call's
+CPU time is recorded as well: with one thread per process it is what the wall time would be on
+an idle core, and on a shared machine its ratio is the steadier figure.
+
+Run: ``python benchmarks/bench_cp_tucker.py [--rounds 3] [--calls 2] [--iters 100]
+[--blas-threads 1] [--quick] [--output PATH]``. Writes ``benchmarks/results/cp_tucker.json``
+(or ``PATH``) and prints it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -87,61 +95,125 @@ def rel_error_dense(x: np.ndarray, approx: np.ndarray) -> float:
     return float(np.linalg.norm(x - approx) / np.linalg.norm(x))
 
 
-def run_case(x: np.ndarray, rank: int, iters: int, repeats: int) -> dict:
-    """Time and score both pairs of methods on ``x``.
+def _method(name: str, x: np.ndarray, rank: int, iters: int) -> Callable[[], object]:
+    """The call to time for ``name``."""
+    if name == "cp_als":
+        return lambda: tn.cp_als(x, rank, n_iter_max=iters, tol=0, init="svd")
+    if name == "tucker_hooi":
+        return lambda: tn.tucker_hooi(x, rank, n_iter_max=iters, tol=0)
+    import tensorly as tl
+    from tensorly.decomposition import parafac, tucker
+
+    tl.set_backend("numpy")
+    if name == "tensorly_parafac":
+        return lambda: parafac(x, rank, n_iter_max=iters, tol=0, init="svd")
+    return lambda: tucker(x, [rank] * 3, n_iter_max=iters, tol=0, init="svd")
+
+
+def _error(name: str, x: np.ndarray, out: object) -> float:
+    """Dense relative error of a returned decomposition."""
+    if name in ("cp_als", "tucker_hooi"):
+        return float(out.relative_error(x))
+    import tensorly as tl
+
+    full = tl.cp_to_tensor(out) if name == "tensorly_parafac" else tl.tucker_to_tensor(out)
+    return rel_error_dense(x, full)
+
+
+def worker(name: str, size: int, iters: int, calls: int, threads: int) -> dict:
+    """One process's share: a warm-up call, then ``calls`` timed calls of one method.
 
     Parameters
     ----------
-    x : numpy.ndarray
-        The tensor.
-    rank : int
-        CP rank and Tucker rank (per mode).
+    name : str
+        One of :data:`METHODS`.
+    size : int
+        Mode size of the test tensor (seeded by ``size``).
     iters : int
         Number of sweeps.
-    repeats : int
-        Timed rounds (after one warm-up round).
+    calls : int
+        Timed calls after the warm-up.
+    threads : int
+        BLAS thread limit.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (wall time of every timed call), ``cpu_seconds`` (the process's CPU time
+        of each call) and ``rel_error``.
+    """
+    x = low_rank_plus_noise(size, 10, 0.1, seed=size)
+    with threadpoolctl.threadpool_limits(threads):
+        func = _method(name, x, 10, iters)
+        out = func()
+        seconds, cpu_seconds = [], []
+        for _ in range(calls):
+            cpu = time.process_time()
+            t, out = timed(func)
+            cpu_seconds.append(time.process_time() - cpu)
+            seconds.append(t)
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "rel_error": _error(name, x, out)}
+
+
+METHODS = ("cp_als", "tensorly_parafac", "tucker_hooi", "tensorly_tucker")
+
+
+def _spawn(name: str, size: int, args: argparse.Namespace) -> dict:
+    """Run :func:`worker` in a fresh process with the thread limits in its environment."""
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        env[var] = str(args.blas_threads)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, __file__, "--worker", name, "--size", str(size)]
+    cmd += ["--iters", str(args.iters), "--calls", str(args.calls)]
+    cmd += ["--blas-threads", str(args.blas_threads)]
+    done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_case(size: int, args: argparse.Namespace) -> dict:
+    """Alternate one process per method for ``args.rounds`` rounds on the ``size``^3 case.
+
+    Parameters
+    ----------
+    size : int
+        Mode size.
+    args : argparse.Namespace
+        The parsed options.
 
     Returns
     -------
     dict
     """
-    import tensorly as tl
-    from tensorly.decomposition import parafac, tucker
-
-    tl.set_backend("numpy")
-    methods = {
-        "cp_als": lambda: tn.cp_als(x, rank, n_iter_max=iters, tol=0, init="svd"),
-        "tensorly_parafac": lambda: parafac(x, rank, n_iter_max=iters, tol=0, init="svd"),
-        "tucker_hooi": lambda: tn.tucker_hooi(x, rank, n_iter_max=iters, tol=0),
-        "tensorly_tucker": lambda: tucker(x, [rank] * 3, n_iter_max=iters, tol=0, init="svd"),
-    }
-    times: dict[str, list[float]] = {k: [] for k in methods}
-    results = {}
-    order = list(methods)
-    for round_ in range(repeats + 1):
-        for name in order[round_ % 2 :] + order[: round_ % 2]:
-            seconds, out = timed(methods[name])
-            if round_ > 0:
-                times[name].append(seconds)
-            results[name] = out
+    times: dict[str, list[float]] = {k: [] for k in METHODS}
+    cpu_times: dict[str, list[float]] = {k: [] for k in METHODS}
+    errors: dict[str, float] = {}
+    order = list(METHODS)
+    for _ in range(args.rounds):
+        for name in order:
+            out = _spawn(name, size, args)
+            times[name] += out["seconds"]
+            cpu_times[name] += out["cpu_seconds"]
+            errors[name] = out["rel_error"]
         order = order[1:] + order[:1]
-    errors = {
-        "cp_als": results["cp_als"].relative_error(x),
-        "tensorly_parafac": rel_error_dense(x, tl.cp_to_tensor(results["tensorly_parafac"])),
-        "tucker_hooi": results["tucker_hooi"].relative_error(x),
-        "tensorly_tucker": rel_error_dense(x, tl.tucker_to_tensor(results["tensorly_tucker"])),
-    }
     med = {k: float(np.median(v)) for k, v in times.items()}
+    cpu = {k: float(np.median(v)) for k, v in cpu_times.items()}
     return {
-        "shape": list(x.shape),
-        "rank": rank,
-        "iters": iters,
-        "repeats": repeats,
+        "shape": [size] * 3,
+        "rank": 10,
+        "iters": args.iters,
+        "rounds": args.rounds,
+        "calls_per_process": args.calls,
         "seconds_median": med,
         "seconds_all": times,
+        "cpu_seconds_median": cpu,
+        "cpu_seconds_all": cpu_times,
         "rel_error": errors,
         "cp_ratio_ours_over_tensorly": med["cp_als"] / med["tensorly_parafac"],
         "tucker_ratio_ours_over_tensorly": med["tucker_hooi"] / med["tensorly_tucker"],
+        "cp_cpu_ratio_ours_over_tensorly": cpu["cp_als"] / cpu["tensorly_parafac"],
+        "tucker_cpu_ratio_ours_over_tensorly": cpu["tucker_hooi"] / cpu["tensorly_tucker"],
         "cp_error_ours_minus_tensorly": errors["cp_als"] - errors["tensorly_parafac"],
         "tucker_error_ours_minus_tensorly": errors["tucker_hooi"] - errors["tensorly_tucker"],
     }
@@ -150,17 +222,25 @@ def run_case(x: np.ndarray, rank: int, iters: int, repeats: int) -> dict:
 def main() -> None:
     """Parse the options, run every case, print and write the JSON record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=2, help="timed calls per process")
     parser.add_argument("--iters", type=int, default=100)
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="only the 100^3 case")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON file to write")
+    parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=100, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        out = worker(args.worker, args.size, args.iters, args.calls, args.blas_threads)
+        print(json.dumps(out))
+        return
     import tensorly
 
     sizes = [100] if args.quick else [100, 200]
     record = {
         "benchmark": "cp_tucker",
+        "protocol": "one process per method, alternating, warm-up call, same thread limits",
         "tensorly_version": tensorly.__version__,
         "numpy_version": np.__version__,
         "python": platform.python_version(),
@@ -170,11 +250,11 @@ def main() -> None:
     }
     with threadpoolctl.threadpool_limits(args.blas_threads):
         record["threadpool_info"] = threadpoolctl.threadpool_info()
-        for size in sizes:
-            x = low_rank_plus_noise(size, 10, 0.1, seed=size)
-            case = run_case(x, 10, args.iters, args.repeats)
-            print(json.dumps({k: v for k, v in case.items() if k != "seconds_all"}), flush=True)
-            record["cases"].append(case)
+    for size in sizes:
+        case = run_case(size, args)
+        brief = {k: v for k, v in case.items() if not k.endswith("seconds_all")}
+        print(json.dumps(brief), flush=True)
+        record["cases"].append(case)
     record["load_average_after"] = list(os.getloadavg())
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2))

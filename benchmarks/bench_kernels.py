@@ -2,7 +2,8 @@
 
 MTTKRP (``X_(n) · khatri_rao(others)``): the definition (:func:`mttkrp_reference`, forms the
 unfolding and the Khatri-Rao product), the partial-contraction BLAS path (:func:`mttkrp_blas`),
-the Numba loop (:func:`mttkrp_numba`) and the public dispatcher :func:`tensornet.algebra.mttkrp`
+the Numba loop (``mttkrp_numba`` of ``mttkrp_numba_candidate.py``) and the public dispatcher
+:func:`tensornet.algebra.mttkrp`
 (with and without the finiteness scan), for every mode of a few tensors including the CP-ALS
 cases 100^3 and 200^3 at rank 10; the CP-ALS cases are repeated with one BLAS thread
 (``mttkrp_one_blas_thread``) because a shared machine penalizes multi-threaded GEMMs.
@@ -34,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,11 +49,13 @@ from tensornet.algebra import gram, mttkrp, stp
 from tensornet.algebra.gram import NUMBA_MAX_ROWS, gram_numba
 from tensornet.algebra.kernels import (
     mttkrp_blas,
-    mttkrp_numba,
     mttkrp_reference,
     stp_numba,
     stp_reference,
 )
+
+sys.path.insert(0, str(Path(__file__).parent))
+from mttkrp_numba_candidate import mttkrp_numba  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "kernels.json"
 

@@ -802,3 +802,21 @@ def warn_at_caller(message: str, category: type[Warning]) -> None:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def check_tol(tol: Any, name: str = "tol") -> float:
+    """Return a stopping tolerance as a finite ``float >= 0`` (see :func:`check_real`).
+
+    Parameters
+    ----------
+    tol : float
+        Tolerance on the change of the relative error between two sweeps of an iterative
+        method (``0`` runs every sweep). Python and NumPy real scalars are accepted.
+    name : str
+        The argument's name, used in messages.
+
+    Returns
+    -------
+    float
+    """
+    return check_real(tol, name, minimum=0.0)

@@ -243,3 +243,29 @@ def test_check_index_batch_checks_range_before_any_cast(dtype):
     np.testing.assert_array_equal(
         check_index_batch(np.array([[3, 4]], dtype=dtype), (4, 5)), [[3, 4]]
     )
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 1e-8, np.float32(1e-6), np.float64(2.5), 3])
+def test_check_tol_accepts_finite_non_negative_reals(value):
+    from tensornet._validation import check_tol
+
+    out = check_tol(value)
+    assert isinstance(out, float) and out == float(value)
+
+
+@pytest.mark.parametrize(
+    "value, exc, match",
+    [
+        (-1e-3, ValueError, r"tol=-0.001 must be >= 0"),
+        (np.nan, ValueError, r"tol=nan must be a finite number"),
+        (np.inf, ValueError, r"tol=inf must be a finite number"),
+        ("1e-3", TypeError, r"tol must be a real number, got '1e-3'"),
+        (True, TypeError, r"tol must be a real number"),
+        (None, TypeError, r"tol must be a real number"),
+    ],
+)
+def test_check_tol_names_the_value_and_constraint(value, exc, match):
+    from tensornet._validation import check_tol
+
+    with pytest.raises(exc, match=match):
+        check_tol(value)

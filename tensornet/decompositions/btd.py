@@ -18,7 +18,8 @@ Every step minimizes the error over its block, so the error never increases.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,18 +31,26 @@ from .._validation import (
     check_int,
     check_random_state,
     check_rank,
-    check_real,
+    check_tol,
     scale_equivariant,
 )
 from ..algebra import kron, unfold
 from ..formats.btd import BTDTensor
 from ..formats.tucker import TuckerTensor, _mode_project, project
+from .als import ALSResult, als, pinv_solve, relative_error
 
 __all__ = ["btd_als"]
 
-#: Below this relative error the error from the normal equations (which cancels ``||X||^2``
-#: terms) is replaced by the norm of the dense residual.
-EXACT_ERROR_BELOW = 1e-6
+_potrf, _pocon = scipy.linalg.lapack.get_lapack_funcs(("potrf", "pocon"), dtype=np.float64)
+
+#: Reciprocal condition number of the normal equations below which Cholesky (whose solution
+#: loses about ``eps / rcond`` relative) gives way to a least-squares solve; higher than the
+#: driver's ``MIN_RCOND`` because here the fallback is usually the SVD solve on ``Z`` itself.
+MIN_RCOND_BTD = 1e-8
+#: Largest design matrix of the joint core problem (entries) that an ill-conditioned core solve
+#: forms for an SVD least-squares solve; larger ones use the pseudo-inverse of the normal
+#: equations instead (32 MiB in float64).
+DIRECT_MAX_ENTRIES = 2**22
 
 
 # --------------------------------------------------------------------------- checks
@@ -52,8 +61,10 @@ def _check_term_ranks(term_ranks: Any, n_terms: int, shape: tuple[int, ...]) -> 
         raise TypeError(f"term_ranks must be an int or a sequence of ints, got {term_ranks!r}")
     if isinstance(term_ranks, (int, np.integer)) and not isinstance(term_ranks, bool):
         per_term = [(check_rank(term_ranks, "term_ranks"),) * d] * n_terms
-    elif isinstance(term_ranks, Sequence) and term_ranks and all(
-        isinstance(t, Sequence) for t in term_ranks
+    elif (
+        isinstance(term_ranks, Sequence)
+        and term_ranks
+        and all(isinstance(t, Sequence) for t in term_ranks)
     ):
         if len(term_ranks) != n_terms:
             raise ValueError(
@@ -81,17 +92,37 @@ def _check_term_ranks(term_ranks: Any, n_terms: int, shape: tuple[int, ...]) -> 
     return out
 
 
+def _check_core_size(ranks: list[tuple], shape: tuple[int, ...]) -> None:
+    """Refuse terms with more core entries in all than ``X`` has entries: the joint core
+    problem would have more unknowns than equations (and its Gram matrix ``(sum_r prod L_r)^2``
+    entries). ``n_terms`` itself is bounded by ``X.size`` before the per-term ranks are built."""
+    total = sum(math.prod(r) for r in ranks)
+    size = math.prod(shape)
+    if total > size:
+        raise ValueError(
+            f"term_ranks={ranks[0] if len(set(ranks)) == 1 else ranks} give {total} core "
+            f"entries in all, more than the {size} entries of x (shape {shape})"
+        )
+
+
 # --------------------------------------------------------------------------- linear algebra
-def _solve_psd(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``gram^{-1} rhs`` for a symmetric PSD ``gram`` (Cholesky; least squares if singular)."""
-    try:
-        chol = scipy.linalg.cho_factor(gram, check_finite=False)
-        out = scipy.linalg.cho_solve(chol, rhs, check_finite=False)
-        if np.all(np.isfinite(out)):
-            return out
-    except np.linalg.LinAlgError:
-        pass
-    return np.linalg.lstsq(gram, rhs, rcond=None)[0]
+def _solve_psd(
+    gram: np.ndarray, rhs: np.ndarray, inner: int, direct: Callable[[], np.ndarray] | None = None
+) -> np.ndarray:
+    """``gram^{-1} rhs`` for the normal equations ``gram = Z Z^T``, ``rhs = Z y``: Cholesky when
+    ``gram`` is well conditioned, else the minimum-norm least-squares solution.
+
+    ``gram`` is singular when the blocks of a mode (``sum_r L_r`` columns) outnumber its size.
+    The least-squares solution comes from ``direct()`` (an SVD solve on ``Z`` itself, accurate
+    to ``eps cond(Z)`` where the normal equations give ``eps cond(Z)^2``) when the caller can
+    afford it, else from :func:`.als.pinv_solve` (``inner`` is the inner dimension of ``Z Z^T``).
+    """
+    chol, info = _potrf(gram, lower=False, clean=False)
+    if info == 0:
+        rcond, _ = _pocon(chol, float(np.max(np.sum(np.abs(gram), axis=0))))
+        if rcond > MIN_RCOND_BTD:
+            return scipy.linalg.cho_solve((chol, False), rhs, check_finite=False)
+    return direct() if direct is not None else pinv_solve(gram, rhs, inner)
 
 
 def _project_terms(
@@ -143,7 +174,11 @@ def _update_factor(
             for g, f in zip(cores, factors, strict=True)
         ]
     )
-    stacked = _solve_psd(z @ z.T, z @ x_unfolded.T).T
+
+    def direct() -> np.ndarray:
+        return scipy.linalg.lstsq(z.T, x_unfolded.T, check_finite=False)[0]
+
+    stacked = _solve_psd(z @ z.T, z @ x_unfolded.T, z.shape[1], direct).T
     start = 0
     for r, g in enumerate(cores):
         width = g.shape[n]
@@ -155,8 +190,12 @@ def _update_factor(
 
 def _update_cores(
     x: np.ndarray, cores: list[np.ndarray], factors: list[list[np.ndarray]], norm_x_sq: float
-) -> float:
-    """Joint least-squares solve for all cores; returns the squared error of the result."""
+) -> tuple[float, float]:
+    """Joint least-squares solve for all cores.
+
+    Returns the squared error of the result from the normal equations, and the size of the
+    terms that cancel in it, ``||X||^2 + |g|^T |gram| |g|`` (see :func:`.als.relative_error`).
+    """
     n_terms = len(cores)
     rhs = np.concatenate([p.ravel() for p in _project_terms(x, factors, skip=None)])
     blocks = [[None] * n_terms for _ in range(n_terms)]
@@ -165,13 +204,20 @@ def _update_cores(
             blocks[r][s] = kron(*[a.T @ b for a, b in zip(factors[r], factors[s], strict=True)])
             blocks[s][r] = blocks[r][s].T
     gram = np.block(blocks)
-    g = _solve_psd(gram, rhs)
+
+    def direct() -> np.ndarray:  # the design matrix [⊗_k A_1^(k) ... ⊗_k A_R^(k)]
+        design = np.hstack([kron(*f) for f in factors])
+        return scipy.linalg.lstsq(design, x.ravel(), check_finite=False)[0]
+
+    small = x.size * gram.shape[0] <= DIRECT_MAX_ENTRIES
+    g = _solve_psd(gram, rhs, sum(x.shape), direct if small else None)
     start = 0
     for r in range(n_terms):
         size = cores[r].size
         cores[r] = g[start : start + size].reshape(cores[r].shape)
         start += size
-    return max(norm_x_sq - 2.0 * float(g @ rhs) + float(g @ gram @ g), 0.0)
+    err_sq = norm_x_sq - 2.0 * float(g @ rhs) + float(g @ gram @ g)
+    return err_sq, norm_x_sq + float(np.abs(g) @ np.abs(gram) @ np.abs(g))
 
 
 def _initial_factors(
@@ -201,33 +247,31 @@ def _initial_factors(
     return factors
 
 
-def _als_run(
-    x: np.ndarray,
-    ranks: list[tuple],
-    n_iter_max: int,
-    tol: float,
-    rng: np.random.Generator,
-) -> tuple[list[np.ndarray], list[list[np.ndarray]], list[float], bool]:
-    """One BTD-ALS run from a random start in the dominant subspaces."""
+def _fit(x: np.ndarray, ranks: list[tuple], rng: np.random.Generator, **options: Any) -> ALSResult:
+    """BTD-ALS through the shared driver: a random start in the dominant subspaces (cores
+    solved for it), and one sweep over the factor blocks, then the cores."""
     norm_x_sq = float(np.vdot(x, x))
-    factors = _initial_factors(x, ranks, rng)
-    cores = [np.zeros(r) for r in ranks]
-    _update_cores(x, cores, factors, norm_x_sq)
-    history: list[float] = []
-    converged = False
     unfoldings = [unfold(x, n) for n in range(x.ndim)]
-    for _ in range(n_iter_max):
+
+    def start(i: int) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+        factors = _initial_factors(x, ranks, rng)
+        cores = [np.zeros(r) for r in ranks]
+        _update_cores(x, cores, factors, norm_x_sq)
+        return cores, factors
+
+    def sweep(state: tuple) -> tuple[tuple, float]:
+        cores, factors = state
         for n in range(x.ndim):
             _update_factor(unfoldings[n], cores, factors, n)
-        err = np.sqrt(_update_cores(x, cores, factors, norm_x_sq) / norm_x_sq)
-        if err < EXACT_ERROR_BELOW:  # the normal-equation error has lost its digits
+        err_sq, scale_sq = _update_cores(x, cores, factors, norm_x_sq)
+
+        def dense() -> float:
             model = sum(TuckerTensor(g, f)._full() for g, f in zip(cores, factors, strict=True))
-            err = float(np.linalg.norm(x - model)) / np.sqrt(norm_x_sq)
-        history.append(err)
-        if len(history) > 1 and abs(history[-2] - history[-1]) < tol:
-            converged = True
-            break
-    return cores, factors, history, converged
+            return float(np.linalg.norm(x - model)) / np.sqrt(norm_x_sq)
+
+        return state, relative_error(err_sq, norm_x_sq, dense, scale_sq)
+
+    return als(start, sweep, **options)
 
 
 # --------------------------------------------------------------------------- public API
@@ -250,15 +294,18 @@ def btd_als(
     x : array_like, shape (I_0, ..., I_{d-1}), d >= 2
         The tensor (finite, not all zero).
     n_terms : int
-        Number of terms ``R >= 1``.
+        Number of terms ``R >= 1``; all terms together may have at most as many core entries
+        as ``x`` has entries (``sum_r prod_k L_r^(k) <= x.size``), more are refused.
     term_ranks : int, sequence of int, or sequence of sequences of int
         Multilinear rank of the terms: one int for every mode of every term, one rank per mode
         shared by all terms (e.g. ``(L, M, N)``), or one such tuple per term. Each rank must
-        not exceed its mode size.
+        not exceed its mode size; the ranks of all terms together may (``sum_r L_r > I``: the
+        factor problems are then singular and solved in the least-squares sense).
     n_iter_max : int
         Maximum number of ALS sweeps (all factor blocks, then the cores), ``>= 1``.
     tol : float
-        Stop when the relative error changes by less than ``tol`` between sweeps.
+        Stop when the relative error changes by less than ``tol`` between two sweeps
+        (``0`` runs all ``n_iter_max`` sweeps).
     n_restarts : int
         Number of random starts (random orthonormal blocks inside the leading
         ``sum_r L_r``-dimensional singular subspace of each unfolding); the best fit is
@@ -291,29 +338,22 @@ def btd_als(
     """
     x = check_array(x, "x", min_ndim=2, dtype=np.float64)
     n_terms = check_int(n_terms, "n_terms", minimum=1)
+    if n_terms > x.size:
+        raise ValueError(
+            f"n_terms={n_terms} exceeds the {x.size} entries of x (shape {x.shape}): every term "
+            "has at least one core entry"
+        )
     ranks = _check_term_ranks(term_ranks, n_terms, x.shape)
+    _check_core_size(ranks, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
-    tol_f = check_real(tol, "tol", minimum=0.0)
+    tol = check_tol(tol)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     rng = check_random_state(random_state)
     if not np.any(x):
         raise ValueError("x is all zeros: its BTD is trivial and the relative error undefined")
 
-    best = None
-    restart_errors = []
-    for _ in range(n_restarts):
-        run = _als_run(x, ranks, n_iter_max, tol_f, rng)
-        restart_errors.append(run[2][-1])
-        if best is None or run[2][-1] < best[2][-1]:
-            best = run
-    assert best is not None
-    cores, factors, history, converged = best
+    run = _fit(x, ranks, rng, n_iter_max=n_iter_max, tol=tol, n_restarts=n_restarts)
+    cores, factors = run.state
     out = BTDTensor([TuckerTensor(g, f) for g, f in zip(cores, factors, strict=True)])
-    out.info = {
-        "rel_error": history[-1],
-        "history": history,
-        "n_iter": len(history),
-        "converged": converged,
-        "restart_errors": restart_errors,
-    }
+    out.info = run.info()
     return out

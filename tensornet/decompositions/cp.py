@@ -5,15 +5,19 @@ other factors fixed:
 
 ``A_n <- X_(n) (⊙_{k≠n} A_k) V^{-1}``,  ``V = ⊛_{k≠n} A_k^T A_k``  (``R x R``),
 
-i.e. an MTTKRP followed by a small ``R x R`` solve (LU with partial pivoting; pseudo-inverse
-when ``V`` is singular). The columns of the new ``A_n`` are normalized and their norms kept as
+i.e. an MTTKRP followed by a small ``R x R`` solve: LU with partial pivoting, or, when ``V`` is
+numerically singular (``R`` above what the other factors span, e.g. above a mode size of a
+matrix), the minimum-norm least-squares solution ``M V^+``, which keeps the update exact and
+the columns bounded. The columns of the new ``A_n`` are normalized and their norms kept as
 the weights, the survey's remedy for the scaling indeterminacy that makes CP unstable. Each
 update minimizes the error over one block, so the error never increases.
 
 The error is computed without forming the model, from the last MTTKRP ``M``:
 ``||X - X̂||^2 = ||X||^2 - 2 <X, X̂> + ||X̂||^2`` with ``<X, X̂> = sum_r w_r <a_r^(n), M_r>`` and
-``||X̂||^2 = w^T (⊛_k A_k^T A_k) w``. Its cancellation costs digits when the fit is nearly
-exact, so below a relative error of ``1e-6`` the dense residual is used instead.
+``||X̂||^2 = w^T (⊛_k A_k^T A_k) w``. Its round-off is a few ulps of its largest term, which
+large weights make much larger than ``||X||^2``; where it cannot be trusted the dense residual
+is used instead (:func:`.als.relative_error`). Restarts, the stopping rule and the history come
+from the shared driver :mod:`tensornet.decompositions.als`.
 
 Two MTTKRP schedules give the same iterates:
 
@@ -29,6 +33,7 @@ Two MTTKRP schedules give the same iterates:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,12 +47,13 @@ from .._validation import (
     check_option,
     check_random_state,
     check_rank,
-    check_real,
+    check_tol,
     scale_equivariant,
     warn_at_caller,
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
+from .als import MIN_RCOND, ALSResult, als, pinv_solve, relative_error
 
 __all__ = ["cp_als", "CPDegeneracyWarning"]
 
@@ -57,9 +63,9 @@ DEGENERACY_RATIO = 1e3
 #: ``-DEGENERACY_CONGRUENCE``) are reported as degenerate.
 CANCELLING_RATIO = 2.0
 DEGENERACY_CONGRUENCE = 0.9
-#: Below this relative error the cheap error formula (which cancels ``||X||^2`` terms) is
-#: replaced by the norm of the dense residual.
-EXACT_ERROR_BELOW = 1e-6
+_getrf, _gecon, _getrs = scipy.linalg.lapack.get_lapack_funcs(
+    ("getrf", "gecon", "getrs"), dtype=np.float64
+)
 
 
 class CPDegeneracyWarning(UserWarning):
@@ -67,10 +73,6 @@ class CPDegeneracyWarning(UserWarning):
 
 
 # --------------------------------------------------------------------------- helpers
-def _check_tol(tol: Any) -> float:
-    return check_real(tol, "tol", minimum=0.0)
-
-
 def _svd_init_factor(x: np.ndarray, mode: int, rank: int, rng: np.random.Generator) -> np.ndarray:
     """Leading ``rank`` left singular vectors of ``X_(mode)`` (random columns beyond ``I_n``).
 
@@ -119,19 +121,23 @@ def _hadamard_except(grams: Sequence[np.ndarray], skip: int | None) -> np.ndarra
     return out
 
 
-def _solve_normal_equations(m: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``M V^{-1}`` for the symmetric PSD ``V``: LU solve, or the pseudo-inverse if singular.
+def _solve_normal_equations(m: np.ndarray, v: np.ndarray, inner: int) -> np.ndarray:
+    """``M V^+`` for the symmetric PSD ``V``: an LU solve when ``V`` is well conditioned, else a
+    least-squares solve through the pseudo-inverse of ``V``.
 
-    ``V`` is ``R x R``; LAPACK ``gesv`` (partial pivoting, backward stable) has the smallest call
-    overhead, which matters in a loop of many cheap sweeps.
+    ``V`` is singular whenever ``R`` exceeds the rank the other factors can span (e.g. ``R``
+    above a mode size of a matrix); LU then amplifies round-off into huge columns and the error
+    jumps. LAPACK ``gesv`` (partial pivoting) has the smallest call overhead, which matters in a
+    loop of many cheap sweeps, and its condition estimate ``gecon`` costs ``O(R^2)``. ``inner``
+    is the summed size of the modes whose Gram matrices formed ``V`` (see :func:`.als.pinv_solve`).
     """
-    try:
-        out = np.linalg.solve(v, m.T).T
-        if np.all(np.isfinite(out)):
-            return out
-    except np.linalg.LinAlgError:
-        pass
-    return m @ np.linalg.pinv(v, hermitian=True)
+    lu, piv, info = _getrf(v)
+    if info == 0:
+        rcond, _ = _gecon(lu, float(np.max(np.sum(np.abs(v), axis=0))))
+        if rcond > MIN_RCOND:
+            out, _ = _getrs(lu, piv, m.T)
+            return out.T
+    return pinv_solve(v, m.T, inner).T
 
 
 def _normalize_columns(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,15 +175,22 @@ class _ALSState:
     def update(self, mode: int, m: np.ndarray) -> None:
         """Least-squares update of factor ``mode`` from its MTTKRP ``m``, then normalization."""
         v = _hadamard_except(self.grams, mode)
-        a, self.weights = _normalize_columns(_solve_normal_equations(m, v))
+        inner = sum(f.shape[0] for k, f in enumerate(self.factors) if k != mode)
+        a, self.weights = _normalize_columns(_solve_normal_equations(m, v, inner))
         self.factors[mode] = a
         self.grams[mode] = a.T @ a
 
-    def error_sq(self, norm_x_sq: float, m_last: np.ndarray) -> float:
-        """``||X - X̂||^2`` from the MTTKRP of the last mode (clipped at 0)."""
+    def error_sq(self, norm_x_sq: float, m_last: np.ndarray) -> tuple[float, float]:
+        """``||X - X̂||^2`` from the MTTKRP of the last mode, and the size of its terms.
+
+        The second value, ``||X||^2 + |w|^T |⊛_k A_k^T A_k| |w|``, bounds the terms that cancel
+        (large weights make the formula lose digits; see :func:`.als.relative_error`).
+        """
         inner = float(np.sum(m_last * self.factors[-1], axis=0) @ self.weights)
-        model_sq = float(self.weights @ _hadamard_except(self.grams, None) @ self.weights)
-        return max(norm_x_sq - 2.0 * inner + model_sq, 0.0)
+        hadamard = _hadamard_except(self.grams, None)
+        model_sq = float(self.weights @ hadamard @ self.weights)
+        scale_sq = norm_x_sq + float(np.abs(self.weights) @ np.abs(hadamard) @ np.abs(self.weights))
+        return norm_x_sq - 2.0 * inner + model_sq, scale_sq
 
 
 def _sweep_dimtree(x_mat: np.ndarray, shape: tuple[int, ...], split: int, st: _ALSState):
@@ -188,7 +201,7 @@ def _sweep_dimtree(x_mat: np.ndarray, shape: tuple[int, ...], split: int, st: _A
     the updated left factors) the right modes; both are GEMMs whose small dimension is ``R``.
     """
     d, rank = len(shape), st.weights.shape[0]
-    t_left = x_mat @ khatri_rao(st.factors[split:])
+    t_left = (khatri_rao(st.factors[split:]).T @ x_mat.T).T  # same product, faster in OpenBLAS
     if split == 1:
         st.update(0, t_left)
     else:
@@ -212,35 +225,38 @@ def _sweep_mttkrp(x: np.ndarray, st: _ALSState) -> np.ndarray:
     return m
 
 
-def _als_run(
+def _dense_error(x: np.ndarray, st: _ALSState, norm_x: float) -> float:
+    """``||X - X̂|| / ||X||`` from the formed model."""
+    model = khatri_rao(st.factors) @ st.weights
+    return float(np.linalg.norm(x.ravel() - model)) / norm_x
+
+
+def _fit(
     x: np.ndarray,
-    factors: list[np.ndarray],
-    n_iter_max: int,
-    tol: float,
+    rank: int,
+    init: str | CPTensor,
+    rng: np.random.Generator,
     method: str,
-) -> tuple[CPTensor, list[float], bool]:
-    """CP-ALS from the given start; returns the model, its error history and convergence."""
+    **options: Any,
+) -> ALSResult:
+    """CP-ALS through the shared driver: the start of each restart and one sweep."""
     norm_x_sq = float(np.vdot(x, x))
     norm_x = np.sqrt(norm_x_sq)
     split = x.ndim // 2
     x_mat = x.reshape(int(np.prod(x.shape[:split])), -1)
-    st = _ALSState(factors)
-    history: list[float] = []
-    converged = False
-    for _ in range(n_iter_max):
+
+    def start(i: int) -> _ALSState:
+        return _ALSState(_initial_factors(x, rank, init if i == 0 else "random", rng))
+
+    def sweep(st: _ALSState) -> tuple[_ALSState, float]:
         if method == "dimtree":
             m_last = _sweep_dimtree(x_mat, x.shape, split, st)
         else:
             m_last = _sweep_mttkrp(x, st)
-        err = np.sqrt(st.error_sq(norm_x_sq, m_last)) / norm_x
-        if err < EXACT_ERROR_BELOW:  # the cheap formula has lost its digits: use the residual
-            model = khatri_rao(st.factors) @ st.weights
-            err = float(np.linalg.norm(x.ravel() - model)) / norm_x
-        history.append(err)
-        if len(history) > 1 and abs(history[-2] - history[-1]) < tol:
-            converged = True
-            break
-    return CPTensor(st.weights.copy(), st.factors), history, converged
+        err_sq, scale_sq = st.error_sq(norm_x_sq, m_last)
+        return st, relative_error(err_sq, norm_x_sq, lambda: _dense_error(x, st, norm_x), scale_sq)
+
+    return als(start, sweep, **options)
 
 
 def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
@@ -252,6 +268,40 @@ def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
     congruence = congruence * np.outer(np.sign(cp.weights), np.sign(cp.weights))
     np.fill_diagonal(congruence, np.inf)
     return ratio, float(np.min(congruence))
+
+
+def max_cp_rank(shape: tuple[int, ...]) -> int:
+    """The largest CP rank a tensor of ``shape`` can have: ``prod(shape) / max(shape)``.
+
+    Every tensor is a sum of that many rank-one terms (one per fibre of its longest mode), so
+    more components only add non-uniqueness (Kolda & Bader 2009, Sec. 3.1). :func:`cp_als`
+    refuses larger ranks.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The tensor's shape (at least one mode).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> max_cp_rank((4, 5, 6))
+    20
+    """
+    return math.prod(shape) // max(shape)
+
+
+def _check_rank_possible(rank: int, shape: tuple[int, ...]) -> None:
+    """Refuse a rank above :func:`max_cp_rank` before anything of size ``R`` is allocated."""
+    bound = max_cp_rank(shape)
+    if rank > bound:
+        raise ValueError(
+            f"rank={rank} exceeds the largest possible CP rank {bound} for shape {shape} "
+            "(prod(shape) / max(shape))"
+        )
 
 
 # --------------------------------------------------------------------------- public API
@@ -281,8 +331,11 @@ def cp_als(
     x : array_like, shape (I_0, ..., I_{d-1}), d >= 2
         The tensor (finite, not all zero).
     rank : int
-        Number of components ``R >= 1``. ``R`` may exceed the mode sizes (the CP rank of a
-        tensor can), though the fit is then rarely unique.
+        Number of components, ``1 <= R <= prod(shape) / max(shape)`` (the largest CP rank of a
+        tensor of that shape; a larger ``R`` is refused). ``R`` may exceed the mode sizes (the
+        CP rank of a tensor can), though the fit is then rarely unique; the normal equations
+        are then singular and solved in the least-squares sense, so the error history stays
+        non-increasing.
     n_iter_max : int
         Maximum number of ALS sweeps (each updates every factor once), ``>= 1``.
     tol : float
@@ -319,7 +372,8 @@ def cp_als(
     Raises
     ------
     ValueError
-        For an all-zero or 1-D ``x``, ``rank < 1``, or a bad option.
+        For an all-zero or 1-D ``x``, ``rank < 1`` or above ``prod(shape) / max(shape)``, or a
+        bad option.
 
     Examples
     --------
@@ -333,8 +387,9 @@ def cp_als(
     """
     x = check_array(x, "x", min_ndim=2, dtype=np.float64)
     rank = check_rank(rank, "rank")
+    _check_rank_possible(rank, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
-    tol = _check_tol(tol)
+    tol = check_tol(tol)
     if not isinstance(init, CPTensor):
         init = check_option(init, "init", ("svd", "random"))
     elif init.shape != x.shape or init.rank != rank:
@@ -348,26 +403,14 @@ def cp_als(
     if norm_x == 0.0:
         raise ValueError("x is all zeros: its CP decomposition is trivial and the error undefined")
 
-    best: tuple[CPTensor, list[float], bool] | None = None
-    restart_errors = []
-    for start in range(n_restarts):
-        factors = _initial_factors(x, rank, init if start == 0 else "random", rng)
-        run = _als_run(x, factors, n_iter_max, tol, method)
-        restart_errors.append(run[1][-1])
-        if best is None or run[1][-1] < best[1][-1]:
-            best = run
-    assert best is not None
-    cp, history, converged = best
+    run = _fit(x, rank, init, rng, method, n_iter_max=n_iter_max, tol=tol, n_restarts=n_restarts)
+    cp = CPTensor(run.state.weights.copy(), run.state.factors)
     ratio, congruence = _degeneracy(cp, norm_x)
     degenerate = ratio > DEGENERACY_RATIO or (
         ratio > CANCELLING_RATIO and congruence < -DEGENERACY_CONGRUENCE
     )
     cp.info = {
-        "rel_error": history[-1],
-        "history": history,
-        "n_iter": len(history),
-        "converged": converged,
-        "restart_errors": restart_errors,
+        **run.info(),
         "weight_ratio": ratio,
         "min_congruence": congruence,
         "degenerate": degenerate,

@@ -27,7 +27,7 @@ from .._deprecation import deprecated_arguments
 from .._validation import check_array, check_int, check_option, check_ranks, scale_equivariant
 from ..algebra import mode_dot
 from ..formats.stp import STRTensor, STTTensor, STTuckerTensor
-from .tr import tr_als
+from .tr import _check_als_ranks, tr_als
 from .tt import tt_svd
 from .tucker import hosvd, tucker_hooi
 
@@ -235,7 +235,8 @@ def str_als(
     x : array_like, shape (I_1, ..., I_d), d >= 2
         The tensor.
     ranks : int or sequence of int
-        STR ring ranks ``(r_0, ..., r_{d-1})`` (full bond sizes, each divisible by ``t``).
+        STR ring ranks ``(r_0, ..., r_{d-1})`` (full bond sizes, each divisible by ``t``); the
+        TR ranks ``r_k / t`` must be accepted by :func:`~tensornet.decompositions.tr_als`.
     t : int
         The STP factor (keyword-only; ``t = 1`` gives TR-ALS).
     n_iter_max, tol, init, n_restarts, random_state
@@ -255,9 +256,14 @@ def str_als(
     t = check_int(t, "t", minimum=1)
     caps = check_ranks(ranks, x.ndim, "ranks")
     _check_divides(t, caps, "ranks")
+    reduced = [r // t for r in caps]
+    try:
+        _check_als_ranks(reduced, x.shape)
+    except ValueError as err:
+        raise ValueError(f"ranks={caps} with t={t} give the TR ranks {reduced}: {err}") from None
     tr = tr_als(
         x,
-        [r // t for r in caps],
+        reduced,
         n_iter_max=n_iter_max,
         tol=tol,
         init=init,

@@ -37,6 +37,7 @@ that. The cyclic permutations of ``X`` are formed once per call.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,12 +53,13 @@ from .._validation import (
     check_random_state,
     check_rank_spec,
     check_ranks,
-    check_real,
+    check_tol,
     lower_caps,
     scale_equivariant,
 )
 from ..algebra.truncation import NUMERICAL_ZERO, leading_subspace
 from ..formats.tr import TRTensor
+from .als import ALSResult, als, relative_error
 
 __all__ = ["tr_svd", "tr_als", "balanced_split"]
 
@@ -241,17 +243,13 @@ def _random_cores(
 ) -> list[np.ndarray]:
     """Gaussian cores scaled so that the ring has roughly the norm of the data."""
     d = len(shape)
-    cores = [
-        rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % d])) for k in range(d)
-    ]
+    cores = [rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % d])) for k in range(d)]
     scale = TRTensor(cores, copy=False).norm()
     factor = (norm / scale) ** (1.0 / d) if scale > 0 and norm > 0 else 1.0
     return [g * factor for g in cores]
 
 
-def _svd_init(
-    x: np.ndarray, ranks: Sequence[int], rng: np.random.Generator
-) -> list[np.ndarray]:
+def _svd_init(x: np.ndarray, ranks: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
     """TR-SVD cores at the requested ranks, zero-padded where the SVD found smaller ranks and
     then filled with ``1e-3``-relative Gaussian entries (a zero block would make ``D_k``
     rank deficient)."""
@@ -269,9 +267,7 @@ def _svd_init(
     return cores
 
 
-def _structured_qr(
-    cores: Sequence[np.ndarray], k: int
-) -> tuple[list[np.ndarray], np.ndarray]:
+def _structured_qr(cores: Sequence[np.ndarray], k: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Thin QR ``D_k = Q R`` of the design matrix without forming ``D_k`` (module notes).
 
     The chain ``G_{k+1} ... G_{k-1}`` is swept like a TT left-orthogonalization in which the
@@ -318,9 +314,7 @@ def _project_rhs(q_cores: Sequence[np.ndarray], y: np.ndarray) -> np.ndarray:
     return t
 
 
-def _als_update(
-    cores: list[np.ndarray], k: int, y: np.ndarray
-) -> tuple[np.ndarray, float]:
+def _als_update(cores: list[np.ndarray], k: int, y: np.ndarray) -> tuple[np.ndarray, float]:
     """Least-squares update of core ``k`` (module notes).
 
     Returns the new core and the squared residual ``||X||^2 - ||Q^T X^T||^2 + ||R W - Q^T
@@ -350,28 +344,52 @@ def _model_error(cores: Sequence[np.ndarray], y_last: np.ndarray, norm: float) -
 _EXACT_BELOW = 1e-3
 
 
-def _als_run(
-    x_cyc: Sequence[np.ndarray],
-    cores: list[np.ndarray],
-    norm: float,
-    n_iter_max: int,
-    tol: float,
-) -> tuple[list[np.ndarray], list[float]]:
-    """ALS sweeps from ``cores``; returns the cores and the relative error after every sweep."""
-    d = len(cores)
-    history: list[float] = []
-    for _ in range(n_iter_max):
+def _check_als_ranks(ranks: Sequence[int], shape: tuple[int, ...]) -> None:
+    """Refuse TR ranks with which a core has more unknowns than its least-squares problem has
+    equations: ``r_k r_{k+1} > prod_{j != k} n_j`` (``D_k`` would be wider than tall, so the
+    core could fit every slice exactly and lower ranks represent the same tensors). Checked in
+    ``O(d)``, before anything of the ranks' size is allocated."""
+    size = math.prod(shape)
+    d = len(shape)
+    for k in range(d):
+        left, right = ranks[k], ranks[(k + 1) % d]
+        rows = size // shape[k]
+        if left * right > rows:
+            raise ValueError(
+                f"ranks[{k}]*ranks[{(k + 1) % d}]={left}*{right}={left * right} exceeds {rows}, "
+                f"the size of the modes other than {k} of shape {shape}: core {k} would have "
+                "more unknowns than equations"
+            )
+
+
+def _fit(
+    x: np.ndarray,
+    caps: Sequence[int],
+    init: str,
+    rng: np.random.Generator,
+    **options: Any,
+) -> ALSResult:
+    """TR-ALS through the shared driver: the start of each restart and one sweep."""
+    d = x.ndim
+    norm = float(np.linalg.norm(x.ravel()))
+    # X with its modes in the cyclic order k+1, ..., d, 1, ..., k (mode k last), for every k
+    x_cyc = [
+        np.ascontiguousarray(np.transpose(x, [(k + j) % d for j in range(1, d + 1)]))
+        for k in range(d)
+    ]
+
+    def start(i: int) -> list[np.ndarray]:
+        if i == 0 and init == "svd":
+            return _svd_init(x, caps, rng)
+        return _random_cores(x.shape, caps, rng, norm)
+
+    def sweep(cores: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
         for k in range(d):
             cores[k], resid_sq = _als_update(cores, k, x_cyc[k])
-        err = np.sqrt(max(resid_sq, 0.0)) / norm if norm > 0 else 0.0
-        if err < _EXACT_BELOW:
-            err = _model_error(cores, x_cyc[d - 1], norm)
-        history.append(float(err))
-        if len(history) >= 2 and history[-2] - history[-1] < tol:
-            break
-        if err <= 1e-15:
-            break
-    return cores, history
+        exact = lambda: _model_error(cores, x_cyc[d - 1], norm)  # noqa: E731
+        return cores, relative_error(resid_sq, norm * norm, exact, below=_EXACT_BELOW)
+
+    return als(start, sweep, **options)
 
 
 @deprecated_arguments(positional=("n_iter_max", "tol", "init", "n_restarts", "random_state"))
@@ -394,11 +412,14 @@ def tr_als(
         The tensor, ``d >= 2`` (computed in float64).
     ranks : int or sequence of int
         The TR ranks ``(r_0, ..., r_{d-1})`` (an int for all, ``d`` values, or ``d + 1`` with
-        ``r_d = r_0``). They are fixed: ALS does not adapt them.
+        ``r_d = r_0``). They are fixed: ALS does not adapt them. Each core's two ranks must
+        satisfy ``r_k r_{k+1} <= prod_{j != k} n_j`` (no more unknowns per slice than
+        equations; larger ranks are refused). A rank may exceed a mode size.
     n_iter_max : int
         Largest number of sweeps (each sweep updates every core once).
     tol : float
-        Stop when a sweep lowers the relative error by less than ``tol``.
+        Stop when the relative error changes by less than ``tol`` between two sweeps
+        (``0`` runs all ``n_iter_max`` sweeps).
     init : {"svd", "random"}
         ``"svd"``: :func:`tr_svd` capped at ``ranks``, padded to the requested ranks (module
         notes); ``"random"``: Gaussian cores. Restarts after the first are always random.
@@ -417,7 +438,8 @@ def tr_als(
     Raises
     ------
     ValueError
-        For NaN/Inf input, ``d < 2``, ranks < 1, ``tol < 0`` or bad counts.
+        For NaN/Inf input, ``d < 2``, ranks < 1 or too large (above), ``tol < 0`` or bad
+        counts.
 
     Examples
     --------
@@ -432,37 +454,13 @@ def tr_als(
     x = np.ascontiguousarray(check_array(x, "x", min_ndim=2), dtype=np.float64)
     d = x.ndim
     caps = _tr_rank_caps(ranks, d)
+    _check_als_ranks(caps, x.shape)
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     init = check_option(init, "init", ("svd", "random"))
-    tol = check_real(tol, "tol", minimum=0.0)
+    tol = check_tol(tol)
     rng = check_random_state(random_state)
-    norm = float(np.linalg.norm(x.ravel()))
-    # X with its modes in the cyclic order k+1, ..., d, 1, ..., k (mode k last), for every k
-    x_cyc = [
-        np.ascontiguousarray(np.transpose(x, [(k + j) % d for j in range(1, d + 1)]))
-        for k in range(d)
-    ]
-    best: tuple[float, list[np.ndarray], list[float]] | None = None
-    restart_errors = []
-    for run in range(n_restarts):
-        if run == 0 and init == "svd":
-            cores = _svd_init(x, caps, rng)
-        else:
-            cores = _random_cores(x.shape, caps, rng, norm)
-        cores, history = _als_run(x_cyc, cores, norm, n_iter_max, float(tol))
-        restart_errors.append(history[-1])
-        if best is None or history[-1] < best[0]:
-            best = (history[-1], cores, history)
-    assert best is not None
-    tr = TRTensor(best[1], copy=False)
-    history = best[2]
-    tr.info = {
-        "rel_error": best[0],
-        "history": history,
-        "n_iter": len(history),
-        "converged": len(history) < n_iter_max,
-        "restart_errors": restart_errors,
-        "ranks": tr.ranks,
-    }
+    run = _fit(x, caps, init, rng, n_iter_max=n_iter_max, tol=tol, n_restarts=n_restarts)
+    tr = TRTensor(run.state, copy=False)
+    tr.info = {**run.info(), "ranks": tr.ranks}
     return tr

@@ -30,12 +30,13 @@ from .._validation import (
     check_option,
     check_random_state,
     check_ranks,
-    check_real,
+    check_tol,
     scale_equivariant,
 )
 from ..algebra import gram, unfold
 from ..algebra.truncation import error_budget, leading_eigenvectors, leading_subspace
 from ..formats.tucker import TuckerTensor, project
+from .als import als, relative_error
 
 __all__ = ["hosvd", "tucker_hooi", "tucker2"]
 
@@ -87,31 +88,17 @@ def _check_tucker_ranks(ranks: Any, shape: tuple[int, ...], name: str = "ranks")
     return out
 
 
-def _check_tol(tol: Any) -> float:
-    return check_real(tol, "tol", minimum=0.0)
-
-
-#: Below this relative error ``sqrt(||X||^2 - ||G||^2)`` has lost its digits to cancellation
-#: and the norm of the dense residual is used instead.
-EXACT_ERROR_BELOW = 1e-6
-
-
-def _relative_error(norm_x_sq: float, core: np.ndarray) -> float:
-    """``sqrt(||X||^2 - ||G||^2) / ||X||`` for orthonormal factors (clipped at 0)."""
-    if norm_x_sq == 0.0:
-        return 0.0
-    return float(np.sqrt(max(norm_x_sq - float(np.vdot(core, core)), 0.0) / norm_x_sq))
-
-
 def _accurate_error(
     x: np.ndarray, norm_x_sq: float, core: np.ndarray, factors: Sequence[np.ndarray | None]
 ) -> float:
-    """The relative error, from the dense residual when the cheap formula is unreliable."""
-    err = _relative_error(norm_x_sq, core)
-    if err < EXACT_ERROR_BELOW and norm_x_sq > 0.0:
+    """``sqrt(||X||^2 - ||G||^2) / ||X||`` (orthonormal factors), from the dense residual
+    where that formula has lost its digits."""
+
+    def dense() -> float:
         residual = x - TuckerTensor(core, factors)._full()
-        err = float(np.linalg.norm(residual) / np.sqrt(norm_x_sq))
-    return err
+        return float(np.linalg.norm(residual) / np.sqrt(norm_x_sq))
+
+    return relative_error(norm_x_sq - float(np.vdot(core, core)), norm_x_sq, dense)
 
 
 # --------------------------------------------------------------------------- HOSVD
@@ -230,26 +217,17 @@ def _hooi(
     """HOOI over the modes in ``ranks`` from the given factors; keeps the best iterate."""
     active = sorted(ranks)
     norm_x_sq = float(np.vdot(x, x))
-    history: list[float] = []
-    best: tuple[float, np.ndarray, list] | None = None
-    converged = False
-    for _ in range(n_iter_max):
-        core = _hooi_sweep(x, factors, active, ranks, solver)
-        err = _accurate_error(x, norm_x_sq, core, factors)
-        history.append(err)
-        if best is None or err <= best[0]:
-            best = (err, core, list(factors))
-        if len(history) > 1 and abs(history[-2] - history[-1]) < tol:
-            converged = True
-            break
-    assert best is not None
-    out = TuckerTensor(best[1], best[2])
-    out.info = {
-        "rel_error": best[0],
-        "history": history,
-        "n_iter": len(history),
-        "converged": converged,
-    }
+
+    def sweep(state: tuple) -> tuple[tuple, float]:
+        new = list(state[1])
+        core = _hooi_sweep(x, new, active, ranks, solver)
+        return (core, new), _accurate_error(x, norm_x_sq, core, new)
+
+    run = als(lambda i: (None, factors), sweep, n_iter_max=n_iter_max, tol=tol, keep_best=True)
+    out = TuckerTensor(*run.state)
+    info = run.info()
+    del info["restart_errors"]  # HOOI has a single, deterministic start
+    out.info = info
     return out
 
 
@@ -368,7 +346,7 @@ def _tucker_partial(
 ) -> TuckerTensor:
     """Validate the iteration options and run HOOI on the modes in ``ranks``."""
     n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
-    tol = _check_tol(tol)
+    tol = check_tol(tol)
     if isinstance(init, TuckerTensor):
         if init.shape != x.shape:
             raise ValueError(f"init has shape {init.shape}, expected {x.shape}")

@@ -129,3 +129,19 @@ def test_stp_split_puts_the_identity_index_fastest():
     y = stp_split(x, 2)
     assert y.shape == (3, 2, 1, 2)
     assert y[1, 1, 0, 1] == x[1 * 2 + 1, 0 * 2 + 1]
+
+
+def test_str_als_error_history_never_increases_when_ranks_exceed_a_mode_size():
+    # STR ranks 6 with t=2 are TR ranks 3, above the mode size 2.
+    x = np.random.default_rng(4).standard_normal((2, 5, 6))
+    s = str_als(x, 6, t=2, n_iter_max=15, tol=0, init="random", random_state=4)
+    squared = np.asarray(s.info["history"]) ** 2
+    assert len(squared) == 15
+    assert np.all(np.diff(squared) <= 1e-13)
+    assert s.info["rel_error"] == pytest.approx(s.relative_error(x), abs=1e-9)
+
+
+def test_str_als_refuses_ranks_whose_tr_ranks_are_too_large():
+    x = np.random.default_rng(0).standard_normal((4, 5, 6))
+    with pytest.raises(ValueError, match=r"ranks=\(20000, 20000, 20000\) with t=2 give the TR"):
+        str_als(x, 20000, t=2)

@@ -96,6 +96,31 @@ def test_tr_als_svd_init_recovers_when_ranks_exceed_first_mode():
     assert tr.ranks == (2, 2, 3, 2, 2)
 
 
+# A rank above a mode size: D_k can be rank deficient; the QR least-squares solve (lstsq on the
+# small R factor) keeps the error history monotone.
+@settings(max_examples=10)
+@given(st.sampled_from([(2, 5, 5), (2, 5, 6), (2, 2, 3, 3), (3, 4, 4)]), st.booleans(), seeds())
+def test_tr_als_error_history_never_increases_when_ranks_exceed_a_mode_size(shape, svd, seed):
+    x = random_array(shape, seed)
+    tr = tr_als(x, 3, n_iter_max=15, tol=0, init="svd" if svd else "random", random_state=seed)
+    squared = np.asarray(tr.info["history"]) ** 2
+    assert np.all(np.diff(squared) <= 1e-13)
+    assert tr.info["rel_error"] == pytest.approx(rel_err(tr, x), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "ranks, match",
+    [
+        (10000, r"ranks\[0\]\*ranks\[1\]=10000\*10000=100000000 exceeds 30"),
+        ([10**30, 1, 1], "exceeds 30, the size of the modes other than 0 of shape"),
+        ([1, 5, 5], r"ranks\[1\]\*ranks\[2\]=5\*5=25 exceeds 24"),
+    ],
+)
+def test_tr_als_refuses_ranks_with_more_unknowns_than_equations(ranks, match):
+    with pytest.raises(ValueError, match=match):
+        tr_als(random_array((4, 5, 6), 0), ranks)
+
+
 _X = random_array((3, 4, 5), 0)
 _X_INF = _X.copy()
 _X_INF[0, 0, 0] = np.inf
@@ -109,7 +134,8 @@ _X_INF[0, 0, 0] = np.inf
         (lambda: tr_svd(_X, ranks=[1, 2, 2, 3]), ValueError, "must be equal"),
         (lambda: tr_als(_X, ranks=[2, 2]), ValueError, "length 3"),
         (lambda: tr_als(_X, ranks=2, init="pca"), ValueError, "init='pca'"),
-        (lambda: tr_als(_X, ranks=2, tol=-1.0), ValueError, "tol"),
+        (lambda: tr_als(_X, ranks=2, tol=-1.0), ValueError, "tol=-1.0 must be >= 0"),
+        (lambda: tr_als(_X, ranks=2, tol="1e-6"), TypeError, "tol must be a real number"),
         (lambda: tr_als(_X, ranks=2, n_restarts=0), ValueError, "n_restarts=0"),
         (lambda: tr_als(_X_INF, ranks=2), ValueError, "finite"),
     ],
