@@ -310,11 +310,22 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     record: dict[str, Any] = {
         "benchmark": "mnist",
-        "config": {"batch": BATCH, "lr": LR, "momentum": MOMENTUM, "dtype": "float32",
-                   "threads": args.threads, "seed": args.seed, "init": "PyTorch default, copied",
-                   "batch_order": "shared seeded permutation per epoch"},  # fmt: skip
-        "versions": {"tensornet": tensornet.__version__, "numpy": np.__version__,
-                     "torch": torch.__version__, "python": platform.python_version()},  # fmt: skip
+        "config": {
+            "batch": BATCH,
+            "lr": LR,
+            "momentum": MOMENTUM,
+            "dtype": "float32",
+            "threads": args.threads,
+            "seed": args.seed,
+            "init": "PyTorch default, copied",
+            "batch_order": "shared seeded permutation per epoch",
+        },  # fmt: skip
+        "versions": {
+            "tensornet": tensornet.__version__,
+            "numpy": np.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },  # fmt: skip
         "loadavg_before": os.getloadavg(),
     }
     with threadpoolctl.threadpool_limits(args.threads):
@@ -349,9 +360,17 @@ def main() -> None:
     else:
         out.write_text(json.dumps(record, indent=2))
     summary = {
-        arch: {k: record[arch][k] for k in ("ours_median_epoch_s", "torch_median_epoch_s",
-               "epoch_time_ratio_ours_over_torch", "ours_final_accuracy", "torch_final_accuracy",
-               "ours_fraction_of_peak")}  # fmt: skip
+        arch: {
+            k: record[arch][k]
+            for k in (
+                "ours_median_epoch_s",
+                "torch_median_epoch_s",
+                "epoch_time_ratio_ours_over_torch",
+                "ours_final_accuracy",
+                "torch_final_accuracy",
+                "ours_fraction_of_peak",
+            )
+        }  # fmt: skip
         for arch in args.archs
     }
     print(json.dumps(summary, indent=2))

@@ -187,7 +187,10 @@ def tensorly_tt(x: np.ndarray, rank: int) -> Callable[[], Any]:
 
 # ------------------------------------------------------------------------------ runs
 def run_case(
-    name: str, x: np.ndarray, methods: dict[str, tuple[Callable, list[dict]]], repeats: int,
+    name: str,
+    x: np.ndarray,
+    methods: dict[str, tuple[Callable, list[dict]]],
+    repeats: int,
     matrix: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Run every method at every setting on one input and collect rows.
@@ -321,8 +324,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "TT-eps": (tt_svd, [{"eps": e} for e in pick([0.5, 0.3, 0.1, 0.01])]),
                 "TR": (tr_svd, [{"ranks": k} for k in pick([1, 2, 3, 4, 6])]),
                 "Tucker": (_tucker, [{"ranks": k} for k in pick([1, 2, 3, 4])]),
-                "GKPD": (gkpd, [{"a_shape": (2,) * 8, "rank": r}
-                                for r in pick([1, 2, 4, 8, 16, 32, 64])]),
+                "GKPD": (
+                    gkpd,
+                    [{"a_shape": (2,) * 8, "rank": r} for r in pick([1, 2, 4, 8, 16, 32, 64])],
+                ),
                 "STT": (stt_svd, [{"ranks": 2 * k, "t": 2} for k in pick([1, 2, 3, 4, 5, 6])]),
                 "STTucker": (st_tucker, [{"ranks": r, "t": 2} for r in pick([2, 4])]),
             },
@@ -343,10 +348,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     "TT": (tt_svd, [{"ranks": k} for k in pick([2, 4, 8, 16, 32, 64])]),
                     "TR": (tr_svd, [{"ranks": k} for k in pick([2, 4, 8, 16])]),
                     "Tucker": (_tucker, [{"ranks": k} for k in pick([2, 4, 8, 12, 25])]),
-                    "GKPD": (_on_matrix(gkpd), [{"a_shape": a_shape, "rank": r}
-                                                for r in pick([1, 2, 4, 8, 16, 32, 64])]),
-                    "STT": (stt_svd, [{"ranks": 2 * k, "t": 2}
-                                      for k in pick([2, 4, 8, 16, 32])]),
+                    "GKPD": (
+                        _on_matrix(gkpd),
+                        [{"a_shape": a_shape, "rank": r} for r in pick([1, 2, 4, 8, 16, 32, 64])],
+                    ),
+                    "STT": (stt_svd, [{"ranks": 2 * k, "t": 2} for k in pick([2, 4, 8, 16, 32])]),
                 },
                 repeats,
                 matrix=w,

@@ -77,8 +77,11 @@ def main() -> None:
     u, w, z = (rng.standard_normal(s) for s in [(2, 6), (4, 3), (9, 2)])
     check("(U ⋉ W) ⋉ Z = U ⋉ (W ⋉ Z)", tn.stp(tn.stp(u, w), z), tn.stp(u, tn.stp(w, z)))
     check("(U ⋉ W)^T = W^T ⋉ U^T", tn.stp(u, w).T, tn.stp(w.T, u.T))
-    check("U ⋉ W = (U ⊗ I_2)(W ⊗ I_3), t = lcm(6, 4)", tn.stp(u, w),
-          np.kron(u, np.eye(2)) @ np.kron(w, np.eye(3)))
+    check(
+        "U ⋉ W = (U ⊗ I_2)(W ⊗ I_3), t = lcm(6, 4)",
+        tn.stp(u, w),
+        np.kron(u, np.eye(2)) @ np.kron(w, np.eye(3)),
+    )
     v = rng.standard_normal((5, 2))
     s = tn.stp_mode_dot(x, v, 1)  # mode 1 has size 4 = 2 · t with t = 2
     print(f"  stp_mode_dot(x, V (5x2), 1).shape = {s.shape}")

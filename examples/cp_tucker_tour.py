@@ -52,23 +52,31 @@ def main() -> None:
     print(f"select_ranks: EVBMF {evb}, 99.9 % energy {energy}")
 
     cp = tn.cp_als(x, 4, n_restarts=2, random_state=0)
-    print(f"cp_als rank 4: rel. error {cp.info['rel_error']:.2e} after {cp.info['n_iter']} sweeps, "
-          f"norm {cp.norm():.4f} vs {norm:.4f}, {cp.n_params} parameters")
+    print(
+        f"cp_als rank 4: rel. error {cp.info['rel_error']:.2e} after {cp.info['n_iter']} sweeps, "
+        f"norm {cp.norm():.4f} vs {norm:.4f}, {cp.n_params} parameters"
+    )
 
     h = tn.hosvd(x, eps=0.02)
-    print(f"hosvd(eps=0.02): ranks {h.ranks}, error {h.info['rel_error']:.2e} "
-          f"<= bound {h.info['error_bound']:.2e} <= 0.02")
+    print(
+        f"hosvd(eps=0.02): ranks {h.ranks}, error {h.info['rel_error']:.2e} "
+        f"<= bound {h.info['error_bound']:.2e} <= 0.02"
+    )
     t = tn.tucker_hooi(x, h.ranks)
     print(f"tucker_hooi: error {t.info['rel_error']:.2e} (never worse than HOSVD)")
 
     kernel = np.random.default_rng(1).standard_normal((64, 32, 3, 3))
     k2 = tn.tucker2(kernel, (16, 8))
-    print(f"tucker2 of a 64x32x3x3 kernel at ranks (16, 8): {k2.n_params} of {kernel.size} "
-          f"parameters, rel. error {k2.relative_error(kernel):.3f}")
+    print(
+        f"tucker2 of a 64x32x3x3 kernel at ranks (16, 8): {k2.n_params} of {kernel.size} "
+        f"parameters, rel. error {k2.relative_error(kernel):.3f}"
+    )
 
     rng = np.random.default_rng(2)
-    terms = [(rng.standard_normal((2, 2, 2)), [rng.standard_normal((8, 2)) for _ in range(3)])
-             for _ in range(2)]
+    terms = [
+        (rng.standard_normal((2, 2, 2)), [rng.standard_normal((8, 2)) for _ in range(3)])
+        for _ in range(2)
+    ]
     y = BTDTensor(terms).full()
     btd = tn.btd_als(y, 2, (2, 2, 2), n_iter_max=300, tol=1e-12, n_restarts=4, random_state=0)
     print(f"btd_als on an exact 2-term BTD: rel. error {btd.info['rel_error']:.1e}")

@@ -71,8 +71,10 @@ def arithmetic_part() -> None:
     print(f"a * b ranks {h.ranks}; error vs dense {np.abs(h.full() - da * db).max():.1e}")
     print(f"<a, b> = {a.dot(b):.6f} (dense {np.sum(da * db):.6f}); ||a|| = {a.norm():.6f}")
     r = (a + a).round(eps=1e-12)
-    print(f"round(a + a): ranks {r.ranks} (a has {a.ranks}), equals 2a: "
-          f"{np.allclose(r.full(), 2 * da)}")
+    print(
+        f"round(a + a): ranks {r.ranks} (a has {a.ranks}), equals 2a: "
+        f"{np.allclose(r.full(), 2 * da)}"
+    )
     idx = np.array([[0, 1, 2, 3], [7, 8, 9, 10]])
     print(f"gather {a.gather(idx)} = dense {da[tuple(idx.T)]}")
 
@@ -86,10 +88,14 @@ def tt_matrix_part() -> None:
     ttm = tt_matrix_svd(w, in_modes=(4, 8, 4, 4), out_modes=(8, 4, 8, 4), eps=1e-10)
     x = rng.standard_normal((64, w.shape[0]))
     y = ttm.matmat(x)
-    print(f"W {w.shape} -> TT-matrix ranks {ttm.ranks}, {ttm.n_params} parameters "
-          f"({w.size / ttm.n_params:.0f}x smaller)")
-    print(f"|matmat(x) - x @ W| = {np.abs(y - x @ w).max():.1e}; "
-          f"|rmatmat(y) - y @ W^T| = {np.abs(ttm.rmatmat(y) - y @ w.T).max():.1e}")
+    print(
+        f"W {w.shape} -> TT-matrix ranks {ttm.ranks}, {ttm.n_params} parameters "
+        f"({w.size / ttm.n_params:.0f}x smaller)"
+    )
+    print(
+        f"|matmat(x) - x @ W| = {np.abs(y - x @ w).max():.1e}; "
+        f"|rmatmat(y) - y @ W^T| = {np.abs(ttm.rmatmat(y) - y @ w.T).max():.1e}"
+    )
 
 
 def tr_part() -> None:
@@ -100,8 +106,10 @@ def tr_part() -> None:
     tr = tr_svd(x, eps=1e-10)
     print(f"TR-SVD eps=1e-10: ranks {tr.ranks}, error {tr.relative_error(x):.1e}")
     als = tr_als(x, ranks=3, n_restarts=3, random_state=0)
-    print(f"TR-ALS ranks 3: error {als.info['rel_error']:.1e} after {als.info['n_iter']} sweeps; "
-          f"{als.n_params} parameters vs {tr.n_params} for TR-SVD")
+    print(
+        f"TR-ALS ranks 3: error {als.info['rel_error']:.1e} after {als.info['n_iter']} sweeps; "
+        f"{als.n_params} parameters vs {tr.n_params} for TR-SVD"
+    )
     print(f"norm by transfer matrices {als.norm():.6f} vs dense {np.linalg.norm(als.full()):.6f}")
 
 

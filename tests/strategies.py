@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 def shapes(min_dims=1, max_dims=4, min_side=1, max_side=5):
     """Tensor shapes with ``min_dims..max_dims`` modes of size ``min_side..max_side``."""
-    return st.lists(
-        st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims
-    ).map(tuple)
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(
+        tuple
+    )
 
 
 def seeds():

@@ -282,9 +282,7 @@ def tt_matrix_svd(
     in_modes = check_shape(in_modes, "in_modes")
     out_modes = check_shape(out_modes, "out_modes")
     if len(in_modes) != len(out_modes):
-        raise ValueError(
-            f"in_modes {in_modes} and out_modes {out_modes} must have the same length"
-        )
+        raise ValueError(f"in_modes {in_modes} and out_modes {out_modes} must have the same length")
     if exact_size(in_modes) != w.shape[0] or exact_size(out_modes) != w.shape[1]:
         raise ValueError(
             f"w has shape {w.shape} but in_modes {in_modes} and out_modes {out_modes} "

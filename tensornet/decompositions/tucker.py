@@ -330,9 +330,7 @@ def tucker_hooi(
     """
     x = check_array(x, "x", min_ndim=2)
     ranks_t = _check_tucker_ranks(ranks, x.shape)
-    return _tucker_partial(
-        x, dict(enumerate(ranks_t)), n_iter_max, tol, init, method, random_state
-    )
+    return _tucker_partial(x, dict(enumerate(ranks_t)), n_iter_max, tol, init, method, random_state)
 
 
 def _tucker_partial(

@@ -40,9 +40,7 @@ def test_vec_of_axbt_is_kron_times_vec_in_c_order(m, n, p, q, seed):
     a = random_array((m, n), seed)
     b = random_array((p, q), seed + 1)
     x = random_array((n, q), seed + 2)
-    np.testing.assert_allclose(
-        (a @ x @ b.T).reshape(-1), kron(a, b) @ x.reshape(-1), atol=1e-12
-    )
+    np.testing.assert_allclose((a @ x @ b.T).reshape(-1), kron(a, b) @ x.reshape(-1), atol=1e-12)
 
 
 @given(st.lists(st.tuples(small, small), min_size=1, max_size=4), seeds())

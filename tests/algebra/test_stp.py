@@ -66,9 +66,7 @@ def test_stp_is_distributive(m, n, p, q, r, seed):
     x = random_array((m, n), seed)
     w1 = random_array((p, q), seed + 1)
     w2 = random_array((p, q), seed + 2)
-    np.testing.assert_allclose(
-        stp(x, w1 + w2), stp(x, w1) + stp(x, w2), rtol=1e-10, atol=1e-10
-    )
+    np.testing.assert_allclose(stp(x, w1 + w2), stp(x, w1) + stp(x, w2), rtol=1e-10, atol=1e-10)
 
 
 @given(dims, dims, st.integers(1, 4), dims, seeds())

@@ -474,9 +474,7 @@ def test_download_tries_the_next_mirror_after_a_bad_one(mirror, isolated):
     html.mkdir()
     for name in NAMES.values():
         write(html / f"{name}.gz", b"<html>moved</html>")
-    target = download_mnist(
-        isolated / "t", mirrors=[html.as_uri(), folder.as_uri()], verbose=False
-    )
+    target = download_mnist(isolated / "t", mirrors=[html.as_uri(), folder.as_uri()], verbose=False)
     assert find_mnist(target) == target
     assert _n_train(load_mnist(target)) == 7
 
@@ -505,8 +503,9 @@ def test_download_with_a_custom_opener_and_a_size_cap(mirror, isolated):
         return Response(bytes(10**6))  # far more than twice the tiny files
 
     with pytest.raises(DownloadError, match=r"sent more than"):
-        download_mnist(isolated / "cap", mirrors=["https://example.invalid/m"], opener=opener,
-                       verbose=False)
+        download_mnist(
+            isolated / "cap", mirrors=["https://example.invalid/m"], opener=opener, verbose=False
+        )
     assert seen == ["https://example.invalid/m/train-images-idx3-ubyte.gz"]
 
 

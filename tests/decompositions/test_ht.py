@@ -71,7 +71,7 @@ def test_each_node_error_is_at_most_best_error_of_its_matricization(data, rank):
     h = ht_svd(x, ranks=rank, tree=tree)
     for t, err in h.info["node_errors"].items():
         s = np.linalg.svd(_matricization(x, h.tree.nodes[t]), compute_uv=False)
-        assert err <= np.sqrt(np.sum(s[h.ranks[t]:] ** 2)) + 1e-10
+        assert err <= np.sqrt(np.sum(s[h.ranks[t] :] ** 2)) + 1e-10
 
 
 def test_linear_tree_ranks_are_tt_ranks():

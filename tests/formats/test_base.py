@@ -154,14 +154,16 @@ def test_load_refuses_unknown_kind_and_corrupt_content(tmp_path):
     with pytest.raises(ValueError, match="unknown tensor format 'NoSuchFormat'"):
         StructuredTensor.load(unknown)
     corrupt = save_npz(
-        tmp_path / "c.npz", {"v0": np.ones(2)}, {"kind": "RankOneTestTensor", "ndim": 2,
-                                                 "scale": 1.0, "shape": [2, 3]}
+        tmp_path / "c.npz",
+        {"v0": np.ones(2)},
+        {"kind": "RankOneTestTensor", "ndim": 2, "scale": 1.0, "shape": [2, 3]},
     )
     with pytest.raises(ValueError, match="holds a corrupt RankOneTestTensor"):
         StructuredTensor.load(corrupt)
     wrong_shape = save_npz(
-        tmp_path / "s.npz", {"v0": np.ones(2)}, {"kind": "RankOneTestTensor", "ndim": 1,
-                                                 "scale": 1.0, "shape": [3]}
+        tmp_path / "s.npz",
+        {"v0": np.ones(2)},
+        {"kind": "RankOneTestTensor", "ndim": 1, "scale": 1.0, "shape": [3]},
     )
     with pytest.raises(ValueError, match="shape mismatch"):
         StructuredTensor.load(wrong_shape)

@@ -73,7 +73,11 @@ def test_btd_bad_input_raises():
     with pytest.raises(ValueError, match="non-empty"):
         BTDTensor([])
     with pytest.raises(ValueError, match="shape"):
-        BTDTensor([TuckerTensor(np.ones((1, 1)), [np.ones((2, 1)), np.ones((3, 1))]),
-                   TuckerTensor(np.ones((1, 1)), [np.ones((3, 1)), np.ones((3, 1))])])
+        BTDTensor(
+            [
+                TuckerTensor(np.ones((1, 1)), [np.ones((2, 1)), np.ones((3, 1))]),
+                TuckerTensor(np.ones((1, 1)), [np.ones((3, 1)), np.ones((3, 1))]),
+            ]
+        )
     with pytest.raises(TypeError, match="TuckerTensor"):
         BTDTensor([np.ones((2, 2))])

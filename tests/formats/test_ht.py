@@ -53,8 +53,10 @@ def _element_by_definition(h, index):
         vl, vr = row(left), row(right)
         b = h.transfers[t]
         return np.array(
-            [sum(vl[i] * vr[j] * b[i, j, a] for i in range(len(vl)) for j in range(len(vr)))
-             for a in range(b.shape[2])]
+            [
+                sum(vl[i] * vr[j] * b[i, j, a] for i in range(len(vl)) for j in range(len(vr)))
+                for a in range(b.shape[2])
+            ]
         )
 
     return row(0)[0]

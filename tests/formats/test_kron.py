@@ -43,9 +43,7 @@ def test_norm_from_gram_matrices_equals_dense_norm(k):
 @given(kron_tensors(), seeds())
 def test_structured_inner_equals_dense_inner(k, seed):
     rng = np.random.default_rng(seed)
-    other = KronTensor(
-        rng.standard_normal((2, *k.a_shape)), rng.standard_normal((2, *k.b_shape))
-    )
+    other = KronTensor(rng.standard_normal((2, *k.a_shape)), rng.standard_normal((2, *k.b_shape)))
     assert k.inner(other) == pytest.approx(
         float(np.vdot(k.full(), other.full())), rel=1e-10, abs=1e-10
     )

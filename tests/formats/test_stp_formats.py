@@ -138,9 +138,7 @@ def test_str_is_tr_with_partial_trace_of_first_core(s):
 @given(st_tuckers())
 def test_t_equal_one_st_tucker_is_tucker(s):
     s1 = STTuckerTensor(s.core, [np.kron(a, np.eye(s.t)) for a in s.factors], 1)
-    np.testing.assert_allclose(
-        s1.full(), TuckerTensor(s1.core, s1.factors).full(), atol=1e-12
-    )
+    np.testing.assert_allclose(s1.full(), TuckerTensor(s1.core, s1.factors).full(), atol=1e-12)
     assert s1.n_params == TuckerTensor(s1.core, s1.factors).n_params
 
 
@@ -168,9 +166,7 @@ def test_parameter_counts_match_the_formulas():
     assert s.n_params == np.prod(core_shape) + sum(i * r for i, r in zip(sizes, core_shape)) // 4
     # STT: I_1 r_1 / t + sum_{k>=2} I_k r_{k-1} r_k / t^2 with r_d = t
     r, sizes = (1, 4, 6, t), (6, 3, 5)
-    stt = STTTensor(
-        [np.ones((1, 3, 4)), np.ones((2, 3, 3)), np.ones((3, 5, 1))], t
-    )
+    stt = STTTensor([np.ones((1, 3, 4)), np.ones((2, 3, 3)), np.ones((3, 5, 1))], t)
     assert stt.shape == sizes and stt.ranks == r
     assert stt.n_params == 6 * 4 // 2 + (3 * 4 * 6 + 5 * 6 * 2) // 4
     # STR: r_0 I_1 r_1 + sum_{k>=2} I_k r_{k-1} r_k / t^2 with r_d = r_0

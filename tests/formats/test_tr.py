@@ -63,7 +63,8 @@ def test_cyclic_shift_of_cores_shifts_the_modes(t, shift):
     s = shift % t.ndim
     shifted = TRTensor(t.cores[s:] + t.cores[:s])
     np.testing.assert_allclose(
-        shifted.full(), np.moveaxis(t.full(), list(range(s)), list(range(t.ndim - s, t.ndim))),
+        shifted.full(),
+        np.moveaxis(t.full(), list(range(s)), list(range(t.ndim - s, t.ndim))),
         atol=1e-11,
     )
 

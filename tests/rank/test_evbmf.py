@@ -40,9 +40,11 @@ def test_evbmf_strong_signal_plus_noise_gives_true_rank(n_rows, n_cols, rank, se
 
 @given(dims, dims, st.integers(0, 4), seeds(), st.floats(1e-3, 1e3))
 def test_evbmf_rank_invariant_to_scaling_and_sigma2_scales(n_rows, n_cols, rank, seed, c):
-    v = _signal_plus_noise(n_rows, n_cols, rank, seed) if rank else np.random.default_rng(
-        seed
-    ).standard_normal((n_rows, n_cols))
+    v = (
+        _signal_plus_noise(n_rows, n_cols, rank, seed)
+        if rank
+        else np.random.default_rng(seed).standard_normal((n_rows, n_cols))
+    )
     base, scaled = evbmf(v), evbmf(c * v)
     assert scaled.rank == base.rank
     assert scaled.sigma2 == pytest.approx(c**2 * base.sigma2, rel=1e-4)
@@ -51,9 +53,11 @@ def test_evbmf_rank_invariant_to_scaling_and_sigma2_scales(n_rows, n_cols, rank,
 
 @given(dims, dims, st.integers(0, 4), seeds())
 def test_evbmf_invariant_to_transposition(n_rows, n_cols, rank, seed):
-    v = _signal_plus_noise(n_rows, n_cols, rank, seed) if rank else np.random.default_rng(
-        seed
-    ).standard_normal((n_rows, n_cols))
+    v = (
+        _signal_plus_noise(n_rows, n_cols, rank, seed)
+        if rank
+        else np.random.default_rng(seed).standard_normal((n_rows, n_cols))
+    )
     a, b = evbmf(v), evbmf(v.T)
     assert a.rank == b.rank
     assert a.sigma2 == pytest.approx(b.sigma2, rel=1e-6)
