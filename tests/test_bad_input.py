@@ -434,7 +434,7 @@ rows(
     ),
     (
         "index",
-        lambda: tn.ht_svd(X, ranks=2).elements(np.array([[9, 0, 0]])),
+        lambda: tn.ht_svd(X, ranks=2).gather(np.array([[9, 0, 0]])),
         (V, IndexError),
         "out of range",
     ),
