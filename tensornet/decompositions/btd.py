@@ -220,6 +220,19 @@ def _update_cores(
     return err_sq, norm_x_sq + float(np.abs(g) @ np.abs(gram) @ np.abs(g))
 
 
+def _fix_signs(basis: np.ndarray) -> np.ndarray:
+    """Flip each column so its largest-magnitude entry is positive.
+
+    An eigenvector's sign is arbitrary and follows rounding, so without this a perturbation at
+    the last digit (or a rescaling of ``X``) could change the start and the local optimum ALS
+    reaches.
+    """
+    rows = np.argmax(np.abs(basis), axis=0)
+    signs = np.sign(basis[rows, np.arange(basis.shape[1])])
+    signs[signs == 0] = 1.0
+    return basis * signs
+
+
 def _initial_factors(
     x: np.ndarray, ranks: list[tuple], rng: np.random.Generator
 ) -> list[list[np.ndarray]]:
@@ -237,7 +250,7 @@ def _initial_factors(
         if width < x.shape[k]:
             xk = unfold(x, k)
             _, evecs = scipy.linalg.eigh(xk @ xk.T, check_finite=False)
-            basis = evecs[:, ::-1][:, :width]
+            basis = _fix_signs(evecs[:, ::-1][:, :width])
         for r, rank in enumerate(ranks):
             if basis is None:
                 block = rng.standard_normal((x.shape[k], rank[k]))

@@ -51,21 +51,14 @@ def _run(f, x):
         return f(x)
 
 
-#: btd_als starts from random blocks inside eigenvector bases of ``X_(k) X_(k)^T``, whose signs
-#: follow rounding, so even ``btd_als(0.7 x)`` may reach another local minimum than
-#: ``btd_als(x)``; the scale mechanism is checked on it with exact powers of two instead.
-PATH_DEPENDENT = {"btd_als"}
+#: Exact powers of two as well as ordinary scales: the prescale must be exact for both.
 POWERS_OF_TWO = [2.0**-500, 2.0**500]
 
 
 def _cases():
     for name in sorted(CASES):
         for c in SCALES + POWERS_OF_TWO:
-            if name in PATH_DEPENDENT and c not in POWERS_OF_TWO:
-                mark = pytest.mark.xfail(reason="btd_als start depends on eigenvector signs")
-                yield pytest.param(name, c, marks=mark)
-            else:
-                yield name, c
+            yield name, c
 
 
 @pytest.mark.parametrize(("name", "c"), list(_cases()))
