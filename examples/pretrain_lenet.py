@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from tensornet import nn
-from tensornet.compress.decompose import decompose
+from tensornet.compress import decompose
 from tensornet.datasets import load_mnist
 from tensornet.nn.weights import load_weights, save_weights
 

@@ -196,7 +196,7 @@ rows(
     ("option", lambda: tn.tt_svd(X, method="fast"), V, "method='fast' is not one of"),
     (
         "random_state",
-        lambda: tn.tt_svd(X, 2, svd="randomized", random_state="s"),
+        lambda: tn.tt_svd(X, 2, method="randomized", random_state="s"),
         T,
         "random_state must be None, an int",
     ),

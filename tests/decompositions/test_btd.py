@@ -132,13 +132,15 @@ def test_btd_als_best_of_restarts_and_seed_reproducible():
         ((100000, 1), ValueError, r"n_terms=100000 exceeds the 60 entries of x"),
         ((10**40, 1), ValueError, "exceeds the 60 entries of x"),
         ((4, (2, 3, 3)), ValueError, r"give 72 core entries in all, more than the 60 entries"),
-        ((2, 1, 10, -1.0), ValueError, "tol=-1.0 must be >= 0"),
-        ((2, 1, 10, "0"), TypeError, "tol must be a real number"),
+        ((2, 1, {"tol": -1.0}), ValueError, "tol=-1.0 must be >= 0"),
+        ((2, 1, {"tol": "0"}), TypeError, "tol must be a real number"),
     ],
 )
 def test_btd_als_bad_arguments_raise(args, exc, match):
+    options = args[-1] if isinstance(args[-1], dict) else {}
+    positional = args[:-1] if options else args
     with pytest.raises(exc, match=match):
-        btd_als(random_array((3, 4, 5), 0), *args)
+        btd_als(random_array((3, 4, 5), 0), *positional, **options)
 
 
 @pytest.mark.parametrize(
