@@ -63,8 +63,8 @@ DEGENERACY_RATIO = 1e3
 #: ``-DEGENERACY_CONGRUENCE``) are reported as degenerate.
 CANCELLING_RATIO = 2.0
 DEGENERACY_CONGRUENCE = 0.9
-_getrf, _gecon, _getrs = scipy.linalg.lapack.get_lapack_funcs(
-    ("getrf", "gecon", "getrs"), dtype=np.float64
+_getrf, _gecon, _getri = scipy.linalg.lapack.get_lapack_funcs(
+    ("getrf", "gecon", "getri"), dtype=np.float64
 )
 
 
@@ -127,16 +127,18 @@ def _solve_normal_equations(m: np.ndarray, v: np.ndarray, inner: int) -> np.ndar
 
     ``V`` is singular whenever ``R`` exceeds the rank the other factors can span (e.g. ``R``
     above a mode size of a matrix); LU then amplifies round-off into huge columns and the error
-    jumps. LAPACK ``gesv`` (partial pivoting) has the smallest call overhead, which matters in a
-    loop of many cheap sweeps, and its condition estimate ``gecon`` costs ``O(R^2)``. ``inner``
+    jumps. The well-conditioned case inverts the ``R x R`` LU factors (``getri``) and multiplies:
+    a triangular solve with ``I_n`` right-hand sides is threaded by OpenBLAS and pays a thread
+    wake-up right after each large GEMM, a small GEMM is not (``benchmarks/bench_cp_tucker.py``).
+    The condition estimate ``gecon`` costs ``O(R^2)``. ``inner``
     is the summed size of the modes whose Gram matrices formed ``V`` (see :func:`.als.pinv_solve`).
     """
     lu, piv, info = _getrf(v)
     if info == 0:
         rcond, _ = _gecon(lu, float(np.max(np.sum(np.abs(v), axis=0))))
         if rcond > MIN_RCOND:
-            out, _ = _getrs(lu, piv, m.T)
-            return out.T
+            inverse, _ = _getri(lu, piv)
+            return m @ inverse
     return pinv_solve(v, m.T, inner).T
 
 
