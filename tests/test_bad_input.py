@@ -10,9 +10,10 @@ public callable, so a new public function without rows fails.
 
 from __future__ import annotations
 
+import signal
 import tempfile
-import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -1130,12 +1131,31 @@ NOT_CALLABLE = {
 }
 
 
+#: A bad call that has not answered by then is hanging (the issue's caps ran for minutes);
+#: this guards against hangs, it measures no speed.
+HANG_SECONDS = 30
+
+
+@contextmanager
+def no_hang(seconds: int = HANG_SECONDS):
+    """Fail, instead of waiting, if the body runs for ``seconds``."""
+
+    def _hung(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.name}-{r.kind}-{i}" for i, r in enumerate(ROWS)])
 def test_bad_input_raises_a_named_error(row):
-    start = time.perf_counter()
-    with pytest.raises(row.exc, match=row.match):
+    with no_hang(), pytest.raises(row.exc, match=row.match):
         row.call()
-    assert time.perf_counter() - start < 5.0
 
 
 def test_table_covers_every_public_callable():
@@ -1150,11 +1170,11 @@ def test_table_covers_every_public_callable():
 
 def test_rank_caps_above_the_shape_cost_no_more_than_the_shape_allows():
     """Class 2: ``tr_svd(x, ranks=10**9)`` is lowered to what the shape allows, at once."""
-    start = time.perf_counter()
-    big = tn.tr_svd(X, ranks=10**9)
-    assert time.perf_counter() - start < 2.0
+    with no_hang():
+        big = tn.tr_svd(X, ranks=10**9)
+        huge = tn.tr_svd(X, ranks=10**100)
     assert big.ranks == tn.tr_svd(X).ranks
-    assert tn.tr_svd(X, ranks=10**100).ranks == big.ranks
+    assert huge.ranks == big.ranks
 
 
 def test_accepted_edge_values():
