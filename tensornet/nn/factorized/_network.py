@@ -34,10 +34,11 @@ import math
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
-from .base import draw_normal
+from .base import FactorizedLinear, draw_normal
 
 __all__ = ["Network", "Tape", "contract"]
 
@@ -498,3 +499,65 @@ def draw_factors(
 ) -> dict[str, np.ndarray]:
     """Independent ``N(0, std^2)`` arrays of the given shapes, drawn in the dict's order."""
     return {name: draw_normal(rng, shape, std, dtype) for name, shape in shapes.items()}
+
+
+class NetworkLinear(FactorizedLinear):
+    """A linear layer whose weight and forward pass are two planned contractions of its factors.
+
+    Subclasses build ``self._net`` (input and factors to the output) and ``self._dense_net``
+    (factors to ``W``) and say which arrays are the factors (:meth:`network_factors`) and how the
+    input is tensorized (:attr:`input_modes`); HT, KP and STT layers differ only there.
+    """
+
+    def network_factors(self, params: dict[str, Any]) -> list[Any]:
+        """The factor arrays in the order the networks list them."""
+        raise NotImplementedError
+
+    @property
+    def input_modes(self) -> tuple[int, ...]:
+        """The shape each input row is reshaped to (C order)."""
+        raise NotImplementedError
+
+    def dense_weight(self, params: dict[str, Any]) -> Any:
+        """``W`` of shape ``(N, M)`` contracted from the factors (autograd-traceable).
+
+        Parameters
+        ----------
+        params : dict
+            The layer's parameters under local names.
+
+        Returns
+        -------
+        array_like
+        """
+        w = contract(self._dense_net, Tape(), *self.network_factors(params))
+        return anp.reshape(w, (self.in_features, self.out_features))
+
+    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
+        """Contract ``x`` reshaped to ``(B, *input_modes)`` with the factors, bias added.
+
+        Parameters
+        ----------
+        params : dict
+            The layer's parameters under local names.
+        x : array_like
+            ``(B, N)``.
+
+        Returns
+        -------
+        array_like
+            ``(B, M)``.
+        """
+        batch = x.shape[0]
+        xt = anp.reshape(x, (batch, *self.input_modes))
+        y = contract(self._net, Tape(), xt, *self.network_factors(params))
+        y = anp.reshape(y, (batch, self.out_features))
+        return y + params["bias"] if "bias" in params else y
+
+    def factor_flops(self, input_shape: Sequence[int]) -> int:
+        """Multiply-adds of the factor path (the planned pairwise order) for this batch."""
+        return self._net.flops(int(input_shape[0]))
+
+    def reconstruction_flops(self) -> int:
+        """Multiply-adds to contract the factors into the dense ``W``."""
+        return self._dense_net.flops(1)

@@ -26,15 +26,20 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import autograd.numpy as anp
 import numpy as np
 
 from ..._validation import check_int, check_random_state
 from ...decompositions.ht import ht_max_ranks, ht_svd
 from ...formats.ht import DimensionTree, HTTensor, _as_tree
-from ._network import Network, Tape, check_modes, contract, draw_factors, factor_cap, interleave
+from ._network import (
+    Network,
+    NetworkLinear,
+    check_modes,
+    draw_factors,
+    factor_cap,
+    interleave,
+)
 from .base import (
-    FactorizedLinear,
     check_linear_weight,
     layer_dtype,
     load_factors,
@@ -72,7 +77,7 @@ def _node_ranks(ranks: Any, shape: tuple[int, ...], tree: DimensionTree) -> list
     return out
 
 
-class HTLinear(FactorizedLinear):
+class HTLinear(NetworkLinear):
     """Linear layer whose ``(N, M)`` weight is a hierarchical Tucker tensor (Wu et al. 2020).
 
     ``y = x W + b`` with ``W`` the HT tensor of mode sizes ``m_k n_k`` read as a matrix (see the
@@ -189,50 +194,14 @@ class HTLinear(FactorizedLinear):
         self._dense_net = Network(factor_labels, ins + outs, sizes)
 
     # ----------------------------------------------------------------- computation
-    def dense_weight(self, params: dict[str, Any]) -> Any:
-        """``W`` of shape ``(N, M)`` contracted from the HT nodes (autograd-traceable).
+    def network_factors(self, params: dict[str, Any]) -> list[Any]:
+        """The HT nodes, leaves first, in the order of the networks."""
+        return [params[name] for name in self._names]
 
-        Parameters
-        ----------
-        params : dict
-            The layer's parameters under local names.
-
-        Returns
-        -------
-        array_like
-        """
-        factors = [params[name] for name in self._names]
-        w = contract(self._dense_net, Tape(), *factors)
-        return anp.reshape(w, (self.in_features, self.out_features))
-
-    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
-        """Contract ``x`` reshaped to ``(B, m_1, ..., m_d)`` with the HT nodes, bias added.
-
-        Parameters
-        ----------
-        params : dict
-            The layer's parameters under local names.
-        x : array_like
-            ``(B, N)``.
-
-        Returns
-        -------
-        array_like
-            ``(B, M)``.
-        """
-        batch = x.shape[0]
-        xt = anp.reshape(x, (batch, *self.in_modes))
-        y = contract(self._net, Tape(), xt, *[params[name] for name in self._names])
-        y = anp.reshape(y, (batch, self.out_features))
-        return y + params["bias"] if "bias" in params else y
-
-    def factor_flops(self, input_shape: Sequence[int]) -> int:
-        """Multiply-adds of the factor path (the planned pairwise order) for this batch."""
-        return self._net.flops(int(input_shape[0]))
-
-    def reconstruction_flops(self) -> int:
-        """Multiply-adds to contract the HT nodes into the dense ``W``."""
-        return self._dense_net.flops(1)
+    @property
+    def input_modes(self) -> tuple[int, ...]:
+        """``(m_1, ..., m_d)``."""
+        return self.in_modes
 
     def to_format(self) -> HTTensor:
         """The weight as an :class:`~tensornet.formats.HTTensor` of mode sizes ``m_k n_k``.

@@ -49,10 +49,9 @@ from ..._validation import check_array, check_random_state, check_shape
 from ...decompositions.kron import gkpd, kpd
 from ...formats.kron import KronTensor
 from ..conv import conv2d, conv_output_size
-from ._network import Network, Tape, contract, draw_factors, factor_cap
+from ._network import Network, NetworkLinear, Tape, contract, draw_factors, factor_cap
 from .base import (
     FactorizedConv2d,
-    FactorizedLinear,
     check_rank_bound,
     layer_dtype,
     load_factors,
@@ -84,7 +83,7 @@ def default_conv_a_shape(weight_shape: Sequence[int]) -> tuple[int, int, int, in
 
 
 # ------------------------------------------------------------------------------ KPLinear
-class KPLinear(FactorizedLinear):
+class KPLinear(NetworkLinear):
     """Linear layer with a sum of Kronecker products ``W = sum_r A_r ⊗ B_r`` (Thakker et al.).
 
     See the module docstring for the layout, the contraction and the initialization.
@@ -163,49 +162,14 @@ class KPLinear(FactorizedLinear):
             factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
         )
 
-    def dense_weight(self, params: dict[str, Any]) -> Any:
-        """``W = sum_r A_r ⊗ B_r`` of shape ``(N, M)`` (autograd-traceable).
+    def network_factors(self, params: dict[str, Any]) -> list[Any]:
+        """``A`` then ``B``: the forward pass is ``y_b = vec(sum_r A_r^T X_b B_r)``."""
+        return [params["a"], params["b"]]
 
-        Parameters
-        ----------
-        params : dict
-            The layer's parameters under local names.
-
-        Returns
-        -------
-        array_like
-        """
-        w = contract(self._dense_net, Tape(), params["a"], params["b"])
-        return anp.reshape(w, (self.in_features, self.out_features))
-
-    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
-        """``y_b = vec(sum_r A_r^T X_b B_r)`` with ``X_b = x_b.reshape(m_1, m_2)``, bias added.
-
-        Parameters
-        ----------
-        params : dict
-            The layer's parameters under local names.
-        x : array_like
-            ``(B, N)``.
-
-        Returns
-        -------
-        array_like
-            ``(B, M)``.
-        """
-        batch = x.shape[0]
-        xt = anp.reshape(x, (batch, self.a_shape[0], self.b_shape[0]))
-        y = contract(self._net, Tape(), xt, params["a"], params["b"])
-        y = anp.reshape(y, (batch, self.out_features))
-        return y + params["bias"] if "bias" in params else y
-
-    def factor_flops(self, input_shape: Sequence[int]) -> int:
-        """``min(B R m_1 m_2 n_2 + B R m_1 n_1 n_2, B R m_1 m_2 n_1 + B R m_2 n_1 n_2)``."""
-        return self._net.flops(int(input_shape[0]))
-
-    def reconstruction_flops(self) -> int:
-        """``R N M`` multiply-adds to form ``sum_r A_r ⊗ B_r``."""
-        return self._dense_net.flops(1)
+    @property
+    def input_modes(self) -> tuple[int, ...]:
+        """``(m_1, m_2)``: each row of ``x`` as the matrix ``X_b``."""
+        return (self.a_shape[0], self.b_shape[0])
 
     def to_format(self) -> KronTensor:
         """The weight as a :class:`~tensornet.formats.KronTensor` of shape ``(N, M)``.

@@ -38,9 +38,15 @@ import numpy as np
 from ..._validation import check_int, check_random_state, check_ranks
 from ...decompositions.stp import stt_svd
 from ...formats.stp import STTTensor
-from ._network import Network, Tape, check_modes, contract, draw_factors, factor_cap, interleave
+from ._network import (
+    Network,
+    NetworkLinear,
+    check_modes,
+    draw_factors,
+    factor_cap,
+    interleave,
+)
 from .base import (
-    FactorizedLinear,
     check_linear_weight,
     layer_dtype,
     load_factors,
@@ -74,7 +80,7 @@ def _stt_ranks(ranks: Any, t: int, sizes: tuple[int, ...]) -> tuple[int, ...]:
     return out
 
 
-class STTLinear(FactorizedLinear):
+class STTLinear(NetworkLinear):
     """Linear layer whose weight is a semi-tensor train (Zhao et al., arXiv 2109.15200).
 
     See the module docstring for the tensorization, the cores, the forward identity and the
@@ -187,49 +193,12 @@ class STTLinear(FactorizedLinear):
         )
         return [first] + [params[name] for name in self._names[1:]]
 
-    def dense_weight(self, params: dict[str, Any]) -> Any:
-        """``W`` of shape ``(N, M)`` from the STT cores (autograd-traceable).
+    network_factors = _tt_cores
 
-        Parameters
-        ----------
-        params : dict
-            The layer's parameters under local names.
-
-        Returns
-        -------
-        array_like
-        """
-        w = contract(self._dense_net, Tape(), *self._tt_cores(params))
-        return anp.reshape(w, (self.in_features, self.out_features))
-
-    def forward_factors(self, params: dict[str, Any], x: Any) -> Any:
-        """Contract ``x`` reshaped to ``(B, m_1, ..., m_d)`` with the cores, bias added.
-
-        Parameters
-        ----------
-        params : dict
-            The layer's parameters under local names.
-        x : array_like
-            ``(B, N)``.
-
-        Returns
-        -------
-        array_like
-            ``(B, M)``.
-        """
-        batch = x.shape[0]
-        xt = anp.reshape(x, (batch, *self.in_modes))
-        y = contract(self._net, Tape(), xt, *self._tt_cores(params))
-        y = anp.reshape(y, (batch, self.out_features))
-        return y + params["bias"] if "bias" in params else y
-
-    def factor_flops(self, input_shape: Sequence[int]) -> int:
-        """Multiply-adds of the factor path (the planned pairwise order) for this batch."""
-        return self._net.flops(int(input_shape[0]))
-
-    def reconstruction_flops(self) -> int:
-        """Multiply-adds to contract the cores into the dense ``W``."""
-        return self._dense_net.flops(1)
+    @property
+    def input_modes(self) -> tuple[int, ...]:
+        """``(m_1, ..., m_d)``."""
+        return self.in_modes
 
     def to_format(self) -> STTTensor:
         """The weight as an :class:`~tensornet.formats.STTTensor` of mode sizes ``m_k n_k``.
