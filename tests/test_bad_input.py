@@ -14,7 +14,6 @@ import signal
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -25,6 +24,7 @@ from tensornet import datasets, rank
 from tensornet.compress.decompose import decompose
 from tensornet.nn.weights import load_weights, save_weights
 from tensornet.rank import budget as rank_budget
+from tests.bad_input import Row, extra_modules
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((4, 5, 6))
@@ -39,18 +39,6 @@ OBJ = X.astype(object)
 STR2 = np.array([["a", "b"], ["c", "d"]])
 OBJ2 = np.array([[1.0, "a"], [2.0, 3.0]], dtype=object)
 U64_MAX = np.array([[2**64 - 1, 0, 0]], dtype=np.uint64)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One bad call: the public name it exercises, the kind of bad input, the call itself, the
-    exception type and a fragment of its message (a regular expression)."""
-
-    name: str
-    kind: str
-    call: Callable[[], object]
-    exc: type[BaseException] | tuple[type[BaseException], ...]
-    match: str
 
 
 def _tt():
@@ -1152,6 +1140,11 @@ def no_hang(seconds: int = HANG_SECONDS):
         signal.signal(signal.SIGALRM, previous)
 
 
+EXTRA = extra_modules()
+for _module in EXTRA:
+    ROWS.extend(_module.ROWS)
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.name}-{r.kind}-{i}" for i, r in enumerate(ROWS)])
 def test_bad_input_raises_a_named_error(row):
     with no_hang(), pytest.raises(row.exc, match=row.match):
@@ -1161,6 +1154,9 @@ def test_bad_input_raises_a_named_error(row):
 def test_table_covers_every_public_callable():
     covered = {r.name for r in ROWS}
     names = set(tn.__all__) | set(nn.__all__) | set(rank.__all__) | set(datasets.__all__)
+    for module in EXTRA:
+        for package in module.MODULES:
+            names |= {n for n in package.__all__ if callable(getattr(package, n))}
     missing = sorted(n for n in names - NOT_CALLABLE if n not in covered)
     assert missing == []
     for n in NOT_CALLABLE:
