@@ -188,6 +188,17 @@ class QuantizedTensor:
     keep_zero: bool = False
     info: dict = field(default_factory=dict, compare=False)
 
+    def __post_init__(self) -> None:
+        check_option(self.scheme, "scheme", SCHEMES)
+        self.bits = check_int(self.bits, "bits", minimum=1, maximum=MAX_BITS)
+        codes = np.asarray(self.codes)
+        if not np.issubdtype(codes.dtype, np.integer):
+            raise TypeError(f"codes must be an integer array, got dtype {codes.dtype}")
+        needed = ("codebook",) if self.scheme == "kmeans" else ("scale", "zero_point")
+        missing = [k for k in needed if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"the {self.scheme} scheme needs {', '.join(missing)}")
+
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of the quantized tensor."""

@@ -50,6 +50,13 @@ class SharedWeights:
 
     quantized: dict[str, QuantizedTensor]
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.quantized, dict):
+            raise TypeError(f"quantized must be a dict of QuantizedTensor, got {self.quantized!r}")
+        for name, q in self.quantized.items():
+            if not isinstance(q, QuantizedTensor) or q.scheme != "kmeans":
+                raise TypeError(f"quantized[{name!r}] must be a k-means QuantizedTensor")
+
     def codebooks(self) -> dict[str, np.ndarray]:
         """The current codebook of every shared parameter.
 
@@ -293,6 +300,10 @@ class SharedBasis:
     coefficients: dict[str, np.ndarray]
     rel_errors: dict[str, float] = field(default_factory=dict)
     singular_values: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_option(self.side, "side", SIDES)
+        self.basis = check_array(self.basis, "basis", ndim=2)
 
     @property
     def rank(self) -> int:

@@ -91,6 +91,15 @@ class SparseMatrix:
     index_bits: int
     n_filler: int
 
+    def __post_init__(self) -> None:
+        check_option(self.format, "format", FORMATS)
+        self.index_bits = check_int(self.index_bits, "index_bits", minimum=1, maximum=32)
+        data, gaps = np.asarray(self.data), np.asarray(self.gaps)
+        if data.ndim != 1 or gaps.shape != data.shape:
+            raise ValueError(
+                f"data and gaps must be 1-D of equal length, got {data.shape} and {gaps.shape}"
+            )
+
     @property
     def n_stored(self) -> int:
         """Stored entries (non-zeros plus fillers)."""
