@@ -11,6 +11,9 @@ from tensornet.nn import SGD, Adam, Linear, ReLU, Sequential, cross_entropy, fit
 
 from ..strategies import random_array, seeds
 
+#: Examples per property: the profile's count, capped so the thorough profile stays cheap.
+CAP = min(settings().max_examples, 30)
+
 
 def _net(seed=0):
     return Sequential(("fc1", Linear(8, 6, random_state=seed)), ("act", ReLU()),
@@ -23,6 +26,7 @@ def _data(n=96, seed=0):
 
 
 # ------------------------------------------------------------------------------ codebooks
+@settings(max_examples=CAP)
 @given(st.integers(1, 4), seeds())
 def test_shared_parameters_take_at_most_two_to_the_bits_values(bits, seed):
     net = _net(seed % 100)
@@ -32,6 +36,7 @@ def test_shared_parameters_take_at_most_two_to_the_bits_values(bits, seed):
         np.testing.assert_array_equal(net.params[name], shared.quantized[name].dequantize())
 
 
+@settings(max_examples=CAP)
 @given(st.integers(1, 3), seeds())
 def test_centroid_gradient_is_the_gradient_with_respect_to_the_codebook(bits, seed):
     rng = np.random.default_rng(seed)
@@ -93,6 +98,7 @@ def _family(seed, m=7, widths=(3, 5, 4)):
     return {f"w{i}": rng.standard_normal((m, n)) for i, n in enumerate(widths)}
 
 
+@settings(max_examples=CAP)
 @given(seeds(), st.integers(1, 7), st.sampled_from(["left", "right"]))
 def test_shared_basis_error_is_the_tail_of_the_concatenations_spectrum(seed, rank, side):
     ws = _family(seed)
@@ -105,6 +111,7 @@ def test_shared_basis_error_is_the_tail_of_the_concatenations_spectrum(seed, ran
     np.testing.assert_allclose(sb.basis.T @ sb.basis, np.eye(rank), atol=1e-12)
 
 
+@settings(max_examples=CAP)
 @given(seeds(), st.integers(1, 3))
 def test_each_layers_own_svd_is_never_worse_than_the_shared_basis(seed, rank):
     ws = _family(seed)
@@ -115,6 +122,7 @@ def test_each_layers_own_svd_is_never_worse_than_the_shared_basis(seed, rank):
         assert own <= sb.rel_errors[k] + 1e-12
 
 
+@settings(max_examples=CAP)
 @given(seeds(), st.integers(1, 2))
 def test_shared_basis_of_summed_rank_is_never_worse_than_separate_bases(seed, rank):
     ws = _family(seed)
@@ -124,7 +132,7 @@ def test_shared_basis_of_summed_rank_is_never_worse_than_separate_bases(seed, ra
     assert shared_sq <= separate_sq * (1 + 1e-10) + 1e-12
 
 
-@settings(max_examples=10)
+@settings(max_examples=min(CAP, 10))
 @given(seeds(), st.floats(0.05, 0.9))
 def test_shared_basis_eps_picks_the_smallest_rank_meeting_it(seed, eps):
     ws = _family(seed)
