@@ -25,7 +25,14 @@ from tensornet.compress.quantize import (
     quantize_affine,
     unpack_bits,
 )
-from tensornet.compress.sharing import SharedBasis, SharedWeights, share_weights, shared_basis
+from tensornet.compress.sharing import (
+    SharedBasis,
+    SharedBasisSequential,
+    SharedWeights,
+    share_basis,
+    share_weights,
+    shared_basis,
+)
 from tensornet.compress.sparse import (
     SparseLinear,
     SparseMatrix,
@@ -262,6 +269,23 @@ rows(
     ("missing", lambda: SharedBasis.from_arrays({}, {"side": "left"}), V, "lacks 'basis'"),
     ("nan", lambda: SharedBasis("left", NAN, {}), V, "basis must be finite"),
 )
+
+rows(
+    "share_basis",
+    ("type", lambda: share_basis(Linear(3, 2), ["fc1"], 1), T, "must be a tensornet.nn.Sequential"),
+    ("layers", lambda: share_basis(_net(), "fc1", 1), T, "layers must be a non-empty sequence"),
+    ("layers", lambda: share_basis(_net(), ["act"], 1), V, "'act', which is not a Linear"),
+    ("shape", lambda: share_basis(_net(), ["fc1", "fc2"], 1), V, "equal numbers of rows"),
+    ("rank", lambda: share_basis(_net(), ["fc1"], 0), V, "rank=0 must be >= 1"),
+)
+rows(
+    "SharedBasisSequential",
+    ("type", lambda: SharedBasisSequential(Linear(3, 2), shared_basis({"a": W}, 1)), T,
+     "must be a tensornet.nn.Sequential"),
+    ("type", lambda: SharedBasisSequential(_net(), W), T, "shared must be a SharedBasis"),
+    ("layers", lambda: SharedBasisSequential(_net(), shared_basis({"zz": W}, 1)), V,
+     r"\['zz'\] are not layers"),
+)  # fmt: skip
 
 # ------------------------------------------------------------------------------ quantized CP
 rows(
