@@ -158,7 +158,7 @@ class SharedWeights:
             book = np.where(counts > 0, sums / np.maximum(counts, 1), q.codebook)
             if q.keep_zero:
                 book[0] = 0.0
-            q.codebook = book
+            q.codebook = book.astype(q.codebook.dtype)
             np.copyto(params[name], q.dequantize(), casting="same_kind")
 
     def attach(self, optimizer: Any) -> None:

@@ -289,6 +289,8 @@ class SparseMatrix:
             data, gaps, indptr = arrays["data"], arrays["gaps"], arrays["indptr"]
         except KeyError as err:
             raise ValueError(f"sparse matrix record lacks {err}") from None
+        if n_filler > n_stored:
+            raise ValueError(f"meta['n_filler']={n_filler} exceeds n_stored={n_stored}")
         shape = _matrix_shape(orig)
         gaps = unpack_bits(np.asarray(gaps), bits, n_stored)
         value_bits = meta.get("value_bits")
