@@ -11,3 +11,77 @@ of tensornet never imports this package).
 * :mod:`tensornet.testing.verify`: :func:`verify` runs the whole battery of properties of a
   decomposition kind against any function with tensornet's calling convention.
 """
+
+from . import checks, strategies
+from .checks import (
+    assert_deterministic,
+    assert_eckart_young,
+    assert_eps_bound,
+    assert_exact_at_full_rank,
+    assert_left_orthonormal,
+    assert_orthonormal_columns,
+    assert_quasi_optimal,
+    assert_ranks_at_most,
+    assert_scale_equivariant,
+    best_error_lower_bound,
+    dense,
+)
+from .strategies import (
+    Noisy,
+    cp_tensors,
+    dense_tensors,
+    dimension_trees,
+    ht_tensors,
+    kron_tensors,
+    layer_shapes,
+    matrices_with_decay,
+    random_array,
+    rank_tuples,
+    seeds,
+    shapes,
+    tr_tensors,
+    tt_matrices,
+    tt_tensors,
+    tucker_tensors,
+)
+from .verify import KINDS, PropertyResult, VerifyReport, verify
+
+__all__ = [
+    # strategies
+    "Noisy",
+    "cp_tensors",
+    "dense_tensors",
+    "dimension_trees",
+    "ht_tensors",
+    "kron_tensors",
+    "layer_shapes",
+    "matrices_with_decay",
+    "random_array",
+    "rank_tuples",
+    "seeds",
+    "shapes",
+    "tr_tensors",
+    "tt_matrices",
+    "tt_tensors",
+    "tucker_tensors",
+    # checks
+    "assert_deterministic",
+    "assert_eckart_young",
+    "assert_eps_bound",
+    "assert_exact_at_full_rank",
+    "assert_left_orthonormal",
+    "assert_orthonormal_columns",
+    "assert_quasi_optimal",
+    "assert_ranks_at_most",
+    "assert_scale_equivariant",
+    "best_error_lower_bound",
+    "dense",
+    # verify
+    "KINDS",
+    "PropertyResult",
+    "VerifyReport",
+    "verify",
+    # modules
+    "checks",
+    "strategies",
+]
