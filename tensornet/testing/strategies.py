@@ -288,7 +288,7 @@ def _tt_minimal(raw: Sequence[int], shape: Sequence[int]) -> tuple[int, ...]:
 def _tucker_minimal(raw: Sequence[int]) -> tuple[int, ...]:
     """Lower multilinear ranks until ``R_n <= prod_{m != n} R_m`` (a core can have them)."""
     r = list(raw)
-    changed = len(r) > 1
+    changed = True
     while changed:
         changed = False
         for n in range(len(r)):
