@@ -160,6 +160,12 @@ def random_array(shape: Sequence[int], seed: int, dtype: Any = np.float64) -> np
     >>> random_array((2, 3), 0).shape
     (2, 3)
     """
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if not isinstance(shape, (Sequence, np.ndarray)) or isinstance(shape, (str, bytes)):
+        raise TypeError(f"shape must be a sequence of ints, got {shape!r}")
+    shape = tuple(check_int(n, f"shape[{k}]", minimum=0) for k, n in enumerate(shape))
+    seed = check_int(seed, "seed", minimum=0)
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 

@@ -42,6 +42,10 @@ from tensornet.testing import (
 )
 
 
+#: The thorough profile's 400 examples add nothing to a check of what a generator builds.
+capped = settings(max_examples=min(settings().max_examples, 40))
+
+
 def numerical_rank(m):
     s = np.linalg.svd(m, compute_uv=False)
     return int(np.sum(s > 1e-9 * s[0])) if s.size and s[0] > 0 else 0
@@ -53,6 +57,7 @@ def matricization(x, modes):
     return np.transpose(x, list(modes) + rest).reshape(rows, -1)
 
 
+@capped
 @given(st.data(), st.integers(0, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 3))
 def test_shapes_respect_order_side_and_size_bounds(data, min_dims, extra, min_side, more):
     max_dims, max_side = min_dims + extra, min_side + more
@@ -65,17 +70,20 @@ def test_shapes_respect_order_side_and_size_bounds(data, min_dims, extra, min_si
             assert math.prod(shape) <= bound
 
 
+@capped
 @given(dense_tensors(shapes(1, 3, 1, 4)))
 def test_dense_tensors_are_finite_float64_of_the_drawn_shape(x):
     assert x.dtype == np.float64 and np.all(np.isfinite(x)) and 1 <= x.ndim <= 3
 
 
+@capped
 @given(st.integers(2, 6).flatmap(lambda d: st.tuples(st.just(d), dimension_trees(d))))
 def test_dimension_trees_cover_every_mode_once(data):
     d, tree = data
     assert isinstance(tree, DimensionTree) and sorted(tree.nodes[0]) == list(range(d))
 
 
+@capped
 @given(st.data(), shapes(1, 4, 1, 4), st.integers(1, 4))
 def test_tt_rank_tuples_are_minimal_and_bounded(data, shape, max_rank):
     r = data.draw(rank_tuples(shape, "tt", max_rank=max_rank))
@@ -85,6 +93,7 @@ def test_tt_rank_tuples_are_minimal_and_bounded(data, shape, max_rank):
     assert max(r) <= max_rank
 
 
+@capped
 @given(st.data(), shapes(1, 4, 1, 4))
 def test_tucker_rank_tuples_fit_modes_and_each_other(data, shape):
     r = data.draw(rank_tuples(shape, "tucker"))
@@ -93,6 +102,7 @@ def test_tucker_rank_tuples_fit_modes_and_each_other(data, shape):
         assert rn <= shape[n] and rn <= math.prod(r[:n] + r[n + 1 :])
 
 
+@capped
 @given(st.data(), shapes(2, 4, 1, 4))
 def test_tr_and_cp_rank_tuples_have_the_format_length(data, shape):
     tr = data.draw(rank_tuples(shape, "tr", max_rank=2))
@@ -101,6 +111,7 @@ def test_tr_and_cp_rank_tuples_have_the_format_length(data, shape):
     assert 1 <= rank <= 2
 
 
+@capped
 @given(tt_tensors())
 def test_tt_tensors_have_unfolding_ranks_equal_to_their_tt_ranks(tt):
     assert isinstance(tt, TTTensor)
@@ -110,11 +121,13 @@ def test_tt_tensors_have_unfolding_ranks_equal_to_their_tt_ranks(tt):
         assert numerical_rank(unfolding) == tt.ranks[k]
 
 
+@capped
 @given(tt_tensors((3, 4, 2), ranks=(1, 2, 2, 1)))
 def test_tt_tensors_take_the_given_shape_and_ranks(tt):
     assert tt.shape == (3, 4, 2) and tt.ranks == (1, 2, 2, 1)
 
 
+@capped
 @given(tucker_tensors())
 def test_tucker_tensors_have_mode_unfolding_ranks_equal_to_their_ranks(t):
     assert isinstance(t, TuckerTensor)
@@ -122,6 +135,7 @@ def test_tucker_tensors_have_mode_unfolding_ranks_equal_to_their_ranks(t):
     assert tuple(numerical_rank(unfold(x, n)) for n in range(x.ndim)) == t.ranks
 
 
+@capped
 @given(st.integers(2, 4).flatmap(lambda d: ht_tensors(shapes(d, d, 1, 3), tree=dimension_trees(d))))
 def test_ht_tensors_have_node_matricization_ranks_equal_to_their_ranks(h):
     assert isinstance(h, HTTensor)
@@ -130,6 +144,7 @@ def test_ht_tensors_have_node_matricization_ranks_equal_to_their_ranks(h):
         assert numerical_rank(matricization(x, h.tree.nodes[t])) == h.ranks[t]
 
 
+@capped
 @given(tr_tensors())
 def test_tr_tensors_have_unfolding_ranks_at_most_r0_rk(tr):
     assert isinstance(tr, TRTensor)
@@ -138,6 +153,7 @@ def test_tr_tensors_have_unfolding_ranks_at_most_r0_rk(tr):
         assert numerical_rank(x.reshape(math.prod(x.shape[:k]), -1)) <= tr.ranks[0] * tr.ranks[k]
 
 
+@capped
 @given(cp_tensors())
 def test_cp_tensors_have_mode_unfolding_ranks_min_of_rank_and_sides(cp):
     assert isinstance(cp, CPTensor)
@@ -147,6 +163,7 @@ def test_cp_tensors_have_mode_unfolding_ranks_min_of_rank_and_sides(cp):
         assert numerical_rank(unfold(x, n)) == expected
 
 
+@capped
 @given(kron_tensors())
 def test_kron_tensors_have_rearranged_rank_equal_to_their_kronecker_rank(k):
     assert isinstance(k, KronTensor)
@@ -154,6 +171,7 @@ def test_kron_tensors_have_rearranged_rank_equal_to_their_kronecker_rank(k):
     assert numerical_rank(m) == k.ranks[0]
 
 
+@capped
 @given(
     st.sampled_from([tt_tensors, tr_tensors, tucker_tensors, cp_tensors, ht_tensors, kron_tensors]),
     st.sampled_from([1e-6, 1e-2, 0.5]),
@@ -167,6 +185,7 @@ def test_noise_has_the_requested_relative_size(strategy, noise, data):
     assert rel == pytest.approx(noise, rel=1e-9)
 
 
+@capped
 @given(layer_shapes(2, 3, 1, 4))
 def test_layer_shapes_pair_modes_of_equal_length(pair):
     ins, outs = pair
@@ -174,6 +193,7 @@ def test_layer_shapes_pair_modes_of_equal_length(pair):
     assert all(1 <= n <= 4 for n in ins + outs)
 
 
+@capped
 @given(tt_matrices())
 def test_tt_matrices_have_the_layer_shape_and_tt_ranks_of_their_merged_tensor(w):
     assert isinstance(w, TTMatrix)
@@ -186,12 +206,13 @@ def test_tt_matrices_have_the_layer_shape_and_tt_ranks_of_their_merged_tensor(w)
         assert numerical_rank(merged.reshape(rows, -1)) == w.ranks[k]
 
 
+@capped
 @given(tt_matrices((2, 3), (4, 1), ranks=(1, 2, 1)))
 def test_tt_matrices_take_given_modes_and_ranks(w):
     assert w.in_modes == (2, 3) and w.out_modes == (4, 1) and w.ranks == (1, 2, 1)
 
 
-@settings(max_examples=10)
+@capped
 @given(
     st.sampled_from([("geometric", 0.3), ("geometric", 0.9), ("polynomial", 1.0)]),
     st.data(),
