@@ -72,7 +72,10 @@ def dense(approx: Any) -> np.ndarray:
     ):
         return np.asarray(approx.full())
     if isinstance(approx, tuple) and len(approx) == 3:
-        u, s, vt = (check_array(a, n, allow_empty=True) for a, n in zip(approx, ("U", "s", "Vt")))
+        u, s, vt = (
+            check_array(a, n, allow_empty=True)
+            for a, n in zip(approx, ("U", "s", "Vt"), strict=True)
+        )
         if u.ndim != 2 or s.ndim != 1 or vt.ndim != 2:
             raise ValueError(
                 f"a (U, s, Vt) triple needs a matrix, a vector and a matrix, got shapes "
@@ -230,7 +233,8 @@ def assert_orthonormal_columns(matrix: Any, name: str = "matrix", *, atol: float
         i, j = np.unravel_index(np.argmax(dev), dev.shape)
         raise AssertionError(
             f"{name} (shape {q.shape}) does not have orthonormal columns: "
-            f"|Q^T Q - I|[{i}, {j}] = {dev[i, j]:.3g} > atol = {atol:.3g} ({_over(dev[i, j], atol)})"
+            f"|Q^T Q - I|[{i}, {j}] = {dev[i, j]:.3g} > atol = {atol:.3g} "
+            f"({_over(dev[i, j], atol)})"
         )
 
 
@@ -283,10 +287,14 @@ def assert_ranks_at_most(approx: Any, bound: int | Sequence[int]) -> None:
     if isinstance(bound, (Sequence, np.ndarray)) and not isinstance(bound, str):
         caps = tuple(check_int(b, f"bound[{k}]", minimum=0) for k, b in enumerate(bound))
         if len(caps) != len(ranks):
-            raise ValueError(f"bound has {len(caps)} entries but the ranks {ranks} have {len(ranks)}")
+            raise ValueError(
+                f"bound has {len(caps)} entries but the ranks {ranks} have {len(ranks)}"
+            )
     else:
         caps = (check_int(bound, "bound", minimum=0),) * len(ranks)
-    bad = [f"ranks[{k}]={r} > {c}" for k, (r, c) in enumerate(zip(ranks, caps)) if r > c]
+    bad = [
+        f"ranks[{k}]={r} > {c}" for k, (r, c) in enumerate(zip(ranks, caps, strict=True)) if r > c
+    ]
     if bad:
         raise AssertionError(f"ranks {ranks} exceed the caps {caps}: " + ", ".join(bad))
 
@@ -412,7 +420,10 @@ def best_error_lower_bound(x: Any, approx: Any) -> float:
     if isinstance(approx, HTTensor):
         tree = approx.tree
         return max(
-            [_unfolding_tail(x, list(tree.nodes[t]), approx.ranks[t]) for t in range(1, tree.n_nodes)]
+            [
+                _unfolding_tail(x, list(tree.nodes[t]), approx.ranks[t])
+                for t in range(1, tree.n_nodes)
+            ]
             + [0.0]
         )
     if isinstance(approx, KronTensor):
@@ -555,8 +566,9 @@ def assert_deterministic(method: Callable, x: Any, seed: Any = 0) -> None:
     x = check_array(x, "x")
     if seed is not None:
         seed = check_int(seed, "seed", minimum=0)
-    calls = [method(x.copy()) if seed is None else method(x.copy(), random_state=seed)
-             for _ in range(2)]
+    calls = [
+        method(x.copy()) if seed is None else method(x.copy(), random_state=seed) for _ in range(2)
+    ]
     first, second = (dense(c) for c in calls)
     if first.shape != second.shape or not np.array_equal(first, second):
         diff = (

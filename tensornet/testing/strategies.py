@@ -202,9 +202,9 @@ def shapes(
     min_side = check_int(min_side, "min_side", minimum=1)
     max_side = check_int(max_side, "max_side", minimum=min_side)
     if max_size is None:
-        return st.lists(
-            st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims
-        ).map(tuple)
+        return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(
+            tuple
+        )
     max_size = check_int(max_size, "max_size", minimum=1)
     if min_side**min_dims > max_size:
         raise ValueError(
@@ -627,7 +627,11 @@ def ht_tensors(
 
 
 def kron_tensors(
-    a_shape: Any = None, b_shape: Any = None, rank: Any = None, *, noise: Any = 0.0,
+    a_shape: Any = None,
+    b_shape: Any = None,
+    rank: Any = None,
+    *,
+    noise: Any = 0.0,
     max_rank: int = 3,
 ) -> st.SearchStrategy:
     """Sums of ``R`` Kronecker products ``sum_r A_r ⊗ B_r`` (survey eq. 11-13), Gaussian factors.
@@ -743,7 +747,10 @@ def tt_matrices(
         merged = tuple(m * n for m, n in zip(ins, outs, strict=True))
         r = _resolve_ranks(draw, ranks, merged, "tt", max_rank)
         rng = _rng(draw)
-        cores = [rng.standard_normal((r[k], m, n, r[k + 1])) for k, (m, n) in enumerate(zip(ins, outs))]
+        cores = [
+            rng.standard_normal((r[k], m, n, r[k + 1]))
+            for k, (m, n) in enumerate(zip(ins, outs, strict=True))
+        ]
         return TTMatrix(cores, copy=False)
 
     return build()

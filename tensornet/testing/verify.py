@@ -10,17 +10,15 @@ the simplest parameters and the diagnostic of the failed check.
 Calling conventions (keywords are passed by name; a property whose keyword the function does
 not accept is skipped):
 
-==============  ==================================================  ========================
-kind            call                                                returns
-==============  ==================================================  ========================
-tt_svd          ``f(x, ranks=int, eps=float)``                      ``TTTensor``
-hosvd           ``f(x, ranks=int, eps=float)``                      ``TuckerTensor``
-tr_svd          ``f(x, ranks=int, eps=float)``                      ``TRTensor``
-ht_svd          ``f(x, ranks=int, eps=float)`` (balanced tree)      ``HTTensor``
-cp_als          ``f(x, rank, random_state=int)``                    ``CPTensor``
-kpd             ``f(m, a_shape, b_shape, rank=int)``                ``KronTensor``
-truncated_svd   ``f(m, rank=int, eps=float)``                       ``(U, s, Vt)``
-==============  ==================================================  ========================
+| kind | call | returns |
+|---|---|---|
+| ``tt_svd`` | ``f(x, ranks=int, eps=float)`` | ``TTTensor`` |
+| ``hosvd`` | ``f(x, ranks=int, eps=float)`` | ``TuckerTensor`` |
+| ``tr_svd`` | ``f(x, ranks=int, eps=float)`` | ``TRTensor`` |
+| ``ht_svd`` | ``f(x, ranks=int, eps=float)`` (balanced tree) | ``HTTensor`` |
+| ``cp_als`` | ``f(x, rank, random_state=int)`` | ``CPTensor`` |
+| ``kpd`` | ``f(m, a_shape, b_shape, rank=int)`` | ``KronTensor`` |
+| ``truncated_svd`` | ``f(m, rank=int, eps=float)`` | ``(U, s, Vt)`` |
 """
 
 from __future__ import annotations
@@ -561,9 +559,7 @@ def _kpd_kind() -> list[Property]:
             "info['rel_error'] (when reported) equals ||M - M^|| / ||M||",
             draws,
             build,
-            lambda f, i: _reported(
-                call(f, i["m"], i["a_shape"], i["b_shape"], i["rank"]), i["m"]
-            ),
+            lambda f, i: _reported(call(f, i["m"], i["a_shape"], i["b_shape"], i["rank"]), i["m"]),
         ),
         Property(
             "scale_equivariant",
@@ -604,7 +600,10 @@ def _svd_kind_matrix() -> list[Property]:
         return triple(f(m, eps=eps))
 
     def matrix(p: dict) -> dict:
-        return {"m": random_array(p["shape"], p["seed"]), **{k: p[k] for k in p if k in ("rank", "eps")}}
+        return {
+            "m": random_array(p["shape"], p["seed"]),
+            **{k: p[k] for k in p if k in ("rank", "eps")},
+        }
 
     def decaying(p: dict) -> dict:
         return {"m": p["m"], "eps": p["eps"]}
@@ -641,7 +640,9 @@ def _svd_kind_matrix() -> list[Property]:
             "rank <= r and the error of the best rank-r approximation",
             rank_draws,
             matrix,
-            lambda f, i: checks.assert_eckart_young(by_rank(f, i["m"], i["rank"]), i["m"], i["rank"]),
+            lambda f, i: checks.assert_eckart_young(
+                by_rank(f, i["m"], i["rank"]), i["m"], i["rank"]
+            ),
             ("rank",),
         ),
         *[p for p in common if p.name != "reported_error_is_true_error"],

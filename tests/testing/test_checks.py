@@ -113,8 +113,7 @@ def test_quasi_optimal_fails_for_a_poor_approximation_of_the_same_ranks():
 def test_best_error_lower_bound_is_the_largest_unfolding_tail():
     t = tn.hosvd(X, ranks=(2, 2, 2))
     tails = [
-        np.sqrt(np.sum(np.linalg.svd(tn.unfold(X, n), compute_uv=False)[2:] ** 2))
-        for n in range(3)
+        np.sqrt(np.sum(np.linalg.svd(tn.unfold(X, n), compute_uv=False)[2:] ** 2)) for n in range(3)
     ]
     assert best_error_lower_bound(X, t) == pytest.approx(max(tails), rel=1e-12)
     assert best_error_lower_bound(X, t) <= np.linalg.norm(X - t.full())

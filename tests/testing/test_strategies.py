@@ -41,7 +41,6 @@ from tensornet.testing import (
     tucker_tensors,
 )
 
-
 #: The thorough profile's 400 examples add nothing to a check of what a generator builds.
 capped = settings(max_examples=min(settings().max_examples, 40))
 
