@@ -182,7 +182,7 @@ def _with_rank(fit_rank: Callable[[tuple, int], int]) -> Callable[[dict], dict]:
 
 
 def _low_rank(**extra: str) -> Callable[[dict], dict]:
-    """Inputs from an exact low-rank tensor of a format strategy drawn for the parameters."""
+    """Inputs ``x = tensor.full()`` of the drawn exact low-rank ``tensor`` (kept as ``target``)."""
 
     def build(p: dict) -> dict:
         tensor = p["tensor"]

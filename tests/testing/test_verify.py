@@ -68,9 +68,12 @@ def kpd_plain_reshape(m, a_shape, b_shape=None, rank=1):
     return KronTensor(a, b)
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_tensornet_method_passes_its_battery(kind):
-    report = verify(TENSORNET[kind], kind, max_examples=FEW, verbose=False)
+CASES = [(kind, TENSORNET[kind]) for kind in sorted(KINDS)] + [("kpd", tn.gkpd)]
+
+
+@pytest.mark.parametrize(("kind", "method"), CASES, ids=[f"{k}-{m.__name__}" for k, m in CASES])
+def test_every_tensornet_method_passes_its_battery(kind, method):
+    report = verify(method, kind, max_examples=FEW, verbose=False)
     assert isinstance(report, VerifyReport)
     assert report.passed, str(report)
     assert all(r.status == "passed" for r in report.results), str(report)
