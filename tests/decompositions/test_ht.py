@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.decompositions import ht_max_ranks, ht_svd
@@ -60,6 +60,7 @@ def test_ht_svd_nodes_are_orthonormal_and_norm_is_root_norm(data, rank):
     assert_ranks_at_most(h, rank)
 
 
+@settings(max_examples=min(settings().max_examples, 100))  # SVDs of every unfolding
 @given(tensors_and_trees(), st.integers(1, 3))
 def test_ht_svd_error_is_within_sqrt_2d_minus_3_of_the_best(data, rank):
     x, tree = data

@@ -42,7 +42,7 @@ from tensornet.testing import (
 )
 
 #: The thorough profile's 400 examples add nothing to a check of what a generator builds.
-capped = settings(max_examples=min(settings().max_examples, 40))
+capped = settings(max_examples=min(settings().max_examples, 25))
 
 
 def numerical_rank(m):
