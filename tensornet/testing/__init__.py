@@ -28,6 +28,7 @@ from .checks import (
 )
 from .strategies import (
     Noisy,
+    btd_tensors,
     cp_tensors,
     dense_tensors,
     dimension_trees,
@@ -49,6 +50,7 @@ from .verify import KINDS, PropertyResult, VerifyReport, verify
 __all__ = [
     # strategies
     "Noisy",
+    "btd_tensors",
     "cp_tensors",
     "dense_tensors",
     "dimension_trees",

@@ -28,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from .._validation import check_int, check_real, check_shape, exact_size
 from ..formats import (
+    BTDTensor,
     CPTensor,
     DimensionTree,
     HTTensor,
@@ -41,6 +42,7 @@ from ..formats.tt import tt_max_ranks
 
 __all__ = [
     "Noisy",
+    "btd_tensors",
     "cp_tensors",
     "dense_tensors",
     "dimension_trees",
@@ -569,6 +571,51 @@ def cp_tensors(
             factors.append(a / np.linalg.norm(a, axis=0))
         weights = 1.0 + rng.random(r)
         return _with_noise(draw, CPTensor(weights, factors), noise)
+
+    return build()
+
+
+def btd_tensors(
+    shape: Any = None,
+    term_ranks: Any = None,
+    *,
+    n_terms: Any = None,
+    noise: Any = 0.0,
+    max_rank: int = 2,
+) -> st.SearchStrategy:
+    """Block term tensors: sums of exact Tucker terms of :func:`tucker_tensors` (De Lathauwer 2008).
+
+    Parameters
+    ----------
+    shape : tuple of int, strategy or None
+        The shape; ``None`` draws 2 to 4 modes.
+    term_ranks : sequence of rank tuples, strategy or None
+        The multilinear ranks of every term; ``None`` draws ``n_terms`` attainable ones. The
+        mode-``n`` unfolding then has rank at most ``sum_r R_n^(r)``.
+    n_terms : int, strategy or None
+        The number of terms when ``term_ranks`` is ``None``; ``None`` draws 1 to 3.
+    noise : float, strategy or None
+        As in :func:`tt_tensors`.
+    max_rank : int
+        Largest rank drawn when ``term_ranks`` is ``None``.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy of BTDTensor or Noisy
+    """
+    shape, noise, max_rank = _check_shape_arg(shape), _check_noise(noise), _check_max_rank(max_rank)
+    if n_terms is not None and not _is_strategy(n_terms):
+        n_terms = check_int(n_terms, "n_terms", minimum=1)
+
+    @st.composite
+    def build(draw: Callable) -> Any:
+        n = _resolve(draw, shape, lambda: shapes(2, 4, 1, 4))
+        ranks = term_ranks if not _is_strategy(term_ranks) else draw(term_ranks)
+        if term_ranks is None:
+            count = _resolve(draw, n_terms, lambda: st.integers(1, 3))
+            ranks = [draw(rank_tuples(n, "tucker", max_rank=max_rank)) for _ in range(count)]
+        terms = [draw(tucker_tensors(n, tuple(r))) for r in ranks]
+        return _with_noise(draw, BTDTensor(terms), noise)
 
     return build()
 

@@ -49,6 +49,7 @@ SPECS = {
     "tr_tensors": [("shape", lambda: tt.tr_tensors((3,)), V, "at least 2 modes")],
     "tucker_tensors": [("rank", lambda: tt.tucker_tensors(max_rank=1.5), T, "max_rank must be")],
     "cp_tensors": [("rank", lambda: tt.cp_tensors(rank=0), V, "rank=0 must be >= 1")],
+    "btd_tensors": [("count", lambda: tt.btd_tensors(n_terms=0), V, "n_terms=0 must be >= 1")],
     "ht_tensors": [("shape", lambda: tt.ht_tensors((2,)), V, "at least 2 modes")],
     "kron_tensors": [
         ("shape", lambda: tt.kron_tensors((2, 2), (2,)), V, "must have the same length"),

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from tensornet.algebra import unfold
 from tensornet.decompositions import kron_rearrange
 from tensornet.formats import (
+    BTDTensor,
     CPTensor,
     DimensionTree,
     HTTensor,
@@ -26,6 +27,7 @@ from tensornet.formats import (
 )
 from tensornet.testing import (
     Noisy,
+    btd_tensors,
     cp_tensors,
     dense_tensors,
     dimension_trees,
@@ -163,6 +165,21 @@ def test_cp_tensors_have_mode_unfolding_ranks_min_of_rank_and_sides(cp):
 
 
 @capped
+@given(btd_tensors())
+def test_btd_tensors_have_mode_unfolding_ranks_at_most_the_summed_term_ranks(b):
+    assert isinstance(b, BTDTensor) and 1 <= b.n_terms <= 3
+    x = b.full()
+    for n in range(x.ndim):
+        assert numerical_rank(unfold(x, n)) <= sum(t.ranks[n] for t in b.terms)
+
+
+@capped
+@given(btd_tensors((3, 4, 2), term_ranks=[(1, 1, 1), (2, 2, 2)]))
+def test_btd_tensors_take_the_given_term_ranks(b):
+    assert b.shape == (3, 4, 2) and b.term_ranks == ((1, 1, 1), (2, 2, 2))
+
+
+@capped
 @given(kron_tensors())
 def test_kron_tensors_have_rearranged_rank_equal_to_their_kronecker_rank(k):
     assert isinstance(k, KronTensor)
@@ -172,7 +189,9 @@ def test_kron_tensors_have_rearranged_rank_equal_to_their_kronecker_rank(k):
 
 @capped
 @given(
-    st.sampled_from([tt_tensors, tr_tensors, tucker_tensors, cp_tensors, ht_tensors, kron_tensors]),
+    st.sampled_from(
+        [tt_tensors, tr_tensors, tucker_tensors, cp_tensors, ht_tensors, kron_tensors, btd_tensors]
+    ),
     st.sampled_from([1e-6, 1e-2, 0.5]),
     st.data(),
 )
