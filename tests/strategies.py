@@ -1,21 +1,9 @@
-"""Hypothesis strategies shared by the test suite (small shapes, well-conditioned data)."""
+"""The old home of the suite's strategies: a thin re-export of :mod:`tensornet.testing`.
 
-import numpy as np
-from hypothesis import strategies as st
+The strategies live in :mod:`tensornet.testing.strategies` (one copy); import them from there.
+This module keeps ``from tests.strategies import random_array, seeds, shapes`` working.
+"""
 
+from tensornet.testing.strategies import random_array, seeds, shapes
 
-def shapes(min_dims=1, max_dims=4, min_side=1, max_side=5):
-    """Tensor shapes with ``min_dims..max_dims`` modes of size ``min_side..max_side``."""
-    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(
-        tuple
-    )
-
-
-def seeds():
-    """Seeds for numpy Generators (data is drawn from a seeded generator, not element-wise)."""
-    return st.integers(0, 2**32 - 1)
-
-
-def random_array(shape, seed, dtype=np.float64):
-    """Standard normal array of ``shape`` from ``seed``."""
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+__all__ = ["random_array", "seeds", "shapes"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tensornet._io import load_npz, save_npz
 from tensornet.formats import StructuredTensor
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import random_array, seeds, shapes
 
 
 @given(shapes(), seeds(), st.sampled_from([np.float64, np.float32, np.int64]))

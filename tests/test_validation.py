@@ -22,7 +22,7 @@ from tensornet._validation import (
     lower_caps,
     power_of_two_scale,
 )
-from tests.strategies import random_array, seeds
+from tensornet.testing import random_array, seeds
 
 
 # --------------------------------------------------------------------------- check_array

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tensornet.algebra import gram
 from tensornet.algebra.gram import NUMBA_MAX_ROWS, gram_numba
-from tests.strategies import random_array, seeds
+from tensornet.testing import random_array, seeds
 
 # rows around the 2 x 4 tile edges; columns around the 1024-column cache block
 rows = st.integers(1, 13)

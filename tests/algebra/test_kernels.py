@@ -15,7 +15,7 @@ from tensornet.algebra.kernels import (
     stp_plan,
     stp_reference,
 )
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import random_array, seeds, shapes
 
 
 def cp_factors(shape, rank, seed):

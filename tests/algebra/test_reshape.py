@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.algebra import tensorize, vectorize
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import random_array, seeds, shapes
 
 
 @given(shapes(), seeds())

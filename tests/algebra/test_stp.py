@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.algebra import fold, mode_dot, stp, stp_mode_dot, unfold
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import random_array, seeds, shapes
 
 dims = st.integers(1, 6)
 

@@ -13,7 +13,7 @@ from tensornet.algebra.truncation import (
     truncate,
     uses_gram_path,
 )
-from tests.strategies import random_array, seeds
+from tensornet.testing import random_array, seeds
 
 singular_values = st.lists(st.floats(0, 10), min_size=1, max_size=10).map(
     lambda v: np.sort(np.asarray(v, dtype=float))[::-1]

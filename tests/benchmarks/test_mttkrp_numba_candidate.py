@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.algebra import khatri_rao, unfold
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import random_array, seeds, shapes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from mttkrp_numba_candidate import mttkrp_numba  # noqa: E402

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.datasets import DataLoader
-from tests.strategies import seeds
+from tensornet.testing import seeds
 
 
 def _data(n):

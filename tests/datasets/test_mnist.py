@@ -23,7 +23,7 @@ from tensornet.datasets import (
     subset_provenance,
 )
 from tensornet.datasets import mnist as mnist_mod
-from tests.strategies import seeds, shapes
+from tensornet.testing import seeds, shapes
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_MNIST = REPO.parent / "shared" / "data" / "mnist"

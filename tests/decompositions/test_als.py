@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.decompositions.als import als, has_converged, pinv_solve, relative_error
-from tests.strategies import seeds
+from tensornet.testing import seeds
 
 
 def _scripted(errors_per_run):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from tensornet.algebra import khatri_rao
 from tensornet.decompositions import btd_als, tucker_hooi
 from tensornet.formats import BTDTensor, CPTensor
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import random_array, seeds, shapes
 
 FEW = max(5, settings().max_examples // 5)
 # ALS tests whose failures would be shrunk by re-running long fits: report the example as found.

@@ -11,7 +11,7 @@ from tensornet.algebra import khatri_rao
 from tensornet.decompositions import CPDegeneracyWarning, cp_als
 from tensornet.decompositions.cp import max_cp_rank
 from tensornet.formats import CPTensor
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import random_array, seeds, shapes
 
 FEW = max(5, settings().max_examples // 5)
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]  # do not re-run long fits to shrink

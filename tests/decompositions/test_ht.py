@@ -2,20 +2,26 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.decompositions import ht_max_ranks, ht_svd
 from tensornet.formats import DimensionTree
-from tests.formats.test_ht import tree_specs
-from tests.strategies import seeds
+from tensornet.testing import (
+    assert_eps_bound,
+    assert_orthonormal_columns,
+    assert_quasi_optimal,
+    assert_ranks_at_most,
+    dimension_trees,
+    seeds,
+)
 
 
 @st.composite
 def tensors_and_trees(draw, max_d=4, max_side=4):
     d = draw(st.integers(2, max_d))
     shape = tuple(draw(st.lists(st.integers(1, max_side), min_size=d, max_size=d)))
-    tree = draw(st.one_of(st.none(), tree_specs(d)))
+    tree = draw(st.one_of(st.none(), dimension_trees(d)))
     x = np.random.default_rng(draw(seeds())).standard_normal(shape)
     return x, tree
 
@@ -37,23 +43,28 @@ def test_ht_svd_is_exact_at_eps_zero(data, eps):
 def test_ht_svd_meets_eps_bound_and_reports_exact_error(data, eps):
     x, tree = data
     h = ht_svd(x, eps=eps, tree=tree)
-    err = np.linalg.norm(x - h.full())
-    assert err <= eps * np.linalg.norm(x) * (1 + 1e-10) + 1e-12
-    assert h.info["error"] == pytest.approx(err, rel=1e-6, abs=1e-10)
+    assert_eps_bound(h, x, eps)
+    assert h.info["error"] == pytest.approx(np.linalg.norm(x - h.full()), rel=1e-6, abs=1e-10)
 
 
 @given(tensors_and_trees(), st.integers(1, 3))
 def test_ht_svd_nodes_are_orthonormal_and_norm_is_root_norm(data, rank):
     x, tree = data
     h = ht_svd(x, ranks=rank, tree=tree)
-    for u in h.leaves:
-        np.testing.assert_allclose(u.T @ u, np.eye(u.shape[1]), atol=1e-10)
+    for k, u in enumerate(h.leaves):
+        assert_orthonormal_columns(u, f"leaves[{k}]")
     for t, b in h.transfers.items():
         if t != 0:
-            q = b.reshape(-1, b.shape[2])
-            np.testing.assert_allclose(q.T @ q, np.eye(q.shape[1]), atol=1e-10)
+            assert_orthonormal_columns(b.reshape(-1, b.shape[2]), f"transfers[{t}]")
     assert h.norm() == pytest.approx(np.linalg.norm(h.full()), rel=1e-9, abs=1e-12)
-    assert all(k <= rank for k in h.ranks)
+    assert_ranks_at_most(h, rank)
+
+
+@settings(max_examples=min(settings().max_examples, 100))  # SVDs of every unfolding
+@given(tensors_and_trees(), st.integers(1, 3))
+def test_ht_svd_error_is_within_sqrt_2d_minus_3_of_the_best(data, rank):
+    x, tree = data
+    assert_quasi_optimal(ht_svd(x, ranks=rank, tree=tree), x, np.sqrt(2 * x.ndim - 3))
 
 
 @given(st.integers(1, 6), st.integers(1, 6), seeds(), st.integers(1, 6))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from tensornet.algebra import mkron
 from tensornet.decompositions import gkpd, kpd, kron_rearrange
 from tensornet.formats import KronTensor
-from tests.strategies import seeds
+from tensornet.testing import assert_eckart_young, seeds
 
 
 @st.composite
@@ -92,6 +92,7 @@ def test_no_random_kronecker_sum_beats_gkpd(shapes, seed, rank):
     x = rng.standard_normal([j * k for j, k in zip(a_shape, b_shape)])
     rank = min(rank, int(np.prod(a_shape)), int(np.prod(b_shape)))
     best = gkpd(x, a_shape, b_shape, rank=rank)
+    assert_eckart_young(best, x, rank)
     for _ in range(5):
         # random competitor and a small perturbation of the optimum
         rand = KronTensor(

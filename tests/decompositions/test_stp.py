@@ -9,7 +9,7 @@ from tensornet.decompositions.stp import st_tucker, stp_split, str_als, stt_svd
 from tensornet.decompositions.tr import tr_als
 from tensornet.decompositions.tt import tt_svd
 from tensornet.decompositions.tucker import hosvd, tucker_hooi
-from tests.strategies import seeds
+from tensornet.testing import seeds
 
 
 @st.composite

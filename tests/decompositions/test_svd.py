@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.decompositions.svd import randomized_svd, rank_for_error, truncated_svd
-from tests.strategies import random_array, seeds
+from tensornet.testing import (
+    assert_eckart_young,
+    assert_eps_bound,
+    assert_orthonormal_columns,
+    random_array,
+    seeds,
+)
 
 dims = st.integers(1, 12)
 
@@ -30,8 +36,8 @@ def test_truncated_svd_factors_are_orthonormal_and_sorted(n_rows, n_cols, rank, 
     u, s, vt = truncated_svd(m, rank=rank)
     r = min(rank, n_rows, n_cols)
     assert u.shape == (n_rows, r) and s.shape == (r,) and vt.shape == (r, n_cols)
-    np.testing.assert_allclose(u.T @ u, np.eye(r), atol=1e-10)
-    np.testing.assert_allclose(vt @ vt.T, np.eye(r), atol=1e-10)
+    assert_orthonormal_columns(u, "U")
+    assert_orthonormal_columns(vt.T, "Vt.T")
     assert np.all(np.diff(s) <= 1e-12) and np.all(s >= 0)
 
 
@@ -42,6 +48,7 @@ def test_truncated_svd_error_equals_discarded_singular_values(n_rows, n_cols, ra
     all_s = np.linalg.svd(m, compute_uv=False)
     err = np.linalg.norm(m - (u * s) @ vt)
     assert err == pytest.approx(np.sqrt(np.sum(all_s[len(s) :] ** 2)), abs=1e-9)
+    assert_eckart_young((u, s, vt), m, rank)
 
 
 @given(dims, dims, st.floats(0.0, 0.99), seeds())
@@ -49,7 +56,7 @@ def test_truncated_svd_meets_eps_bound_with_smallest_rank(n_rows, n_cols, eps, s
     m = random_array((n_rows, n_cols), seed)
     u, s, vt = truncated_svd(m, eps=eps)
     norm = np.linalg.norm(m)
-    assert np.linalg.norm(m - (u * s) @ vt) <= eps * norm + 1e-10 * norm
+    assert_eps_bound((u, s, vt), m, eps, atol=1e-10)
     if len(s) > 1:  # one rank less would violate the bound
         u2, s2, vt2 = u[:, :-1], s[:-1], vt[:-1]
         assert np.linalg.norm(m - (u2 * s2) @ vt2) > eps * norm - 1e-10 * norm

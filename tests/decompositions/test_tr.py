@@ -7,7 +7,13 @@ from hypothesis import strategies as st
 
 from tensornet.decompositions import balanced_split, tr_als, tr_svd
 from tensornet.formats import TRTensor
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import (
+    assert_eps_bound,
+    assert_exact_at_full_rank,
+    random_array,
+    seeds,
+    shapes,
+)
 
 
 def rel_err(tr, x):
@@ -25,17 +31,15 @@ def random_tr_tensor(shape, ranks, seed):
 @given(shapes(min_dims=2, max_dims=4, max_side=5), seeds())
 def test_tr_svd_with_eps_zero_is_exact(shape, seed):
     x = random_array(shape, seed)
-    tr = tr_svd(x, eps=0.0)
-    assert rel_err(tr, x) < 1e-12
+    assert_exact_at_full_rank(tr_svd(x, eps=0.0), x, tol=1e-12)
 
 
 @given(shapes(min_dims=2, max_dims=4, min_side=2, max_side=6), seeds(), st.floats(0.0, 0.95))
 def test_tr_svd_meets_eps_bound(shape, seed, eps):
     x = random_array(shape, seed)
     tr = tr_svd(x, eps=eps)
-    err = rel_err(tr, x)
-    assert err <= eps * (1 + 1e-10) + 1e-13
-    assert tr.info["rel_error"] == pytest.approx(err, rel=1e-6, abs=1e-12)
+    assert_eps_bound(tr, x, eps)
+    assert tr.info["rel_error"] == pytest.approx(rel_err(tr, x), rel=1e-6, abs=1e-12)
 
 
 @given(st.integers(1, 5000))

@@ -2,13 +2,23 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.decompositions import tt_matrix_svd, tt_svd
 from tensornet.formats import TTTensor
 from tensornet.formats.tt import tt_max_ranks
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import (
+    assert_eps_bound,
+    assert_exact_at_full_rank,
+    assert_left_orthonormal,
+    assert_quasi_optimal,
+    assert_ranks_at_most,
+    random_array,
+    seeds,
+    shapes,
+    tt_tensors,
+)
 
 
 def rel_err(tt, x):
@@ -30,7 +40,7 @@ def random_tt_tensor(shape, rank, seed, noise=0.0):
 def test_tt_svd_with_eps_zero_is_exact(shape, seed):
     x = random_array(shape, seed)
     tt = tt_svd(x, eps=0.0)
-    assert rel_err(tt, x) < 1e-12
+    assert_exact_at_full_rank(tt, x, tol=1e-12)
     assert tt.info["rel_error"] < 1e-12
 
 
@@ -38,32 +48,37 @@ def test_tt_svd_with_eps_zero_is_exact(shape, seed):
 def test_tt_svd_meets_eps_bound(shape, seed, eps):
     x = random_array(shape, seed)
     tt = tt_svd(x, eps=eps)
-    err = rel_err(tt, x)
-    assert err <= eps * (1 + 1e-10) + 1e-13
-    assert tt.info["rel_error"] == pytest.approx(err, rel=1e-6, abs=1e-12)
+    assert_eps_bound(tt, x, eps)
+    assert tt.info["rel_error"] == pytest.approx(rel_err(tt, x), rel=1e-6, abs=1e-12)
 
 
 @given(shapes(min_dims=1, max_dims=5, max_side=4), seeds())
 def test_tt_ranks_never_exceed_unfolding_bounds(shape, seed):
     tt = tt_svd(random_array(shape, seed))
-    for r, bound in zip(tt.ranks[1:-1], tt_max_ranks(shape)):
-        assert r <= bound
+    assert_ranks_at_most(tt.ranks[1:-1], tt_max_ranks(shape))
 
 
+@given(tt_tensors(shapes(min_dims=2, max_dims=4, min_side=2, max_side=5), max_rank=3))
+def test_tensor_from_random_cores_recovered_with_its_ranks(target):
+    x = target.full()
+    for tt in (tt_svd(x, eps=1e-10), tt_svd(x)):
+        assert_ranks_at_most(tt, target.ranks)  # the TT ranks are the unfolding ranks
+        assert_exact_at_full_rank(tt, x, tol=1e-12)
+    capped = tt_svd(x, ranks=max(target.ranks))
+    assert_ranks_at_most(capped, max(target.ranks))
+    assert_exact_at_full_rank(capped, x, tol=1e-12)
+
+
+@settings(max_examples=min(settings().max_examples, 100))  # SVDs of every unfolding
 @given(shapes(min_dims=2, max_dims=4, min_side=2, max_side=5), st.integers(1, 3), seeds())
-def test_tensor_from_random_cores_recovered_with_its_ranks(shape, rank, seed):
-    x = random_tt_tensor(shape, rank, seed)
-    for tt in (tt_svd(x, eps=1e-10), tt_svd(x, ranks=rank), tt_svd(x)):
-        assert max(tt.ranks) <= rank
-        assert rel_err(tt, x) < 1e-12
+def test_tt_svd_error_is_within_sqrt_d_minus_one_of_the_best(shape, rank, seed):
+    x = random_array(shape, seed)
+    assert_quasi_optimal(tt_svd(x, ranks=rank), x, np.sqrt(len(shape) - 1))
 
 
 @given(shapes(min_dims=2, max_dims=4, min_side=2, max_side=5), seeds())
 def test_tt_svd_cores_are_left_orthonormal(shape, seed):
-    tt = tt_svd(random_array(shape, seed), eps=0.3)
-    for g in tt.cores[:-1]:
-        m = g.reshape(-1, g.shape[2])
-        np.testing.assert_allclose(m.T @ m, np.eye(m.shape[1]), atol=1e-12)
+    assert_left_orthonormal(tt_svd(random_array(shape, seed), eps=0.3), atol=1e-12)
 
 
 @pytest.mark.parametrize("eps", [1e-12, 1e-9, 1e-6, 1e-3, 0.1])
@@ -97,9 +112,7 @@ def test_mid_size_gram_step_is_exact_and_optimal_per_step(noise):
     x = random_tt_tensor((8, 16, 4, 4, 4, 4), 8, seed=5, noise=noise)
     tt = tt_svd(x, ranks=8)
     assert rel_err(tt, x) <= (1e-13 if noise == 0 else 2e-6)
-    for g in tt.cores[:-1]:
-        m = g.reshape(-1, g.shape[-1])
-        np.testing.assert_allclose(m.T @ m, np.eye(m.shape[1]), atol=1e-12)
+    assert_left_orthonormal(tt, atol=1e-12)
     # the rank-8 truncation of that step discards exactly the LAPACK singular-value tail
     s = np.linalg.svd(x.reshape(128, -1), compute_uv=False)
     tail = np.sqrt(np.sum(s[8:] ** 2))
@@ -134,8 +147,7 @@ def test_tt_matrix_svd_is_exact_at_full_rank(ins, outs, seed):
 @given(seeds(), st.floats(0.01, 0.9))
 def test_tt_matrix_svd_meets_eps_bound(seed, eps):
     w = random_array((24, 30), seed)
-    ttm = tt_matrix_svd(w, (2, 3, 4), (3, 5, 2), eps=eps)
-    assert np.linalg.norm(ttm.full() - w) <= eps * np.linalg.norm(w) * (1 + 1e-10)
+    assert_eps_bound(tt_matrix_svd(w, (2, 3, 4), (3, 5, 2), eps=eps), w, eps)
 
 
 def _with_non_finite(shape, index, value):

@@ -2,13 +2,22 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tensornet.algebra import multi_mode_dot, unfold
+from tensornet.algebra import unfold
 from tensornet.decompositions import hosvd, tucker2, tucker_hooi
 from tensornet.formats import TuckerTensor
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import (
+    assert_eps_bound,
+    assert_exact_at_full_rank,
+    assert_orthonormal_columns,
+    assert_quasi_optimal,
+    random_array,
+    seeds,
+    shapes,
+    tucker_tensors,
+)
 
 
 @st.composite
@@ -23,16 +32,16 @@ def _mode_singular_values(x, n):
 
 
 def _assert_orthonormal(t):
-    for f in t.factors:
+    for n, f in enumerate(t.factors):
         if f is not None:
-            np.testing.assert_allclose(f.T @ f, np.eye(f.shape[1]), atol=1e-10)
+            assert_orthonormal_columns(f, f"factors[{n}]")
 
 
 @given(shapes(1, 4), seeds())
 def test_hosvd_full_rank_reconstructs_exactly(shape, seed):
     x = random_array(shape, seed)
     t = hosvd(x)
-    np.testing.assert_allclose(t.full(), x, atol=1e-10)
+    assert_exact_at_full_rank(t, x)
     assert t.info["rel_error"] < 1e-10
 
 
@@ -58,8 +67,15 @@ def test_hosvd_error_bounded_by_discarded_mode_singular_values(data):
 def test_hosvd_meets_eps_bound(shape, eps, seed):
     x = random_array(shape, seed)
     t = hosvd(x, eps=eps)
-    assert np.linalg.norm(x - t.full()) <= eps * np.linalg.norm(x) * (1 + 1e-9) + 1e-12
+    assert_eps_bound(t, x, eps, rtol=1e-9)
     assert t.info["rel_error"] == pytest.approx(t.relative_error(x), abs=1e-9)
+
+
+@settings(max_examples=min(settings().max_examples, 100))  # SVDs of every unfolding
+@given(tensor_and_ranks(1, 4))
+def test_hosvd_error_is_within_sqrt_d_of_the_best(data):
+    x, ranks = data
+    assert_quasi_optimal(hosvd(x, ranks), x, np.sqrt(x.ndim))
 
 
 @given(shapes(2, 4), seeds())
@@ -96,15 +112,12 @@ def test_hooi_full_rank_reconstructs_exactly(shape, seed):
     np.testing.assert_allclose(t.full(), x, atol=1e-10)
 
 
-@given(shapes(2, 4, 2, 6), st.integers(1, 2), seeds())
-def test_hooi_recovers_exact_low_multilinear_rank_tensor(shape, rank, seed):
-    rng = np.random.default_rng(seed)
-    ranks = [min(rank, n) for n in shape]
-    factors = [rng.standard_normal((n, r)) for n, r in zip(shape, ranks)]
-    x = multi_mode_dot(rng.standard_normal(ranks), factors)
+@given(tucker_tensors(shapes(2, 4, 2, 6), max_rank=2), seeds())
+def test_hooi_recovers_exact_low_multilinear_rank_tensor(target, seed):
+    x = target.full()
     for init in ("hosvd", "random"):
-        t = tucker_hooi(x, ranks, n_iter_max=50, init=init, method="eigh", random_state=seed)
-        assert t.relative_error(x) < 1e-8
+        t = tucker_hooi(x, target.ranks, n_iter_max=50, init=init, method="eigh", random_state=seed)
+        assert_exact_at_full_rank(t, x, tol=1e-8)
 
 
 @given(st.integers(2, 6), st.integers(2, 6), st.integers(1, 3), st.integers(1, 3), seeds())

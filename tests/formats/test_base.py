@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.formats import DEFAULT_MAX_ELEMENTS, StructuredTensor, format_class
-from tests.strategies import random_array, seeds, shapes
+from tensornet.testing import random_array, seeds, shapes
 
 
 class RankOneTestTensor(StructuredTensor):

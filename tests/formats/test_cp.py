@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.formats import CPTensor, StructuredTensor, TuckerTensor
-from tests.strategies import seeds, shapes
+from tensornet.testing import seeds, shapes
 
 
 def _random_cp(shape, rank, seed):

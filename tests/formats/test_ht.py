@@ -6,21 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.formats import DimensionTree, HTTensor, StructuredTensor
-from tests.strategies import seeds
+from tensornet.testing import dimension_trees, seeds
 
-
-@st.composite
-def tree_specs(draw, d):
-    """A random binary dimension tree over a random order of the modes 0..d-1."""
-    modes = draw(st.permutations(list(range(d))))
-
-    def split(ms):
-        if len(ms) == 1:
-            return ms[0]
-        cut = draw(st.integers(1, len(ms) - 1))
-        return (split(ms[:cut]), split(ms[cut:]))
-
-    return split(list(modes))
+#: Random binary trees over a random order of the modes (kept under its old name).
+tree_specs = dimension_trees
 
 
 @st.composite

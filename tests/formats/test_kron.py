@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.formats import KronTensor, StructuredTensor
-from tests.strategies import seeds
+from tensornet.testing import seeds
 
 
 def _kron_nd(a, b):

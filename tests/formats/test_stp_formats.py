@@ -16,7 +16,7 @@ from tensornet.formats import (
     TTTensor,
     TuckerTensor,
 )
-from tests.strategies import seeds
+from tensornet.testing import seeds
 
 
 def stp_def(a, b):

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tensornet.formats import StructuredTensor, TRTensor, TTTensor
-from tests.strategies import seeds
+from tensornet.testing import seeds
 
 
 @st.composite

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from tensornet.formats import StructuredTensor, TTTensor
 from tensornet.formats.tt import tt_max_ranks, tt_rank_caps
-from tests.strategies import seeds
+from tensornet.testing import seeds
 
 
 @st.composite

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import tensornet.formats.tt_matrix as ttm_module
 from tensornet.formats import StructuredTensor, TTMatrix
-from tests.strategies import seeds
+from tensornet.testing import seeds
 
 
 @st.composite

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from tensornet.algebra import multi_mode_dot
 from tensornet.formats import StructuredTensor, TuckerTensor
 from tensornet.formats.tucker import project
-from tests.strategies import seeds, shapes
+from tensornet.testing import seeds, shapes
 
 
 @st.composite
