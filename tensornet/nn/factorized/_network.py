@@ -465,22 +465,6 @@ def factor_cap(n_weights: int, n_dense: int) -> int:
     return min(4 * n_weights, n_dense - 1)
 
 
-def check_modes(in_modes: Any, out_modes: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """``in_modes`` and ``out_modes`` as equally long tuples of positive ints (``d >= 2``)."""
-    from ..._validation import check_shape
-
-    ins = check_shape(in_modes, "in_modes")
-    outs = check_shape(out_modes, "out_modes")
-    if len(ins) != len(outs):
-        raise ValueError(
-            f"in_modes={ins} and out_modes={outs} must have the same length (one pair of modes "
-            "per core)"
-        )
-    if len(ins) < 2:
-        raise ValueError(f"in_modes={ins} must have at least 2 modes")
-    return ins, outs
-
-
 def interleave(weight: np.ndarray, in_modes: Sequence[int], out_modes: Sequence[int]) -> np.ndarray:
     """``W (N, M)`` as the tensor ``T[(i_1 n_1 + j_1), ..., (i_d n_d + j_d)]`` (TT-matrix order).
 

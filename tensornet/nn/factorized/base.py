@@ -26,12 +26,16 @@ live here once.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..._deprecation import warn_deprecated
 from ..._validation import check_array, check_int, check_option, check_shape
 from ..conv import _pair, conv2d, conv_output_size
 from ..init import compute_fans
@@ -172,6 +176,88 @@ def suggest_modes(n: int, d: int) -> tuple[int, ...]:
 
 
 # ------------------------------------------------------------------ shared by the layer modules
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes))
+
+
+def legacy_layout(
+    *old: str, when: Callable[[tuple[Any, ...]], bool] | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Accept a constructor's former positional layout ``old`` for one release, with a warning.
+
+    Every factorized layer is called ``Family(in_features, out_features, rank(s), *, ...)`` or
+    ``Family(in_channels, out_channels, kernel_size, rank(s), *, ...)``. A call is read in the old
+    layout when it passes more positional arguments than that, or when ``when(args)`` says so
+    (a sequence of modes where a size or a rank now stands); its positional arguments are then
+    bound to the names ``old``, ``in_features``/``out_features`` (``in_channels``/...) derived from
+    ``in_modes``/``out_modes`` when the old layout began with the modes, and a
+    ``DeprecationWarning`` names the new spelling (:func:`tensornet._deprecation.warn_deprecated`).
+
+    Parameters
+    ----------
+    *old : str
+        The old positional parameter names, in order (``self`` excluded).
+    when : callable, optional
+        Extra test on the positional arguments.
+
+    Returns
+    -------
+    callable
+        The decorator; the wrapped ``__init__`` keeps its signature (``__wrapped__``).
+    """
+
+    def decorate(init: Callable[..., None]) -> Callable[..., None]:
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        params = inspect.signature(init).parameters.values()
+        new = [p.name for p in params if p.kind in kinds][1:]
+
+        @functools.wraps(init)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+            if len(args) <= len(new) and not (when is not None and when(args)):
+                return init(self, *args, **kwargs)
+            if len(args) > len(old):
+                raise TypeError(
+                    f"{type(self).__name__}() takes at most {len(new)} positional arguments "
+                    f"({len(args)} given)"
+                )
+            bound = dict(zip(old, args, strict=False))
+            for key in bound:
+                if key in kwargs:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for {key!r}")
+            kwargs.update(bound)
+            for side, size in (("in", new[0]), ("out", new[1])):
+                if size not in kwargs and f"{side}_modes" in kwargs:
+                    modes = check_shape(kwargs[f"{side}_modes"], f"{side}_modes")
+                    kwargs[size] = math.prod(modes)
+            name = type(self).__name__
+            shown = [k for k in new if k in kwargs] + [f"{k}=..." for k in bound if k not in new]
+            warn_deprecated(
+                f"{name}({', '.join(old[: len(args)])}) with these arguments by position",
+                f"{name}({', '.join(shown)})",
+            )
+            return init(self, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+#: The former positional layouts of the TT and TR layers (modes and options by position).
+LEGACY_LINEAR_LAYOUT = (
+    "in_features", "out_features", "ranks", "in_modes", "out_modes", "n_cores", "bias", "init",
+    "rescale", "mode", "random_state", "dtype",
+)  # fmt: skip
+LEGACY_CONV_LAYOUT = (
+    "in_channels", "out_channels", "kernel_size", "ranks", "in_modes", "out_modes", "n_cores",
+    "stride", "padding", "bias", "init", "rescale", "mode", "random_state", "dtype",
+)  # fmt: skip
+
+
+def sequence_at(index: int) -> Callable[[tuple[Any, ...]], bool]:
+    """Test for :func:`legacy_layout`: the positional argument ``index`` is a sequence."""
+    return lambda args: len(args) > index and _is_sequence(args[index])
+
+
 def check_rank_bound(value: Any, name: str, bound: int, what: str) -> int:
     """A rank ``>= 1`` that does not exceed ``bound`` (``what`` explains the bound)."""
     rank = check_int(value, name, minimum=1)
@@ -193,6 +279,73 @@ def resolve_modes(
             "must factor the layer size"
         )
     return modes
+
+
+def default_n_cores(n_cores: int | None, *given: Any, default: int = 3) -> int:
+    """Number of modes ``d``: ``n_cores`` if given, else the length of the first given modes,
+    else ``default``."""
+    if n_cores is not None:
+        return check_int(n_cores, "n_cores", minimum=1)
+    for modes in given:
+        if modes is not None and not isinstance(modes, (int, np.integer)):
+            return len(modes)
+    return default
+
+
+def resolve_mode_pair(
+    in_size: int,
+    out_size: int,
+    in_modes: Sequence[int] | None,
+    out_modes: Sequence[int] | None,
+    n_cores: int | None,
+    size_names: tuple[str, str] = ("in_features", "out_features"),
+    min_modes: int = 1,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Paired modes (one input and one output mode per core) for a layer of the given sizes.
+
+    Each side is checked to factor its size (:func:`resolve_modes`), or suggested with
+    ``d = n_cores`` (default: the length of the given side, else 3); both sides must have the
+    same length, at least ``min_modes``.
+    """
+    d = default_n_cores(n_cores, in_modes, out_modes)
+    ins = resolve_modes(in_size, in_modes, "in_modes", size_names[0], d)
+    outs = resolve_modes(out_size, out_modes, "out_modes", size_names[1], d)
+    check_paired_modes(ins, outs, min_modes)
+    return ins, outs
+
+
+def check_paired_modes(ins: tuple[int, ...], outs: tuple[int, ...], min_modes: int = 1) -> None:
+    """``ins`` and ``outs`` pair up (same length) and have at least ``min_modes`` modes."""
+    if len(ins) != len(outs):
+        raise ValueError(
+            f"out_modes={outs} has length {len(outs)} but in_modes={ins} has length "
+            f"{len(ins)}: every input mode pairs with an output mode (one pair per core)"
+        )
+    if len(ins) < min_modes:
+        raise ValueError(f"in_modes={ins} must have at least {min_modes} modes")
+
+
+def weight_modes(
+    weight: np.ndarray,
+    in_modes: Sequence[int] | None,
+    out_modes: Sequence[int] | None,
+    n_cores: int | None,
+    min_modes: int = 1,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Paired modes for converting a ``(N, M)`` ``weight``: given ones must fit its shape
+    (:func:`check_linear_weight`), missing ones are suggested from it."""
+    d = default_n_cores(n_cores, in_modes, out_modes)
+    ins = (
+        suggest_modes(weight.shape[0], d) if in_modes is None else check_shape(in_modes, "in_modes")
+    )
+    outs = (
+        suggest_modes(weight.shape[1], d)
+        if out_modes is None
+        else check_shape(out_modes, "out_modes")
+    )
+    check_paired_modes(ins, outs, min_modes)
+    check_linear_weight(weight, ins, outs)
+    return ins, outs
 
 
 def check_linear_weight(weight: Any, in_modes: Sequence[int], out_modes: Sequence[int]):
@@ -316,6 +469,36 @@ class FactorizedLayer(Module):
     def from_weight(cls, weight: np.ndarray, bias: np.ndarray | None = None, **options: Any):
         """Layer whose factors come from decomposing a trained dense ``weight`` (pre-train)."""
         raise NotImplementedError
+
+    def to_format(self) -> Any:
+        """The weight as a tensornet format object (a copy of the current factors).
+
+        Its ``full()`` is :meth:`weight` up to a reshape (and, for a convolution, a fixed
+        transposition): each layer's docstring gives the shape.
+        """
+        raise NotImplementedError
+
+    def param_copies(self) -> dict[str, np.ndarray]:
+        """Copies of this layer's own parameters (what :meth:`to_format` hands out)."""
+        return {name: np.array(value) for name, value in self._params.items()}
+
+    def legacy_param_names(self) -> dict[str, str]:
+        """``{former name: name}`` of the indexed parameters, for files saved before the rename.
+
+        Indexed factors are named ``<role>_<k>`` (``core_0``, ``leaf_0``, ``transfer_1``,
+        ``factor_0``); files written before the names were unified spell them ``<role><k>``.
+        :func:`tensornet.nn.load_weights` reads those through this mapping, with a warning.
+
+        Returns
+        -------
+        dict of str to str
+        """
+        pattern = re.compile(r"(?P<role>[a-z_]*[a-z])_(?P<k>\d+)")
+        return {
+            match["role"] + match["k"]: name
+            for name in self._params
+            if (match := pattern.fullmatch(name)) is not None
+        }
 
     # ------------------------------------------------------------- shared
     def add_factors(

@@ -38,6 +38,7 @@ from autograd.extend import defvjp_argnums, primitive
 
 from ..._validation import check_array, check_int, check_random_state, check_ranks, check_shape
 from ...decompositions import btd_als
+from ...formats.btd import BTDTensor
 from ..conv import conv2d
 from .base import (
     FactorizedConv2d,
@@ -46,6 +47,7 @@ from .base import (
     check_rank_bound,
     draw_normal,
     layer_dtype,
+    legacy_layout,
     node_std,
     record_conversion,
     resolve_modes,
@@ -413,7 +415,7 @@ class BTLinear(FactorizedLinear):
         for k, (mk, nk, rk) in enumerate(
             zip(self.in_modes, self.out_modes, self.ranks, strict=True)
         ):
-            nodes[f"factor{k}"] = draw_normal(rng, (nb, mk, nk, rk), sigma, dtype)
+            nodes[f"factor_{k}"] = draw_normal(rng, (nb, mk, nk, rk), sigma, dtype)
         self.add_factors(
             nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
         )
@@ -501,13 +503,13 @@ class BTLinear(FactorizedLinear):
         set_param(layer, "core", np.stack([t.core for t in btd.terms]), dtype)
         for k, (mk, nk, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
             stacked = np.stack([t.factors[k].reshape(mk, nk, rk) for t in btd.terms])
-            set_param(layer, f"factor{k}", stacked, dtype)
+            set_param(layer, f"factor_{k}", stacked, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
         return record_conversion(layer, w, btd.info)
 
     def _factors(self, params: dict[str, Any]) -> list[Any]:
-        return [params[f"factor{k}"] for k in range(self.order)]
+        return [params[f"factor_{k}"] for k in range(self.order)]
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``sum_n G_n x_k A_n^(k)`` reshaped to ``(in_features, out_features)``."""
@@ -548,6 +550,23 @@ class BTLinear(FactorizedLinear):
         """:func:`tucker_full_flops` on the merged modes ``m_k n_k``, plus the block sum."""
         sizes = [m * n for m, n in zip(self.in_modes, self.out_modes, strict=True)]
         return tucker_full_flops(sizes, self.ranks, self.n_blocks)
+
+    def to_format(self) -> BTDTensor:
+        """The weight as a :class:`~tensornet.formats.BTDTensor` of shape
+        ``(m_1 n_1, ..., m_d n_d)``, one Tucker term per block.
+
+        Mode ``k`` pairs the input index ``i_k`` (slow) with the output index ``j_k``, the
+        tensorization :meth:`from_weight` decomposes: ``full()`` reshaped to
+        ``(m_1, n_1, ..., m_d, n_d)``, its input axes moved first, reshaped to ``(N, M)`` is
+        :meth:`weight`.
+
+        Returns
+        -------
+        BTDTensor
+        """
+        p = self.param_copies()
+        factors = [f.reshape(self.n_blocks, f.shape[1] * f.shape[2], -1) for f in self._factors(p)]
+        return BTDTensor([(p["core"][n], [f[n] for f in factors]) for n in range(self.n_blocks)])
 
     def extra_repr(self) -> str:
         return (
@@ -617,15 +636,16 @@ class BTConv2d(FactorizedConv2d):
     (32, 16, 3, 3)
     """
 
+    @legacy_layout("in_channels", "out_channels", "kernel_size", "ranks", "stride", "padding")
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         ranks: int | Sequence[int],
+        *,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         n_blocks: int = 2,
         spatial_rank: int | None = None,
         in_modes: Sequence[int] | None = None,
@@ -659,7 +679,7 @@ class BTConv2d(FactorizedConv2d):
         for k, (ck, ok, rk) in enumerate(
             zip(self.in_modes, self.out_modes, self.ranks, strict=True)
         ):
-            nodes[f"factor{k}"] = draw_normal(rng, (nb, ck, ok, rk), sigma, dtype)
+            nodes[f"factor_{k}"] = draw_normal(rng, (nb, ck, ok, rk), sigma, dtype)
         self.add_factors(
             nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
         )
@@ -746,8 +766,8 @@ class BTConv2d(FactorizedConv2d):
             o,
             (kh, kw),
             ranks,
-            stride,
-            padding,
+            stride=stride,
+            padding=padding,
             n_blocks=n_blocks,
             spatial_rank=rs,
             in_modes=in_modes,
@@ -763,13 +783,13 @@ class BTConv2d(FactorizedConv2d):
         set_param(layer, "core", np.stack([term.core for term in btd.terms]), dtype)
         for k, (ck, ok, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
             stacked = np.stack([term.factors[k + 1].reshape(ck, ok, rk) for term in btd.terms])
-            set_param(layer, f"factor{k}", stacked, dtype)
+            set_param(layer, f"factor_{k}", stacked, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
         return record_conversion(layer, w, btd.info)
 
     def _factors(self, params: dict[str, Any]) -> list[Any]:
-        return [params[f"factor{k}"] for k in range(self.order)]
+        return [params[f"factor_{k}"] for k in range(self.order)]
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """The kernel ``(O, C, KH, KW)``: the blocks rebuilt and summed, modes reordered."""
@@ -824,6 +844,25 @@ class BTConv2d(FactorizedConv2d):
         kh, kw = self.kernel_size
         sizes = [kh * kw] + [c * o for c, o in zip(self.in_modes, self.out_modes, strict=True)]
         return tucker_full_flops(sizes, (self.spatial_rank,) + self.ranks, self.n_blocks)
+
+    def to_format(self) -> BTDTensor:
+        """The kernel as a :class:`~tensornet.formats.BTDTensor` of shape
+        ``(KH KW, c_1 o_1, ..., c_d o_d)``, one Tucker term per block.
+
+        Mode 0 is the spatial position ``p KW + q`` (factor ``S_n^T``), mode ``k`` pairs the
+        input channel index ``c_k`` (slow) with the output index ``o_k``, as in
+        :meth:`from_weight`.
+
+        Returns
+        -------
+        BTDTensor
+        """
+        p, nb = self.param_copies(), self.n_blocks
+        spatial = p["spatial"].reshape(nb, self.spatial_rank, -1).transpose(0, 2, 1)
+        factors = [f.reshape(nb, f.shape[1] * f.shape[2], -1) for f in self._factors(p)]
+        return BTDTensor(
+            [(p["core"][n], [spatial[n]] + [f[n] for f in factors]) for n in range(nb)]
+        )
 
     def extra_repr(self) -> str:
         return (

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..._validation import check_array, check_int, check_random_state
 from ...decompositions import cp_als
+from ...formats.cp import CPTensor
 from ._channel_ops import depthwise_conv2d, pointwise_conv2d
 from .base import (
     FactorizedConv2d,
@@ -32,6 +33,7 @@ from .base import (
     check_rank_bound,
     draw_normal,
     layer_dtype,
+    legacy_layout,
     node_std,
     record_conversion,
     set_param,
@@ -142,15 +144,16 @@ class CPConv2d(FactorizedConv2d):
     (32, 16, 3, 3)
     """
 
+    @legacy_layout("in_channels", "out_channels", "kernel_size", "rank", "stride", "padding")
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         rank: int,
+        *,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         bias: bool = True,
         init: str = "he",
         rescale: bool = False,
@@ -236,8 +239,8 @@ class CPConv2d(FactorizedConv2d):
             o,
             (kh, kw),
             r,
-            stride,
-            padding,
+            stride=stride,
+            padding=padding,
             bias=b is not None,
             mode=mode,
             random_state=0,
@@ -277,6 +280,17 @@ class CPConv2d(FactorizedConv2d):
         """``R (KH KW + C KH KW + O C KH KW)``."""
         o, c, kh, kw = self.weight_shape
         return self.rank * (kh * kw + c * kh * kw + o * c * kh * kw)
+
+    def to_format(self) -> CPTensor:
+        """The kernel as a rank-``R`` :class:`~tensornet.formats.CPTensor` of shape
+        ``(O, C, KH, KW)`` with factors ``U_out, U_in, U_h, U_w``; ``full()`` is :meth:`weight`.
+
+        Returns
+        -------
+        CPTensor
+        """
+        p = self.param_copies()
+        return CPTensor(None, [p[name] for name in _NAMES])
 
     def extra_repr(self) -> str:
         return (

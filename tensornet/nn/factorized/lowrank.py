@@ -23,6 +23,7 @@ import numpy as np
 
 from ..._validation import check_array, check_int, check_option, check_random_state
 from ...decompositions import truncated_svd
+from ...formats.cp import CPTensor
 from ..conv import conv2d
 from ..layers import linear
 from ._channel_ops import pointwise_conv2d
@@ -33,6 +34,7 @@ from .base import (
     check_rank_bound,
     draw_normal,
     layer_dtype,
+    legacy_layout,
     node_std,
     record_conversion,
     set_param,
@@ -220,6 +222,21 @@ class LowRankLinear(FactorizedLinear):
         n, m, r = self.in_features, self.out_features, self.rank
         return n * r * m + (n * r if self.diag else 0)
 
+    def to_format(self) -> CPTensor:
+        """The weight as a rank-``R`` :class:`~tensornet.formats.CPTensor` of shape ``(N, M)``.
+
+        CP is the natural format of a low-rank matrix: ``U V = sum_r u_r ∘ v_r`` is an order-2
+        CP of rank ``R`` with factors ``U`` and ``V^T``, and the SVD's ``s`` (``diag=True``)
+        is its weight vector; a Tucker form would need an ``R x R`` core that is diagonal.
+
+        Returns
+        -------
+        CPTensor
+            ``full()`` equals :meth:`weight`.
+        """
+        p = self.param_copies()
+        return CPTensor(p.get("s"), [p["U"], p["V"].T])
+
     def extra_repr(self) -> str:
         return (
             f"{self.in_features}, {self.out_features}, rank={self.rank}, diag={self.diag}, "
@@ -281,15 +298,16 @@ class LowRankConv2d(FactorizedConv2d):
     1184
     """
 
+    @legacy_layout("in_channels", "out_channels", "kernel_size", "rank", "stride", "padding")
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         rank: int,
+        *,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         scheme: str = "channel",
         bias: bool = True,
         init: str = "he",
@@ -390,8 +408,8 @@ class LowRankConv2d(FactorizedConv2d):
             o,
             (kh, kw),
             r,
-            stride,
-            padding,
+            stride=stride,
+            padding=padding,
             scheme=scheme,
             bias=b is not None,
             mode=mode,
@@ -444,6 +462,25 @@ class LowRankConv2d(FactorizedConv2d):
     def reconstruction_flops(self) -> int:
         """``O C KH KW R`` (one matrix product, either scheme)."""
         return math.prod(self.weight_shape) * self.rank
+
+    def to_format(self) -> CPTensor:
+        """The matricized kernel as a rank-``R`` :class:`~tensornet.formats.CPTensor`.
+
+        As for :meth:`LowRankLinear.to_format`, an order-2 CP (a sum of ``R`` outer products).
+        ``scheme="channel"``: shape ``(O, C KH KW)``, factors ``V`` and ``U`` flattened, so
+        ``full().reshape(O, C, KH, KW)`` is :meth:`weight`. ``scheme="spatial"``: shape
+        ``(C KH, O KW)``, so ``full().reshape(C, KH, O, KW).transpose(2, 0, 1, 3)`` is
+        :meth:`weight`.
+
+        Returns
+        -------
+        CPTensor
+        """
+        p, r = self.param_copies(), self.rank
+        if self.scheme == "channel":
+            return CPTensor(None, [p["V"], p["U"].reshape(r, -1).T])
+        right = p["V"].transpose(1, 0, 2, 3).reshape(r, -1)
+        return CPTensor(None, [p["U"].reshape(r, -1).T, right.T])
 
     def extra_repr(self) -> str:
         return (

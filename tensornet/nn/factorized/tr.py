@@ -43,14 +43,18 @@ from autograd.extend import defvjp_argnums, primitive
 
 from ..._validation import check_array, check_int, check_random_state, check_ranks
 from ...decompositions import tr_svd
+from ...formats.tr import TRTensor
 from ..conv import conv2d
 from ..layers import linear
 from ._ttcore import tt_merge
 from .base import (
+    LEGACY_CONV_LAYOUT,
+    LEGACY_LINEAR_LAYOUT,
     FactorizedConv2d,
     FactorizedLinear,
     draw_normals,
     layer_dtype,
+    legacy_layout,
     load_factors,
     node_std,
     record_conversion,
@@ -195,11 +199,13 @@ class TRLinear(FactorizedLinear):
     1050
     """
 
+    @legacy_layout(*LEGACY_LINEAR_LAYOUT)
     def __init__(
         self,
         in_features: int,
         out_features: int,
         ranks: int | Sequence[int] = 8,
+        *,
         in_modes: Sequence[int] | None = None,
         out_modes: Sequence[int] | None = None,
         n_cores: int | None = None,
@@ -339,6 +345,19 @@ class TRLinear(FactorizedLinear):
         load_factors(layer, arrays, bias)
         return record_conversion(layer, weight, tr.info)
 
+    def to_format(self) -> TRTensor:
+        """The weight as a :class:`~tensornet.TRTensor` of shape ``(m_1, ..., m_p, n_1, ...,
+        n_q)`` (input cores, then output cores); ``full().reshape(N, M)`` is :meth:`weight`.
+
+        Returns
+        -------
+        TRTensor
+        """
+        p = self.param_copies()
+        names = [f"in_core_{k}" for k in range(len(self.in_modes))]
+        names += [f"out_core_{k}" for k in range(len(self.out_modes))]
+        return TRTensor([p[name] for name in names], copy=False)
+
     def extra_repr(self) -> str:
         return (
             f"{self.in_features}, {self.out_features}, in_modes={self.in_modes}, "
@@ -385,12 +404,14 @@ class TRConv2d(FactorizedConv2d):
         ``P + Q + 1``, or a rank is < 1.
     """
 
+    @legacy_layout(*LEGACY_CONV_LAYOUT)
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         ranks: int | Sequence[int] = 8,
+        *,
         in_modes: Sequence[int] | None = None,
         out_modes: Sequence[int] | None = None,
         n_cores: int | None = None,
@@ -566,6 +587,23 @@ class TRConv2d(FactorizedConv2d):
         arrays.update({f"out_core_{k}": core for k, core in enumerate(tr.cores[p + 1 :])})
         load_factors(layer, arrays, bias)
         return record_conversion(layer, weight, tr.info)
+
+    def to_format(self) -> TRTensor:
+        """The kernel as a :class:`~tensornet.TRTensor` of shape ``(c_1, ..., c_P, kh kw, s_1,
+        ..., s_Q)``, the spatial core in the middle of the ring (the tensorization
+        :meth:`from_weight` decomposes): ``full().reshape(C, kh, kw, S)`` transposed by
+        ``(3, 0, 1, 2)`` is :meth:`weight`.
+
+        Returns
+        -------
+        TRTensor
+        """
+        p = self.param_copies()
+        g = p["spatial"]
+        cores = [p[f"in_core_{k}"] for k in range(len(self.in_modes))]
+        cores.append(g.reshape(g.shape[0], -1, g.shape[3]))
+        cores += [p[f"out_core_{k}"] for k in range(len(self.out_modes))]
+        return TRTensor(cores, copy=False)
 
     def extra_repr(self) -> str:
         return (

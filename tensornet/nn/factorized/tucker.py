@@ -21,6 +21,7 @@ import numpy as np
 
 from ..._validation import check_array, check_int, check_random_state, check_ranks
 from ...decompositions import tucker2
+from ...formats.tucker import TuckerTensor
 from ..conv import conv2d
 from ._channel_ops import pointwise_conv2d
 from .base import (
@@ -29,6 +30,7 @@ from .base import (
     check_rank_bound,
     draw_normal,
     layer_dtype,
+    legacy_layout,
     node_std,
     record_conversion,
     set_param,
@@ -91,15 +93,16 @@ class TuckerConv2d(FactorizedConv2d):
     640
     """
 
+    @legacy_layout("in_channels", "out_channels", "kernel_size", "ranks", "stride", "padding")
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         ranks: int | tuple[int, int],
+        *,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         bias: bool = True,
         init: str = "he",
         rescale: bool = False,
@@ -174,8 +177,8 @@ class TuckerConv2d(FactorizedConv2d):
             o,
             (kh, kw),
             (r_in, r_out),
-            stride,
-            padding,
+            stride=stride,
+            padding=padding,
             bias=b is not None,
             mode=mode,
             random_state=0,
@@ -219,6 +222,18 @@ class TuckerConv2d(FactorizedConv2d):
         o, c, kh, kw = self.weight_shape
         r_in, r_out = self.ranks
         return c * r_in * r_out * kh * kw + o * r_out * c * kh * kw
+
+    def to_format(self) -> TuckerTensor:
+        """The kernel as a Tucker-2 :class:`~tensornet.formats.TuckerTensor` of shape
+        ``(O, C, KH, KW)``: core ``G``, factors ``U_out``, ``U_in`` and the identity on the
+        spatial modes; ``full()`` is :meth:`weight`.
+
+        Returns
+        -------
+        TuckerTensor
+        """
+        p = self.param_copies()
+        return TuckerTensor(p["core"], [p["U_out"], p["U_in"], None, None])
 
     def extra_repr(self) -> str:
         return (
