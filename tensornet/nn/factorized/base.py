@@ -5,8 +5,12 @@ A factorized layer stores its weight as factors (cores) and behaves like
 returns the dense equivalent in that layer's layout (``(in_features, out_features)`` for a
 linear layer, ``(O, C, KH, KW)`` for a convolution). The forward pass contracts the factors with
 the input core by core; rebuilding the dense weight first and doing one product is cheaper for
-small layers or large batches, so ``mode="auto"`` picks the path with fewer multiply-adds for the
-batch at hand: the factors when ``flops_factors <= flops_reconstruct + flops_dense_product``.
+small layers or large batches, so ``mode="auto"`` picks the cheaper path for the batch at hand:
+the factors when ``cost(factors) <= cost(dense)``, with ``cost = multiply-adds + BYTE_COST *
+bytes`` (:meth:`FactorizedLayer.path_cost`). A linear layer counts multiply-adds only
+(``BYTE_COST = 0``). A convolution's factor path is a chain of thin convolutions whose
+activations (and ``im2col`` patch matrices) are written and read again, so it also counts the
+bytes of every activation each path writes (:meth:`FactorizedConv2d.activation_elements`).
 
 Cost convention: ``flops`` counts multiply-adds (one multiply and one add count once), bias
 excluded, as Tables III and IV of the survey do.
@@ -433,6 +437,9 @@ class FactorizedLayer(Module):
         and does one product, ``"auto"`` takes whichever costs fewer multiply-adds for the batch.
     """
 
+    #: Multiply-adds one byte of activation traffic is worth in the path choice (0: flops only).
+    BYTE_COST = 0.0
+
     def __init__(self, mode: str = "auto") -> None:
         super().__init__()
         self.mode = check_option(mode, "mode", MODES)
@@ -543,8 +550,34 @@ class FactorizedLayer(Module):
         """
         return np.asarray(self.dense_weight(self.params))
 
+    def bytes_moved(self, input_shape: Sequence[int], path: str) -> int:
+        """Bytes of the activations ``path`` writes for an input of ``input_shape`` (0 here:
+        a linear layer's choice counts multiply-adds only)."""
+        return 0
+
+    def path_cost(self, input_shape: Sequence[int], path: str) -> float:
+        """``flops(input_shape, path) + BYTE_COST * bytes_moved(input_shape, path)``, the cost
+        model ``mode="auto"`` minimizes.
+
+        Parameters
+        ----------
+        input_shape : sequence of int
+            Shape of the input batch.
+        path : {"factors", "dense"}
+            The path to cost.
+
+        Returns
+        -------
+        float
+        """
+        path = check_option(path, "path", ("factors", "dense"))
+        traffic = self.BYTE_COST * self.bytes_moved(input_shape, path) if self.BYTE_COST else 0
+        return float(self.flops(input_shape, path)) + traffic
+
     def path(self, input_shape: Sequence[int]) -> str:
         """Which computation ``forward`` runs for this input shape: ``"factors"`` or ``"dense"``.
+
+        ``mode="auto"`` takes the path of smaller :meth:`path_cost` (the factors on a tie).
 
         Parameters
         ----------
@@ -557,8 +590,8 @@ class FactorizedLayer(Module):
         """
         if self.mode != "auto":
             return self.mode
-        dense = self.reconstruction_flops() + self.dense_product_flops(input_shape)
-        return "factors" if self.factor_flops(input_shape) <= dense else "dense"
+        factors = self.path_cost(input_shape, "factors")
+        return "factors" if factors <= self.path_cost(input_shape, "dense") else "dense"
 
     def flops(self, input_shape: Sequence[int], path: str | None = None) -> int:
         """Multiply-adds of one forward pass (bias excluded).
@@ -616,8 +649,8 @@ class FactorizedLinear(FactorizedLayer):
 
     def __init__(self, in_features: int, out_features: int, mode: str = "auto") -> None:
         super().__init__(mode)
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = check_int(in_features, "in_features", minimum=1)
+        self.out_features = check_int(out_features, "out_features", minimum=1)
 
     @property
     def fans(self) -> tuple[int, int]:
@@ -668,8 +701,8 @@ class FactorizedConv2d(FactorizedLayer):
         mode: str = "auto",
     ) -> None:
         super().__init__(mode)
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
+        self.in_channels = check_int(in_channels, "in_channels", minimum=1)
+        self.out_channels = check_int(out_channels, "out_channels", minimum=1)
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
@@ -705,6 +738,45 @@ class FactorizedConv2d(FactorizedLayer):
 
     def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
         return conv2d(x, w, params.get("bias"), self.stride, self.padding)
+
+    #: Multiply-adds one byte of activation traffic is worth: fitted to forward + backward
+    #: times of both paths, ``time ~ a * flops + b * bytes``, ``BYTE_COST = b / a``
+    #: (``benchmarks/bench_conv_modes.py``, ``benchmarks/results/conv_modes.json``).
+    BYTE_COST = 24.0
+
+    def activation_elements(self, input_shape: Sequence[int], path: str) -> int:
+        """Elements of the activations ``path`` writes in one forward pass, patch matrices of
+        ``im2col`` included (the input itself, read by both paths, is not counted).
+
+        Dense path: the ``(C KH KW, B OH OW)`` patch matrix and the output. Factor path: each
+        layer's intermediates (:meth:`factor_activations`).
+
+        Parameters
+        ----------
+        input_shape : sequence of int
+            ``(B, C, H, W)``.
+        path : {"factors", "dense"}
+
+        Returns
+        -------
+        int
+        """
+        path = check_option(path, "path", ("factors", "dense"))
+        if path == "factors":
+            return int(self.factor_activations(input_shape))
+        o, c, kh, kw = self.weight_shape
+        oh, ow = self.output_size(input_shape)
+        positions = int(input_shape[0]) * oh * ow
+        return positions * c * kh * kw + positions * o
+
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """Elements of the intermediates (and patch matrices) the factor path writes."""
+        raise NotImplementedError
+
+    def bytes_moved(self, input_shape: Sequence[int], path: str) -> int:
+        """:meth:`activation_elements` times the parameter itemsize."""
+        itemsize = next(iter(self._params.values())).dtype.itemsize
+        return itemsize * self.activation_elements(input_shape, path)
 
     def check_input_shape(self, shape: Sequence[int]) -> None:
         """An input must be a batch of images ``(B, in_channels, H, W)``."""

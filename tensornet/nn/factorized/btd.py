@@ -328,6 +328,35 @@ def sweep_flops(
     return nb * total
 
 
+def sweep_activations(
+    in_modes: Sequence[int],
+    out_modes: Sequence[int],
+    ranks: Sequence[int],
+    nb: int,
+    lead: int,
+    extra: int,
+) -> int:
+    """Elements of the states :func:`bt_sweep` writes (one per step), with ``lead`` positions.
+
+    After the first steps ``N_b n_1 R' (N / m_1) L`` (plus ``N_b R_1 n_1 (N / m_1) L E`` in the
+    separate order), then after ``A^(k)`` ``N_b prod_{l<=k} n_l prod_{l>k} m_l prod_{l>k} R_l
+    L``; the last one is the block-summed output's input.
+    """
+    n_in, d = math.prod(in_modes), len(ranks)
+    m1, n1, r1 = in_modes[0], out_modes[0], ranks[0]
+    total = n1 * math.prod(ranks[1:]) * (n_in // m1) * lead
+    if not merge_first(in_modes, out_modes, ranks, extra):
+        total += r1 * n1 * (n_in // m1) * lead * extra
+    for k in range(1, d):
+        total += (
+            math.prod(out_modes[: k + 1])
+            * math.prod(in_modes[k + 1 :])
+            * math.prod(ranks[k + 1 :])
+            * lead
+        )
+    return nb * total
+
+
 def tucker_full_flops(sizes: Sequence[int], ranks: Sequence[int], nb: int) -> int:
     """Multiply-adds of :func:`tucker_blocks_full`: ``N_b sum_k I_k R_k prod_{l<k} I_l
     prod_{l>k} R_l``."""
@@ -400,9 +429,8 @@ class BTLinear(FactorizedLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        n = check_int(in_features, "in_features", minimum=1)
-        m = check_int(out_features, "out_features", minimum=1)
-        super().__init__(n, m, mode)
+        super().__init__(in_features, out_features, mode)
+        n, m = self.in_features, self.out_features
         d = _order(in_modes, out_modes, ranks)
         self.in_modes = _check_modes(in_modes, n, d, "in_modes", "in_features")
         self.out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
@@ -657,9 +685,8 @@ class BTConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        c = check_int(in_channels, "in_channels", minimum=1)
-        o = check_int(out_channels, "out_channels", minimum=1)
-        super().__init__(c, o, kernel_size, stride, padding, mode)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
+        c, o = self.in_channels, self.out_channels
         kh, kw = self.kernel_size
         d = _order(in_modes, out_modes, ranks)
         self.in_modes = _check_modes(in_modes, c, d, "in_modes", "in_channels")
@@ -838,6 +865,16 @@ class BTConv2d(FactorizedConv2d):
         nb, rs = self.n_blocks, self.spatial_rank
         spatial = b * c * nb * rs * oh * ow * kh * kw
         return spatial + sweep_flops(self.in_modes, self.out_modes, self.ranks, nb, b * oh * ow, rs)
+
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """The spatial convolution of ``B C`` single-channel images (patches ``KH KW`` and
+        ``N_b R_s`` outputs per position) and :func:`sweep_activations` with lead
+        ``B OH OW``."""
+        oh, ow = self.output_size(input_shape)
+        lead = int(input_shape[0]) * oh * ow
+        nb, rs = self.n_blocks, self.spatial_rank
+        spatial = lead * self.in_channels * (math.prod(self.kernel_size) + nb * rs)
+        return spatial + sweep_activations(self.in_modes, self.out_modes, self.ranks, nb, lead, rs)
 
     def reconstruction_flops(self) -> int:
         """:func:`tucker_full_flops` on the modes ``(KH KW, c_1 o_1, ..., c_d o_d)``."""

@@ -23,7 +23,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state
+from ..._validation import check_array, check_random_state
 from ...decompositions import cp_als
 from ...formats.cp import CPTensor
 from ._channel_ops import depthwise_conv2d, pointwise_conv2d
@@ -161,9 +161,7 @@ class CPConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        c = check_int(in_channels, "in_channels", minimum=1)
-        o = check_int(out_channels, "out_channels", minimum=1)
-        super().__init__(c, o, kernel_size, stride, padding, mode)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
         bound = max_cp_rank(self.weight_shape)
         self.rank = r = check_rank_bound(
             rank, "rank", bound, f"min_k prod_(l != k) I_l for the kernel {self.weight_shape}"
@@ -275,6 +273,16 @@ class CPConv2d(FactorizedConv2d):
         b, h, w = int(input_shape[0]), int(input_shape[2]), int(input_shape[3])
         oh, ow = self.output_size(input_shape)
         return b * self.rank * (h * w * c + oh * w * kh + oh * ow * kw + oh * ow * o)
+
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """``B R`` times the three intermediate planes (and the two padded copies the depthwise
+        convolutions read), plus the output."""
+        o = self.out_channels
+        b, h, w = int(input_shape[0]), int(input_shape[2]), int(input_shape[3])
+        oh, ow = self.output_size(input_shape)
+        (ph, pw) = self.padding
+        planes = h * w + (h + 2 * ph) * w + oh * w + oh * (w + 2 * pw) + oh * ow
+        return b * self.rank * planes + b * o * oh * ow
 
     def reconstruction_flops(self) -> int:
         """``R (KH KW + C KH KW + O C KH KW)``."""

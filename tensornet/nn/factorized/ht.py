@@ -142,9 +142,8 @@ class HTLinear(NetworkLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        n = check_int(in_features, "in_features", minimum=1)
-        m = check_int(out_features, "out_features", minimum=1)
-        super().__init__(n, m, mode)
+        super().__init__(in_features, out_features, mode)
+        n, m = self.in_features, self.out_features
         if n_cores is None and isinstance(tree, DimensionTree):
             n_cores = tree.d
         ins, outs = resolve_mode_pair(n, m, in_modes, out_modes, n_cores, min_modes=2)

@@ -417,6 +417,15 @@ class GKPConv2d(FactorizedConv2d):
         (f1, c1, kh1, kw1), (f2, c2, kh2, kw2), r = self.a_shape, self.b_shape, self.rank
         return r * (n * c1 * h1 * w1 * f2 * c2 * kh2 * kw2 + n * f2 * oh * ow * f1 * c1 * kh1 * kw1)
 
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """Each of the two convolutions' patches and outputs, and the two reordering copies."""
+        n = int(input_shape[0])
+        (h1, w1), (oh, ow) = self._stage_shapes(input_shape)
+        (f1, c1, kh1, kw1), (f2, c2, kh2, kw2), r = self.a_shape, self.b_shape, self.rank
+        first = n * c1 * h1 * w1 * (c2 * kh2 * kw2 + 2 * r * f2)
+        second = n * f2 * oh * ow * (r * c1 * kh1 * kw1 + f1) + n * f1 * f2 * oh * ow
+        return first + second
+
     def reconstruction_flops(self) -> int:
         """``R F C KH KW`` multiply-adds to form ``sum_r A_r ⊗ B_r``."""
         return self._dense_net.flops(1)

@@ -21,7 +21,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_option, check_random_state
+from ..._validation import check_array, check_option, check_random_state
 from ...decompositions import truncated_svd
 from ...formats.cp import CPTensor
 from ..conv import conv2d
@@ -116,9 +116,8 @@ class LowRankLinear(FactorizedLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        n = check_int(in_features, "in_features", minimum=1)
-        m = check_int(out_features, "out_features", minimum=1)
-        super().__init__(n, m, mode)
+        super().__init__(in_features, out_features, mode)
+        n, m = self.in_features, self.out_features
         self.rank = check_rank_bound(rank, "rank", min(n, m), "min(in_features, out_features)")
         self.diag = bool(diag)
         var = target_variance(init, *self.fans)
@@ -316,9 +315,8 @@ class LowRankConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        c = check_int(in_channels, "in_channels", minimum=1)
-        o = check_int(out_channels, "out_channels", minimum=1)
-        super().__init__(c, o, kernel_size, stride, padding, mode)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
+        c, o = self.in_channels, self.out_channels
         self.scheme = check_option(scheme, "scheme", SCHEMES)
         kh, kw = self.kernel_size
         if self.scheme == "channel":
@@ -458,6 +456,16 @@ class LowRankConv2d(FactorizedConv2d):
         if self.scheme == "channel":
             return b * oh * ow * self.rank * (c * kh * kw + o)
         return b * oh * self.rank * (width * c * kh + ow * o * kw)
+
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """Channel: patches ``C KH KW``, ``R`` and ``O`` per output position; spatial: each of
+        the two convolutions' patches and output."""
+        o, c, kh, kw = self.weight_shape
+        b, width, r = int(input_shape[0]), int(input_shape[3]), self.rank
+        oh, ow = self.output_size(input_shape)
+        if self.scheme == "channel":
+            return b * oh * ow * (c * kh * kw + r + o)
+        return b * oh * width * (c * kh + r) + b * oh * ow * (r * kw + o)
 
     def reconstruction_flops(self) -> int:
         """``O C KH KW R`` (one matrix product, either scheme)."""

@@ -142,9 +142,8 @@ class STTLinear(NetworkLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        n = check_int(in_features, "in_features", minimum=1)
-        m = check_int(out_features, "out_features", minimum=1)
-        super().__init__(n, m, mode)
+        super().__init__(in_features, out_features, mode)
+        n, m = self.in_features, self.out_features
         ins, outs = resolve_mode_pair(n, m, in_modes, out_modes, n_cores, min_modes=2)
         self.in_modes, self.out_modes = ins, outs
         self.t = check_int(t, "t", minimum=1)

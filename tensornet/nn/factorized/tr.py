@@ -216,9 +216,8 @@ class TRLinear(FactorizedLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        in_features = check_int(in_features, "in_features", minimum=1)
-        out_features = check_int(out_features, "out_features", minimum=1)
         super().__init__(in_features, out_features, mode)
+        in_features, out_features = self.in_features, self.out_features
         p, q = _n_cores(n_cores, in_modes), _n_cores(n_cores, out_modes)
         self.in_modes = resolve_modes(in_features, in_modes, "in_modes", "in_features", p)
         self.out_modes = resolve_modes(out_features, out_modes, "out_modes", "out_features", q)
@@ -424,9 +423,8 @@ class TRConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        in_channels = check_int(in_channels, "in_channels", minimum=1)
-        out_channels = check_int(out_channels, "out_channels", minimum=1)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
+        in_channels, out_channels = self.in_channels, self.out_channels
         p, q = _n_cores(n_cores, in_modes), _n_cores(n_cores, out_modes)
         self.in_modes = resolve_modes(in_channels, in_modes, "in_modes", "in_channels", p)
         self.out_modes = resolve_modes(out_channels, out_modes, "out_modes", "out_channels", q)
@@ -515,6 +513,16 @@ class TRConv2d(FactorizedConv2d):
         middle = r0 * oh * ow * rp * re * kh * kw
         last = oh * ow * r0 * re * self.out_channels
         return b * (first + middle + last) + self._merge_flops()
+
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """``B r_0 r_P H W`` after the first ``1 x 1`` convolution, the spatial convolution's
+        patches and output on ``B r_0`` slices, and the output."""
+        b, _, h, w = (int(v) for v in input_shape)
+        oh, ow = self.output_size(input_shape)
+        p = len(self.in_modes)
+        r0, rp, re = self.ranks[0], self.ranks[p], self.ranks[p + 1]
+        middle = b * r0 * oh * ow * (rp * math.prod(self.kernel_size) + re)
+        return b * r0 * rp * h * w + middle + b * oh * ow * self.out_channels
 
     def reconstruction_flops(self) -> int:
         """The merges plus ``C r_0 r_P kh kw r_{P+1} + C kh kw r_0 r_{P+1} S``."""

@@ -41,7 +41,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks
+from ..._validation import check_array, check_random_state, check_ranks
 from ...decompositions import tt_matrix_svd, tt_svd
 from ...formats.tt import TTTensor
 from ...formats.tt_matrix import TTMatrix
@@ -157,9 +157,8 @@ class TTLinear(FactorizedLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        in_features = check_int(in_features, "in_features", minimum=1)
-        out_features = check_int(out_features, "out_features", minimum=1)
         super().__init__(in_features, out_features, mode)
+        in_features, out_features = self.in_features, self.out_features
         self.in_modes, self.out_modes = resolve_mode_pair(
             in_features, out_features, in_modes, out_modes, n_cores
         )
@@ -350,9 +349,8 @@ class TTConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        in_channels = check_int(in_channels, "in_channels", minimum=1)
-        out_channels = check_int(out_channels, "out_channels", minimum=1)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
+        in_channels, out_channels = self.in_channels, self.out_channels
         self.in_modes, self.out_modes = resolve_mode_pair(
             in_channels, out_channels, in_modes, out_modes, n_cores, ("in_channels", "out_channels")
         )
@@ -424,6 +422,21 @@ class TTConv2d(FactorizedConv2d):
         positions = int(input_shape[0]) * oh * ow
         spatial = positions * self.in_channels * self.ranks[0] * math.prod(self.kernel_size)
         return spatial + self.contraction_plan(positions).flops
+
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """The spatial convolution of ``B C`` single-channel images (patches ``kh kw`` and
+        ``r_0`` outputs per position, then one reordering copy) and the channel sweep's
+        intermediates ``L prod(m_{>k}) prod(n_{<=k}) r_k`` (``L = B OH OW``)."""
+        oh, ow = self.output_size(input_shape)
+        lead = int(input_shape[0]) * oh * ow
+        r0, khw = self.ranks[0], math.prod(self.kernel_size)
+        spatial = lead * self.in_channels * (khw + 2 * r0)
+        ins, outs, ranks = self._channel_problem()
+        sweep = sum(
+            lead * math.prod(ins[k + 1 :]) * math.prod(outs[: k + 1]) * ranks[k + 1]
+            for k in range(len(ins))
+        )
+        return spatial + sweep
 
     def reconstruction_flops(self) -> int:
         """Merging the channel cores plus ``kh kw r_0 C S`` for the spatial core."""

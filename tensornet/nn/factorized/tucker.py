@@ -19,7 +19,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks
+from ..._validation import check_array, check_random_state, check_ranks
 from ...decompositions import tucker2
 from ...formats.tucker import TuckerTensor
 from ..conv import conv2d
@@ -110,9 +110,8 @@ class TuckerConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        c = check_int(in_channels, "in_channels", minimum=1)
-        o = check_int(out_channels, "out_channels", minimum=1)
-        super().__init__(c, o, kernel_size, stride, padding, mode)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
+        c, o = self.in_channels, self.out_channels
         self.ranks = r_in, r_out = _check_tucker_ranks(ranks, c, o)
         kh, kw = self.kernel_size
         var = target_variance(init, *self.fans)
@@ -216,6 +215,14 @@ class TuckerConv2d(FactorizedConv2d):
         b, h, w = int(input_shape[0]), int(input_shape[2]), int(input_shape[3])
         oh, ow = self.output_size(input_shape)
         return b * (h * w * c * r_in + oh * ow * r_in * r_out * kh * kw + oh * ow * r_out * o)
+
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """``B H W R_in``, the core convolution's patches and output, and the output."""
+        o, _, kh, kw = self.weight_shape
+        r_in, r_out = self.ranks
+        b, h, w = int(input_shape[0]), int(input_shape[2]), int(input_shape[3])
+        oh, ow = self.output_size(input_shape)
+        return b * h * w * r_in + b * oh * ow * (r_in * kh * kw + r_out + o)
 
     def reconstruction_flops(self) -> int:
         """``C R_in R_out KH KW + O R_out C KH KW``."""

@@ -296,3 +296,65 @@ def test_too_many_positional_arguments_are_refused():
         CPConv2d(4, 6, 3, 2, 1, 0, True)
     with pytest.raises(TypeError, match="multiple values"):
         CPConv2d(4, 6, 3, 2, 1, stride=1)
+
+
+# ------------------------------------------------------------------ the path cost model
+def test_linear_layers_choose_by_multiply_adds_alone():
+    layer = TTLinear(784, 625, 8, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5))
+    assert layer.BYTE_COST == 0
+    for batch in (1, 128, 100_000):
+        shape = (batch, 784)
+        flops_rule = layer.flops(shape, "factors") <= layer.flops(shape, "dense")
+        assert layer.path(shape) == ("factors" if flops_rule else "dense")
+
+
+def test_conv_path_cost_is_flops_plus_byte_cost_times_bytes():
+    layer = TuckerConv2d(16, 32, 3, (4, 8), padding=1)
+    shape = (8, 16, 10, 10)
+    assert layer.BYTE_COST > 0
+    for path in ("factors", "dense"):
+        want = layer.flops(shape, path) + layer.BYTE_COST * layer.bytes_moved(shape, path)
+        assert math.isclose(layer.path_cost(shape, path), want, rel_tol=1e-12)
+
+
+def test_dense_path_moves_the_patch_matrix_and_the_output():
+    layer = CPConv2d(6, 16, 5, 4, dtype=F64)
+    b, oh = 3, 10  # 14x14 input, 5x5 kernel, no padding
+    elements = b * oh * oh * 6 * 5 * 5 + b * oh * oh * 16
+    assert layer.activation_elements((b, 6, 14, 14), "dense") == elements
+    assert layer.bytes_moved((b, 6, 14, 14), "dense") == 8 * elements
+
+
+def test_tucker_factor_path_moves_its_three_activations():
+    layer = TuckerConv2d(6, 16, 5, (3, 8))
+    b, h, oh = 2, 14, 10
+    elements = b * h * h * 3 + b * oh * oh * (3 * 25 + 8) + b * oh * oh * 16
+    assert layer.activation_elements((b, 6, h, h), "factors") == elements
+
+
+def test_fewer_flops_but_far_more_traffic_picks_the_dense_path():
+    # r_0 = 32 spatial filters on each of the 64 input channels: half the dense multiply-adds in
+    # the spatial step, but 64 * (9 + 2 * 32) activations per output position against 64 * 9 + 64
+    layer = TTConv2d(64, 64, 3, (32, 1), in_modes=(8, 8), out_modes=(8, 8), padding=1)
+    shape = (128, 64, 16, 16)
+    assert layer.flops(shape, "factors") < layer.flops(shape, "dense")
+    assert layer.bytes_moved(shape, "factors") > 5 * layer.bytes_moved(shape, "dense")
+    assert layer.path(shape) == "dense"
+    layer.BYTE_COST = 0.0  # the flop-only rule on this instance
+    assert layer.path(shape) == "factors"
+
+
+def test_fewer_flops_and_less_traffic_picks_the_factor_path():
+    layer = TuckerConv2d(64, 64, 3, (8, 8), padding=1)
+    shape = (128, 64, 16, 16)
+    assert layer.flops(shape, "factors") < layer.flops(shape, "dense") / 10
+    assert layer.bytes_moved(shape, "factors") < layer.bytes_moved(shape, "dense")
+    assert layer.path(shape) == "factors"
+
+
+def test_more_flops_and_more_traffic_picks_the_dense_path():
+    layer = BTConv2d(16, 16, 3, (16, 16), n_blocks=4, in_modes=(4, 4), out_modes=(4, 4))
+    shape = (16, 16, 12, 12)
+    assert layer.flops(shape, "factors") > layer.flops(shape, "dense")
+    assert layer.bytes_moved(shape, "factors") > layer.bytes_moved(shape, "dense")
+    assert layer.path(shape) == "dense"

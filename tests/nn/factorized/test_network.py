@@ -1,8 +1,7 @@
-import math
-
 """The tensor-network engine of the factorized layers (tensornet/nn/factorized/_network.py)."""
 
 import itertools
+import math
 
 import autograd.numpy as anp
 import numpy as np

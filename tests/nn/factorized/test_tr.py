@@ -121,7 +121,16 @@ def test_tr_linear_init_std_is_the_survey_formula_and_rescale_is_exact():
     layer = TRLinear(n, 625, r, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), random_state=0)
     assert layer.init_std**2 == pytest.approx((2 / n) ** (1 / nodes) / r, rel=1e-12)
     for seed in range(3):
-        exact = TRLinear(n, 625, 2, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), rescale=True, random_state=seed, dtype=F64)  # fmt: skip
+        exact = TRLinear(
+            n,
+            625,
+            2,
+            in_modes=(4, 7, 4, 7),
+            out_modes=(5, 5, 5, 5),
+            rescale=True,
+            random_state=seed,
+            dtype=F64,
+        )
         assert np.mean(exact.weight() ** 2) == pytest.approx(2 / n, rel=1e-10)
 
 

@@ -228,7 +228,16 @@ def test_tt_linear_init_std_is_the_survey_formula_and_rescale_is_exact():
     he = TTLinear(n, 625, r, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), random_state=0)
     assert he.init_std**2 == pytest.approx((2 / n) ** (1 / d) * r ** (1 / d - 1), rel=1e-12)
     for seed in range(3):
-        exact = TTLinear(n, 625, (2, 3, 2), in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), rescale=True, random_state=seed, dtype=F64)  # fmt: skip
+        exact = TTLinear(
+            n,
+            625,
+            (2, 3, 2),
+            in_modes=(4, 7, 4, 7),
+            out_modes=(5, 5, 5, 5),
+            rescale=True,
+            random_state=seed,
+            dtype=F64,
+        )
         assert np.mean(exact.weight() ** 2) == pytest.approx(2 / n, rel=1e-10)
 
 
