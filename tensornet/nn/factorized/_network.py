@@ -38,7 +38,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
-from .base import FactorizedLinear, draw_normal
+from .base import FactorizedLinear
 
 __all__ = ["Network", "Tape", "contract"]
 
@@ -476,13 +476,6 @@ def interleave(weight: np.ndarray, in_modes: Sequence[int], out_modes: Sequence[
     order = [ax for k in range(d) for ax in (k, d + k)]
     t = np.reshape(weight, (*in_modes, *out_modes)).transpose(order)
     return t.reshape([m * n for m, n in zip(in_modes, out_modes, strict=True)])
-
-
-def draw_factors(
-    shapes: dict[str, tuple[int, ...]], std: float, rng: np.random.Generator, dtype: Any
-) -> dict[str, np.ndarray]:
-    """Independent ``N(0, std^2)`` arrays of the given shapes, drawn in the dict's order."""
-    return {name: draw_normal(rng, shape, std, dtype) for name, shape in shapes.items()}
 
 
 class NetworkLinear(FactorizedLinear):

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..._deprecation import warn_deprecated
-from ..._validation import check_array, check_int, check_option, check_shape
+from ..._validation import check_array, check_int, check_option, check_random_state, check_shape
 from ..conv import _pair, conv2d, conv_output_size
 from ..init import compute_fans
 from ..layers import linear
@@ -385,13 +385,6 @@ def draw_normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtyp
     return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
 
 
-def draw_normals(
-    rng: np.random.Generator, shapes: Sequence[Sequence[int]], std: float, dtype: Any
-) -> list[np.ndarray]:
-    """Independent :func:`draw_normal` arrays of the given shapes, drawn in order."""
-    return [draw_normal(rng, shape, std, dtype) for shape in shapes]
-
-
 def set_param(layer: Module, name: str, value: np.ndarray, dtype: Any = None) -> None:
     """Replace a registered parameter by ``value`` (same shape) cast to ``dtype`` (by default
     the parameter's own)."""
@@ -540,6 +533,47 @@ class FactorizedLayer(Module):
             set_param(self, rescale, scaled)
         if bias:
             self.add_param("bias", np.zeros(self._bias_size, dtype=dtype))
+
+    def init_factors(
+        self,
+        shapes: dict[str, Any],
+        bonds: int,
+        *,
+        init: str,
+        random_state: Any,
+        dtype: Any,
+        bias: bool,
+        rescale: str | None,
+    ) -> None:
+        """Draw and register the factors for pre-set training (survey Section II-B.2).
+
+        Every entry of ``shapes`` that is a shape is drawn from ``N(0, sigma^2)`` in the dict's
+        order, ``sigma = node_std(V, bonds, n)`` with ``V`` the :func:`target_variance` of
+        ``init`` and ``n`` the number of drawn factors, so ``Var(W) = bonds * sigma^(2n) = V``;
+        an entry that is an array is registered as it is (a fixed factor, e.g. ones). Sets
+        ``self.init_std = sigma``.
+
+        Parameters
+        ----------
+        shapes : dict of str to shape or numpy.ndarray
+            The factors in registration order.
+        bonds : int
+            ``P``, the product of the contracted bond sizes.
+        init, random_state, dtype, bias :
+            As for the layers' constructors.
+        rescale : str, optional
+            The factor :func:`rescale_to_variance` scales after the draw; ``None`` keeps it.
+        """
+        variance = target_variance(init, *self.fans)
+        drawn = [name for name, v in shapes.items() if not isinstance(v, np.ndarray)]
+        self.init_std = node_std(variance, bonds, len(drawn))
+        rng = check_random_state(random_state)
+        factors = {
+            name: value if isinstance(value, np.ndarray) else
+            draw_normal(rng, value, self.init_std, dtype)
+            for name, value in shapes.items()
+        }  # fmt: skip
+        self.add_factors(factors, bias=bias, dtype=dtype, rescale=rescale, variance=variance)
 
     def weight(self) -> np.ndarray:
         """The dense equivalent of the current factors, in the dense layer's layout.

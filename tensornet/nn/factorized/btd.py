@@ -36,7 +36,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks, check_shape
+from ..._validation import check_array, check_int, check_ranks, check_shape
 from ...decompositions import btd_als
 from ...formats.btd import BTDTensor
 from ..conv import conv2d
@@ -45,14 +45,11 @@ from .base import (
     FactorizedLinear,
     check_bias,
     check_rank_bound,
-    draw_normal,
     layer_dtype,
     legacy_layout,
-    node_std,
     record_conversion,
     resolve_modes,
     set_param,
-    target_variance,
 )
 
 __all__ = ["BTLinear", "BTConv2d"]
@@ -367,7 +364,29 @@ def tucker_full_flops(sizes: Sequence[int], ranks: Sequence[int], nb: int) -> in
 
 
 # ------------------------------------------------------------------------------ layers
-class BTLinear(FactorizedLinear):
+class _PairedModeFactors:
+    """The factors ``factor_k: (N_b, m_k, n_k, R_k)`` over paired (input, output) modes that
+    :class:`BTLinear` and :class:`BTConv2d` share."""
+
+    in_modes: tuple[int, ...]
+    out_modes: tuple[int, ...]
+    ranks: tuple[int, ...]
+    n_blocks: int
+
+    @property
+    def order(self) -> int:
+        """``d``, the number of paired (input, output) modes."""
+        return len(self.ranks)
+
+    def _factor_shapes(self) -> dict[str, tuple[int, ...]]:
+        paired = zip(self.in_modes, self.out_modes, self.ranks, strict=True)
+        return {f"factor_{k}": (self.n_blocks, m, n, r) for k, (m, n, r) in enumerate(paired)}
+
+    def _factors(self, params: dict[str, Any]) -> list[Any]:
+        return [params[f"factor_{k}"] for k in range(self.order)]
+
+
+class BTLinear(_PairedModeFactors, FactorizedLinear):
     """Linear layer whose weight is a block term decomposition of the tensorized weight.
 
     ``W[(i_1..i_d), (j_1..j_d)] = sum_n sum_a G_n[a] prod_k A_n^(k)[i_k, j_k, a_k]``
@@ -436,22 +455,11 @@ class BTLinear(FactorizedLinear):
         self.out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
         self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
         self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, nb * math.prod(self.ranks), d + 1)
-        rng = check_random_state(random_state)
-        nodes = {"core": draw_normal(rng, (nb,) + self.ranks, sigma, dtype)}
-        for k, (mk, nk, rk) in enumerate(
-            zip(self.in_modes, self.out_modes, self.ranks, strict=True)
-        ):
-            nodes[f"factor_{k}"] = draw_normal(rng, (nb, mk, nk, rk), sigma, dtype)
-        self.add_factors(
-            nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
-        )
-
-    @property
-    def order(self) -> int:
-        """``d``, the number of paired modes."""
-        return len(self.ranks)
+        shapes = {"core": (nb,) + self.ranks} | self._factor_shapes()
+        self.init_factors(
+            shapes, nb * math.prod(self.ranks), init=init, random_state=random_state,
+            dtype=dtype, bias=bias, rescale="core" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
@@ -536,9 +544,6 @@ class BTLinear(FactorizedLinear):
             set_param(layer, "bias", b, dtype)
         return record_conversion(layer, w, btd.info)
 
-    def _factors(self, params: dict[str, Any]) -> list[Any]:
-        return [params[f"factor_{k}"] for k in range(self.order)]
-
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``sum_n G_n x_k A_n^(k)`` reshaped to ``(in_features, out_features)``."""
         d, nb = self.order, self.n_blocks
@@ -604,7 +609,7 @@ class BTLinear(FactorizedLinear):
         )
 
 
-class BTConv2d(FactorizedConv2d):
+class BTConv2d(_PairedModeFactors, FactorizedConv2d):
     """Convolution whose kernel is a block term decomposition over tensorized channels.
 
     With ``C = prod_k c_k``, ``O = prod_k o_k`` and the spatial positions as one mode of size
@@ -696,25 +701,12 @@ class BTConv2d(FactorizedConv2d):
             kh * kw if spatial_rank is None else spatial_rank, "spatial_rank", kh * kw, "KH*KW"
         )
         self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, nb * rs * math.prod(self.ranks), d + 2)
-        rng = check_random_state(random_state)
-        nodes = {
-            "spatial": draw_normal(rng, (nb, rs, kh, kw), sigma, dtype),
-            "core": draw_normal(rng, (nb, rs) + self.ranks, sigma, dtype),
-        }
-        for k, (ck, ok, rk) in enumerate(
-            zip(self.in_modes, self.out_modes, self.ranks, strict=True)
-        ):
-            nodes[f"factor_{k}"] = draw_normal(rng, (nb, ck, ok, rk), sigma, dtype)
-        self.add_factors(
-            nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
-        )
-
-    @property
-    def order(self) -> int:
-        """``d``, the number of paired channel modes."""
-        return len(self.ranks)
+        shapes = {"spatial": (nb, rs, kh, kw), "core": (nb, rs) + self.ranks}
+        self.init_factors(
+            shapes | self._factor_shapes(), nb * rs * math.prod(self.ranks), init=init,
+            random_state=random_state, dtype=dtype, bias=bias,
+            rescale="core" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
@@ -814,9 +806,6 @@ class BTConv2d(FactorizedConv2d):
         if b is not None:
             set_param(layer, "bias", b, dtype)
         return record_conversion(layer, w, btd.info)
-
-    def _factors(self, params: dict[str, Any]) -> list[Any]:
-        return [params[f"factor_{k}"] for k in range(self.order)]
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """The kernel ``(O, C, KH, KW)``: the blocks rebuilt and summed, modes reordered."""

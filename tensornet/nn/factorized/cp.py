@@ -23,7 +23,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_random_state
+from ..._validation import check_array
 from ...decompositions import cp_als
 from ...formats.cp import CPTensor
 from ._channel_ops import depthwise_conv2d, pointwise_conv2d
@@ -31,13 +31,10 @@ from .base import (
     FactorizedConv2d,
     check_bias,
     check_rank_bound,
-    draw_normal,
     layer_dtype,
     legacy_layout,
-    node_std,
     record_conversion,
     set_param,
-    target_variance,
 )
 
 __all__ = ["CPConv2d"]
@@ -166,16 +163,11 @@ class CPConv2d(FactorizedConv2d):
         self.rank = r = check_rank_bound(
             rank, "rank", bound, f"min_k prod_(l != k) I_l for the kernel {self.weight_shape}"
         )
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, r, 4)
-        rng = check_random_state(random_state)
-        factors = {
-            name: draw_normal(rng, (n, r), sigma, dtype)
-            for name, n in zip(_NAMES, self.weight_shape, strict=True)
-        }
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="U_out" if rescale else None, variance=var
-        )
+        shapes = {name: (n, r) for name, n in zip(_NAMES, self.weight_shape, strict=True)}
+        self.init_factors(
+            shapes, r, init=init, random_state=random_state, dtype=dtype, bias=bias,
+            rescale="U_out" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(

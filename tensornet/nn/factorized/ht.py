@@ -28,19 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state
+from ..._validation import check_array, check_int
 from ...decompositions.ht import ht_max_ranks, ht_svd
 from ...formats.ht import DimensionTree, HTTensor, _as_tree
-from ._network import Network, NetworkLinear, draw_factors, factor_cap, interleave
+from ._network import Network, NetworkLinear, factor_cap, interleave
 from .base import (
     layer_dtype,
     legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
     resolve_mode_pair,
     sequence_at,
-    target_variance,
     weight_modes,
 )
 
@@ -157,12 +155,10 @@ class HTLinear(NetworkLinear):
         self._names = list(shapes)
         self._build_networks(shapes, labels)
 
-        variance = target_variance(init, *self.fans)
-        bonds = math.prod(self.ranks)
-        std = node_std(variance, bonds, 2 * d - 1)
-        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        first = self._names[0] if rescale else None
-        self.add_factors(factors, bias=bias, dtype=dtype, rescale=first, variance=variance)
+        self.init_factors(
+            shapes, math.prod(self.ranks), init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale=self._names[0] if rescale else None,
+        )  # fmt: skip
 
     # ----------------------------------------------------------------- structure
     def _factor_layout(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple]]:

@@ -45,22 +45,20 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_random_state, check_shape
+from ..._validation import check_array, check_shape
 from ...decompositions.kron import gkpd, kpd
 from ...formats.kron import KronTensor
 from ..conv import conv2d, conv_output_size
-from ._network import Network, NetworkLinear, Tape, contract, draw_factors, factor_cap
+from ._network import Network, NetworkLinear, Tape, contract, factor_cap
 from .base import (
     FactorizedConv2d,
     check_rank_bound,
     layer_dtype,
     legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
     sequence_at,
     suggest_modes,
-    target_variance,
 )
 
 __all__ = ["KPLinear", "GKPConv2d", "default_conv_a_shape"]
@@ -157,13 +155,10 @@ class KPLinear(NetworkLinear):
         )
         self._dense_net = Network([la, lb], ("i1", "i2", "j1", "j2"), sizes)
 
-        variance = target_variance(init, *self.fans)
-        std = node_std(variance, r, 2)
-        shapes = {"a": (r, *a), "b": (r, *b)}
-        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
-        )
+        self.init_factors(
+            {"a": (r, *a), "b": (r, *b)}, r, init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="a" if rescale else None,
+        )  # fmt: skip
 
     def network_factors(self, params: dict[str, Any]) -> list[Any]:
         """``A`` then ``B``: the forward pass is ``y_b = vec(sum_r A_r^T X_b B_r)``."""
@@ -341,13 +336,10 @@ class GKPConv2d(FactorizedConv2d):
             sizes,
         )
 
-        variance = target_variance(init, *self.fans)
-        std = node_std(variance, r, 2)
-        shapes = {"a": (r, *a), "b": (r, *b)}
-        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
-        )
+        self.init_factors(
+            {"a": (r, *a), "b": (r, *b)}, r, init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="a" if rescale else None,
+        )  # fmt: skip
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``K = sum_r A_r ⊗ B_r`` of shape ``(F, C, KH, KW)`` (autograd-traceable).

@@ -21,7 +21,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_option, check_random_state
+from ..._validation import check_array, check_option
 from ...decompositions import truncated_svd
 from ...formats.cp import CPTensor
 from ..conv import conv2d
@@ -32,13 +32,10 @@ from .base import (
     FactorizedLinear,
     check_bias,
     check_rank_bound,
-    draw_normal,
     layer_dtype,
     legacy_layout,
-    node_std,
     record_conversion,
     set_param,
-    target_variance,
 )
 
 __all__ = ["LowRankLinear", "LowRankConv2d"]
@@ -120,17 +117,13 @@ class LowRankLinear(FactorizedLinear):
         n, m = self.in_features, self.out_features
         self.rank = check_rank_bound(rank, "rank", min(n, m), "min(in_features, out_features)")
         self.diag = bool(diag)
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, self.rank, 2)
-        rng = check_random_state(random_state)
-        u = draw_normal(rng, (n, self.rank), sigma, dtype)
-        v = draw_normal(rng, (self.rank, m), sigma, dtype)
-        factors = {"U": u, "s": np.ones(self.rank, dtype=dtype), "V": v}
+        shapes = {"U": (n, self.rank), "s": np.ones(self.rank, dtype=dtype), "V": (self.rank, m)}
         if not self.diag:
-            del factors["s"]
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="V" if rescale else None, variance=var
-        )
+            del shapes["s"]
+        self.init_factors(
+            shapes, self.rank, init=init, random_state=random_state, dtype=dtype, bias=bias,
+            rescale="V" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
@@ -325,14 +318,10 @@ class LowRankConv2d(FactorizedConv2d):
             bound, what = min(c * kh, o * kw), "min(C*KH, O*KW) for the spatial scheme"
         self.rank = r = check_rank_bound(rank, "rank", bound, what)
         u_shape, v_shape = self._factor_shapes()
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, r, 2)
-        rng = check_random_state(random_state)
-        u = draw_normal(rng, u_shape, sigma, dtype)
-        v = draw_normal(rng, v_shape, sigma, dtype)
-        self.add_factors(
-            {"U": u, "V": v}, bias=bias, dtype=dtype, rescale="V" if rescale else None, variance=var
-        )
+        self.init_factors(
+            {"U": u_shape, "V": v_shape}, r, init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="V" if rescale else None,
+        )  # fmt: skip
 
     def _factor_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         o, c, kh, kw = self.weight_shape

@@ -35,19 +35,17 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks
+from ..._validation import check_array, check_int, check_ranks
 from ...decompositions.stp import stt_svd
 from ...formats.stp import STTTensor
-from ._network import Network, NetworkLinear, draw_factors, factor_cap, interleave
+from ._network import Network, NetworkLinear, factor_cap, interleave
 from .base import (
     layer_dtype,
     legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
     resolve_mode_pair,
     sequence_at,
-    target_variance,
     weight_modes,
 )
 
@@ -182,16 +180,10 @@ class STTLinear(NetworkLinear):
         )
         self._dense_net = Network(labels, ins_l + outs_l, net_sizes)
 
-        variance = target_variance(init, *self.fans)
-        std = node_std(variance, math.prod(q), d)
-        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        self.add_factors(
-            factors,
-            bias=bias,
-            dtype=dtype,
+        self.init_factors(
+            shapes, math.prod(q), init=init, random_state=random_state, dtype=dtype, bias=bias,
             rescale="core_0" if rescale else None,
-            variance=variance,
-        )
+        )  # fmt: skip
 
     # ----------------------------------------------------------------- computation
     def _tt_cores(self, params: dict[str, Any]) -> list[Any]:

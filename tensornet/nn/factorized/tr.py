@@ -41,7 +41,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks
+from ..._validation import check_array, check_int, check_ranks
 from ...decompositions import tr_svd
 from ...formats.tr import TRTensor
 from ..conv import conv2d
@@ -52,14 +52,11 @@ from .base import (
     LEGACY_LINEAR_LAYOUT,
     FactorizedConv2d,
     FactorizedLinear,
-    draw_normals,
     layer_dtype,
     legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
     resolve_modes,
-    target_variance,
 )
 
 __all__ = ["TRLinear", "TRConv2d"]
@@ -223,20 +220,12 @@ class TRLinear(FactorizedLinear):
         self.out_modes = resolve_modes(out_features, out_modes, "out_modes", "out_features", q)
         p, q = len(self.in_modes), len(self.out_modes)
         self.ranks = _ring_ranks(ranks, p + q)
-        variance = target_variance(init, *self.fans)
-        self.init_std = node_std(variance, math.prod(self.ranks), p + q)
-        rng = check_random_state(random_state)
-        shapes = self.in_core_shapes + self.out_core_shapes
-        drawn = draw_normals(rng, shapes, self.init_std, dtype)
-        factors = {f"in_core_{k}": drawn[k] for k in range(p)}
-        factors.update({f"out_core_{k}": drawn[p + k] for k in range(q)})
-        self.add_factors(
-            factors,
-            bias=bias,
-            dtype=dtype,
-            rescale="in_core_0" if rescale else None,
-            variance=variance,
-        )
+        shapes = {f"in_core_{k}": shape for k, shape in enumerate(self.in_core_shapes)}
+        shapes.update({f"out_core_{k}": shape for k, shape in enumerate(self.out_core_shapes)})
+        self.init_factors(
+            shapes, math.prod(self.ranks), init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="in_core_0" if rescale else None,
+        )  # fmt: skip
 
     @property
     def in_core_shapes(self) -> list[tuple[int, int, int]]:
@@ -430,23 +419,14 @@ class TRConv2d(FactorizedConv2d):
         self.out_modes = resolve_modes(out_channels, out_modes, "out_modes", "out_channels", q)
         p, q = len(self.in_modes), len(self.out_modes)
         self.ranks = _ring_ranks(ranks, p + q + 1)
-        variance = target_variance(init, *self.fans)
-        self.init_std = node_std(variance, math.prod(self.ranks), p + q + 1)
-        rng = check_random_state(random_state)
         r = self.ranks + (self.ranks[0],)
-        spatial = (r[p],) + self.kernel_size + (r[p + 1],)
-        drawn = draw_normals(rng, [*self.in_core_shapes, spatial, *self.out_core_shapes],
-                      self.init_std, dtype)  # fmt: skip
-        factors = {f"in_core_{k}": drawn[k] for k in range(p)}
-        factors["spatial"] = drawn[p]
-        factors.update({f"out_core_{k}": drawn[p + 1 + k] for k in range(q)})
-        self.add_factors(
-            factors,
-            bias=bias,
-            dtype=dtype,
-            rescale="spatial" if rescale else None,
-            variance=variance,
-        )
+        shapes = {f"in_core_{k}": shape for k, shape in enumerate(self.in_core_shapes)}
+        shapes["spatial"] = (r[p],) + self.kernel_size + (r[p + 1],)
+        shapes.update({f"out_core_{k}": shape for k, shape in enumerate(self.out_core_shapes)})
+        self.init_factors(
+            shapes, math.prod(self.ranks), init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="spatial" if rescale else None,
+        )  # fmt: skip
 
     @property
     def in_core_shapes(self) -> list[tuple[int, int, int]]:

@@ -41,7 +41,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_random_state, check_ranks
+from ..._validation import check_array, check_ranks
 from ...decompositions import tt_matrix_svd, tt_svd
 from ...formats.tt import TTTensor
 from ...formats.tt_matrix import TTMatrix
@@ -52,14 +52,11 @@ from .base import (
     LEGACY_LINEAR_LAYOUT,
     FactorizedConv2d,
     FactorizedLinear,
-    draw_normals,
     layer_dtype,
     legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
     resolve_mode_pair,
-    target_variance,
 )
 
 __all__ = ["TTLinear", "TTConv2d"]
@@ -164,17 +161,11 @@ class TTLinear(FactorizedLinear):
         )
         d = len(self.in_modes)
         self.ranks = _tt_ranks(ranks, d)
-        variance = target_variance(init, *self.fans)
-        self.init_std = node_std(variance, math.prod(self.ranks[1:-1]), d)
-        rng = check_random_state(random_state)
-        drawn = draw_normals(rng, self.core_shapes, self.init_std, dtype)
-        self.add_factors(
-            {f"core_{k}": core for k, core in enumerate(drawn)},
-            bias=bias,
-            dtype=dtype,
-            rescale="core_0" if rescale else None,
-            variance=variance,
-        )
+        self.init_factors(
+            {f"core_{k}": shape for k, shape in enumerate(self.core_shapes)},
+            math.prod(self.ranks[1:-1]), init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="core_0" if rescale else None,
+        )  # fmt: skip
 
     @property
     def core_shapes(self) -> list[tuple[int, int, int, int]]:
@@ -356,20 +347,12 @@ class TTConv2d(FactorizedConv2d):
         )
         d = len(self.in_modes)
         self.ranks = _conv_ranks(ranks, d)
-        variance = target_variance(init, *self.fans)
-        self.init_std = node_std(variance, math.prod(self.ranks[:-1]), d + 1)
-        rng = check_random_state(random_state)
-        shapes = [self.kernel_size + (self.ranks[0],)] + self.core_shapes
-        drawn = draw_normals(rng, shapes, self.init_std, dtype)
-        factors = {"spatial": drawn[0]}
-        factors.update({f"core_{k}": core for k, core in enumerate(drawn[1:])})
-        self.add_factors(
-            factors,
-            bias=bias,
-            dtype=dtype,
-            rescale="spatial" if rescale else None,
-            variance=variance,
-        )
+        shapes = {"spatial": self.kernel_size + (self.ranks[0],)}
+        shapes.update({f"core_{k}": shape for k, shape in enumerate(self.core_shapes)})
+        self.init_factors(
+            shapes, math.prod(self.ranks[:-1]), init=init, random_state=random_state,
+            dtype=dtype, bias=bias, rescale="spatial" if rescale else None,
+        )  # fmt: skip
 
     @property
     def core_shapes(self) -> list[tuple[int, int, int, int]]:

@@ -19,7 +19,7 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_random_state, check_ranks
+from ..._validation import check_array, check_ranks
 from ...decompositions import tucker2
 from ...formats.tucker import TuckerTensor
 from ..conv import conv2d
@@ -28,13 +28,10 @@ from .base import (
     FactorizedConv2d,
     check_bias,
     check_rank_bound,
-    draw_normal,
     layer_dtype,
     legacy_layout,
-    node_std,
     record_conversion,
     set_param,
-    target_variance,
 )
 
 __all__ = ["TuckerConv2d"]
@@ -114,17 +111,11 @@ class TuckerConv2d(FactorizedConv2d):
         c, o = self.in_channels, self.out_channels
         self.ranks = r_in, r_out = _check_tucker_ranks(ranks, c, o)
         kh, kw = self.kernel_size
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, r_in * r_out, 3)
-        rng = check_random_state(random_state)
-        nodes = {
-            "U_in": draw_normal(rng, (c, r_in), sigma, dtype),
-            "core": draw_normal(rng, (r_out, r_in, kh, kw), sigma, dtype),
-            "U_out": draw_normal(rng, (o, r_out), sigma, dtype),
-        }
-        self.add_factors(
-            nodes, bias=bias, dtype=dtype, rescale="U_out" if rescale else None, variance=var
-        )
+        shapes = {"U_in": (c, r_in), "core": (r_out, r_in, kh, kw), "U_out": (o, r_out)}
+        self.init_factors(
+            shapes, r_in * r_out, init=init, random_state=random_state, dtype=dtype, bias=bias,
+            rescale="U_out" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
