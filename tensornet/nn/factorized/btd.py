@@ -80,6 +80,17 @@ def _check_bt_ranks(
     return ranks
 
 
+def _bt_config(
+    in_size: int, out_size: int, in_modes: Any, out_modes: Any, ranks: Any, names: tuple[str, str]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Checked ``(in_modes, out_modes, ranks)`` of a block-term layer of the given sizes (``d``
+    from the first of them that is a sequence, else 3; missing modes suggested)."""
+    d = _order(in_modes, out_modes, ranks)
+    ins = _check_modes(in_modes, in_size, d, "in_modes", names[0])
+    outs = _check_modes(out_modes, out_size, d, "out_modes", names[1])
+    return ins, outs, _check_bt_ranks(ranks, ins, outs, "in_modes", "out_modes")
+
+
 def _interleave(d: int) -> tuple[int, ...]:
     """Axes ``(0, d, 1, d + 1, ...)``: ``(m_1..m_d, n_1..n_d) -> (m_1, n_1, ..., m_d, n_d)``."""
     return tuple(a for k in range(d) for a in (k, d + k))
@@ -450,10 +461,9 @@ class BTLinear(_PairedModeFactors, FactorizedLinear):
     ) -> None:
         super().__init__(in_features, out_features, mode)
         n, m = self.in_features, self.out_features
-        d = _order(in_modes, out_modes, ranks)
-        self.in_modes = _check_modes(in_modes, n, d, "in_modes", "in_features")
-        self.out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
-        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
+        self.in_modes, self.out_modes, self.ranks = _bt_config(
+            n, m, in_modes, out_modes, ranks, ("in_features", "out_features")
+        )
         self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
         shapes = {"core": (nb,) + self.ranks} | self._factor_shapes()
         self.init_factors(
@@ -507,10 +517,10 @@ class BTLinear(_PairedModeFactors, FactorizedLinear):
         w = check_array(weight, "weight", ndim=2)
         dtype = layer_dtype(w, dtype)
         n, m = w.shape
-        d = _order(in_modes, out_modes, ranks)
-        in_modes = _check_modes(in_modes, n, d, "in_modes", "in_features")
-        out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
-        ranks = _check_bt_ranks(ranks, in_modes, out_modes, "in_modes", "out_modes")
+        in_modes, out_modes, ranks = _bt_config(
+            n, m, in_modes, out_modes, ranks, ("in_features", "out_features")
+        )
+        d = len(ranks)
         b = check_bias(bias, m, dtype)
         merged = w.astype(np.float64).reshape(in_modes + out_modes).transpose(_interleave(d))
         merged = merged.reshape([mk * nk for mk, nk in zip(in_modes, out_modes, strict=True)])
@@ -693,10 +703,9 @@ class BTConv2d(_PairedModeFactors, FactorizedConv2d):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
         c, o = self.in_channels, self.out_channels
         kh, kw = self.kernel_size
-        d = _order(in_modes, out_modes, ranks)
-        self.in_modes = _check_modes(in_modes, c, d, "in_modes", "in_channels")
-        self.out_modes = _check_modes(out_modes, o, d, "out_modes", "out_channels")
-        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
+        self.in_modes, self.out_modes, self.ranks = _bt_config(
+            c, o, in_modes, out_modes, ranks, ("in_channels", "out_channels")
+        )
         self.spatial_rank = rs = check_rank_bound(
             kh * kw if spatial_rank is None else spatial_rank, "spatial_rank", kh * kw, "KH*KW"
         )
@@ -757,10 +766,10 @@ class BTConv2d(_PairedModeFactors, FactorizedConv2d):
         w = check_array(weight, "weight", ndim=4)
         dtype = layer_dtype(w, dtype)
         o, c, kh, kw = w.shape
-        d = _order(in_modes, out_modes, ranks)
-        in_modes = _check_modes(in_modes, c, d, "in_modes", "in_channels")
-        out_modes = _check_modes(out_modes, o, d, "out_modes", "out_channels")
-        ranks = _check_bt_ranks(ranks, in_modes, out_modes, "in_modes", "out_modes")
+        in_modes, out_modes, ranks = _bt_config(
+            c, o, in_modes, out_modes, ranks, ("in_channels", "out_channels")
+        )
+        d = len(ranks)
         rs = check_rank_bound(
             kh * kw if spatial_rank is None else spatial_rank, "spatial_rank", kh * kw, "KH*KW"
         )

@@ -72,6 +72,21 @@ def _n_cores(n_cores: int | None, modes: Sequence[int] | None) -> int:
     return _DEFAULT_CORES
 
 
+def _ring_modes(
+    in_size: int,
+    out_size: int,
+    in_modes: Any,
+    out_modes: Any,
+    n_cores: int | None,
+    names: tuple[str, str],
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The input and output modes of a ring (their lengths may differ), each given or suggested
+    with ``n_cores`` modes (default 3)."""
+    ins = resolve_modes(in_size, in_modes, "in_modes", names[0], _n_cores(n_cores, in_modes))
+    outs = resolve_modes(out_size, out_modes, "out_modes", names[1], _n_cores(n_cores, out_modes))
+    return ins, outs
+
+
 def merge_ring_cost(modes: Sequence[int], ranks: Sequence[int]) -> int:
     """Multiply-adds of merging 3-way cores ``(ranks[k], modes[k], ranks[k+1])`` left to right."""
     total, size = 0, modes[0]
@@ -215,9 +230,9 @@ class TRLinear(FactorizedLinear):
     ) -> None:
         super().__init__(in_features, out_features, mode)
         in_features, out_features = self.in_features, self.out_features
-        p, q = _n_cores(n_cores, in_modes), _n_cores(n_cores, out_modes)
-        self.in_modes = resolve_modes(in_features, in_modes, "in_modes", "in_features", p)
-        self.out_modes = resolve_modes(out_features, out_modes, "out_modes", "out_features", q)
+        self.in_modes, self.out_modes = _ring_modes(
+            in_features, out_features, in_modes, out_modes, n_cores, ("in_features", "out_features")
+        )
         p, q = len(self.in_modes), len(self.out_modes)
         self.ranks = _ring_ranks(ranks, p + q)
         shapes = {f"in_core_{k}": shape for k, shape in enumerate(self.in_core_shapes)}
@@ -317,10 +332,7 @@ class TRLinear(FactorizedLinear):
         """
         weight = check_array(weight, "weight", ndim=2)
         n, m = weight.shape
-        ins = resolve_modes(n, in_modes, "in_modes", "in_features", _n_cores(n_cores, in_modes))
-        outs = resolve_modes(
-            m, out_modes, "out_modes", "out_features", _n_cores(n_cores, out_modes)
-        )
+        ins, outs = _ring_modes(n, m, in_modes, out_modes, n_cores, ("in_features", "out_features"))
         caps = None if ranks is None else _ring_ranks(ranks, len(ins) + len(outs))
         tr = tr_svd(weight.reshape(ins + outs), ranks=caps, eps=eps)
         layer = cls(
@@ -414,9 +426,9 @@ class TRConv2d(FactorizedConv2d):
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
         in_channels, out_channels = self.in_channels, self.out_channels
-        p, q = _n_cores(n_cores, in_modes), _n_cores(n_cores, out_modes)
-        self.in_modes = resolve_modes(in_channels, in_modes, "in_modes", "in_channels", p)
-        self.out_modes = resolve_modes(out_channels, out_modes, "out_modes", "out_channels", q)
+        self.in_modes, self.out_modes = _ring_modes(
+            in_channels, out_channels, in_modes, out_modes, n_cores, ("in_channels", "out_channels")
+        )
         p, q = len(self.in_modes), len(self.out_modes)
         self.ranks = _ring_ranks(ranks, p + q + 1)
         r = self.ranks + (self.ranks[0],)
@@ -556,10 +568,7 @@ class TRConv2d(FactorizedConv2d):
         """
         weight = check_array(weight, "weight", ndim=4)
         s, c, kh, kw = weight.shape
-        ins = resolve_modes(c, in_modes, "in_modes", "in_channels", _n_cores(n_cores, in_modes))
-        outs = resolve_modes(
-            s, out_modes, "out_modes", "out_channels", _n_cores(n_cores, out_modes)
-        )
+        ins, outs = _ring_modes(c, s, in_modes, out_modes, n_cores, ("in_channels", "out_channels"))
         p, q = len(ins), len(outs)
         caps = None if ranks is None else _ring_ranks(ranks, p + q + 1)
         t = weight.transpose(1, 2, 3, 0).reshape(ins + (kh * kw,) + outs)
