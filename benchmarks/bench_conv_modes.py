@@ -196,6 +196,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.refit is not None:
         record = json.loads(args.refit.read_text())
+        record["refit_command"] = f"python benchmarks/bench_conv_modes.py --refit {args.refit}"
         for result in record["results"]:
             for row in result["rows"]:
                 row["auto_path"] = _choose(row, FactorizedConv2d.BYTE_COST)

@@ -776,7 +776,7 @@ class FactorizedConv2d(FactorizedLayer):
     #: Multiply-adds one byte of activation traffic is worth: fitted to forward + backward
     #: times of both paths, ``time ~ a * flops + b * bytes``, ``BYTE_COST = b / a``
     #: (``benchmarks/bench_conv_modes.py``, ``benchmarks/results/conv_modes.json``).
-    BYTE_COST = 24.0
+    BYTE_COST = 22.0
 
     def activation_elements(self, input_shape: Sequence[int], path: str) -> int:
         """Elements of the activations ``path`` writes in one forward pass, patch matrices of
