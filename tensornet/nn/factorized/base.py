@@ -185,7 +185,7 @@ def _is_sequence(value: Any) -> bool:
 
 
 def legacy_layout(
-    *old: str, when: Callable[[tuple[Any, ...]], bool] | None = None
+    *old: str, when: Callable[[tuple[Any, ...]], bool] | None = None, modes_first: bool = False
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Accept a constructor's former positional layout ``old`` for one release, with a warning.
 
@@ -196,6 +196,8 @@ def legacy_layout(
     bound to the names ``old``, ``in_features``/``out_features`` (``in_channels``/...) derived from
     ``in_modes``/``out_modes`` when the old layout began with the modes, and a
     ``DeprecationWarning`` names the new spelling (:func:`tensornet._deprecation.warn_deprecated`).
+    With ``modes_first`` the old layout began with the modes: a first positional sequence, or
+    ``in_modes=`` given by keyword without the sizes, is read that way.
 
     Parameters
     ----------
@@ -203,6 +205,8 @@ def legacy_layout(
         The old positional parameter names, in order (``self`` excluded).
     when : callable, optional
         Extra test on the positional arguments.
+    modes_first : bool
+        The old layout was ``(in_modes, out_modes, ...)``.
 
     Returns
     -------
@@ -215,9 +219,22 @@ def legacy_layout(
         params = inspect.signature(init).parameters.values()
         new = [p.name for p in params if p.kind in kinds][1:]
 
+        def by_keyword(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+            return modes_first and not args and new[0] not in kwargs and "in_modes" in kwargs
+
         @functools.wraps(init)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
-            if len(args) <= len(new) and not (when is not None and when(args)):
+            old_form = (when is not None and when(args)) or (modes_first and sequence_at(0)(args))
+            if by_keyword(args, kwargs):
+                kwargs[new[0]] = math.prod(check_shape(kwargs["in_modes"], "in_modes"))
+                if "out_modes" in kwargs:
+                    kwargs[new[1]] = math.prod(check_shape(kwargs["out_modes"], "out_modes"))
+                warn_deprecated(
+                    f"{type(self).__name__}(in_modes=..., out_modes=...) without {new[0]}",
+                    f"{type(self).__name__}({new[0]}, {new[1]}, ..., in_modes=..., out_modes=...)",
+                )
+                return init(self, **kwargs)
+            if len(args) <= len(new) and not old_form:
                 return init(self, *args, **kwargs)
             if len(args) > len(old):
                 raise TypeError(

@@ -45,7 +45,6 @@ from .base import (
     load_factors,
     record_conversion,
     resolve_mode_pair,
-    sequence_at,
     weight_modes,
 )
 
@@ -122,7 +121,7 @@ class STTLinear(NetworkLinear):
     ((784, 625), 1725)
     """
 
-    @legacy_layout("in_modes", "out_modes", "ranks", "t", when=sequence_at(0))
+    @legacy_layout("in_modes", "out_modes", "ranks", "t", modes_first=True)
     def __init__(
         self,
         in_features: int,

@@ -229,6 +229,14 @@ LEGACY_CALLS = [
         lambda: HTLinear(24, 30, 2, in_modes=(4, 6), out_modes=(5, 6), random_state=0),
     ),
     (
+        lambda: HTLinear(in_modes=(4, 6), out_modes=(5, 6), ranks=2, random_state=0),
+        lambda: HTLinear(24, 30, 2, in_modes=(4, 6), out_modes=(5, 6), random_state=0),
+    ),
+    (
+        lambda: STTLinear(in_modes=(4, 6), out_modes=(5, 6), ranks=4, t=2, random_state=0),
+        lambda: STTLinear(24, 30, 4, t=2, in_modes=(4, 6), out_modes=(5, 6), random_state=0),
+    ),
+    (
         lambda: STTLinear((4, 6), (5, 6), 4, 2, random_state=0),
         lambda: STTLinear(24, 30, 4, t=2, in_modes=(4, 6), out_modes=(5, 6), random_state=0),
     ),
@@ -281,7 +289,7 @@ LEGACY_CALLS = [
 
 @pytest.mark.parametrize(("old", "new"), LEGACY_CALLS)
 def test_former_positional_layouts_build_the_same_layer_with_a_warning(old, new):
-    with pytest.warns(DeprecationWarning, match="by position is deprecated"):
+    with pytest.warns(DeprecationWarning, match="is deprecated and will be removed"):
         legacy = old()
     _same_layer(legacy, new())
 
