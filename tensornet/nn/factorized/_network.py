@@ -492,8 +492,8 @@ class NetworkLinear(FactorizedLinear):
 
     @property
     def input_modes(self) -> tuple[int, ...]:
-        """The shape each input row is reshaped to (C order)."""
-        raise NotImplementedError
+        """The shape each input row is reshaped to (C order): ``in_modes`` by default."""
+        return self.in_modes
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``W`` of shape ``(N, M)`` contracted from the factors (autograd-traceable).

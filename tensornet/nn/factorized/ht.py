@@ -202,11 +202,6 @@ class HTLinear(NetworkLinear):
         """The HT nodes, leaves first, in the order of the networks."""
         return [params[name] for name in self._names]
 
-    @property
-    def input_modes(self) -> tuple[int, ...]:
-        """``(m_1, ..., m_d)``."""
-        return self.in_modes
-
     def to_format(self) -> HTTensor:
         """The weight as an :class:`~tensornet.formats.HTTensor` of mode sizes ``m_k n_k``.
 

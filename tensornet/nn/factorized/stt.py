@@ -197,11 +197,6 @@ class STTLinear(NetworkLinear):
 
     network_factors = _tt_cores
 
-    @property
-    def input_modes(self) -> tuple[int, ...]:
-        """``(m_1, ..., m_d)``."""
-        return self.in_modes
-
     def to_format(self) -> STTTensor:
         """The weight as an :class:`~tensornet.formats.STTTensor` of mode sizes ``m_k n_k``.
 
