@@ -7,7 +7,9 @@ by key. The layouts differ in one place: ``torch.nn.Linear`` stores its weight a
 ``(out_features, in_features)`` while :class:`~tensornet.nn.Linear` computes ``x @ W`` with ``W``
 of shape ``(in_features, out_features)``; those weights are transposed on the way in and out.
 Convolution kernels are ``(O, C, KH, KW)`` in both. Factorized layers have no PyTorch
-counterpart: their factors are stored under their own parameter names, in tensornet's layout.
+counterpart: their factors are stored under their own parameter names, in tensornet's layout
+(indexed factors ``<role>_<k>``: ``core_0``, ``leaf_0``, ``transfer_1``, ``factor_0``; files that
+spell them the former way, ``core0``, still load, with a ``DeprecationWarning``).
 
 Files are read without unpickling anything (``np.load(allow_pickle=False)``; safetensors is a
 flat header plus raw buffers, read through ``safetensors.numpy``, never torch) and written
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._deprecation import warn_deprecated
 from .layers import Linear
 from .module import Module
 
@@ -55,6 +58,46 @@ def _named_arrays(model: Module) -> Iterator[tuple[str, Module, str, np.ndarray]
             yield from walk(child, f"{prefix}{cname}.")
 
     yield from walk(model, "")
+
+
+def _modules(model: Module) -> dict[str, Module]:
+    """Every module under its dotted name (``""`` for ``model`` itself)."""
+    out: dict[str, Module] = {}
+
+    def walk(module: Module, name: str) -> None:
+        out[name] = module
+        for cname, child in module.children():
+            walk(child, f"{name}.{cname}" if name else cname)
+
+    walk(model, "")
+    return out
+
+
+def _legacy_names(model: Module, names: dict[str, str], path: Path) -> dict[str, str]:
+    """``names`` with keys in a factorized layer's former spelling (``fc1.core0``) renamed to the
+    current one (``fc1.core_0``), warning once for the file."""
+    modules = _modules(model)
+    current = {name for name, *_ in _named_arrays(model)}
+    renamed: dict[str, str] = {}
+    out = dict(names)
+    for name in names:
+        if name in current:
+            continue
+        prefix, _, local = name.rpartition(".")
+        legacy = getattr(modules.get(prefix), "legacy_param_names", None)
+        new_local = legacy().get(local) if callable(legacy) else None
+        if new_local is None:
+            continue
+        new = f"{prefix}.{new_local}" if prefix else new_local
+        if new in current and new not in out:
+            out[new] = out.pop(name)
+            renamed[name] = new
+    if renamed:
+        warn_deprecated(
+            f"reading {path} with the former factor names {sorted(renamed)}",
+            f"the names {sorted(renamed.values())} (save the model again with save_weights)",
+        )
+    return out
 
 
 def _is_transposed(module: Module, local: str) -> bool:
@@ -161,7 +204,7 @@ def load_weights(
     """
     path = Path(path)
     stored = _read(path)
-    names = _rename(sorted(stored), mapping)
+    names = _legacy_names(model, _rename(sorted(stored), mapping), path)
     targets = {name: (module, local, arr) for name, module, local, arr in _named_arrays(model)}
     missing = sorted(set(targets) - set(names))
     unexpected = sorted(names[n] for n in set(names) - set(targets))
@@ -200,7 +243,7 @@ def save_weights(model: Module, path: str | os.PathLike) -> Path:
     ``Linear`` weights are written ``(out_features, in_features)`` as PyTorch stores them, so the
     file loads into the equivalent ``torch.nn`` model (``load_state_dict``) and back with
     :func:`load_weights`. Factorized layers are written as their factors under their parameter
-    names (``"fc1.core0"``, ...), in tensornet's layout.
+    names (``"fc1.core_0"``, ...), in tensornet's layout.
 
     Parameters
     ----------

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_array, check_int, check_option
+from .._validation import check_array, check_int, check_option, check_real, check_shape
 from ..algebra import unfold
 from .evbmf import evbmf
 from .select import _check_energy
@@ -88,9 +88,14 @@ class Budget:
             raise ValueError(f"budget={v!r} must be a count (an integer) or a fraction in (0, 1)")
         if self.kind == "flops" and self.input_shape is None:
             raise ValueError("budget kind 'flops' needs input_shape=(batch, ...) of the model")
+        if self.input_shape is not None:
+            object.__setattr__(
+                self, "input_shape", check_shape(self.input_shape, "budget.input_shape")
+            )
 
     def limit(self, dense_total: int) -> int:
-        """The absolute cap, given the dense layers' total ``dense_total``."""
+        """The absolute cap, given the dense layers' total ``dense_total`` (``>= 0``)."""
+        check_int(dense_total, "dense_total", minimum=0)
         v = float(self.value)
         return int(math.floor(v * dense_total)) if v < 1 else int(v)
 
@@ -145,8 +150,21 @@ class RankProfile:
         """Largest meaningful rank of each unfolding (its smaller dimension)."""
         return tuple(len(s) for s in self.singular_values)
 
+    def _check_ranks(self, ranks: Sequence[int]) -> tuple[int, ...]:
+        """``ranks`` as one int ``>= 1`` per unfolding (named ``ranks[k]`` in errors)."""
+        k = len(self._tails)
+        if isinstance(ranks, (str, bytes)) or not isinstance(ranks, (Sequence, np.ndarray)):
+            raise TypeError(f"ranks must be a sequence of {k} ints, got {ranks!r}")
+        if len(ranks) != k:
+            raise ValueError(
+                f"ranks={tuple(ranks)} must have one rank per unfolding ({k} for "
+                f"method={self.method!r})"
+            )
+        return tuple(check_int(r, f"ranks[{i}]", minimum=1) for i, r in enumerate(ranks))
+
     def error_bound(self, ranks: Sequence[int]) -> float:
         """Upper bound ``sqrt(sum_k t_k(r_k)^2) / ||W||`` on the relative error of ``ranks``."""
+        ranks = self._check_ranks(ranks)
         if self.norm == 0:
             return 0.0
         total = sum(
@@ -155,7 +173,12 @@ class RankProfile:
         return math.sqrt(total) / self.norm
 
     def ranks_for_eps(self, eps: float) -> tuple[int, ...]:
-        """Smallest ranks (each ``>= 1``) with every ``t_k(r_k) <= eps ||W|| / sqrt(K)``."""
+        """Smallest ranks (each ``>= 1``) with every ``t_k(r_k) <= eps ||W|| / sqrt(K)``.
+
+        ``eps`` is a finite relative error ``>= 0``; values of 1 and more are allowed (with
+        ``K`` unfoldings the ranks reach 1 only at ``eps = sqrt(K)``, see :meth:`breakpoints`).
+        """
+        eps = check_real(eps, "eps", minimum=0.0)
         delta = eps * self.norm / math.sqrt(len(self._tails))
         out = []
         for t in self._tails:
@@ -168,7 +191,9 @@ class RankProfile:
         return self.ranks_for_eps(math.sqrt(1.0 - _check_energy(energy)))
 
     def ranks_for_fraction(self, rho: float) -> tuple[int, ...]:
-        """Every rank ``max(1, ceil(rho * max_rank))`` (ranks proportional to channel counts)."""
+        """Every rank ``max(1, ceil(rho * max_rank))`` (ranks proportional to channel counts),
+        ``rho`` in ``[0, 1]``."""
+        rho = check_real(rho, "rho", minimum=0.0, maximum=1.0)
         return tuple(max(1, math.ceil(rho * m - 1e-9)) for m in self.max_ranks)
 
     def breakpoints(self) -> np.ndarray:
@@ -179,6 +204,7 @@ class RankProfile:
 
     def n_params(self, ranks: Sequence[int]) -> int:
         """Parameters of the factorized layer with ``ranks`` (bias included)."""
+        ranks = self._check_ranks(ranks)
         if self.method == "svd":
             (r,) = ranks
             rows, cols = _svd_matrix_shape(self.shape)
@@ -193,7 +219,14 @@ class RankProfile:
         Linear SVD ``B r (N + M)``; channel SVD conv ``B H'W' r (C KH KW + O)``; Tucker-2 conv
         ``B [H W C r_in + H'W' r_in r_out KH KW + H'W' r_out O]``.
         """
-        batch = int(input_shape[0])
+        ranks = self._check_ranks(ranks)
+        input_shape = check_shape(input_shape, "input_shape")
+        if len(input_shape) != len(self.shape):
+            raise ValueError(
+                f"input_shape={input_shape} must have {len(self.shape)} axes for a weight of "
+                f"shape {self.shape}"
+            )
+        batch = input_shape[0]
         if len(self.shape) == 2:
             (r,) = ranks
             return batch * r * sum(self.shape)
@@ -261,9 +294,33 @@ def rank_profile(
         singular_values=spectra,
         norm=float(np.linalg.norm(w)),
         bias=check_int(bias, "bias", minimum=0),
-        stride=tuple(stride),
-        padding=tuple(padding),
+        stride=_check_pair(stride, "stride", 1),
+        padding=_check_pair(padding, "padding", 0),
     )
+
+
+def _check_pair(value: Sequence[int], name: str, minimum: int) -> tuple[int, int]:
+    """A convolution geometry ``(h, w)`` of ints ``>= minimum``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a pair of ints, got {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{name}={tuple(value)} must be a pair (h, w)")
+    return tuple(check_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(value))
+
+
+def _check_search(
+    costs: Sequence[Callable[[float], int]], names: Sequence[str] | None, tol: float
+) -> tuple[list[Callable[[float], int]], list[str], float]:
+    """The shared arguments of the two budget searches, checked."""
+    costs = list(costs)
+    for i, c in enumerate(costs):
+        if not callable(c):
+            raise TypeError(f"costs[{i}] must be a callable, got {c!r}")
+    names = list(names) if names is not None else [f"layer {i}" for i in range(len(costs))]
+    if len(names) != len(costs):
+        raise ValueError(f"names has {len(names)} entries but costs has {len(costs)}")
+    tol = check_real(tol, "tol", minimum=0.0, strict_minimum=True)
+    return costs, names, tol
 
 
 def evbmf_ranks(weight: np.ndarray, method: str) -> tuple[int, ...]:
@@ -343,7 +400,8 @@ def minimax_eps(
         each layer's smallest cost.
     """
     budget = check_int(budget, "budget", minimum=0)
-    names = list(names) if names is not None else [f"layer {i}" for i in range(len(costs))]
+    costs, names, tol = _check_search(costs, names, tol)
+    eps_max = check_real(eps_max, "eps_max", minimum=0.0, strict_minimum=True)
 
     def total(eps: float) -> int:
         return sum(int(c(eps)) for c in costs)
@@ -352,7 +410,10 @@ def minimax_eps(
         floors = [int(c(eps_max)) for c in costs]
         raise ValueError(_no_fit_error(budget, kind, floors, names))
     if candidates is not None:
-        points = np.unique(np.clip(np.asarray(candidates, dtype=np.float64), 0.0, eps_max))
+        candidates = check_array(candidates, "candidates", ndim=1, allow_empty=True).astype(
+            np.float64
+        )
+        points = np.unique(np.clip(candidates, 0.0, eps_max))
         points = np.append(points[points < eps_max], eps_max)
         lo, hi = 0, len(points) - 1  # invariant: points[hi] fits
         if total(float(points[0])) <= budget:
@@ -403,7 +464,7 @@ def largest_fraction(
     float
     """
     budget = check_int(budget, "budget", minimum=0)
-    names = list(names) if names is not None else [f"layer {i}" for i in range(len(costs))]
+    costs, names, tol = _check_search(costs, names, tol)
 
     def total(rho: float) -> int:
         return sum(int(c(rho)) for c in costs)

@@ -193,3 +193,61 @@ def test_torch_lenet300_100_state_dict_loads_with_same_outputs(tmp_path):
     with torch.no_grad():
         again = fresh(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(again, expected, rtol=1e-5, atol=1e-5)
+
+
+def _factorized_model(seed):
+    from tensornet.nn.factorized.btd import BTLinear
+    from tensornet.nn.factorized.ht import HTLinear
+    from tensornet.nn.factorized.stt import STTLinear
+
+    return Sequential(
+        BTLinear(8, 8, 2, in_modes=(2, 4), out_modes=(2, 4), random_state=seed),
+        HTLinear(8, 8, 2, in_modes=(2, 2, 2), out_modes=(2, 2, 2), random_state=seed),
+        STTLinear(8, 8, 2, in_modes=(2, 4), out_modes=(4, 2), random_state=seed),
+    )
+
+
+#: The factor names files written before the ``<role>_<k>`` convention hold.
+FORMER_NAMES = {
+    "0.factor0": "0.factor_0",
+    "0.factor1": "0.factor_1",
+    "1.leaf0": "1.leaf_0",
+    "1.leaf1": "1.leaf_1",
+    "1.leaf2": "1.leaf_2",
+    "1.transfer1": "1.transfer_1",
+    "2.core0": "2.core_0",
+    "2.core1": "2.core_1",
+}
+
+
+def test_indexed_factors_are_named_role_underscore_index():
+    names = set(_factorized_model(0).params)
+    assert set(FORMER_NAMES.values()) <= names
+    assert not names & set(FORMER_NAMES)
+
+
+def test_files_with_the_former_factor_names_still_load_with_a_warning(tmp_path):
+    source = _perturbed(_factorized_model(0), seed=3)
+    arrays = {
+        {v: k for k, v in FORMER_NAMES.items()}.get(name, name): value
+        for name, value in source.params.items()
+    }
+    assert "1.leaf0" in arrays and "1.leaf_0" not in arrays
+    np.savez(tmp_path / "old.npz", **arrays)
+    target = _factorized_model(1)
+    with pytest.warns(DeprecationWarning, match=r"former factor names \['0.factor0'"):
+        load_weights(target, tmp_path / "old.npz")
+    for key, value in source.params.items():
+        np.testing.assert_array_equal(target.params[key], value)
+
+
+def test_current_factor_names_load_without_a_warning(tmp_path):
+    import warnings
+
+    source = _perturbed(_factorized_model(0), seed=4)
+    path = save_weights(source, tmp_path / "new.npz")
+    target = _factorized_model(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        load_weights(target, path)
+    np.testing.assert_array_equal(target.params["1.leaf_0"], source.params["1.leaf_0"])

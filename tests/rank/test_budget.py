@@ -133,3 +133,61 @@ def test_budget_checks_its_arguments():
         Budget(100, kind="bytes")
     with pytest.raises(ValueError, match="Tucker-2 needs a 4-D"):
         rank_profile(np.ones((3, 4)), "tucker2")
+
+
+W_SVD = np.arange(12.0).reshape(3, 4) + np.eye(3, 4)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda p: p.ranks_for_eps(-0.1), ValueError, r"eps=-0.1 must be >= 0"),
+        (lambda p: p.ranks_for_eps(float("nan")), ValueError, "eps=nan must be a finite number"),
+        (lambda p: p.ranks_for_eps(float("inf")), ValueError, "eps=inf must be a finite number"),
+        (lambda p: p.ranks_for_eps("0.1"), TypeError, "eps must be a real number"),
+        (lambda p: p.ranks_for_energy(float("nan")), ValueError, "energy=nan"),
+        (lambda p: p.ranks_for_fraction(-0.5), ValueError, r"rho=-0.5 must be >= 0"),
+        (lambda p: p.ranks_for_fraction(1.5), ValueError, r"rho=1.5 must be <= 1"),
+        (lambda p: p.ranks_for_fraction(float("nan")), ValueError, "rho=nan"),
+        (lambda p: p.error_bound((0,)), ValueError, r"ranks\[0\]=0 must be >= 1"),
+        (lambda p: p.error_bound((1, 1)), ValueError, "one rank per unfolding"),
+        (lambda p: p.n_params((-1,)), ValueError, r"ranks\[0\]=-1 must be >= 1"),
+        (lambda p: p.flops((1,), (0, 3)), ValueError, r"input_shape\[0\]=0 must be >= 1"),
+        (lambda p: p.flops((1,), (2, 3, 1, 1)), ValueError, "input_shape=.* must have 2 axes"),
+    ],
+)
+def test_rank_profile_methods_refuse_bad_arguments_by_name(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(rank_profile(W_SVD, "svd"))
+
+
+def test_eps_of_one_and_more_is_allowed_and_gives_rank_one():
+    prof = rank_profile(W_SVD, "svd")
+    assert prof.ranks_for_eps(1.0) == (1,)
+    assert prof.ranks_for_eps(5.0) == (1,)
+    assert prof.ranks_for_eps(0.0) == (3,)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: minimax_eps([lambda e: 1], 5, tol=0.0), ValueError, r"tol=0.0 must be > 0"),
+        (lambda: minimax_eps([lambda e: 1], 5, tol=float("nan")), ValueError, "tol=nan"),
+        (lambda: minimax_eps([lambda e: 1], 5, eps_max=float("nan")), ValueError, "eps_max=nan"),
+        (lambda: minimax_eps([1], 5), TypeError, r"costs\[0\] must be a callable"),
+        (lambda: minimax_eps([lambda e: 1], 5, names=["a", "b"]), ValueError, "names has 2"),
+        (
+            lambda: minimax_eps([lambda e: 1], 5, candidates=[0.1, float("nan")]),
+            ValueError,
+            "candidates must be finite",
+        ),
+        (lambda: largest_fraction([lambda r: 1], 5, tol=-1.0), ValueError, r"tol=-1.0 must be > 0"),
+        (lambda: Budget(10, kind="flops", input_shape=(0, 3)), ValueError, "input_shape"),
+        (lambda: Budget(0.5).limit(-3), ValueError, "dense_total=-3 must be >= 0"),
+        (lambda: rank_profile(W_SVD, "svd", stride=(0, 1)), ValueError, r"stride\[0\]=0"),
+        (lambda: rank_profile(W_SVD, "svd", padding=(1,)), ValueError, "padding=.* a pair"),
+    ],
+)
+def test_budget_searches_refuse_bad_arguments_by_name(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

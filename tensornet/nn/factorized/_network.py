@@ -38,7 +38,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
-from .base import FactorizedLinear, draw_normal
+from .base import FactorizedLinear
 
 __all__ = ["Network", "Tape", "contract"]
 
@@ -465,22 +465,6 @@ def factor_cap(n_weights: int, n_dense: int) -> int:
     return min(4 * n_weights, n_dense - 1)
 
 
-def check_modes(in_modes: Any, out_modes: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """``in_modes`` and ``out_modes`` as equally long tuples of positive ints (``d >= 2``)."""
-    from ..._validation import check_shape
-
-    ins = check_shape(in_modes, "in_modes")
-    outs = check_shape(out_modes, "out_modes")
-    if len(ins) != len(outs):
-        raise ValueError(
-            f"in_modes={ins} and out_modes={outs} must have the same length (one pair of modes "
-            "per core)"
-        )
-    if len(ins) < 2:
-        raise ValueError(f"in_modes={ins} must have at least 2 modes")
-    return ins, outs
-
-
 def interleave(weight: np.ndarray, in_modes: Sequence[int], out_modes: Sequence[int]) -> np.ndarray:
     """``W (N, M)`` as the tensor ``T[(i_1 n_1 + j_1), ..., (i_d n_d + j_d)]`` (TT-matrix order).
 
@@ -492,13 +476,6 @@ def interleave(weight: np.ndarray, in_modes: Sequence[int], out_modes: Sequence[
     order = [ax for k in range(d) for ax in (k, d + k)]
     t = np.reshape(weight, (*in_modes, *out_modes)).transpose(order)
     return t.reshape([m * n for m, n in zip(in_modes, out_modes, strict=True)])
-
-
-def draw_factors(
-    shapes: dict[str, tuple[int, ...]], std: float, rng: np.random.Generator, dtype: Any
-) -> dict[str, np.ndarray]:
-    """Independent ``N(0, std^2)`` arrays of the given shapes, drawn in the dict's order."""
-    return {name: draw_normal(rng, shape, std, dtype) for name, shape in shapes.items()}
 
 
 class NetworkLinear(FactorizedLinear):
@@ -515,8 +492,8 @@ class NetworkLinear(FactorizedLinear):
 
     @property
     def input_modes(self) -> tuple[int, ...]:
-        """The shape each input row is reshaped to (C order)."""
-        raise NotImplementedError
+        """The shape each input row is reshaped to (C order): ``in_modes`` by default."""
+        return self.in_modes
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``W`` of shape ``(N, M)`` contracted from the factors (autograd-traceable).

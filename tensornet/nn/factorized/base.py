@@ -5,8 +5,12 @@ A factorized layer stores its weight as factors (cores) and behaves like
 returns the dense equivalent in that layer's layout (``(in_features, out_features)`` for a
 linear layer, ``(O, C, KH, KW)`` for a convolution). The forward pass contracts the factors with
 the input core by core; rebuilding the dense weight first and doing one product is cheaper for
-small layers or large batches, so ``mode="auto"`` picks the path with fewer multiply-adds for the
-batch at hand: the factors when ``flops_factors <= flops_reconstruct + flops_dense_product``.
+small layers or large batches, so ``mode="auto"`` picks the cheaper path for the batch at hand:
+the factors when ``cost(factors) <= cost(dense)``, with ``cost = multiply-adds + BYTE_COST *
+bytes`` (:meth:`FactorizedLayer.path_cost`). A linear layer counts multiply-adds only
+(``BYTE_COST = 0``). A convolution's factor path is a chain of thin convolutions whose
+activations (and ``im2col`` patch matrices) are written and read again, so it also counts the
+bytes of every activation each path writes (:meth:`FactorizedConv2d.activation_elements`).
 
 Cost convention: ``flops`` counts multiply-adds (one multiply and one add count once), bias
 excluded, as Tables III and IV of the survey do.
@@ -26,13 +30,17 @@ live here once.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..._validation import check_array, check_int, check_option, check_shape
+from ..._deprecation import warn_deprecated
+from ..._validation import check_array, check_int, check_option, check_random_state, check_shape
 from ..conv import _pair, conv2d, conv_output_size
 from ..init import compute_fans
 from ..layers import linear
@@ -172,6 +180,105 @@ def suggest_modes(n: int, d: int) -> tuple[int, ...]:
 
 
 # ------------------------------------------------------------------ shared by the layer modules
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes))
+
+
+def legacy_layout(
+    *old: str, when: Callable[[tuple[Any, ...]], bool] | None = None, modes_first: bool = False
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Accept a constructor's former positional layout ``old`` for one release, with a warning.
+
+    Every factorized layer is called ``Family(in_features, out_features, rank(s), *, ...)`` or
+    ``Family(in_channels, out_channels, kernel_size, rank(s), *, ...)``. A call is read in the old
+    layout when it passes more positional arguments than that, or when ``when(args)`` says so
+    (a sequence of modes where a size or a rank now stands); its positional arguments are then
+    bound to the names ``old``, ``in_features``/``out_features`` (``in_channels``/...) derived from
+    ``in_modes``/``out_modes`` when the old layout began with the modes, and a
+    ``DeprecationWarning`` names the new spelling (:func:`tensornet._deprecation.warn_deprecated`).
+    With ``modes_first`` the old layout began with the modes: a first positional sequence, or
+    ``in_modes=`` given by keyword without the sizes, is read that way.
+
+    Parameters
+    ----------
+    *old : str
+        The old positional parameter names, in order (``self`` excluded).
+    when : callable, optional
+        Extra test on the positional arguments.
+    modes_first : bool
+        The old layout was ``(in_modes, out_modes, ...)``.
+
+    Returns
+    -------
+    callable
+        The decorator; the wrapped ``__init__`` keeps its signature (``__wrapped__``).
+    """
+
+    def decorate(init: Callable[..., None]) -> Callable[..., None]:
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        params = inspect.signature(init).parameters.values()
+        new = [p.name for p in params if p.kind in kinds][1:]
+
+        def by_keyword(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+            return modes_first and not args and new[0] not in kwargs and "in_modes" in kwargs
+
+        @functools.wraps(init)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+            old_form = (when is not None and when(args)) or (modes_first and sequence_at(0)(args))
+            if by_keyword(args, kwargs):
+                kwargs[new[0]] = math.prod(check_shape(kwargs["in_modes"], "in_modes"))
+                if "out_modes" in kwargs:
+                    kwargs[new[1]] = math.prod(check_shape(kwargs["out_modes"], "out_modes"))
+                warn_deprecated(
+                    f"{type(self).__name__}(in_modes=..., out_modes=...) without {new[0]}",
+                    f"{type(self).__name__}({new[0]}, {new[1]}, ..., in_modes=..., out_modes=...)",
+                )
+                return init(self, **kwargs)
+            if len(args) <= len(new) and not old_form:
+                return init(self, *args, **kwargs)
+            if len(args) > len(old):
+                raise TypeError(
+                    f"{type(self).__name__}() takes at most {len(new)} positional arguments "
+                    f"({len(args)} given)"
+                )
+            bound = dict(zip(old, args, strict=False))
+            for key in bound:
+                if key in kwargs:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for {key!r}")
+            kwargs.update(bound)
+            for side, size in (("in", new[0]), ("out", new[1])):
+                if size not in kwargs and f"{side}_modes" in kwargs:
+                    modes = check_shape(kwargs[f"{side}_modes"], f"{side}_modes")
+                    kwargs[size] = math.prod(modes)
+            name = type(self).__name__
+            shown = [k for k in new if k in kwargs] + [f"{k}=..." for k in bound if k not in new]
+            warn_deprecated(
+                f"{name}({', '.join(old[: len(args)])}) with these arguments by position",
+                f"{name}({', '.join(shown)})",
+            )
+            return init(self, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+#: The former positional layouts of the TT and TR layers (modes and options by position).
+LEGACY_LINEAR_LAYOUT = (
+    "in_features", "out_features", "ranks", "in_modes", "out_modes", "n_cores", "bias", "init",
+    "rescale", "mode", "random_state", "dtype",
+)  # fmt: skip
+LEGACY_CONV_LAYOUT = (
+    "in_channels", "out_channels", "kernel_size", "ranks", "in_modes", "out_modes", "n_cores",
+    "stride", "padding", "bias", "init", "rescale", "mode", "random_state", "dtype",
+)  # fmt: skip
+
+
+def sequence_at(index: int) -> Callable[[tuple[Any, ...]], bool]:
+    """Test for :func:`legacy_layout`: the positional argument ``index`` is a sequence."""
+    return lambda args: len(args) > index and _is_sequence(args[index])
+
+
 def check_rank_bound(value: Any, name: str, bound: int, what: str) -> int:
     """A rank ``>= 1`` that does not exceed ``bound`` (``what`` explains the bound)."""
     rank = check_int(value, name, minimum=1)
@@ -193,6 +300,73 @@ def resolve_modes(
             "must factor the layer size"
         )
     return modes
+
+
+def default_n_cores(n_cores: int | None, *given: Any, default: int = 3) -> int:
+    """Number of modes ``d``: ``n_cores`` if given, else the length of the first given modes,
+    else ``default``."""
+    if n_cores is not None:
+        return check_int(n_cores, "n_cores", minimum=1)
+    for modes in given:
+        if modes is not None and not isinstance(modes, (int, np.integer)):
+            return len(modes)
+    return default
+
+
+def resolve_mode_pair(
+    in_size: int,
+    out_size: int,
+    in_modes: Sequence[int] | None,
+    out_modes: Sequence[int] | None,
+    n_cores: int | None,
+    size_names: tuple[str, str] = ("in_features", "out_features"),
+    min_modes: int = 1,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Paired modes (one input and one output mode per core) for a layer of the given sizes.
+
+    Each side is checked to factor its size (:func:`resolve_modes`), or suggested with
+    ``d = n_cores`` (default: the length of the given side, else 3); both sides must have the
+    same length, at least ``min_modes``.
+    """
+    d = default_n_cores(n_cores, in_modes, out_modes)
+    ins = resolve_modes(in_size, in_modes, "in_modes", size_names[0], d)
+    outs = resolve_modes(out_size, out_modes, "out_modes", size_names[1], d)
+    check_paired_modes(ins, outs, min_modes)
+    return ins, outs
+
+
+def check_paired_modes(ins: tuple[int, ...], outs: tuple[int, ...], min_modes: int = 1) -> None:
+    """``ins`` and ``outs`` pair up (same length) and have at least ``min_modes`` modes."""
+    if len(ins) != len(outs):
+        raise ValueError(
+            f"out_modes={outs} has length {len(outs)} but in_modes={ins} has length "
+            f"{len(ins)}: every input mode pairs with an output mode (one pair per core)"
+        )
+    if len(ins) < min_modes:
+        raise ValueError(f"in_modes={ins} must have at least {min_modes} modes")
+
+
+def weight_modes(
+    weight: np.ndarray,
+    in_modes: Sequence[int] | None,
+    out_modes: Sequence[int] | None,
+    n_cores: int | None,
+    min_modes: int = 1,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Paired modes for converting a ``(N, M)`` ``weight``: given ones must fit its shape
+    (:func:`check_linear_weight`), missing ones are suggested from it."""
+    d = default_n_cores(n_cores, in_modes, out_modes)
+    ins = (
+        suggest_modes(weight.shape[0], d) if in_modes is None else check_shape(in_modes, "in_modes")
+    )
+    outs = (
+        suggest_modes(weight.shape[1], d)
+        if out_modes is None
+        else check_shape(out_modes, "out_modes")
+    )
+    check_paired_modes(ins, outs, min_modes)
+    check_linear_weight(weight, ins, outs)
+    return ins, outs
 
 
 def check_linear_weight(weight: Any, in_modes: Sequence[int], out_modes: Sequence[int]):
@@ -226,13 +400,6 @@ def layer_dtype(weight: np.ndarray, dtype: Any) -> np.dtype:
 def draw_normal(rng: np.random.Generator, shape: Sequence[int], std: float, dtype: Any):
     """One ``N(0, std^2)`` array of ``shape`` and ``dtype`` (drawn in float64, then cast)."""
     return (rng.standard_normal(tuple(shape)) * std).astype(dtype)
-
-
-def draw_normals(
-    rng: np.random.Generator, shapes: Sequence[Sequence[int]], std: float, dtype: Any
-) -> list[np.ndarray]:
-    """Independent :func:`draw_normal` arrays of the given shapes, drawn in order."""
-    return [draw_normal(rng, shape, std, dtype) for shape in shapes]
 
 
 def set_param(layer: Module, name: str, value: np.ndarray, dtype: Any = None) -> None:
@@ -280,6 +447,9 @@ class FactorizedLayer(Module):
         and does one product, ``"auto"`` takes whichever costs fewer multiply-adds for the batch.
     """
 
+    #: Multiply-adds one byte of activation traffic is worth in the path choice (0: flops only).
+    BYTE_COST = 0.0
+
     def __init__(self, mode: str = "auto") -> None:
         super().__init__()
         self.mode = check_option(mode, "mode", MODES)
@@ -317,6 +487,36 @@ class FactorizedLayer(Module):
         """Layer whose factors come from decomposing a trained dense ``weight`` (pre-train)."""
         raise NotImplementedError
 
+    def to_format(self) -> Any:
+        """The weight as a tensornet format object (a copy of the current factors).
+
+        Its ``full()`` is :meth:`weight` up to a reshape (and, for a convolution, a fixed
+        transposition): each layer's docstring gives the shape.
+        """
+        raise NotImplementedError
+
+    def param_copies(self) -> dict[str, np.ndarray]:
+        """Copies of this layer's own parameters (what :meth:`to_format` hands out)."""
+        return {name: np.array(value) for name, value in self._params.items()}
+
+    def legacy_param_names(self) -> dict[str, str]:
+        """``{former name: name}`` of the indexed parameters, for files saved before the rename.
+
+        Indexed factors are named ``<role>_<k>`` (``core_0``, ``leaf_0``, ``transfer_1``,
+        ``factor_0``); files written before the names were unified spell them ``<role><k>``.
+        :func:`tensornet.nn.load_weights` reads those through this mapping, with a warning.
+
+        Returns
+        -------
+        dict of str to str
+        """
+        pattern = re.compile(r"(?P<role>[a-z_]*[a-z])_(?P<k>\d+)")
+        return {
+            match["role"] + match["k"]: name
+            for name in self._params
+            if (match := pattern.fullmatch(name)) is not None
+        }
+
     # ------------------------------------------------------------- shared
     def add_factors(
         self,
@@ -351,6 +551,47 @@ class FactorizedLayer(Module):
         if bias:
             self.add_param("bias", np.zeros(self._bias_size, dtype=dtype))
 
+    def init_factors(
+        self,
+        shapes: dict[str, Any],
+        bonds: int,
+        *,
+        init: str,
+        random_state: Any,
+        dtype: Any,
+        bias: bool,
+        rescale: str | None,
+    ) -> None:
+        """Draw and register the factors for pre-set training (survey Section II-B.2).
+
+        Every entry of ``shapes`` that is a shape is drawn from ``N(0, sigma^2)`` in the dict's
+        order, ``sigma = node_std(V, bonds, n)`` with ``V`` the :func:`target_variance` of
+        ``init`` and ``n`` the number of drawn factors, so ``Var(W) = bonds * sigma^(2n) = V``;
+        an entry that is an array is registered as it is (a fixed factor, e.g. ones). Sets
+        ``self.init_std = sigma``.
+
+        Parameters
+        ----------
+        shapes : dict of str to shape or numpy.ndarray
+            The factors in registration order.
+        bonds : int
+            ``P``, the product of the contracted bond sizes.
+        init, random_state, dtype, bias :
+            As for the layers' constructors.
+        rescale : str, optional
+            The factor :func:`rescale_to_variance` scales after the draw; ``None`` keeps it.
+        """
+        variance = target_variance(init, *self.fans)
+        drawn = [name for name, v in shapes.items() if not isinstance(v, np.ndarray)]
+        self.init_std = node_std(variance, bonds, len(drawn))
+        rng = check_random_state(random_state)
+        factors = {
+            name: value if isinstance(value, np.ndarray) else
+            draw_normal(rng, value, self.init_std, dtype)
+            for name, value in shapes.items()
+        }  # fmt: skip
+        self.add_factors(factors, bias=bias, dtype=dtype, rescale=rescale, variance=variance)
+
     def weight(self) -> np.ndarray:
         """The dense equivalent of the current factors, in the dense layer's layout.
 
@@ -360,8 +601,34 @@ class FactorizedLayer(Module):
         """
         return np.asarray(self.dense_weight(self.params))
 
+    def bytes_moved(self, input_shape: Sequence[int], path: str) -> int:
+        """Bytes of the activations ``path`` writes for an input of ``input_shape`` (0 here:
+        a linear layer's choice counts multiply-adds only)."""
+        return 0
+
+    def path_cost(self, input_shape: Sequence[int], path: str) -> float:
+        """``flops(input_shape, path) + BYTE_COST * bytes_moved(input_shape, path)``, the cost
+        model ``mode="auto"`` minimizes.
+
+        Parameters
+        ----------
+        input_shape : sequence of int
+            Shape of the input batch.
+        path : {"factors", "dense"}
+            The path to cost.
+
+        Returns
+        -------
+        float
+        """
+        path = check_option(path, "path", ("factors", "dense"))
+        traffic = self.BYTE_COST * self.bytes_moved(input_shape, path) if self.BYTE_COST else 0
+        return float(self.flops(input_shape, path)) + traffic
+
     def path(self, input_shape: Sequence[int]) -> str:
         """Which computation ``forward`` runs for this input shape: ``"factors"`` or ``"dense"``.
+
+        ``mode="auto"`` takes the path of smaller :meth:`path_cost` (the factors on a tie).
 
         Parameters
         ----------
@@ -374,8 +641,8 @@ class FactorizedLayer(Module):
         """
         if self.mode != "auto":
             return self.mode
-        dense = self.reconstruction_flops() + self.dense_product_flops(input_shape)
-        return "factors" if self.factor_flops(input_shape) <= dense else "dense"
+        factors = self.path_cost(input_shape, "factors")
+        return "factors" if factors <= self.path_cost(input_shape, "dense") else "dense"
 
     def flops(self, input_shape: Sequence[int], path: str | None = None) -> int:
         """Multiply-adds of one forward pass (bias excluded).
@@ -433,8 +700,8 @@ class FactorizedLinear(FactorizedLayer):
 
     def __init__(self, in_features: int, out_features: int, mode: str = "auto") -> None:
         super().__init__(mode)
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = check_int(in_features, "in_features", minimum=1)
+        self.out_features = check_int(out_features, "out_features", minimum=1)
 
     @property
     def fans(self) -> tuple[int, int]:
@@ -485,8 +752,8 @@ class FactorizedConv2d(FactorizedLayer):
         mode: str = "auto",
     ) -> None:
         super().__init__(mode)
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
+        self.in_channels = check_int(in_channels, "in_channels", minimum=1)
+        self.out_channels = check_int(out_channels, "out_channels", minimum=1)
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
@@ -522,6 +789,45 @@ class FactorizedConv2d(FactorizedLayer):
 
     def _dense_forward(self, params: dict[str, Any], x: Any, w: Any) -> Any:
         return conv2d(x, w, params.get("bias"), self.stride, self.padding)
+
+    #: Multiply-adds one byte of activation traffic is worth: fitted to forward + backward
+    #: times of both paths, ``time ~ a * flops + b * bytes``, ``BYTE_COST = b / a``
+    #: (``benchmarks/bench_conv_modes.py``, ``benchmarks/results/conv_modes.json``).
+    BYTE_COST = 22.0
+
+    def activation_elements(self, input_shape: Sequence[int], path: str) -> int:
+        """Elements of the activations ``path`` writes in one forward pass, patch matrices of
+        ``im2col`` included (the input itself, read by both paths, is not counted).
+
+        Dense path: the ``(C KH KW, B OH OW)`` patch matrix and the output. Factor path: each
+        layer's intermediates (:meth:`factor_activations`).
+
+        Parameters
+        ----------
+        input_shape : sequence of int
+            ``(B, C, H, W)``.
+        path : {"factors", "dense"}
+
+        Returns
+        -------
+        int
+        """
+        path = check_option(path, "path", ("factors", "dense"))
+        if path == "factors":
+            return int(self.factor_activations(input_shape))
+        o, c, kh, kw = self.weight_shape
+        oh, ow = self.output_size(input_shape)
+        positions = int(input_shape[0]) * oh * ow
+        return positions * c * kh * kw + positions * o
+
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """Elements of the intermediates (and patch matrices) the factor path writes."""
+        raise NotImplementedError
+
+    def bytes_moved(self, input_shape: Sequence[int], path: str) -> int:
+        """:meth:`activation_elements` times the parameter itemsize."""
+        itemsize = next(iter(self._params.values())).dtype.itemsize
+        return itemsize * self.activation_elements(input_shape, path)
 
     def check_input_shape(self, shape: Sequence[int]) -> None:
         """An input must be a batch of images ``(B, in_channels, H, W)``."""

@@ -36,21 +36,20 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks, check_shape
+from ..._validation import check_array, check_int, check_ranks, check_shape
 from ...decompositions import btd_als
+from ...formats.btd import BTDTensor
 from ..conv import conv2d
 from .base import (
     FactorizedConv2d,
     FactorizedLinear,
     check_bias,
     check_rank_bound,
-    draw_normal,
     layer_dtype,
-    node_std,
+    legacy_layout,
     record_conversion,
     resolve_modes,
     set_param,
-    target_variance,
 )
 
 __all__ = ["BTLinear", "BTConv2d"]
@@ -79,6 +78,17 @@ def _check_bt_ranks(
     for k, (r, m, n) in enumerate(zip(ranks, in_modes, out_modes, strict=True)):
         check_rank_bound(r, f"ranks[{k}]", m * n, f"{in_name}[{k}] * {out_name}[{k}] = {m}*{n}")
     return ranks
+
+
+def _bt_config(
+    in_size: int, out_size: int, in_modes: Any, out_modes: Any, ranks: Any, names: tuple[str, str]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Checked ``(in_modes, out_modes, ranks)`` of a block-term layer of the given sizes (``d``
+    from the first of them that is a sequence, else 3; missing modes suggested)."""
+    d = _order(in_modes, out_modes, ranks)
+    ins = _check_modes(in_modes, in_size, d, "in_modes", names[0])
+    outs = _check_modes(out_modes, out_size, d, "out_modes", names[1])
+    return ins, outs, _check_bt_ranks(ranks, ins, outs, "in_modes", "out_modes")
 
 
 def _interleave(d: int) -> tuple[int, ...]:
@@ -326,6 +336,35 @@ def sweep_flops(
     return nb * total
 
 
+def sweep_activations(
+    in_modes: Sequence[int],
+    out_modes: Sequence[int],
+    ranks: Sequence[int],
+    nb: int,
+    lead: int,
+    extra: int,
+) -> int:
+    """Elements of the states :func:`bt_sweep` writes (one per step), with ``lead`` positions.
+
+    After the first steps ``N_b n_1 R' (N / m_1) L`` (plus ``N_b R_1 n_1 (N / m_1) L E`` in the
+    separate order), then after ``A^(k)`` ``N_b prod_{l<=k} n_l prod_{l>k} m_l prod_{l>k} R_l
+    L``; the last one is the block-summed output's input.
+    """
+    n_in, d = math.prod(in_modes), len(ranks)
+    m1, n1, r1 = in_modes[0], out_modes[0], ranks[0]
+    total = n1 * math.prod(ranks[1:]) * (n_in // m1) * lead
+    if not merge_first(in_modes, out_modes, ranks, extra):
+        total += r1 * n1 * (n_in // m1) * lead * extra
+    for k in range(1, d):
+        total += (
+            math.prod(out_modes[: k + 1])
+            * math.prod(in_modes[k + 1 :])
+            * math.prod(ranks[k + 1 :])
+            * lead
+        )
+    return nb * total
+
+
 def tucker_full_flops(sizes: Sequence[int], ranks: Sequence[int], nb: int) -> int:
     """Multiply-adds of :func:`tucker_blocks_full`: ``N_b sum_k I_k R_k prod_{l<k} I_l
     prod_{l>k} R_l``."""
@@ -336,7 +375,29 @@ def tucker_full_flops(sizes: Sequence[int], ranks: Sequence[int], nb: int) -> in
 
 
 # ------------------------------------------------------------------------------ layers
-class BTLinear(FactorizedLinear):
+class _PairedModeFactors:
+    """The factors ``factor_k: (N_b, m_k, n_k, R_k)`` over paired (input, output) modes that
+    :class:`BTLinear` and :class:`BTConv2d` share."""
+
+    in_modes: tuple[int, ...]
+    out_modes: tuple[int, ...]
+    ranks: tuple[int, ...]
+    n_blocks: int
+
+    @property
+    def order(self) -> int:
+        """``d``, the number of paired (input, output) modes."""
+        return len(self.ranks)
+
+    def _factor_shapes(self) -> dict[str, tuple[int, ...]]:
+        paired = zip(self.in_modes, self.out_modes, self.ranks, strict=True)
+        return {f"factor_{k}": (self.n_blocks, m, n, r) for k, (m, n, r) in enumerate(paired)}
+
+    def _factors(self, params: dict[str, Any]) -> list[Any]:
+        return [params[f"factor_{k}"] for k in range(self.order)]
+
+
+class BTLinear(_PairedModeFactors, FactorizedLinear):
     """Linear layer whose weight is a block term decomposition of the tensorized weight.
 
     ``W[(i_1..i_d), (j_1..j_d)] = sum_n sum_a G_n[a] prod_k A_n^(k)[i_k, j_k, a_k]``
@@ -398,30 +459,17 @@ class BTLinear(FactorizedLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        n = check_int(in_features, "in_features", minimum=1)
-        m = check_int(out_features, "out_features", minimum=1)
-        super().__init__(n, m, mode)
-        d = _order(in_modes, out_modes, ranks)
-        self.in_modes = _check_modes(in_modes, n, d, "in_modes", "in_features")
-        self.out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
-        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
-        self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, nb * math.prod(self.ranks), d + 1)
-        rng = check_random_state(random_state)
-        nodes = {"core": draw_normal(rng, (nb,) + self.ranks, sigma, dtype)}
-        for k, (mk, nk, rk) in enumerate(
-            zip(self.in_modes, self.out_modes, self.ranks, strict=True)
-        ):
-            nodes[f"factor{k}"] = draw_normal(rng, (nb, mk, nk, rk), sigma, dtype)
-        self.add_factors(
-            nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
+        super().__init__(in_features, out_features, mode)
+        n, m = self.in_features, self.out_features
+        self.in_modes, self.out_modes, self.ranks = _bt_config(
+            n, m, in_modes, out_modes, ranks, ("in_features", "out_features")
         )
-
-    @property
-    def order(self) -> int:
-        """``d``, the number of paired modes."""
-        return len(self.ranks)
+        self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
+        shapes = {"core": (nb,) + self.ranks} | self._factor_shapes()
+        self.init_factors(
+            shapes, nb * math.prod(self.ranks), init=init, random_state=random_state,
+            dtype=dtype, bias=bias, rescale="core" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
@@ -469,10 +517,10 @@ class BTLinear(FactorizedLinear):
         w = check_array(weight, "weight", ndim=2)
         dtype = layer_dtype(w, dtype)
         n, m = w.shape
-        d = _order(in_modes, out_modes, ranks)
-        in_modes = _check_modes(in_modes, n, d, "in_modes", "in_features")
-        out_modes = _check_modes(out_modes, m, d, "out_modes", "out_features")
-        ranks = _check_bt_ranks(ranks, in_modes, out_modes, "in_modes", "out_modes")
+        in_modes, out_modes, ranks = _bt_config(
+            n, m, in_modes, out_modes, ranks, ("in_features", "out_features")
+        )
+        d = len(ranks)
         b = check_bias(bias, m, dtype)
         merged = w.astype(np.float64).reshape(in_modes + out_modes).transpose(_interleave(d))
         merged = merged.reshape([mk * nk for mk, nk in zip(in_modes, out_modes, strict=True)])
@@ -501,13 +549,10 @@ class BTLinear(FactorizedLinear):
         set_param(layer, "core", np.stack([t.core for t in btd.terms]), dtype)
         for k, (mk, nk, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
             stacked = np.stack([t.factors[k].reshape(mk, nk, rk) for t in btd.terms])
-            set_param(layer, f"factor{k}", stacked, dtype)
+            set_param(layer, f"factor_{k}", stacked, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
         return record_conversion(layer, w, btd.info)
-
-    def _factors(self, params: dict[str, Any]) -> list[Any]:
-        return [params[f"factor{k}"] for k in range(self.order)]
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``sum_n G_n x_k A_n^(k)`` reshaped to ``(in_features, out_features)``."""
@@ -549,6 +594,23 @@ class BTLinear(FactorizedLinear):
         sizes = [m * n for m, n in zip(self.in_modes, self.out_modes, strict=True)]
         return tucker_full_flops(sizes, self.ranks, self.n_blocks)
 
+    def to_format(self) -> BTDTensor:
+        """The weight as a :class:`~tensornet.formats.BTDTensor` of shape
+        ``(m_1 n_1, ..., m_d n_d)``, one Tucker term per block.
+
+        Mode ``k`` pairs the input index ``i_k`` (slow) with the output index ``j_k``, the
+        tensorization :meth:`from_weight` decomposes: ``full()`` reshaped to
+        ``(m_1, n_1, ..., m_d, n_d)``, its input axes moved first, reshaped to ``(N, M)`` is
+        :meth:`weight`.
+
+        Returns
+        -------
+        BTDTensor
+        """
+        p = self.param_copies()
+        factors = [f.reshape(self.n_blocks, f.shape[1] * f.shape[2], -1) for f in self._factors(p)]
+        return BTDTensor([(p["core"][n], [f[n] for f in factors]) for n in range(self.n_blocks)])
+
     def extra_repr(self) -> str:
         return (
             f"{self.in_features}, {self.out_features}, ranks={self.ranks}, "
@@ -557,7 +619,7 @@ class BTLinear(FactorizedLinear):
         )
 
 
-class BTConv2d(FactorizedConv2d):
+class BTConv2d(_PairedModeFactors, FactorizedConv2d):
     """Convolution whose kernel is a block term decomposition over tensorized channels.
 
     With ``C = prod_k c_k``, ``O = prod_k o_k`` and the spatial positions as one mode of size
@@ -617,15 +679,16 @@ class BTConv2d(FactorizedConv2d):
     (32, 16, 3, 3)
     """
 
+    @legacy_layout("in_channels", "out_channels", "kernel_size", "ranks", "stride", "padding")
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         ranks: int | Sequence[int],
+        *,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         n_blocks: int = 2,
         spatial_rank: int | None = None,
         in_modes: Sequence[int] | None = None,
@@ -637,37 +700,22 @@ class BTConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        c = check_int(in_channels, "in_channels", minimum=1)
-        o = check_int(out_channels, "out_channels", minimum=1)
-        super().__init__(c, o, kernel_size, stride, padding, mode)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
+        c, o = self.in_channels, self.out_channels
         kh, kw = self.kernel_size
-        d = _order(in_modes, out_modes, ranks)
-        self.in_modes = _check_modes(in_modes, c, d, "in_modes", "in_channels")
-        self.out_modes = _check_modes(out_modes, o, d, "out_modes", "out_channels")
-        self.ranks = _check_bt_ranks(ranks, self.in_modes, self.out_modes, "in_modes", "out_modes")
+        self.in_modes, self.out_modes, self.ranks = _bt_config(
+            c, o, in_modes, out_modes, ranks, ("in_channels", "out_channels")
+        )
         self.spatial_rank = rs = check_rank_bound(
             kh * kw if spatial_rank is None else spatial_rank, "spatial_rank", kh * kw, "KH*KW"
         )
         self.n_blocks = nb = check_int(n_blocks, "n_blocks", minimum=1)
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, nb * rs * math.prod(self.ranks), d + 2)
-        rng = check_random_state(random_state)
-        nodes = {
-            "spatial": draw_normal(rng, (nb, rs, kh, kw), sigma, dtype),
-            "core": draw_normal(rng, (nb, rs) + self.ranks, sigma, dtype),
-        }
-        for k, (ck, ok, rk) in enumerate(
-            zip(self.in_modes, self.out_modes, self.ranks, strict=True)
-        ):
-            nodes[f"factor{k}"] = draw_normal(rng, (nb, ck, ok, rk), sigma, dtype)
-        self.add_factors(
-            nodes, bias=bias, dtype=dtype, rescale="core" if rescale else None, variance=var
-        )
-
-    @property
-    def order(self) -> int:
-        """``d``, the number of paired channel modes."""
-        return len(self.ranks)
+        shapes = {"spatial": (nb, rs, kh, kw), "core": (nb, rs) + self.ranks}
+        self.init_factors(
+            shapes | self._factor_shapes(), nb * rs * math.prod(self.ranks), init=init,
+            random_state=random_state, dtype=dtype, bias=bias,
+            rescale="core" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
@@ -718,10 +766,10 @@ class BTConv2d(FactorizedConv2d):
         w = check_array(weight, "weight", ndim=4)
         dtype = layer_dtype(w, dtype)
         o, c, kh, kw = w.shape
-        d = _order(in_modes, out_modes, ranks)
-        in_modes = _check_modes(in_modes, c, d, "in_modes", "in_channels")
-        out_modes = _check_modes(out_modes, o, d, "out_modes", "out_channels")
-        ranks = _check_bt_ranks(ranks, in_modes, out_modes, "in_modes", "out_modes")
+        in_modes, out_modes, ranks = _bt_config(
+            c, o, in_modes, out_modes, ranks, ("in_channels", "out_channels")
+        )
+        d = len(ranks)
         rs = check_rank_bound(
             kh * kw if spatial_rank is None else spatial_rank, "spatial_rank", kh * kw, "KH*KW"
         )
@@ -746,8 +794,8 @@ class BTConv2d(FactorizedConv2d):
             o,
             (kh, kw),
             ranks,
-            stride,
-            padding,
+            stride=stride,
+            padding=padding,
             n_blocks=n_blocks,
             spatial_rank=rs,
             in_modes=in_modes,
@@ -763,13 +811,10 @@ class BTConv2d(FactorizedConv2d):
         set_param(layer, "core", np.stack([term.core for term in btd.terms]), dtype)
         for k, (ck, ok, rk) in enumerate(zip(in_modes, out_modes, ranks, strict=True)):
             stacked = np.stack([term.factors[k + 1].reshape(ck, ok, rk) for term in btd.terms])
-            set_param(layer, f"factor{k}", stacked, dtype)
+            set_param(layer, f"factor_{k}", stacked, dtype)
         if b is not None:
             set_param(layer, "bias", b, dtype)
         return record_conversion(layer, w, btd.info)
-
-    def _factors(self, params: dict[str, Any]) -> list[Any]:
-        return [params[f"factor{k}"] for k in range(self.order)]
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """The kernel ``(O, C, KH, KW)``: the blocks rebuilt and summed, modes reordered."""
@@ -819,11 +864,40 @@ class BTConv2d(FactorizedConv2d):
         spatial = b * c * nb * rs * oh * ow * kh * kw
         return spatial + sweep_flops(self.in_modes, self.out_modes, self.ranks, nb, b * oh * ow, rs)
 
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """The spatial convolution of ``B C`` single-channel images (patches ``KH KW`` and
+        ``N_b R_s`` outputs per position) and :func:`sweep_activations` with lead
+        ``B OH OW``."""
+        oh, ow = self.output_size(input_shape)
+        lead = int(input_shape[0]) * oh * ow
+        nb, rs = self.n_blocks, self.spatial_rank
+        spatial = lead * self.in_channels * (math.prod(self.kernel_size) + nb * rs)
+        return spatial + sweep_activations(self.in_modes, self.out_modes, self.ranks, nb, lead, rs)
+
     def reconstruction_flops(self) -> int:
         """:func:`tucker_full_flops` on the modes ``(KH KW, c_1 o_1, ..., c_d o_d)``."""
         kh, kw = self.kernel_size
         sizes = [kh * kw] + [c * o for c, o in zip(self.in_modes, self.out_modes, strict=True)]
         return tucker_full_flops(sizes, (self.spatial_rank,) + self.ranks, self.n_blocks)
+
+    def to_format(self) -> BTDTensor:
+        """The kernel as a :class:`~tensornet.formats.BTDTensor` of shape
+        ``(KH KW, c_1 o_1, ..., c_d o_d)``, one Tucker term per block.
+
+        Mode 0 is the spatial position ``p KW + q`` (factor ``S_n^T``), mode ``k`` pairs the
+        input channel index ``c_k`` (slow) with the output index ``o_k``, as in
+        :meth:`from_weight`.
+
+        Returns
+        -------
+        BTDTensor
+        """
+        p, nb = self.param_copies(), self.n_blocks
+        spatial = p["spatial"].reshape(nb, self.spatial_rank, -1).transpose(0, 2, 1)
+        factors = [f.reshape(nb, f.shape[1] * f.shape[2], -1) for f in self._factors(p)]
+        return BTDTensor(
+            [(p["core"][n], [spatial[n]] + [f[n] for f in factors]) for n in range(nb)]
+        )
 
     def extra_repr(self) -> str:
         return (

@@ -23,19 +23,18 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state
+from ..._validation import check_array
 from ...decompositions import cp_als
+from ...formats.cp import CPTensor
 from ._channel_ops import depthwise_conv2d, pointwise_conv2d
 from .base import (
     FactorizedConv2d,
     check_bias,
     check_rank_bound,
-    draw_normal,
     layer_dtype,
-    node_std,
+    legacy_layout,
     record_conversion,
     set_param,
-    target_variance,
 )
 
 __all__ = ["CPConv2d"]
@@ -142,15 +141,16 @@ class CPConv2d(FactorizedConv2d):
     (32, 16, 3, 3)
     """
 
+    @legacy_layout("in_channels", "out_channels", "kernel_size", "rank", "stride", "padding")
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         rank: int,
+        *,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         bias: bool = True,
         init: str = "he",
         rescale: bool = False,
@@ -158,23 +158,16 @@ class CPConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        c = check_int(in_channels, "in_channels", minimum=1)
-        o = check_int(out_channels, "out_channels", minimum=1)
-        super().__init__(c, o, kernel_size, stride, padding, mode)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
         bound = max_cp_rank(self.weight_shape)
         self.rank = r = check_rank_bound(
             rank, "rank", bound, f"min_k prod_(l != k) I_l for the kernel {self.weight_shape}"
         )
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, r, 4)
-        rng = check_random_state(random_state)
-        factors = {
-            name: draw_normal(rng, (n, r), sigma, dtype)
-            for name, n in zip(_NAMES, self.weight_shape, strict=True)
-        }
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="U_out" if rescale else None, variance=var
-        )
+        shapes = {name: (n, r) for name, n in zip(_NAMES, self.weight_shape, strict=True)}
+        self.init_factors(
+            shapes, r, init=init, random_state=random_state, dtype=dtype, bias=bias,
+            rescale="U_out" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
@@ -236,8 +229,8 @@ class CPConv2d(FactorizedConv2d):
             o,
             (kh, kw),
             r,
-            stride,
-            padding,
+            stride=stride,
+            padding=padding,
             bias=b is not None,
             mode=mode,
             random_state=0,
@@ -273,10 +266,31 @@ class CPConv2d(FactorizedConv2d):
         oh, ow = self.output_size(input_shape)
         return b * self.rank * (h * w * c + oh * w * kh + oh * ow * kw + oh * ow * o)
 
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """``B R`` times the three intermediate planes (and the two padded copies the depthwise
+        convolutions read), plus the output."""
+        o = self.out_channels
+        b, h, w = int(input_shape[0]), int(input_shape[2]), int(input_shape[3])
+        oh, ow = self.output_size(input_shape)
+        (ph, pw) = self.padding
+        planes = h * w + (h + 2 * ph) * w + oh * w + oh * (w + 2 * pw) + oh * ow
+        return b * self.rank * planes + b * o * oh * ow
+
     def reconstruction_flops(self) -> int:
         """``R (KH KW + C KH KW + O C KH KW)``."""
         o, c, kh, kw = self.weight_shape
         return self.rank * (kh * kw + c * kh * kw + o * c * kh * kw)
+
+    def to_format(self) -> CPTensor:
+        """The kernel as a rank-``R`` :class:`~tensornet.formats.CPTensor` of shape
+        ``(O, C, KH, KW)`` with factors ``U_out, U_in, U_h, U_w``; ``full()`` is :meth:`weight`.
+
+        Returns
+        -------
+        CPTensor
+        """
+        p = self.param_copies()
+        return CPTensor(None, [p[name] for name in _NAMES])
 
     def extra_repr(self) -> str:
         return (

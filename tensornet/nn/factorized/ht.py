@@ -28,24 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from ..._validation import check_int, check_random_state
+from ..._validation import check_array, check_int
 from ...decompositions.ht import ht_max_ranks, ht_svd
 from ...formats.ht import DimensionTree, HTTensor, _as_tree
-from ._network import (
-    Network,
-    NetworkLinear,
-    check_modes,
-    draw_factors,
-    factor_cap,
-    interleave,
-)
+from ._network import Network, NetworkLinear, factor_cap, interleave
 from .base import (
-    check_linear_weight,
     layer_dtype,
+    legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
-    target_variance,
+    resolve_mode_pair,
+    weight_modes,
 )
 
 __all__ = ["HTLinear"]
@@ -85,13 +78,18 @@ class HTLinear(NetworkLinear):
 
     Parameters
     ----------
-    in_modes, out_modes : sequence of int
-        ``(m_1, ..., m_d)`` and ``(n_1, ..., n_d)`` with ``N = prod m_k``, ``M = prod n_k``,
-        ``d >= 2``.
+    in_features, out_features : int
+        ``N`` and ``M`` of the dense equivalent.
     ranks : int or sequence of int
         Node ranks: an ``int`` for every non-root node (capped at each node's largest useful
         rank, :func:`~tensornet.decompositions.ht_max_ranks`) or one per non-root node in
         ``tree.nodes[1:]`` order.
+    in_modes, out_modes : sequence of int, optional
+        ``(m_1, ..., m_d)`` and ``(n_1, ..., n_d)`` with ``N = prod m_k``, ``M = prod n_k``,
+        ``d >= 2``; by default :func:`~tensornet.nn.factorized.suggest_modes` with
+        ``d = n_cores``.
+    n_cores : int, optional
+        ``d`` when no modes are given (default: the given modes' length, the tree's, else 3).
     tree : DimensionTree or nested sequence, optional
         The dimension tree over the ``d`` mode pairs; balanced by default.
     bias : bool
@@ -100,12 +98,12 @@ class HTLinear(NetworkLinear):
         Target variance of the implied dense weight (``2/N``, ``2/(N+M)``, ``1/N``).
     rescale : bool
         After sampling, scale the first leaf so that ``mean(W**2)`` equals the target exactly.
+    mode : {"auto", "factors", "dense"}
+        Forward path (see :class:`~tensornet.nn.factorized.FactorizedLayer`).
     random_state : None, int or numpy.random.Generator
         Seed of the initialization.
     dtype : numpy dtype
         Parameter dtype (float32 by default).
-    mode : {"auto", "factors", "dense"}
-        Forward path (see :class:`~tensornet.nn.factorized.FactorizedLayer`).
 
     Attributes
     ----------
@@ -117,27 +115,35 @@ class HTLinear(NetworkLinear):
 
     Examples
     --------
-    >>> layer = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=4, random_state=0)
+    >>> layer = HTLinear(784, 625, ranks=4, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5),
+    ...                  random_state=0)
     >>> layer.weight().shape, layer.n_params
     ((784, 625), 1209)
     """
 
+    @legacy_layout("in_modes", "out_modes", "ranks", modes_first=True)
     def __init__(
         self,
-        in_modes: Sequence[int],
-        out_modes: Sequence[int],
+        in_features: int,
+        out_features: int,
         ranks: int | Sequence[int] = 8,
         *,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        n_cores: int | None = None,
         tree: Any = None,
         bias: bool = True,
         init: str = "he",
         rescale: bool = False,
+        mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
-        mode: str = "auto",
     ) -> None:
-        ins, outs = check_modes(in_modes, out_modes)
-        super().__init__(math.prod(ins), math.prod(outs), mode)
+        super().__init__(in_features, out_features, mode)
+        n, m = self.in_features, self.out_features
+        if n_cores is None and isinstance(tree, DimensionTree):
+            n_cores = tree.d
+        ins, outs = resolve_mode_pair(n, m, in_modes, out_modes, n_cores, min_modes=2)
         self.in_modes, self.out_modes = ins, outs
         d = len(ins)
         self.tree = _as_tree(tree, d)
@@ -148,12 +154,10 @@ class HTLinear(NetworkLinear):
         self._names = list(shapes)
         self._build_networks(shapes, labels)
 
-        variance = target_variance(init, *self.fans)
-        bonds = math.prod(self.ranks)
-        std = node_std(variance, bonds, 2 * d - 1)
-        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        first = self._names[0] if rescale else None
-        self.add_factors(factors, bias=bias, dtype=dtype, rescale=first, variance=variance)
+        self.init_factors(
+            shapes, math.prod(self.ranks), init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale=self._names[0] if rescale else None,
+        )  # fmt: skip
 
     # ----------------------------------------------------------------- structure
     def _factor_layout(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple]]:
@@ -161,8 +165,8 @@ class HTLinear(NetworkLinear):
         tree, shapes, labels = self.tree, {}, {}
         for k in range(tree.d):
             t = tree.leaf_of_mode(k)
-            shapes[f"leaf{k}"] = (self.in_modes[k], self.out_modes[k], self._node_rank[t])
-            labels[f"leaf{k}"] = (("i", k), ("j", k), ("a", t))
+            shapes[f"leaf_{k}"] = (self.in_modes[k], self.out_modes[k], self._node_rank[t])
+            labels[f"leaf_{k}"] = (("i", k), ("j", k), ("a", t))
         for t in tree.interior:
             left, right = tree.children[t]
             if t == 0:
@@ -170,8 +174,8 @@ class HTLinear(NetworkLinear):
                 labels["root"] = (("a", left), ("a", right))
             else:
                 r = self._node_rank
-                shapes[f"transfer{t}"] = (r[left], r[right], r[t])
-                labels[f"transfer{t}"] = (("a", left), ("a", right), ("a", t))
+                shapes[f"transfer_{t}"] = (r[left], r[right], r[t])
+                labels[f"transfer_{t}"] = (("a", left), ("a", right), ("a", t))
         return shapes, labels
 
     def _build_networks(self, shapes: dict, labels: dict) -> None:
@@ -198,11 +202,6 @@ class HTLinear(NetworkLinear):
         """The HT nodes, leaves first, in the order of the networks."""
         return [params[name] for name in self._names]
 
-    @property
-    def input_modes(self) -> tuple[int, ...]:
-        """``(m_1, ..., m_d)``."""
-        return self.in_modes
-
     def to_format(self) -> HTTensor:
         """The weight as an :class:`~tensornet.formats.HTTensor` of mode sizes ``m_k n_k``.
 
@@ -210,12 +209,12 @@ class HTLinear(NetworkLinear):
         -------
         HTTensor
         """
-        p = self.params
+        p = self.param_copies()
         leaves = [
-            p[f"leaf{k}"].reshape(self.in_modes[k] * self.out_modes[k], -1)
+            p[f"leaf_{k}"].reshape(self.in_modes[k] * self.out_modes[k], -1)
             for k in range(self.tree.d)
         ]
-        transfers = {t: p[f"transfer{t}"] for t in self.tree.interior if t != 0}
+        transfers = {t: p[f"transfer_{t}"] for t in self.tree.interior if t != 0}
         transfers[0] = p["root"]
         return HTTensor(self.tree, leaves, transfers)
 
@@ -226,10 +225,11 @@ class HTLinear(NetworkLinear):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        in_modes: Sequence[int],
-        out_modes: Sequence[int],
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
         ranks: int | Sequence[int] | None = None,
         eps: float | None = None,
+        n_cores: int | None = None,
         tree: Any = None,
         mode: str = "auto",
         dtype: Any = None,
@@ -246,8 +246,8 @@ class HTLinear(NetworkLinear):
             Dense weight in :class:`~tensornet.nn.Linear`'s layout.
         bias : array_like, shape (M,), optional
             Copied into the layer (no bias parameter when ``None``).
-        in_modes, out_modes : sequence of int
-            Tensorization of ``N`` and ``M``.
+        in_modes, out_modes, n_cores :
+            Tensorization of ``N`` and ``M``, as for the constructor.
         ranks : int or sequence of int, optional
             Rank caps, as in :func:`~tensornet.decompositions.ht_svd`.
         eps : float, optional
@@ -263,22 +263,26 @@ class HTLinear(NetworkLinear):
         -------
         HTLinear
         """
-        ins, outs = check_modes(in_modes, out_modes)
-        w = check_linear_weight(weight, ins, outs)
+        w = check_array(weight, "weight", ndim=2)
+        if n_cores is None and isinstance(tree, DimensionTree):
+            n_cores = tree.d
+        ins, outs = weight_modes(w, in_modes, out_modes, n_cores, min_modes=2)
         dtype = layer_dtype(w, dtype)
         h = ht_svd(interleave(w.astype(np.float64), ins, outs), ranks=ranks, eps=eps, tree=tree)
         layer = cls(
-            ins, outs, h.ranks[1:], tree=h.tree, bias=bias is not None, dtype=dtype, mode=mode
-        )
-        factors = {f"leaf{k}": h.leaves[k].reshape(ins[k], outs[k], -1) for k in range(len(ins))}
+            *w.shape, h.ranks[1:], in_modes=ins, out_modes=outs, tree=h.tree,
+            bias=bias is not None, dtype=dtype, mode=mode,
+        )  # fmt: skip
+        factors = {f"leaf_{k}": h.leaves[k].reshape(ins[k], outs[k], -1) for k in range(len(ins))}
         for t in h.tree.interior:
             value = h.transfers[t][:, :, 0] if t == 0 else h.transfers[t]
-            factors["root" if t == 0 else f"transfer{t}"] = value
+            factors["root" if t == 0 else f"transfer_{t}"] = value
         load_factors(layer, factors, bias)
         return record_conversion(layer, w, h.info)
 
     def extra_repr(self) -> str:
         return (
-            f"in_modes={self.in_modes}, out_modes={self.out_modes}, ranks={self.ranks}, "
-            f"tree={self.tree.spec}, mode={self.mode!r}"
+            f"{self.in_features}, {self.out_features}, ranks={self.ranks}, "
+            f"in_modes={self.in_modes}, out_modes={self.out_modes}, tree={self.tree.spec}, "
+            f"mode={self.mode!r}"
         )

@@ -45,20 +45,20 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_random_state, check_shape
+from ..._validation import check_array, check_shape
 from ...decompositions.kron import gkpd, kpd
 from ...formats.kron import KronTensor
 from ..conv import conv2d, conv_output_size
-from ._network import Network, NetworkLinear, Tape, contract, draw_factors, factor_cap
+from ._network import Network, NetworkLinear, Tape, contract, factor_cap
 from .base import (
     FactorizedConv2d,
     check_rank_bound,
     layer_dtype,
+    legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
+    sequence_at,
     suggest_modes,
-    target_variance,
 )
 
 __all__ = ["KPLinear", "GKPConv2d", "default_conv_a_shape"]
@@ -92,44 +92,45 @@ class KPLinear(NetworkLinear):
     ----------
     in_features, out_features : int
         ``N = m_1 m_2`` and ``M = n_1 n_2``.
+    rank : int
+        Number of Kronecker terms ``R`` (at most ``min(m_1 n_1, m_2 n_2)``).
     a_shape : (int, int), optional
         ``(m_1, n_1)``, the shape of each ``A_r`` (``m_1`` divides ``N``, ``n_1`` divides
         ``M``); by default the larger factor of the most balanced split of each size.
-    rank : int
-        Number of Kronecker terms ``R`` (at most ``min(m_1 n_1, m_2 n_2)``).
     bias : bool
         Learn an additive bias (zero at start).
     init : {"he", "glorot", "lecun"}
         Target variance of the implied dense weight.
     rescale : bool
         Scale ``A`` after sampling so that ``mean(W**2)`` equals the target exactly.
+    mode : {"auto", "factors", "dense"}
+        Forward path (see :class:`~tensornet.nn.factorized.FactorizedLayer`).
     random_state : None, int or numpy.random.Generator
         Seed of the initialization.
     dtype : numpy dtype
         Parameter dtype (float32 by default).
-    mode : {"auto", "factors", "dense"}
-        Forward path (see :class:`~tensornet.nn.factorized.FactorizedLayer`).
 
     Examples
     --------
-    >>> layer = KPLinear(784, 300, a_shape=(28, 20), rank=4, random_state=0)
+    >>> layer = KPLinear(784, 300, rank=4, a_shape=(28, 20), random_state=0)
     >>> layer.weight().shape, layer.n_params
     ((784, 300), 4220)
     """
 
+    @legacy_layout("in_features", "out_features", "a_shape", "rank", when=sequence_at(2))
     def __init__(
         self,
         in_features: int,
         out_features: int,
-        a_shape: Sequence[int] | None = None,
         rank: int = 1,
         *,
+        a_shape: Sequence[int] | None = None,
         bias: bool = True,
         init: str = "he",
         rescale: bool = False,
+        mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
-        mode: str = "auto",
     ) -> None:
         n, m = check_shape((in_features, out_features), "(in_features, out_features)")
         super().__init__(n, m, mode)
@@ -154,13 +155,10 @@ class KPLinear(NetworkLinear):
         )
         self._dense_net = Network([la, lb], ("i1", "i2", "j1", "j2"), sizes)
 
-        variance = target_variance(init, *self.fans)
-        std = node_std(variance, r, 2)
-        shapes = {"a": (r, *a), "b": (r, *b)}
-        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
-        )
+        self.init_factors(
+            {"a": (r, *a), "b": (r, *b)}, r, init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="a" if rescale else None,
+        )  # fmt: skip
 
     def network_factors(self, params: dict[str, Any]) -> list[Any]:
         """``A`` then ``B``: the forward pass is ``y_b = vec(sum_r A_r^T X_b B_r)``."""
@@ -178,7 +176,8 @@ class KPLinear(NetworkLinear):
         -------
         KronTensor
         """
-        return KronTensor(self.params["a"], self.params["b"])
+        p = self.param_copies()
+        return KronTensor(p["a"], p["b"])
 
     @classmethod
     def from_weight(
@@ -225,14 +224,16 @@ class KPLinear(NetworkLinear):
         if a_shape is None:
             a_shape = (suggest_modes(n, 2)[0], suggest_modes(m, 2)[0])
         k = kpd(w.astype(np.float64), a_shape, rank=rank, eps=eps)
-        layer = cls(n, m, k.a_shape, k.ranks[0], bias=bias is not None, dtype=dtype, mode=mode)
+        layer = cls(
+            n, m, k.ranks[0], a_shape=k.a_shape, bias=bias is not None, dtype=dtype, mode=mode
+        )
         load_factors(layer, {"a": k.a_factors, "b": k.b_factors}, bias)
         return record_conversion(layer, w, k.info)
 
     def extra_repr(self) -> str:
         return (
-            f"{self.in_features}, {self.out_features}, a_shape={self.a_shape}, "
-            f"b_shape={self.b_shape}, rank={self.rank}, mode={self.mode!r}"
+            f"{self.in_features}, {self.out_features}, rank={self.rank}, "
+            f"a_shape={self.a_shape}, b_shape={self.b_shape}, mode={self.mode!r}"
         )
 
 
@@ -249,12 +250,12 @@ class GKPConv2d(FactorizedConv2d):
         ``C = C_1 C_2`` and ``F = F_1 F_2``.
     kernel_size : int or (int, int)
         ``(KH, KW) = (kh_1 kh_2, kw_1 kw_2)``.
+    rank : int
+        Number of Kronecker terms ``R``.
     a_shape : (int, int, int, int), optional
         ``(F_1, C_1, kh_1, kw_1)``, the shape of each ``A_r``; each entry divides the matching
         size and, per spatial axis, ``kh_1 = 1`` or ``kh_1 = KH`` (same for the width). By
         default :func:`default_conv_a_shape`: ``(F_1, C_1, KH, 1)`` from balanced splits.
-    rank : int
-        Number of Kronecker terms ``R``.
     stride, padding : int or (int, int)
         As for :class:`~tensornet.nn.Conv2d`.
     bias : bool
@@ -263,36 +264,40 @@ class GKPConv2d(FactorizedConv2d):
         Target variance of the implied kernel (fans as for a dense convolution).
     rescale : bool
         Scale ``A`` after sampling so that ``mean(K**2)`` equals the target exactly.
+    mode : {"auto", "factors", "dense"}
+        Forward path.
     random_state : None, int or numpy.random.Generator
         Seed of the initialization.
     dtype : numpy dtype
         Parameter dtype (float32 by default).
-    mode : {"auto", "factors", "dense"}
-        Forward path.
 
     Examples
     --------
-    >>> layer = GKPConv2d(16, 32, 3, a_shape=(8, 4, 3, 1), rank=2, padding=1, random_state=0)
+    >>> layer = GKPConv2d(16, 32, 3, rank=2, a_shape=(8, 4, 3, 1), padding=1, random_state=0)
     >>> layer.weight().shape, layer.n_params
     ((32, 16, 3, 3), 320)
     """
 
+    @legacy_layout(
+        "in_channels", "out_channels", "kernel_size", "a_shape", "rank", "stride", "padding",
+        when=sequence_at(3),
+    )  # fmt: skip
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        a_shape: Sequence[int] | None = None,
         rank: int = 1,
+        *,
+        a_shape: Sequence[int] | None = None,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         bias: bool = True,
         init: str = "he",
         rescale: bool = False,
+        mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
-        mode: str = "auto",
     ) -> None:
         c, f = check_shape((in_channels, out_channels), "(in_channels, out_channels)")
         super().__init__(c, f, kernel_size, stride, padding, mode)
@@ -331,13 +336,10 @@ class GKPConv2d(FactorizedConv2d):
             sizes,
         )
 
-        variance = target_variance(init, *self.fans)
-        std = node_std(variance, r, 2)
-        shapes = {"a": (r, *a), "b": (r, *b)}
-        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="a" if rescale else None, variance=variance
-        )
+        self.init_factors(
+            {"a": (r, *a), "b": (r, *b)}, r, init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="a" if rescale else None,
+        )  # fmt: skip
 
     def dense_weight(self, params: dict[str, Any]) -> Any:
         """``K = sum_r A_r ⊗ B_r`` of shape ``(F, C, KH, KW)`` (autograd-traceable).
@@ -407,6 +409,15 @@ class GKPConv2d(FactorizedConv2d):
         (f1, c1, kh1, kw1), (f2, c2, kh2, kw2), r = self.a_shape, self.b_shape, self.rank
         return r * (n * c1 * h1 * w1 * f2 * c2 * kh2 * kw2 + n * f2 * oh * ow * f1 * c1 * kh1 * kw1)
 
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """Each of the two convolutions' patches and outputs, and the two reordering copies."""
+        n = int(input_shape[0])
+        (h1, w1), (oh, ow) = self._stage_shapes(input_shape)
+        (f1, c1, kh1, kw1), (f2, c2, kh2, kw2), r = self.a_shape, self.b_shape, self.rank
+        first = n * c1 * h1 * w1 * (c2 * kh2 * kw2 + 2 * r * f2)
+        second = n * f2 * oh * ow * (r * c1 * kh1 * kw1 + f1) + n * f1 * f2 * oh * ow
+        return first + second
+
     def reconstruction_flops(self) -> int:
         """``R F C KH KW`` multiply-adds to form ``sum_r A_r ⊗ B_r``."""
         return self._dense_net.flops(1)
@@ -418,7 +429,8 @@ class GKPConv2d(FactorizedConv2d):
         -------
         KronTensor
         """
-        return KronTensor(self.params["a"], self.params["b"])
+        p = self.param_copies()
+        return KronTensor(p["a"], p["b"])
 
     @classmethod
     def from_weight(
@@ -469,23 +481,15 @@ class GKPConv2d(FactorizedConv2d):
         a = check_shape(default_conv_a_shape(w.shape) if a_shape is None else a_shape, "a_shape")
         k = gkpd(w.astype(np.float64), a, rank=rank, eps=eps)
         layer = cls(
-            c,
-            f,
-            (kh, kw),
-            a,
-            k.ranks[0],
-            stride,
-            padding,
-            bias=bias is not None,
-            dtype=dtype,
-            mode=mode,
-        )
+            c, f, (kh, kw), k.ranks[0], a_shape=a, stride=stride, padding=padding,
+            bias=bias is not None, dtype=dtype, mode=mode,
+        )  # fmt: skip
         load_factors(layer, {"a": k.a_factors, "b": k.b_factors}, bias)
         return record_conversion(layer, w, k.info)
 
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"a_shape={self.a_shape}, b_shape={self.b_shape}, rank={self.rank}, "
+            f"rank={self.rank}, a_shape={self.a_shape}, b_shape={self.b_shape}, "
             f"stride={self.stride}, padding={self.padding}, mode={self.mode!r}"
         )

@@ -21,8 +21,9 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_option, check_random_state
+from ..._validation import check_array, check_option
 from ...decompositions import truncated_svd
+from ...formats.cp import CPTensor
 from ..conv import conv2d
 from ..layers import linear
 from ._channel_ops import pointwise_conv2d
@@ -31,12 +32,10 @@ from .base import (
     FactorizedLinear,
     check_bias,
     check_rank_bound,
-    draw_normal,
     layer_dtype,
-    node_std,
+    legacy_layout,
     record_conversion,
     set_param,
-    target_variance,
 )
 
 __all__ = ["LowRankLinear", "LowRankConv2d"]
@@ -114,22 +113,17 @@ class LowRankLinear(FactorizedLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        n = check_int(in_features, "in_features", minimum=1)
-        m = check_int(out_features, "out_features", minimum=1)
-        super().__init__(n, m, mode)
+        super().__init__(in_features, out_features, mode)
+        n, m = self.in_features, self.out_features
         self.rank = check_rank_bound(rank, "rank", min(n, m), "min(in_features, out_features)")
         self.diag = bool(diag)
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, self.rank, 2)
-        rng = check_random_state(random_state)
-        u = draw_normal(rng, (n, self.rank), sigma, dtype)
-        v = draw_normal(rng, (self.rank, m), sigma, dtype)
-        factors = {"U": u, "s": np.ones(self.rank, dtype=dtype), "V": v}
+        shapes = {"U": (n, self.rank), "s": np.ones(self.rank, dtype=dtype), "V": (self.rank, m)}
         if not self.diag:
-            del factors["s"]
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="V" if rescale else None, variance=var
-        )
+            del shapes["s"]
+        self.init_factors(
+            shapes, self.rank, init=init, random_state=random_state, dtype=dtype, bias=bias,
+            rescale="V" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
@@ -220,6 +214,21 @@ class LowRankLinear(FactorizedLinear):
         n, m, r = self.in_features, self.out_features, self.rank
         return n * r * m + (n * r if self.diag else 0)
 
+    def to_format(self) -> CPTensor:
+        """The weight as a rank-``R`` :class:`~tensornet.formats.CPTensor` of shape ``(N, M)``.
+
+        CP is the natural format of a low-rank matrix: ``U V = sum_r u_r ∘ v_r`` is an order-2
+        CP of rank ``R`` with factors ``U`` and ``V^T``, and the SVD's ``s`` (``diag=True``)
+        is its weight vector; a Tucker form would need an ``R x R`` core that is diagonal.
+
+        Returns
+        -------
+        CPTensor
+            ``full()`` equals :meth:`weight`.
+        """
+        p = self.param_copies()
+        return CPTensor(p.get("s"), [p["U"], p["V"].T])
+
     def extra_repr(self) -> str:
         return (
             f"{self.in_features}, {self.out_features}, rank={self.rank}, diag={self.diag}, "
@@ -281,15 +290,16 @@ class LowRankConv2d(FactorizedConv2d):
     1184
     """
 
+    @legacy_layout("in_channels", "out_channels", "kernel_size", "rank", "stride", "padding")
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         rank: int,
+        *,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         scheme: str = "channel",
         bias: bool = True,
         init: str = "he",
@@ -298,9 +308,8 @@ class LowRankConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        c = check_int(in_channels, "in_channels", minimum=1)
-        o = check_int(out_channels, "out_channels", minimum=1)
-        super().__init__(c, o, kernel_size, stride, padding, mode)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
+        c, o = self.in_channels, self.out_channels
         self.scheme = check_option(scheme, "scheme", SCHEMES)
         kh, kw = self.kernel_size
         if self.scheme == "channel":
@@ -309,14 +318,10 @@ class LowRankConv2d(FactorizedConv2d):
             bound, what = min(c * kh, o * kw), "min(C*KH, O*KW) for the spatial scheme"
         self.rank = r = check_rank_bound(rank, "rank", bound, what)
         u_shape, v_shape = self._factor_shapes()
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, r, 2)
-        rng = check_random_state(random_state)
-        u = draw_normal(rng, u_shape, sigma, dtype)
-        v = draw_normal(rng, v_shape, sigma, dtype)
-        self.add_factors(
-            {"U": u, "V": v}, bias=bias, dtype=dtype, rescale="V" if rescale else None, variance=var
-        )
+        self.init_factors(
+            {"U": u_shape, "V": v_shape}, r, init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="V" if rescale else None,
+        )  # fmt: skip
 
     def _factor_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         o, c, kh, kw = self.weight_shape
@@ -390,8 +395,8 @@ class LowRankConv2d(FactorizedConv2d):
             o,
             (kh, kw),
             r,
-            stride,
-            padding,
+            stride=stride,
+            padding=padding,
             scheme=scheme,
             bias=b is not None,
             mode=mode,
@@ -441,9 +446,38 @@ class LowRankConv2d(FactorizedConv2d):
             return b * oh * ow * self.rank * (c * kh * kw + o)
         return b * oh * self.rank * (width * c * kh + ow * o * kw)
 
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """Channel: patches ``C KH KW``, ``R`` and ``O`` per output position; spatial: each of
+        the two convolutions' patches and output."""
+        o, c, kh, kw = self.weight_shape
+        b, width, r = int(input_shape[0]), int(input_shape[3]), self.rank
+        oh, ow = self.output_size(input_shape)
+        if self.scheme == "channel":
+            return b * oh * ow * (c * kh * kw + r + o)
+        return b * oh * width * (c * kh + r) + b * oh * ow * (r * kw + o)
+
     def reconstruction_flops(self) -> int:
         """``O C KH KW R`` (one matrix product, either scheme)."""
         return math.prod(self.weight_shape) * self.rank
+
+    def to_format(self) -> CPTensor:
+        """The matricized kernel as a rank-``R`` :class:`~tensornet.formats.CPTensor`.
+
+        As for :meth:`LowRankLinear.to_format`, an order-2 CP (a sum of ``R`` outer products).
+        ``scheme="channel"``: shape ``(O, C KH KW)``, factors ``V`` and ``U`` flattened, so
+        ``full().reshape(O, C, KH, KW)`` is :meth:`weight`. ``scheme="spatial"``: shape
+        ``(C KH, O KW)``, so ``full().reshape(C, KH, O, KW).transpose(2, 0, 1, 3)`` is
+        :meth:`weight`.
+
+        Returns
+        -------
+        CPTensor
+        """
+        p, r = self.param_copies(), self.rank
+        if self.scheme == "channel":
+            return CPTensor(None, [p["V"], p["U"].reshape(r, -1).T])
+        right = p["V"].transpose(1, 0, 2, 3).reshape(r, -1)
+        return CPTensor(None, [p["U"].reshape(r, -1).T, right.T])
 
     def extra_repr(self) -> str:
         return (

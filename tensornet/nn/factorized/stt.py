@@ -35,24 +35,17 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_int, check_random_state, check_ranks
+from ..._validation import check_array, check_int, check_ranks
 from ...decompositions.stp import stt_svd
 from ...formats.stp import STTTensor
-from ._network import (
-    Network,
-    NetworkLinear,
-    check_modes,
-    draw_factors,
-    factor_cap,
-    interleave,
-)
+from ._network import Network, NetworkLinear, factor_cap, interleave
 from .base import (
-    check_linear_weight,
     layer_dtype,
+    legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
-    target_variance,
+    resolve_mode_pair,
+    weight_modes,
 )
 
 __all__ = ["STTLinear"]
@@ -88,25 +81,30 @@ class STTLinear(NetworkLinear):
 
     Parameters
     ----------
-    in_modes, out_modes : sequence of int
-        ``(m_1, ..., m_d)`` and ``(n_1, ..., n_d)``, ``d >= 2``; ``t`` divides ``m_1 n_1``.
+    in_features, out_features : int
+        ``N`` and ``M`` of the dense equivalent.
     ranks : int or sequence of int
         Full STT bond sizes ``r_1, ..., r_{d-1}``, multiples of ``t`` (an ``int`` for every
         bond, capped at the largest useful size).
     t : int
         The STP factor (``t = 1`` is the TT-matrix layer).
+    in_modes, out_modes : sequence of int, optional
+        ``(m_1, ..., m_d)`` and ``(n_1, ..., n_d)``, ``d >= 2``; ``t`` divides ``m_1 n_1``; by
+        default :func:`~tensornet.nn.factorized.suggest_modes` with ``d = n_cores``.
+    n_cores : int, optional
+        ``d`` when no modes are given (default: the given modes' length, else 3).
     bias : bool
         Learn an additive bias (zero at start).
     init : {"he", "glorot", "lecun"}
         Target variance of the implied dense weight.
     rescale : bool
         Scale the first core after sampling so that ``mean(W**2)`` equals the target exactly.
+    mode : {"auto", "factors", "dense"}
+        Forward path (see :class:`~tensornet.nn.factorized.FactorizedLayer`).
     random_state : None, int or numpy.random.Generator
         Seed of the initialization.
     dtype : numpy dtype
         Parameter dtype (float32 by default).
-    mode : {"auto", "factors", "dense"}
-        Forward path (see :class:`~tensornet.nn.factorized.FactorizedLayer`).
 
     Attributes
     ----------
@@ -117,27 +115,33 @@ class STTLinear(NetworkLinear):
 
     Examples
     --------
-    >>> layer = STTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=8, t=2, random_state=0)
+    >>> layer = STTLinear(784, 625, ranks=8, t=2, in_modes=(4, 7, 4, 7),
+    ...                   out_modes=(5, 5, 5, 5), random_state=0)
     >>> layer.weight().shape, layer.n_params
     ((784, 625), 1725)
     """
 
+    @legacy_layout("in_modes", "out_modes", "ranks", "t", modes_first=True)
     def __init__(
         self,
-        in_modes: Sequence[int],
-        out_modes: Sequence[int],
+        in_features: int,
+        out_features: int,
         ranks: int | Sequence[int] = 8,
-        t: int = 2,
         *,
+        t: int = 2,
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
+        n_cores: int | None = None,
         bias: bool = True,
         init: str = "he",
         rescale: bool = False,
+        mode: str = "auto",
         random_state: Any = None,
         dtype: Any = np.float32,
-        mode: str = "auto",
     ) -> None:
-        ins, outs = check_modes(in_modes, out_modes)
-        super().__init__(math.prod(ins), math.prod(outs), mode)
+        super().__init__(in_features, out_features, mode)
+        n, m = self.in_features, self.out_features
+        ins, outs = resolve_mode_pair(n, m, in_modes, out_modes, n_cores, min_modes=2)
         self.in_modes, self.out_modes = ins, outs
         self.t = check_int(t, "t", minimum=1)
         sizes = tuple(m * n for m, n in zip(ins, outs, strict=True))
@@ -148,18 +152,18 @@ class STTLinear(NetworkLinear):
             )
         self.ranks = _stt_ranks(ranks, self.t, sizes)
         d, q = len(ins), [r // self.t for r in self.ranks]
-        shapes: dict[str, tuple[int, ...]] = {"core0": (sizes[0] // self.t, self.ranks[0])}
+        shapes: dict[str, tuple[int, ...]] = {"core_0": (sizes[0] // self.t, self.ranks[0])}
         labels: list[tuple] = [(("i", 0), ("j", 0), ("a", 1))]
         net_sizes = {("i", 0): ins[0], ("j", 0): outs[0], ("a", 1): q[0]}
         for k in range(1, d):
             ik, jk = ("i", k), ("j", k)
             net_sizes.update({ik: ins[k], jk: outs[k]})
             if k < d - 1:
-                shapes[f"core{k}"] = (q[k - 1], ins[k], outs[k], q[k])
+                shapes[f"core_{k}"] = (q[k - 1], ins[k], outs[k], q[k])
                 labels.append((("a", k), ik, jk, ("a", k + 1)))
                 net_sizes[("a", k + 1)] = q[k]
             else:
-                shapes[f"core{k}"] = (q[k - 1], ins[k], outs[k])
+                shapes[f"core_{k}"] = (q[k - 1], ins[k], outs[k])
                 labels.append((("a", k), ik, jk))
         self._names = list(shapes)
         ins_l = tuple(("i", k) for k in range(d))
@@ -175,17 +179,15 @@ class STTLinear(NetworkLinear):
         )
         self._dense_net = Network(labels, ins_l + outs_l, net_sizes)
 
-        variance = target_variance(init, *self.fans)
-        std = node_std(variance, math.prod(q), d)
-        factors = draw_factors(shapes, std, check_random_state(random_state), dtype)
-        self.add_factors(
-            factors, bias=bias, dtype=dtype, rescale="core0" if rescale else None, variance=variance
-        )
+        self.init_factors(
+            shapes, math.prod(q), init=init, random_state=random_state, dtype=dtype, bias=bias,
+            rescale="core_0" if rescale else None,
+        )  # fmt: skip
 
     # ----------------------------------------------------------------- computation
     def _tt_cores(self, params: dict[str, Any]) -> list[Any]:
         """``G~_1`` (re-indexed, shape ``(m_1, n_1, r_1/t)``) followed by ``G_2, ..., G_d``."""
-        g1 = params["core0"]
+        g1 = params["core_0"]
         q1 = self.ranks[0] // self.t
         first = anp.reshape(g1, (g1.shape[0], q1, self.t))
         first = anp.reshape(
@@ -195,11 +197,6 @@ class STTLinear(NetworkLinear):
 
     network_factors = _tt_cores
 
-    @property
-    def input_modes(self) -> tuple[int, ...]:
-        """``(m_1, ..., m_d)``."""
-        return self.in_modes
-
     def to_format(self) -> STTTensor:
         """The weight as an :class:`~tensornet.formats.STTTensor` of mode sizes ``m_k n_k``.
 
@@ -207,8 +204,8 @@ class STTLinear(NetworkLinear):
         -------
         STTTensor
         """
-        p = self.params
-        cores = [p["core0"][None]]
+        p = self.param_copies()
+        cores = [p["core_0"][None]]
         for name in self._names[1:]:
             g = p[name]
             cores.append(g.reshape(g.shape[0], g.shape[1] * g.shape[2], -1))
@@ -221,11 +218,12 @@ class STTLinear(NetworkLinear):
         weight: np.ndarray,
         bias: np.ndarray | None = None,
         *,
-        in_modes: Sequence[int],
-        out_modes: Sequence[int],
+        in_modes: Sequence[int] | None = None,
+        out_modes: Sequence[int] | None = None,
         t: int = 2,
         ranks: int | Sequence[int] | None = None,
         eps: float | None = None,
+        n_cores: int | None = None,
         mode: str = "auto",
         dtype: Any = None,
     ) -> STTLinear:
@@ -242,8 +240,8 @@ class STTLinear(NetworkLinear):
             Dense weight in :class:`~tensornet.nn.Linear`'s layout.
         bias : array_like, shape (M,), optional
             Copied into the layer.
-        in_modes, out_modes : sequence of int
-            Tensorization of ``N`` and ``M``.
+        in_modes, out_modes, n_cores :
+            Tensorization of ``N`` and ``M``, as for the constructor.
         t : int
             The STP factor.
         ranks : int or sequence of int, optional
@@ -259,19 +257,22 @@ class STTLinear(NetworkLinear):
         -------
         STTLinear
         """
-        ins, outs = check_modes(in_modes, out_modes)
-        w = check_linear_weight(weight, ins, outs)
+        w = check_array(weight, "weight", ndim=2)
+        ins, outs = weight_modes(w, in_modes, out_modes, n_cores, min_modes=2)
         dtype = layer_dtype(w, dtype)
         s = stt_svd(interleave(w.astype(np.float64), ins, outs), ranks=ranks, eps=eps, t=t)
-        layer = cls(ins, outs, s.ranks[1:-1], s.t, bias=bias is not None, dtype=dtype, mode=mode)
-        factors = {"core0": s.cores[0][0]}
+        layer = cls(
+            *w.shape, s.ranks[1:-1], t=s.t, in_modes=ins, out_modes=outs,
+            bias=bias is not None, dtype=dtype, mode=mode,
+        )  # fmt: skip
+        factors = {"core_0": s.cores[0][0]}
         for k in range(1, len(ins)):
-            factors[f"core{k}"] = s.cores[k].reshape(layer._params[f"core{k}"].shape)
+            factors[f"core_{k}"] = s.cores[k].reshape(layer._params[f"core_{k}"].shape)
         load_factors(layer, factors, bias)
         return record_conversion(layer, w, s.info)
 
     def extra_repr(self) -> str:
         return (
-            f"in_modes={self.in_modes}, out_modes={self.out_modes}, ranks={self.ranks}, "
-            f"t={self.t}, mode={self.mode!r}"
+            f"{self.in_features}, {self.out_features}, ranks={self.ranks}, t={self.t}, "
+            f"in_modes={self.in_modes}, out_modes={self.out_modes}, mode={self.mode!r}"
         )

@@ -41,21 +41,22 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks
+from ..._validation import check_array, check_int, check_ranks
 from ...decompositions import tr_svd
+from ...formats.tr import TRTensor
 from ..conv import conv2d
 from ..layers import linear
 from ._ttcore import tt_merge
 from .base import (
+    LEGACY_CONV_LAYOUT,
+    LEGACY_LINEAR_LAYOUT,
     FactorizedConv2d,
     FactorizedLinear,
-    draw_normals,
     layer_dtype,
+    legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
     resolve_modes,
-    target_variance,
 )
 
 __all__ = ["TRLinear", "TRConv2d"]
@@ -69,6 +70,21 @@ def _n_cores(n_cores: int | None, modes: Sequence[int] | None) -> int:
     if n_cores is not None:
         return check_int(n_cores, "n_cores", minimum=1)
     return _DEFAULT_CORES
+
+
+def _ring_modes(
+    in_size: int,
+    out_size: int,
+    in_modes: Any,
+    out_modes: Any,
+    n_cores: int | None,
+    names: tuple[str, str],
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The input and output modes of a ring (their lengths may differ), each given or suggested
+    with ``n_cores`` modes (default 3)."""
+    ins = resolve_modes(in_size, in_modes, "in_modes", names[0], _n_cores(n_cores, in_modes))
+    outs = resolve_modes(out_size, out_modes, "out_modes", names[1], _n_cores(n_cores, out_modes))
+    return ins, outs
 
 
 def merge_ring_cost(modes: Sequence[int], ranks: Sequence[int]) -> int:
@@ -195,11 +211,13 @@ class TRLinear(FactorizedLinear):
     1050
     """
 
+    @legacy_layout(*LEGACY_LINEAR_LAYOUT)
     def __init__(
         self,
         in_features: int,
         out_features: int,
         ranks: int | Sequence[int] = 8,
+        *,
         in_modes: Sequence[int] | None = None,
         out_modes: Sequence[int] | None = None,
         n_cores: int | None = None,
@@ -210,28 +228,19 @@ class TRLinear(FactorizedLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        in_features = check_int(in_features, "in_features", minimum=1)
-        out_features = check_int(out_features, "out_features", minimum=1)
         super().__init__(in_features, out_features, mode)
-        p, q = _n_cores(n_cores, in_modes), _n_cores(n_cores, out_modes)
-        self.in_modes = resolve_modes(in_features, in_modes, "in_modes", "in_features", p)
-        self.out_modes = resolve_modes(out_features, out_modes, "out_modes", "out_features", q)
+        in_features, out_features = self.in_features, self.out_features
+        self.in_modes, self.out_modes = _ring_modes(
+            in_features, out_features, in_modes, out_modes, n_cores, ("in_features", "out_features")
+        )
         p, q = len(self.in_modes), len(self.out_modes)
         self.ranks = _ring_ranks(ranks, p + q)
-        variance = target_variance(init, *self.fans)
-        self.init_std = node_std(variance, math.prod(self.ranks), p + q)
-        rng = check_random_state(random_state)
-        shapes = self.in_core_shapes + self.out_core_shapes
-        drawn = draw_normals(rng, shapes, self.init_std, dtype)
-        factors = {f"in_core_{k}": drawn[k] for k in range(p)}
-        factors.update({f"out_core_{k}": drawn[p + k] for k in range(q)})
-        self.add_factors(
-            factors,
-            bias=bias,
-            dtype=dtype,
-            rescale="in_core_0" if rescale else None,
-            variance=variance,
-        )
+        shapes = {f"in_core_{k}": shape for k, shape in enumerate(self.in_core_shapes)}
+        shapes.update({f"out_core_{k}": shape for k, shape in enumerate(self.out_core_shapes)})
+        self.init_factors(
+            shapes, math.prod(self.ranks), init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="in_core_0" if rescale else None,
+        )  # fmt: skip
 
     @property
     def in_core_shapes(self) -> list[tuple[int, int, int]]:
@@ -323,10 +332,7 @@ class TRLinear(FactorizedLinear):
         """
         weight = check_array(weight, "weight", ndim=2)
         n, m = weight.shape
-        ins = resolve_modes(n, in_modes, "in_modes", "in_features", _n_cores(n_cores, in_modes))
-        outs = resolve_modes(
-            m, out_modes, "out_modes", "out_features", _n_cores(n_cores, out_modes)
-        )
+        ins, outs = _ring_modes(n, m, in_modes, out_modes, n_cores, ("in_features", "out_features"))
         caps = None if ranks is None else _ring_ranks(ranks, len(ins) + len(outs))
         tr = tr_svd(weight.reshape(ins + outs), ranks=caps, eps=eps)
         layer = cls(
@@ -338,6 +344,19 @@ class TRLinear(FactorizedLinear):
         arrays.update({f"out_core_{k}": g for k, g in enumerate(tr.cores[p:])})
         load_factors(layer, arrays, bias)
         return record_conversion(layer, weight, tr.info)
+
+    def to_format(self) -> TRTensor:
+        """The weight as a :class:`~tensornet.TRTensor` of shape ``(m_1, ..., m_p, n_1, ...,
+        n_q)`` (input cores, then output cores); ``full().reshape(N, M)`` is :meth:`weight`.
+
+        Returns
+        -------
+        TRTensor
+        """
+        p = self.param_copies()
+        names = [f"in_core_{k}" for k in range(len(self.in_modes))]
+        names += [f"out_core_{k}" for k in range(len(self.out_modes))]
+        return TRTensor([p[name] for name in names], copy=False)
 
     def extra_repr(self) -> str:
         return (
@@ -385,12 +404,14 @@ class TRConv2d(FactorizedConv2d):
         ``P + Q + 1``, or a rank is < 1.
     """
 
+    @legacy_layout(*LEGACY_CONV_LAYOUT)
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         ranks: int | Sequence[int] = 8,
+        *,
         in_modes: Sequence[int] | None = None,
         out_modes: Sequence[int] | None = None,
         n_cores: int | None = None,
@@ -403,31 +424,21 @@ class TRConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        in_channels = check_int(in_channels, "in_channels", minimum=1)
-        out_channels = check_int(out_channels, "out_channels", minimum=1)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
-        p, q = _n_cores(n_cores, in_modes), _n_cores(n_cores, out_modes)
-        self.in_modes = resolve_modes(in_channels, in_modes, "in_modes", "in_channels", p)
-        self.out_modes = resolve_modes(out_channels, out_modes, "out_modes", "out_channels", q)
+        in_channels, out_channels = self.in_channels, self.out_channels
+        self.in_modes, self.out_modes = _ring_modes(
+            in_channels, out_channels, in_modes, out_modes, n_cores, ("in_channels", "out_channels")
+        )
         p, q = len(self.in_modes), len(self.out_modes)
         self.ranks = _ring_ranks(ranks, p + q + 1)
-        variance = target_variance(init, *self.fans)
-        self.init_std = node_std(variance, math.prod(self.ranks), p + q + 1)
-        rng = check_random_state(random_state)
         r = self.ranks + (self.ranks[0],)
-        spatial = (r[p],) + self.kernel_size + (r[p + 1],)
-        drawn = draw_normals(rng, [*self.in_core_shapes, spatial, *self.out_core_shapes],
-                      self.init_std, dtype)  # fmt: skip
-        factors = {f"in_core_{k}": drawn[k] for k in range(p)}
-        factors["spatial"] = drawn[p]
-        factors.update({f"out_core_{k}": drawn[p + 1 + k] for k in range(q)})
-        self.add_factors(
-            factors,
-            bias=bias,
-            dtype=dtype,
-            rescale="spatial" if rescale else None,
-            variance=variance,
-        )
+        shapes = {f"in_core_{k}": shape for k, shape in enumerate(self.in_core_shapes)}
+        shapes["spatial"] = (r[p],) + self.kernel_size + (r[p + 1],)
+        shapes.update({f"out_core_{k}": shape for k, shape in enumerate(self.out_core_shapes)})
+        self.init_factors(
+            shapes, math.prod(self.ranks), init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="spatial" if rescale else None,
+        )  # fmt: skip
 
     @property
     def in_core_shapes(self) -> list[tuple[int, int, int]]:
@@ -495,6 +506,16 @@ class TRConv2d(FactorizedConv2d):
         last = oh * ow * r0 * re * self.out_channels
         return b * (first + middle + last) + self._merge_flops()
 
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """``B r_0 r_P H W`` after the first ``1 x 1`` convolution, the spatial convolution's
+        patches and output on ``B r_0`` slices, and the output."""
+        b, _, h, w = (int(v) for v in input_shape)
+        oh, ow = self.output_size(input_shape)
+        p = len(self.in_modes)
+        r0, rp, re = self.ranks[0], self.ranks[p], self.ranks[p + 1]
+        middle = b * r0 * oh * ow * (rp * math.prod(self.kernel_size) + re)
+        return b * r0 * rp * h * w + middle + b * oh * ow * self.out_channels
+
     def reconstruction_flops(self) -> int:
         """The merges plus ``C r_0 r_P kh kw r_{P+1} + C kh kw r_0 r_{P+1} S``."""
         p = len(self.in_modes)
@@ -547,10 +568,7 @@ class TRConv2d(FactorizedConv2d):
         """
         weight = check_array(weight, "weight", ndim=4)
         s, c, kh, kw = weight.shape
-        ins = resolve_modes(c, in_modes, "in_modes", "in_channels", _n_cores(n_cores, in_modes))
-        outs = resolve_modes(
-            s, out_modes, "out_modes", "out_channels", _n_cores(n_cores, out_modes)
-        )
+        ins, outs = _ring_modes(c, s, in_modes, out_modes, n_cores, ("in_channels", "out_channels"))
         p, q = len(ins), len(outs)
         caps = None if ranks is None else _ring_ranks(ranks, p + q + 1)
         t = weight.transpose(1, 2, 3, 0).reshape(ins + (kh * kw,) + outs)
@@ -566,6 +584,23 @@ class TRConv2d(FactorizedConv2d):
         arrays.update({f"out_core_{k}": core for k, core in enumerate(tr.cores[p + 1 :])})
         load_factors(layer, arrays, bias)
         return record_conversion(layer, weight, tr.info)
+
+    def to_format(self) -> TRTensor:
+        """The kernel as a :class:`~tensornet.TRTensor` of shape ``(c_1, ..., c_P, kh kw, s_1,
+        ..., s_Q)``, the spatial core in the middle of the ring (the tensorization
+        :meth:`from_weight` decomposes): ``full().reshape(C, kh, kw, S)`` transposed by
+        ``(3, 0, 1, 2)`` is :meth:`weight`.
+
+        Returns
+        -------
+        TRTensor
+        """
+        p = self.param_copies()
+        g = p["spatial"]
+        cores = [p[f"in_core_{k}"] for k in range(len(self.in_modes))]
+        cores.append(g.reshape(g.shape[0], -1, g.shape[3]))
+        cores += [p[f"out_core_{k}"] for k in range(len(self.out_modes))]
+        return TRTensor(cores, copy=False)
 
     def extra_repr(self) -> str:
         return (

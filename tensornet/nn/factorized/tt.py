@@ -41,36 +41,28 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks
+from ..._validation import check_array, check_ranks
 from ...decompositions import tt_matrix_svd, tt_svd
+from ...formats.tt import TTTensor
+from ...formats.tt_matrix import TTMatrix
 from ..conv import conv2d
 from ._ttcore import TTPlan, merge_cost, tt_matmat, tt_merge, tt_plan
 from .base import (
+    LEGACY_CONV_LAYOUT,
+    LEGACY_LINEAR_LAYOUT,
     FactorizedConv2d,
     FactorizedLinear,
-    draw_normals,
     layer_dtype,
+    legacy_layout,
     load_factors,
-    node_std,
     record_conversion,
-    resolve_modes,
-    target_variance,
+    resolve_mode_pair,
 )
 
 __all__ = ["TTLinear", "TTConv2d"]
 
-_DEFAULT_CORES = 3
-
 
 # ------------------------------------------------------------------------------ shared checks
-def default_n_cores(n_cores: int | None, *given: Sequence[int] | None) -> int:
-    """Number of cores: ``n_cores`` if given, else the length of the first given modes, else 3."""
-    if n_cores is not None:
-        return check_int(n_cores, "n_cores", minimum=1)
-    for modes in given:
-        if modes is not None and not isinstance(modes, (int, np.integer)):
-            return len(modes)
-    return _DEFAULT_CORES
 
 
 def _tt_ranks(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...]:
@@ -145,11 +137,13 @@ class TTLinear(FactorizedLinear):
     True
     """
 
+    @legacy_layout(*LEGACY_LINEAR_LAYOUT)
     def __init__(
         self,
         in_features: int,
         out_features: int,
         ranks: int | Sequence[int] = 8,
+        *,
         in_modes: Sequence[int] | None = None,
         out_modes: Sequence[int] | None = None,
         n_cores: int | None = None,
@@ -160,31 +154,18 @@ class TTLinear(FactorizedLinear):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        in_features = check_int(in_features, "in_features", minimum=1)
-        out_features = check_int(out_features, "out_features", minimum=1)
         super().__init__(in_features, out_features, mode)
-        d = default_n_cores(n_cores, in_modes, out_modes)
-        self.in_modes = resolve_modes(in_features, in_modes, "in_modes", "in_features", d)
-        self.out_modes = resolve_modes(out_features, out_modes, "out_modes", "out_features", d)
-        if len(self.in_modes) != len(self.out_modes):
-            raise ValueError(
-                f"out_modes={self.out_modes} has length {len(self.out_modes)} but "
-                f"in_modes={self.in_modes} has length {len(self.in_modes)}: a TT-matrix pairs "
-                "every input mode with an output mode"
-            )
+        in_features, out_features = self.in_features, self.out_features
+        self.in_modes, self.out_modes = resolve_mode_pair(
+            in_features, out_features, in_modes, out_modes, n_cores
+        )
         d = len(self.in_modes)
         self.ranks = _tt_ranks(ranks, d)
-        variance = target_variance(init, *self.fans)
-        self.init_std = node_std(variance, math.prod(self.ranks[1:-1]), d)
-        rng = check_random_state(random_state)
-        drawn = draw_normals(rng, self.core_shapes, self.init_std, dtype)
-        self.add_factors(
-            {f"core_{k}": core for k, core in enumerate(drawn)},
-            bias=bias,
-            dtype=dtype,
-            rescale="core_0" if rescale else None,
-            variance=variance,
-        )
+        self.init_factors(
+            {f"core_{k}": shape for k, shape in enumerate(self.core_shapes)},
+            math.prod(self.ranks[1:-1]), init=init, random_state=random_state, dtype=dtype,
+            bias=bias, rescale="core_0" if rescale else None,
+        )  # fmt: skip
 
     @property
     def core_shapes(self) -> list[tuple[int, int, int, int]]:
@@ -274,9 +255,7 @@ class TTLinear(FactorizedLinear):
         TTLinear
         """
         weight = check_array(weight, "weight", ndim=2)
-        d = default_n_cores(n_cores, in_modes, out_modes)
-        ins = resolve_modes(weight.shape[0], in_modes, "in_modes", "in_features", d)
-        outs = resolve_modes(weight.shape[1], out_modes, "out_modes", "out_features", d)
+        ins, outs = resolve_mode_pair(*weight.shape, in_modes, out_modes, n_cores)
         ttm = tt_matrix_svd(weight, ins, outs, ranks=ranks, eps=eps)
         layer = cls(
             weight.shape[0], weight.shape[1], ranks=ttm.ranks, in_modes=ins, out_modes=outs,
@@ -284,6 +263,16 @@ class TTLinear(FactorizedLinear):
         )  # fmt: skip
         load_factors(layer, {f"core_{k}": g for k, g in enumerate(ttm.cores)}, bias)
         return record_conversion(layer, weight, ttm.info)
+
+    def to_format(self) -> TTMatrix:
+        """The weight as a :class:`~tensornet.TTMatrix` (same ``(in, out)`` orientation);
+        ``full()`` is :meth:`weight`.
+
+        Returns
+        -------
+        TTMatrix
+        """
+        return TTMatrix(self._cores(self.param_copies()), copy=False)
 
     def extra_repr(self) -> str:
         return (
@@ -331,12 +320,14 @@ class TTConv2d(FactorizedConv2d):
         is < 1.
     """
 
+    @legacy_layout(*LEGACY_CONV_LAYOUT)
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         ranks: int | Sequence[int] = 8,
+        *,
         in_modes: Sequence[int] | None = None,
         out_modes: Sequence[int] | None = None,
         n_cores: int | None = None,
@@ -349,33 +340,19 @@ class TTConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        in_channels = check_int(in_channels, "in_channels", minimum=1)
-        out_channels = check_int(out_channels, "out_channels", minimum=1)
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
-        d = default_n_cores(n_cores, in_modes, out_modes)
-        self.in_modes = resolve_modes(in_channels, in_modes, "in_modes", "in_channels", d)
-        self.out_modes = resolve_modes(out_channels, out_modes, "out_modes", "out_channels", d)
-        if len(self.in_modes) != len(self.out_modes):
-            raise ValueError(
-                f"out_modes={self.out_modes} has length {len(self.out_modes)} but "
-                f"in_modes={self.in_modes} has length {len(self.in_modes)}"
-            )
+        in_channels, out_channels = self.in_channels, self.out_channels
+        self.in_modes, self.out_modes = resolve_mode_pair(
+            in_channels, out_channels, in_modes, out_modes, n_cores, ("in_channels", "out_channels")
+        )
         d = len(self.in_modes)
         self.ranks = _conv_ranks(ranks, d)
-        variance = target_variance(init, *self.fans)
-        self.init_std = node_std(variance, math.prod(self.ranks[:-1]), d + 1)
-        rng = check_random_state(random_state)
-        shapes = [self.kernel_size + (self.ranks[0],)] + self.core_shapes
-        drawn = draw_normals(rng, shapes, self.init_std, dtype)
-        factors = {"spatial": drawn[0]}
-        factors.update({f"core_{k}": core for k, core in enumerate(drawn[1:])})
-        self.add_factors(
-            factors,
-            bias=bias,
-            dtype=dtype,
-            rescale="spatial" if rescale else None,
-            variance=variance,
-        )
+        shapes = {"spatial": self.kernel_size + (self.ranks[0],)}
+        shapes.update({f"core_{k}": shape for k, shape in enumerate(self.core_shapes)})
+        self.init_factors(
+            shapes, math.prod(self.ranks[:-1]), init=init, random_state=random_state,
+            dtype=dtype, bias=bias, rescale="spatial" if rescale else None,
+        )  # fmt: skip
 
     @property
     def core_shapes(self) -> list[tuple[int, int, int, int]]:
@@ -429,6 +406,21 @@ class TTConv2d(FactorizedConv2d):
         spatial = positions * self.in_channels * self.ranks[0] * math.prod(self.kernel_size)
         return spatial + self.contraction_plan(positions).flops
 
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """The spatial convolution of ``B C`` single-channel images (patches ``kh kw`` and
+        ``r_0`` outputs per position, then one reordering copy) and the channel sweep's
+        intermediates ``L prod(m_{>k}) prod(n_{<=k}) r_k`` (``L = B OH OW``)."""
+        oh, ow = self.output_size(input_shape)
+        lead = int(input_shape[0]) * oh * ow
+        r0, khw = self.ranks[0], math.prod(self.kernel_size)
+        spatial = lead * self.in_channels * (khw + 2 * r0)
+        ins, outs, ranks = self._channel_problem()
+        sweep = sum(
+            lead * math.prod(ins[k + 1 :]) * math.prod(outs[: k + 1]) * ranks[k + 1]
+            for k in range(len(ins))
+        )
+        return spatial + sweep
+
     def reconstruction_flops(self) -> int:
         """Merging the channel cores plus ``kh kw r_0 C S`` for the spatial core."""
         merge = merge_cost(self.in_modes, self.out_modes, self.ranks, 0, len(self.in_modes))
@@ -480,11 +472,9 @@ class TTConv2d(FactorizedConv2d):
         """
         weight = check_array(weight, "weight", ndim=4)
         s, c, kh, kw = weight.shape
-        d = default_n_cores(n_cores, in_modes, out_modes)
-        ins = resolve_modes(c, in_modes, "in_modes", "in_channels", d)
-        outs = resolve_modes(s, out_modes, "out_modes", "out_channels", d)
-        if len(ins) != len(outs):
-            raise ValueError(f"out_modes={outs} and in_modes={ins} must have the same length")
+        ins, outs = resolve_mode_pair(
+            c, s, in_modes, out_modes, n_cores, ("in_channels", "out_channels")
+        )
         d = len(ins)
         t = weight.transpose(2, 3, 1, 0).reshape((kh * kw,) + ins + outs)
         order = [0] + [a for k in range(d) for a in (1 + k, 1 + d + k)]
@@ -503,6 +493,20 @@ class TTConv2d(FactorizedConv2d):
             arrays[f"core_{k}"] = g.reshape(g.shape[0], ins[k], outs[k], g.shape[2])
         load_factors(layer, arrays, bias)
         return record_conversion(layer, weight, tt.info)
+
+    def to_format(self) -> TTTensor:
+        """The kernel as a :class:`~tensornet.TTTensor` of shape ``(kh kw, c_1 s_1, ...,
+        c_d s_d)``: the spatial core first, then the channel cores with their two channel modes
+        merged (``c_k`` slow), the tensorization :meth:`from_weight` decomposes.
+
+        Returns
+        -------
+        TTTensor
+        """
+        p = self.param_copies()
+        cores = [p["spatial"].reshape(1, -1, self.ranks[0])]
+        cores += [g.reshape(g.shape[0], -1, g.shape[3]) for g in self._cores(p)]
+        return TTTensor(cores, copy=False)
 
     def extra_repr(self) -> str:
         return (

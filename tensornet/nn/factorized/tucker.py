@@ -19,20 +19,19 @@ from typing import Any
 import autograd.numpy as anp
 import numpy as np
 
-from ..._validation import check_array, check_int, check_random_state, check_ranks
+from ..._validation import check_array, check_ranks
 from ...decompositions import tucker2
+from ...formats.tucker import TuckerTensor
 from ..conv import conv2d
 from ._channel_ops import pointwise_conv2d
 from .base import (
     FactorizedConv2d,
     check_bias,
     check_rank_bound,
-    draw_normal,
     layer_dtype,
-    node_std,
+    legacy_layout,
     record_conversion,
     set_param,
-    target_variance,
 )
 
 __all__ = ["TuckerConv2d"]
@@ -91,15 +90,16 @@ class TuckerConv2d(FactorizedConv2d):
     640
     """
 
+    @legacy_layout("in_channels", "out_channels", "kernel_size", "ranks", "stride", "padding")
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
         ranks: int | tuple[int, int],
+        *,
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
-        *,
         bias: bool = True,
         init: str = "he",
         rescale: bool = False,
@@ -107,22 +107,15 @@ class TuckerConv2d(FactorizedConv2d):
         random_state: Any = None,
         dtype: Any = np.float32,
     ) -> None:
-        c = check_int(in_channels, "in_channels", minimum=1)
-        o = check_int(out_channels, "out_channels", minimum=1)
-        super().__init__(c, o, kernel_size, stride, padding, mode)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, mode)
+        c, o = self.in_channels, self.out_channels
         self.ranks = r_in, r_out = _check_tucker_ranks(ranks, c, o)
         kh, kw = self.kernel_size
-        var = target_variance(init, *self.fans)
-        sigma = node_std(var, r_in * r_out, 3)
-        rng = check_random_state(random_state)
-        nodes = {
-            "U_in": draw_normal(rng, (c, r_in), sigma, dtype),
-            "core": draw_normal(rng, (r_out, r_in, kh, kw), sigma, dtype),
-            "U_out": draw_normal(rng, (o, r_out), sigma, dtype),
-        }
-        self.add_factors(
-            nodes, bias=bias, dtype=dtype, rescale="U_out" if rescale else None, variance=var
-        )
+        shapes = {"U_in": (c, r_in), "core": (r_out, r_in, kh, kw), "U_out": (o, r_out)}
+        self.init_factors(
+            shapes, r_in * r_out, init=init, random_state=random_state, dtype=dtype, bias=bias,
+            rescale="U_out" if rescale else None,
+        )  # fmt: skip
 
     @classmethod
     def from_weight(
@@ -174,8 +167,8 @@ class TuckerConv2d(FactorizedConv2d):
             o,
             (kh, kw),
             (r_in, r_out),
-            stride,
-            padding,
+            stride=stride,
+            padding=padding,
             bias=b is not None,
             mode=mode,
             random_state=0,
@@ -214,11 +207,31 @@ class TuckerConv2d(FactorizedConv2d):
         oh, ow = self.output_size(input_shape)
         return b * (h * w * c * r_in + oh * ow * r_in * r_out * kh * kw + oh * ow * r_out * o)
 
+    def factor_activations(self, input_shape: Sequence[int]) -> int:
+        """``B H W R_in``, the core convolution's patches and output, and the output."""
+        o, _, kh, kw = self.weight_shape
+        r_in, r_out = self.ranks
+        b, h, w = int(input_shape[0]), int(input_shape[2]), int(input_shape[3])
+        oh, ow = self.output_size(input_shape)
+        return b * h * w * r_in + b * oh * ow * (r_in * kh * kw + r_out + o)
+
     def reconstruction_flops(self) -> int:
         """``C R_in R_out KH KW + O R_out C KH KW``."""
         o, c, kh, kw = self.weight_shape
         r_in, r_out = self.ranks
         return c * r_in * r_out * kh * kw + o * r_out * c * kh * kw
+
+    def to_format(self) -> TuckerTensor:
+        """The kernel as a Tucker-2 :class:`~tensornet.formats.TuckerTensor` of shape
+        ``(O, C, KH, KW)``: core ``G``, factors ``U_out``, ``U_in`` and the identity on the
+        spatial modes; ``full()`` is :meth:`weight`.
+
+        Returns
+        -------
+        TuckerTensor
+        """
+        p = self.param_copies()
+        return TuckerTensor(p["core"], [p["U_out"], p["U_in"], None, None])
 
     def extra_repr(self) -> str:
         return (

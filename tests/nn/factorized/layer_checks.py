@@ -72,10 +72,16 @@ def he_target(layer):
 
 
 def assert_auto_path_takes_the_cheaper(layer, input_shape):
-    dense = layer.reconstruction_flops() + layer.dense_product_flops(input_shape)
-    factors = layer.factor_flops(input_shape)
-    assert layer.path(input_shape) == ("factors" if factors <= dense else "dense")
-    assert layer.flops(input_shape) == min(factors, dense)
+    """``auto`` takes the path of smaller cost ``flops + BYTE_COST * bytes`` (flops written out
+    here from the layer's parts) and ``flops()`` reports that path's multiply-adds."""
+    flops = {
+        "dense": layer.reconstruction_flops() + layer.dense_product_flops(input_shape),
+        "factors": layer.factor_flops(input_shape),
+    }
+    cost = {p: f + layer.BYTE_COST * layer.bytes_moved(input_shape, p) for p, f in flops.items()}
+    chosen = "factors" if cost["factors"] <= cost["dense"] else "dense"
+    assert layer.path(input_shape) == chosen
+    assert layer.flops(input_shape) == flops[chosen]
 
 
 def assert_paths_match_dense(layer, x, rtol=1e-5):

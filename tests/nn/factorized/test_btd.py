@@ -36,7 +36,7 @@ def _x(shape, seed=0):
 def _bt_linear_reference(layer):
     """``W`` entry by entry from the definition, with einsum over the paired modes (d = 2)."""
     p = layer.params
-    w = np.einsum("nab,nija,nklb->ikjl", p["core"], p["factor0"], p["factor1"])
+    w = np.einsum("nab,nija,nklb->ikjl", p["core"], p["factor_0"], p["factor_1"])
     m1, m2 = layer.in_modes
     n1, n2 = layer.out_modes
     return w.reshape(m1 * m2, n1 * n2)
@@ -99,8 +99,8 @@ def test_bt_conv_equals_dense_conv_with_weight(stride, padding):
         4,
         (3, 2),
         (2, 3),
-        stride,
-        padding,
+        stride=stride,
+        padding=padding,
         n_blocks=2,
         spatial_rank=4,
         in_modes=(3, 2),
@@ -127,7 +127,7 @@ def test_bt_conv_weight_matches_the_definition():
     p = layer.params
     # K[(o1, o2), (c1, c2), p, q] = sum G[n,e,a,b] S[n,e,p,q] A1[n,c1,o1,a] A2[n,c2,o2,b]
     k = np.einsum(
-        "neab,nepq,nxya,nzwb->ywxzpq", p["core"], p["spatial"], p["factor0"], p["factor1"]
+        "neab,nepq,nxya,nzwb->ywxzpq", p["core"], p["spatial"], p["factor_0"], p["factor_1"]
     )
     np.testing.assert_allclose(layer.weight(), k.reshape(4, 6, 3, 2), rtol=1e-12)
 
@@ -163,8 +163,8 @@ def test_bt_conv_gradient_matches_finite_differences(stride, padding):
         6,
         (2, 3),
         (2, 2),
-        stride,
-        padding,
+        stride=stride,
+        padding=padding,
         n_blocks=2,
         spatial_rank=3,
         in_modes=(2, 2),
@@ -178,7 +178,16 @@ def test_bt_conv_gradient_matches_finite_differences(stride, padding):
 def test_bt_trains_in_float32():
     assert_trains_in_float32(BTLinear(24, 30, 2, n_blocks=2, random_state=0), (16, 24))
     layer = BTConv2d(
-        4, 6, 3, 2, 2, 1, n_blocks=2, in_modes=(2, 2), out_modes=(3, 2), random_state=0
+        4,
+        6,
+        3,
+        2,
+        stride=2,
+        padding=1,
+        n_blocks=2,
+        in_modes=(2, 2),
+        out_modes=(3, 2),
+        random_state=0,
     )
     assert_trains_in_float32(layer, (4, 4, 9, 9))
 
@@ -306,7 +315,16 @@ def test_bt_factor_flops_equal_the_gemms_that_run(monkeypatch, conv):
     monkeypatch.setattr(btd, "contract_step", counting)
     if conv:
         layer = BTConv2d(
-            6, 8, 3, (2, 3), 2, 1, n_blocks=3, spatial_rank=4, in_modes=(3, 2), out_modes=(2, 4)
+            6,
+            8,
+            3,
+            (2, 3),
+            stride=2,
+            padding=1,
+            n_blocks=3,
+            spatial_rank=4,
+            in_modes=(3, 2),
+            out_modes=(2, 4),
         )
         shape = (2, 6, 7, 9)
         oh, ow = layer.output_size(shape)
@@ -342,8 +360,8 @@ def test_bt_both_contraction_orders_equal_the_dense_layer(monkeypatch, merged):
         4,
         (3, 2),
         (2, 3),
-        2,
-        1,
+        stride=2,
+        padding=1,
         n_blocks=2,
         spatial_rank=4,
         in_modes=(3, 2),
@@ -369,8 +387,8 @@ def test_bt_conv_param_and_flop_formulas():
         o,
         (kh, kw),
         (2, 3),
-        1,
-        1,
+        stride=1,
+        padding=1,
         n_blocks=nb,
         spatial_rank=rs,
         in_modes=(2, 4),

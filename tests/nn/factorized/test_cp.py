@@ -34,7 +34,7 @@ def _cp_kernel(shape, rank, seed=0):
 
 @pytest.mark.parametrize(("stride", "padding"), GEOMETRIES)
 def test_cp_four_convolutions_equal_dense_conv_with_weight(stride, padding):
-    layer = CPConv2d(3, 5, (3, 2), 4, stride, padding, dtype=F64, random_state=1)
+    layer = CPConv2d(3, 5, (3, 2), 4, stride=stride, padding=padding, dtype=F64, random_state=1)
     assert_factors_match_dense(layer, _x((2, 3, 9, 8)))
 
 
@@ -50,7 +50,7 @@ def test_cp_four_convolutions_equal_dense_conv_with_weight(stride, padding):
 )
 def test_cp_four_convolutions_equal_dense_for_any_shape(c, o, kh, kw, stride, pad, seed):
     rank = 1 + seed % min(3, max_cp_rank((o, c, kh, kw)))
-    layer = CPConv2d(c, o, (kh, kw), rank, stride, pad, dtype=F64, random_state=seed)
+    layer = CPConv2d(c, o, (kh, kw), rank, stride=stride, padding=pad, dtype=F64, random_state=seed)
     assert_factors_match_dense(layer, _x((2, c, 6, 5), seed))
 
 
@@ -63,12 +63,14 @@ def test_cp_weight_is_the_sum_of_rank_one_terms():
 
 @pytest.mark.parametrize(("stride", "padding"), GEOMETRIES)
 def test_cp_gradient_matches_finite_differences(stride, padding):
-    layer = CPConv2d(3, 4, (3, 2), 3, stride, padding, dtype=F64, random_state=2)
+    layer = CPConv2d(3, 4, (3, 2), 3, stride=stride, padding=padding, dtype=F64, random_state=2)
     assert_gradients_match_fd(layer, _x((2, 3, 7, 6)))
 
 
 def test_cp_trains_in_float32():
-    assert_trains_in_float32(CPConv2d(3, 6, 3, 4, 2, 1, random_state=0), (4, 3, 9, 9))
+    assert_trains_in_float32(
+        CPConv2d(3, 6, 3, 4, stride=2, padding=1, random_state=0), (4, 3, 9, 9)
+    )
 
 
 # ---------------------------------------------------------------------------- conversion
@@ -126,7 +128,7 @@ def test_cp_rescale_makes_the_variance_exact():
 # ---------------------------------------------------------------------------- counts (Table III)
 def test_cp_param_and_flop_formulas():
     c, o, kh, kw, r, b, h, w = 16, 32, 3, 5, 6, 8, 12, 10
-    layer = CPConv2d(c, o, (kh, kw), r, (2, 1), (1, 2), bias=False)
+    layer = CPConv2d(c, o, (kh, kw), r, stride=(2, 1), padding=(1, 2), bias=False)
     oh, ow = (h + 2 - kh) // 2 + 1, w + 4 - kw + 1
     assert layer.n_params == r * (c + kh + kw + o)  # R (C + KH + KW + O)
     # B R (H W C + OH W KH + OH OW KW + OH OW O): 1x1, KHx1 (vertical stride), 1xKW, 1x1

@@ -26,7 +26,14 @@ TREES = [None, ((0, 2), (1, 3)), (0, (1, (2, 3)))]
 @pytest.mark.parametrize("tree", TREES)
 def test_factor_and_dense_paths_equal_linear_with_weight(tree):
     layer = HTLinear(
-        (2, 3, 2, 3), (3, 2, 2, 2), ranks=3, tree=tree, random_state=0, dtype=np.float64
+        36,
+        24,
+        in_modes=(2, 3, 2, 3),
+        out_modes=(3, 2, 2, 2),
+        ranks=3,
+        tree=tree,
+        random_state=0,
+        dtype=np.float64,
     )
     randomize_bias(layer)
     x = np.random.default_rng(1).standard_normal((5, 36))
@@ -42,7 +49,16 @@ def test_factor_and_dense_paths_equal_linear_with_weight(tree):
 )
 def test_factor_path_equals_dense_product_for_random_shapes(pairs, rank, batch, seed):
     ins, outs = [p[0] for p in pairs], [p[1] for p in pairs]
-    layer = HTLinear(ins, outs, ranks=rank, random_state=seed, dtype=np.float64, mode="factors")
+    layer = HTLinear(
+        math.prod(ins),
+        math.prod(outs),
+        in_modes=ins,
+        out_modes=outs,
+        ranks=rank,
+        random_state=seed,
+        dtype=np.float64,
+        mode="factors",
+    )
     x = np.random.default_rng(seed + 1).standard_normal((batch, math.prod(ins)))
     ref = x @ layer.weight()
     np.testing.assert_allclose(layer(x), ref, rtol=1e-5, atol=1e-5 * np.max(np.abs(ref)))
@@ -50,7 +66,16 @@ def test_factor_path_equals_dense_product_for_random_shapes(pairs, rank, batch, 
 
 @pytest.mark.parametrize("tree", [None, (0, (1, 2))])
 def test_gradients_match_finite_differences(tree):
-    layer = HTLinear((2, 3, 2), (2, 2, 3), ranks=2, tree=tree, random_state=3, dtype=np.float64)
+    layer = HTLinear(
+        12,
+        12,
+        in_modes=(2, 3, 2),
+        out_modes=(2, 2, 3),
+        ranks=2,
+        tree=tree,
+        random_state=3,
+        dtype=np.float64,
+    )
     randomize_bias(layer, 4)
     x = np.random.default_rng(5).standard_normal((3, 12))
     assert_layer_gradients(layer, x)
@@ -96,13 +121,29 @@ def test_init_variance_over_seeds_within_ten_percent(init):
     target = target_variance(init, 784, 625)
 
     def make(seed):
-        return HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=8, init=init, random_state=seed)
+        return HTLinear(
+            784,
+            625,
+            in_modes=(4, 7, 4, 7),
+            out_modes=(5, 5, 5, 5),
+            ranks=8,
+            init=init,
+            random_state=seed,
+        )
 
     assert abs(mean_square_over_seeds(make, 40) / target - 1) < 0.10
 
 
 def test_rescale_makes_the_realized_variance_exact():
-    layer = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=2, rescale=True, random_state=0)
+    layer = HTLinear(
+        784,
+        625,
+        in_modes=(4, 7, 4, 7),
+        out_modes=(5, 5, 5, 5),
+        ranks=2,
+        rescale=True,
+        random_state=0,
+    )
     target = 2 / 784
     assert math.isclose(
         float(np.mean(np.square(layer.weight(), dtype=np.float64))), target, rel_tol=1e-4
@@ -110,8 +151,8 @@ def test_rescale_makes_the_realized_variance_exact():
 
 
 def test_same_seed_same_factors():
-    a = HTLinear((4, 5), (3, 3), ranks=2, random_state=11)
-    b = HTLinear((4, 5), (3, 3), ranks=2, random_state=11)
+    a = HTLinear(20, 9, in_modes=(4, 5), out_modes=(3, 3), ranks=2, random_state=11)
+    b = HTLinear(20, 9, in_modes=(4, 5), out_modes=(3, 3), ranks=2, random_state=11)
     assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
     assert all(v.dtype == np.float32 for v in a.params.values())
 
@@ -120,7 +161,9 @@ def test_parameter_count_formula_balanced_tree():
     # HT storage (survey Table III, HT row, exact form): leaves sum_k m_k n_k r, transfer
     # tensors (d - 2) r^3 for the interior non-root nodes, root r^2; d = 4, r = 8.
     ins, outs, r = (4, 7, 4, 7), (5, 5, 5, 5), 8
-    layer = HTLinear(ins, outs, ranks=r, bias=False)
+    layer = HTLinear(
+        math.prod(ins), math.prod(outs), in_modes=ins, out_modes=outs, ranks=r, bias=False
+    )
     expected = sum(m * n * r for m, n in zip(ins, outs)) + (4 - 2) * r**3 + r**2
     assert layer.n_params == expected == 880 + 1024 + 64
     assert layer.to_format().n_params == expected
@@ -129,7 +172,14 @@ def test_parameter_count_formula_balanced_tree():
 def test_flops_two_mode_layer_matches_the_cheapest_order_written_out():
     # d = 2: x (B, m1, m2), leaves U1 (m1, n1, r1), U2 (m2, n2, r2), root R (r1, r2).
     b, (m1, m2), (n1, n2), r = 16, (6, 5), (4, 3), 2
-    layer = HTLinear((m1, m2), (n1, n2), ranks=r, bias=False)
+    layer = HTLinear(
+        math.prod((m1, m2)),
+        math.prod((n1, n2)),
+        in_modes=(m1, m2),
+        out_modes=(n1, n2),
+        ranks=r,
+        bias=False,
+    )
     orders = [
         # x.U1, .R, .U2
         b * m1 * m2 * n1 * r + b * m2 * n1 * r * r + b * m2 * n1 * r * n2,
@@ -150,7 +200,7 @@ def test_flops_two_mode_layer_matches_the_cheapest_order_written_out():
 
 
 def test_auto_path_follows_the_flop_rule():
-    layer = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=8)
+    layer = HTLinear(784, 625, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), ranks=8)
     for batch in (1, 128, 100_000):
         shape = (batch, 784)
         factors = layer.factor_flops(shape)
@@ -162,7 +212,9 @@ def test_auto_path_follows_the_flop_rule():
 def test_trains_inside_a_sequential_model():
     rng = np.random.default_rng(12)
     model = Sequential(
-        HTLinear((4, 4), (4, 2), ranks=3, random_state=0), ReLU(), Linear(8, 2, random_state=1)
+        HTLinear(16, 8, in_modes=(4, 4), out_modes=(4, 2), ranks=3, random_state=0),
+        ReLU(),
+        Linear(8, 2, random_state=1),
     )
     x, y = rng.standard_normal((32, 16)).astype(np.float32), rng.standard_normal((32, 2))
 
@@ -181,20 +233,24 @@ def test_trains_inside_a_sequential_model():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"in_modes": (4, 7), "out_modes": (5, 5, 5)}, "same length"),
-        ({"in_modes": (784,), "out_modes": (625,)}, "at least 2"),
+        ({"out_features": 125, "in_modes": (4, 7), "out_modes": (5, 5, 5)}, "has length 3"),
+        ({"in_modes": (28,), "out_modes": (25,)}, "at least 2"),
         ({"in_modes": (4, 0), "out_modes": (5, 5)}, "in_modes"),
         ({"in_modes": (4, 7), "out_modes": (5, 5), "ranks": 0}, "ranks"),
         ({"in_modes": (4, 7), "out_modes": (5, 5), "ranks": (2,)}, "ranks"),
         ({"in_modes": (4, 7), "out_modes": (5, 5), "ranks": (2, 99)}, "ranks\\[1\\]=99"),
-        ({"in_modes": (4, 7, 2), "out_modes": (5, 5, 1), "tree": (0, 1)}, "tree"),
+        (
+            {"in_features": 56, "in_modes": (4, 7, 2), "out_modes": (5, 5, 1), "tree": (0, 1)},
+            "tree",
+        ),
         ({"in_modes": (4, 7), "out_modes": (5, 5), "mode": "fast"}, "mode"),
         ({"in_modes": (4, 7), "out_modes": (5, 5), "init": "xavier"}, "init"),
     ],
 )
 def test_bad_configurations_name_the_argument(kwargs, match):
+    sizes = {"in_features": 28, "out_features": 25}
     with pytest.raises(ValueError, match=match):
-        HTLinear(**kwargs)
+        HTLinear(**(sizes | kwargs))
 
 
 def test_from_weight_refuses_a_weight_of_the_wrong_shape():
@@ -207,9 +263,18 @@ def test_from_weight_refuses_a_weight_of_the_wrong_shape():
 
 
 def test_ranks_attribute_is_accepted_back_as_the_ranks_argument():
-    layer = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=(3, 4, 2, 5, 6, 7), random_state=0)
+    layer = HTLinear(
+        784,
+        625,
+        in_modes=(4, 7, 4, 7),
+        out_modes=(5, 5, 5, 5),
+        ranks=(3, 4, 2, 5, 6, 7),
+        random_state=0,
+    )
     assert layer.ranks == (3, 4, 2, 5, 6, 7)
-    again = HTLinear((4, 7, 4, 7), (5, 5, 5, 5), ranks=layer.ranks, random_state=0)
+    again = HTLinear(
+        784, 625, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), ranks=layer.ranks, random_state=0
+    )
     assert all(np.array_equal(again.params[k], layer.params[k]) for k in layer.params)
 
 
@@ -222,8 +287,10 @@ def test_factor_path_equals_dense_product_on_linear_trees(d, rank, seed):
     ins = [int(v) for v in rng.integers(1, 4, size=d)]
     outs = [int(v) for v in rng.integers(1, 4, size=d)]
     layer = HTLinear(
-        ins,
-        outs,
+        math.prod(ins),
+        math.prod(outs),
+        in_modes=ins,
+        out_modes=outs,
         ranks=rank,
         tree=DimensionTree.linear(d),
         random_state=seed,

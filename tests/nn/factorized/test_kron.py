@@ -48,7 +48,13 @@ def test_kp_paths_equal_linear_with_weight(a_shape, rank):
 def test_kp_factor_path_equals_dense_product_for_random_shapes(m1, m2, n1, n2, rank, batch, seed):
     rank = min(rank, m1 * n1, m2 * n2)
     layer = KPLinear(
-        m1 * m2, n1 * n2, (m1, n1), rank, random_state=seed, dtype=np.float64, mode="factors"
+        m1 * m2,
+        n1 * n2,
+        rank,
+        a_shape=(m1, n1),
+        random_state=seed,
+        dtype=np.float64,
+        mode="factors",
     )
     x = np.random.default_rng(seed + 1).standard_normal((batch, m1 * m2))
     ref = x @ layer.weight()
@@ -102,7 +108,7 @@ def test_kp_parameter_and_flop_counts():
     # Kronecker product: B R (m1 m2 n2 + m1 n1 n2) (B first) or B R (m1 m2 n1 + m2 n1 n2) (A
     # first), whichever is smaller; reconstruction R N M.
     m1, n1, m2, n2, r, b = 28, 20, 28, 15, 4, 128
-    layer = KPLinear(m1 * m2, n1 * n2, (m1, n1), r, bias=False)
+    layer = KPLinear(m1 * m2, n1 * n2, r, a_shape=(m1, n1), bias=False)
     assert layer.n_params == r * (m1 * n1 + m2 * n2) == 3920
     b_first = b * r * (m1 * m2 * n2 + m1 * n1 * n2)
     a_first = b * r * (m1 * m2 * n1 + m2 * n1 * n2)
@@ -142,7 +148,15 @@ CONV_CASES = [
 @pytest.mark.parametrize(("a_shape", "stride", "padding"), CONV_CASES)
 def test_gkp_paths_equal_conv2d_with_weight(a_shape, stride, padding):
     layer = GKPConv2d(
-        6, 8, 3, a_shape, rank=2, stride=stride, padding=padding, random_state=0, dtype=np.float64
+        6,
+        8,
+        3,
+        rank=2,
+        a_shape=a_shape,
+        stride=stride,
+        padding=padding,
+        random_state=0,
+        dtype=np.float64,
     )
     randomize_bias(layer)
     x = np.random.default_rng(1).standard_normal((3, 6, 7, 8))
@@ -150,7 +164,7 @@ def test_gkp_paths_equal_conv2d_with_weight(a_shape, stride, padding):
 
 
 def test_gkp_kernel_is_the_multidimensional_kronecker_sum():
-    layer = GKPConv2d(6, 8, (3, 1), (4, 2, 3, 1), rank=2, random_state=2, dtype=np.float64)
+    layer = GKPConv2d(6, 8, (3, 1), a_shape=(4, 2, 3, 1), rank=2, random_state=2, dtype=np.float64)
     a, b = layer.params["a"], layer.params["b"]
     np.testing.assert_allclose(layer.weight(), mkron(a[0], b[0]) + mkron(a[1], b[1]), rtol=1e-12)
 
@@ -161,7 +175,7 @@ def test_gkp_gradients_match_finite_differences(a_shape, stride, padding):
         4,
         4,
         3,
-        (2, 2) + a_shape[2:],
+        a_shape=(2, 2) + a_shape[2:],
         rank=2,
         stride=stride,
         padding=padding,
@@ -197,7 +211,7 @@ def test_gkp_init_variance_over_seeds_within_ten_percent(init):
     target = target_variance(init, 64 * 9, 64 * 9)
 
     def make(seed):
-        return GKPConv2d(64, 64, 3, (8, 8, 3, 1), rank=4, init=init, random_state=seed)
+        return GKPConv2d(64, 64, 3, a_shape=(8, 8, 3, 1), rank=4, init=init, random_state=seed)
 
     assert abs(mean_square_over_seeds(make, 40) / target - 1) < 0.10
 
@@ -207,7 +221,7 @@ def test_gkp_parameter_and_flop_counts():
     # multiply-adds R [B C1 H' W' F2 C2 kh2 kw2 + B F2 OH OW F1 C1 kh1 kw1], H' W' the size
     # after the B convolution; reconstruction R F C KH KW.
     f1, c1, kh1, kw1, f2, c2, kh2, kw2, r = 16, 16, 3, 1, 4, 4, 1, 3, 2
-    layer = GKPConv2d(64, 64, 3, (f1, c1, kh1, kw1), rank=r, padding=1, bias=False)
+    layer = GKPConv2d(64, 64, 3, a_shape=(f1, c1, kh1, kw1), rank=r, padding=1, bias=False)
     assert layer.n_params == r * (f1 * c1 * kh1 * kw1 + f2 * c2 * kh2 * kw2) == 1632
     b, h, w = 8, 16, 16
     # B (1 x 3) convolves the width with its padding and leaves the height alone; A (3 x 1)
@@ -270,10 +284,10 @@ def test_gkp_factor_path_equals_conv2d_for_random_splits(fc1, kernel, stride, pa
         3 * c1,
         2 * f1,
         (kh, kw),
-        a_shape,
         rank,
-        stride,
-        padding,
+        a_shape=a_shape,
+        stride=stride,
+        padding=padding,
         random_state=seed,
         dtype=np.float64,
         mode="factors",

@@ -39,7 +39,7 @@ def test_lowrank_linear_factors_equal_x_times_weight(diag):
 @pytest.mark.parametrize(("stride", "padding"), CONV_GEOMETRIES)
 def test_lowrank_conv_factors_equal_dense_conv_with_weight(scheme, stride, padding):
     layer = LowRankConv2d(
-        3, 5, (3, 2), 2, stride, padding, scheme=scheme, dtype=F64, random_state=1
+        3, 5, (3, 2), 2, stride=stride, padding=padding, scheme=scheme, dtype=F64, random_state=1
     )
     assert_factors_match_dense(layer, _x((2, 3, 9, 8)))
 
@@ -56,7 +56,9 @@ def test_lowrank_conv_factors_equal_dense_conv_with_weight(scheme, stride, paddi
 def test_lowrank_conv_factors_equal_dense_for_any_shape(c, o, kh, kw, scheme, seed):
     bound = min(o, c * kh * kw) if scheme == "channel" else min(c * kh, o * kw)
     rank = 1 + seed % bound
-    layer = LowRankConv2d(c, o, (kh, kw), rank, 1, 1, scheme=scheme, dtype=F64, random_state=seed)
+    layer = LowRankConv2d(
+        c, o, (kh, kw), rank, stride=1, padding=1, scheme=scheme, dtype=F64, random_state=seed
+    )
     assert_factors_match_dense(layer, _x((2, c, 5, 4), seed))
 
 
@@ -72,7 +74,7 @@ def test_lowrank_linear_gradient_matches_finite_differences(diag):
 @pytest.mark.parametrize(("stride", "padding"), CONV_GEOMETRIES)
 def test_lowrank_conv_gradient_matches_finite_differences(scheme, stride, padding):
     layer = LowRankConv2d(
-        3, 4, (3, 2), 2, stride, padding, scheme=scheme, dtype=F64, random_state=2
+        3, 4, (3, 2), 2, stride=stride, padding=padding, scheme=scheme, dtype=F64, random_state=2
     )
     assert_gradients_match_fd(layer, _x((2, 3, 7, 6)))
 
@@ -202,8 +204,8 @@ def test_lowrank_linear_param_and_flop_formulas():
 
 def test_lowrank_conv_param_and_flop_formulas():
     c, o, kh, kw, r, b, h, w = 16, 32, 3, 5, 6, 8, 12, 10
-    ch = LowRankConv2d(c, o, (kh, kw), r, 1, (1, 2), bias=False)
-    sp = LowRankConv2d(c, o, (kh, kw), r, 1, (1, 2), scheme="spatial", bias=False)
+    ch = LowRankConv2d(c, o, (kh, kw), r, stride=1, padding=(1, 2), bias=False)
+    sp = LowRankConv2d(c, o, (kh, kw), r, stride=1, padding=(1, 2), scheme="spatial", bias=False)
     oh, ow = h + 2 - kh + 1, w + 4 - kw + 1
     assert ch.n_params == r * (c * kh * kw + o)  # R (C KH KW + O)
     assert sp.n_params == r * (c * kh + o * kw)  # R (C KH + O KW)

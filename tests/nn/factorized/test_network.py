@@ -1,6 +1,7 @@
 """The tensor-network engine of the factorized layers (tensornet/nn/factorized/_network.py)."""
 
 import itertools
+import math
 
 import autograd.numpy as anp
 import numpy as np
@@ -135,7 +136,15 @@ def test_greedy_plan_is_valid_and_never_beats_the_exact_one():
 def test_large_ht_layer_is_planned_greedily_and_stays_exact():
     from tensornet.nn.factorized.ht import HTLinear
 
-    layer = HTLinear((2,) * 7, (2,) * 7, ranks=2, random_state=0, dtype=np.float64)
+    layer = HTLinear(
+        math.prod((2,) * 7),
+        math.prod((2,) * 7),
+        in_modes=(2,) * 7,
+        out_modes=(2,) * 7,
+        ranks=2,
+        random_state=0,
+        dtype=np.float64,
+    )
     assert len(layer._net.operands) > 10
     x = np.random.default_rng(5).standard_normal((3, 128))
     layer.mode = "factors"

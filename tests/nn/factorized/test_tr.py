@@ -100,7 +100,15 @@ def test_tr_linear_init_variance_over_seeds_matches_he_target():
     target = target_variance("he", 784, 625)
     realized = [
         np.mean(
-            TRLinear(784, 625, 6, (4, 7, 4, 7), (5, 5, 5, 5), random_state=s, dtype=F64).weight()
+            TRLinear(
+                784,
+                625,
+                6,
+                in_modes=(4, 7, 4, 7),
+                out_modes=(5, 5, 5, 5),
+                random_state=s,
+                dtype=F64,
+            ).weight()
             ** 2
         )  # fmt: skip
         for s in range(100)
@@ -110,17 +118,25 @@ def test_tr_linear_init_variance_over_seeds_matches_he_target():
 
 def test_tr_linear_init_std_is_the_survey_formula_and_rescale_is_exact():
     n, r, nodes = 784, 6, 8
-    layer = TRLinear(n, 625, r, (4, 7, 4, 7), (5, 5, 5, 5), random_state=0)
+    layer = TRLinear(n, 625, r, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), random_state=0)
     assert layer.init_std**2 == pytest.approx((2 / n) ** (1 / nodes) / r, rel=1e-12)
     for seed in range(3):
-        exact = TRLinear(n, 625, 2, (4, 7, 4, 7), (5, 5, 5, 5), rescale=True, random_state=seed,
-                         dtype=F64)  # fmt: skip
+        exact = TRLinear(
+            n,
+            625,
+            2,
+            in_modes=(4, 7, 4, 7),
+            out_modes=(5, 5, 5, 5),
+            rescale=True,
+            random_state=seed,
+            dtype=F64,
+        )
         assert np.mean(exact.weight() ** 2) == pytest.approx(2 / n, rel=1e-10)
 
 
 def test_tr_linear_parameter_and_flop_counts():
     # TRN (Wang et al. 2018): sum_k r_{k-1} d_k r_k = R^2 (sum m_k + sum n_l) for equal ranks
-    layer = TRLinear(784, 625, 6, (4, 7, 4, 7), (5, 5, 5, 5), bias=False)
+    layer = TRLinear(784, 625, 6, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), bias=False)
     assert layer.n_params == 36 * (4 + 7 + 4 + 7 + 5 + 5 + 5 + 5)
     b = 128
     # merges: F_in chain r_0 (m_1..m_j) r_j m_{j+1} r_{j+1}, same for F_out; then B r_0 r_p (N + M)
@@ -199,17 +215,24 @@ def test_tr_conv_full_rank_conversion_is_exact():
 def test_tr_conv_init_variance_over_seeds_matches_he_target():
     target = target_variance("he", 64 * 9, 64 * 9)
     realized = [
-        np.mean(TRConv2d(64, 64, 3, 5, (8, 8), (8, 8), random_state=s, dtype=F64).weight() ** 2)
+        np.mean(
+            TRConv2d(
+                64, 64, 3, 5, in_modes=(8, 8), out_modes=(8, 8), random_state=s, dtype=F64
+            ).weight()
+            ** 2
+        )
         for s in range(100)
     ]
     assert abs(np.mean(realized) / target - 1) < 0.1
-    exact = TRConv2d(64, 64, 3, 2, (8, 8), (8, 8), rescale=True, random_state=0, dtype=F64)
+    exact = TRConv2d(
+        64, 64, 3, 2, in_modes=(8, 8), out_modes=(8, 8), rescale=True, random_state=0, dtype=F64
+    )
     assert np.mean(exact.weight() ** 2) == pytest.approx(2 / (64 * 9), rel=1e-10)
 
 
 def test_tr_conv_parameter_and_flop_counts():
     # TRN conv: sum of the ring cores, the spatial core r_P kh kw r_{P+1}
-    layer = TRConv2d(20, 50, 5, 6, (4, 5), (5, 10), bias=False)
+    layer = TRConv2d(20, 50, 5, 6, in_modes=(4, 5), out_modes=(5, 10), bias=False)
     assert layer.n_params == 36 * (4 + 5) + 6 * 25 * 6 + 36 * (5 + 10)
     b, h, w = 2, 12, 12
     oh = ow = 8

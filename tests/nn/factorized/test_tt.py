@@ -202,7 +202,15 @@ def test_tt_linear_init_variance_over_seeds_matches_he_target():
     target = target_variance("he", 784, 625)
     realized = [
         np.mean(
-            TTLinear(784, 625, 8, (4, 7, 4, 7), (5, 5, 5, 5), random_state=s, dtype=F64).weight()
+            TTLinear(
+                784,
+                625,
+                8,
+                in_modes=(4, 7, 4, 7),
+                out_modes=(5, 5, 5, 5),
+                random_state=s,
+                dtype=F64,
+            ).weight()
             ** 2
         )  # fmt: skip
         for s in range(100)
@@ -212,14 +220,24 @@ def test_tt_linear_init_variance_over_seeds_matches_he_target():
 
 def test_tt_linear_init_std_is_the_survey_formula_and_rescale_is_exact():
     n, d, r = 784, 4, 8
-    layer = TTLinear(n, 625, r, (4, 7, 4, 7), (5, 5, 5, 5), random_state=0, init="glorot")
+    layer = TTLinear(
+        n, 625, r, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), random_state=0, init="glorot"
+    )
     glorot = 2 / (784 + 625)
     assert layer.init_std**2 == pytest.approx(glorot ** (1 / d) * r ** (1 / d - 1), rel=1e-12)
-    he = TTLinear(n, 625, r, (4, 7, 4, 7), (5, 5, 5, 5), random_state=0)
+    he = TTLinear(n, 625, r, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5), random_state=0)
     assert he.init_std**2 == pytest.approx((2 / n) ** (1 / d) * r ** (1 / d - 1), rel=1e-12)
     for seed in range(3):
-        exact = TTLinear(n, 625, (2, 3, 2), (4, 7, 4, 7), (5, 5, 5, 5), rescale=True,
-                         random_state=seed, dtype=F64)  # fmt: skip
+        exact = TTLinear(
+            n,
+            625,
+            (2, 3, 2),
+            in_modes=(4, 7, 4, 7),
+            out_modes=(5, 5, 5, 5),
+            rescale=True,
+            random_state=seed,
+            dtype=F64,
+        )
         assert np.mean(exact.weight() ** 2) == pytest.approx(2 / n, rel=1e-10)
 
 
@@ -227,16 +245,16 @@ def test_tt_linear_parameter_count_table_iii():
     # uniform modes m, n and rank R: d m n R^2 up to the boundary cores,
     # exactly m n (2 R + (d - 2) R^2) weights (survey Table III, TT row)
     m, n, d, r = 4, 5, 4, 8
-    layer = TTLinear(m**d, n**d, r, (m,) * d, (n,) * d, bias=False)
+    layer = TTLinear(m**d, n**d, r, in_modes=(m,) * d, out_modes=(n,) * d, bias=False)
     assert layer.n_params == m * n * (2 * r + (d - 2) * r * r) == 2880
-    layer = TTLinear(784, 625, 8, (4, 7, 4, 7), (5, 5, 5, 5))
+    layer = TTLinear(784, 625, 8, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5))
     assert layer.n_params == 1 * 4 * 5 * 8 + 8 * 7 * 5 * 8 + 8 * 4 * 5 * 8 + 8 * 7 * 5 * 1 + 625
 
 
 def test_tt_linear_flop_count_table_iv():
     # core-by-core sweep (Novikov et al. 2015): step k costs
     # B prod(m_{>k}) prod(n_{<k}) r_{k-1} m_k n_k r_k; the cheaper of the two directions
-    layer = TTLinear(784, 625, 8, (4, 7, 4, 7), (5, 5, 5, 5))
+    layer = TTLinear(784, 625, 8, in_modes=(4, 7, 4, 7), out_modes=(5, 5, 5, 5))
     b = 256
     ltr = b * (7 * 4 * 7 * 1 * 4 * 5 * 8 + 4 * 7 * 5 * 8 * 7 * 5 * 8 + 7 * 25 * 8 * 4 * 5 * 8
                + 125 * 8 * 7 * 5 * 1)  # fmt: skip
@@ -253,7 +271,7 @@ def test_tt_linear_flop_count_table_iv():
 
 
 def test_tt_linear_trains_in_a_network():
-    net = Sequential(TTLinear(16, 9, 2, (4, 4), (3, 3), random_state=0), ReLU(),
+    net = Sequential(TTLinear(16, 9, 2, in_modes=(4, 4), out_modes=(3, 3), random_state=0), ReLU(),
                      Linear(9, 2, random_state=0))  # fmt: skip
     x = np.random.default_rng(0).standard_normal((8, 16)).astype(np.float32)
     _, grads = value_and_grad(lambda p: net.apply(p, x).sum())(net.params)
@@ -353,18 +371,33 @@ def test_tt_conv_init_variance_over_seeds_matches_he_target():
     target = target_variance("he", 64 * 9, 64 * 9)
     realized = [
         np.mean(
-            TTConv2d(64, 64, 3, 6, (4, 4, 4), (4, 4, 4), random_state=s, dtype=F64).weight() ** 2
+            TTConv2d(
+                64, 64, 3, 6, in_modes=(4, 4, 4), out_modes=(4, 4, 4), random_state=s, dtype=F64
+            ).weight()
+            ** 2
         )  # fmt: skip
         for s in range(100)
     ]
     assert abs(np.mean(realized) / target - 1) < 0.1
-    exact = TTConv2d(64, 64, 3, 2, (4, 4, 4), (4, 4, 4), rescale=True, random_state=0, dtype=F64)
+    exact = TTConv2d(
+        64,
+        64,
+        3,
+        2,
+        in_modes=(4, 4, 4),
+        out_modes=(4, 4, 4),
+        rescale=True,
+        random_state=0,
+        dtype=F64,
+    )
     assert np.mean(exact.weight() ** 2) == pytest.approx(2 / (64 * 9), rel=1e-10)
 
 
 def test_tt_conv_parameter_and_flop_counts():
     # Garipov et al.: kh kw r_0 + sum_k r_{k-1} c_k s_k r_k weights
-    layer = TTConv2d(64, 64, 3, (4, 6, 6), (4, 4, 4), (4, 4, 4), padding=1, bias=False)
+    layer = TTConv2d(
+        64, 64, 3, (4, 6, 6), in_modes=(4, 4, 4), out_modes=(4, 4, 4), padding=1, bias=False
+    )
     assert layer.n_params == 3 * 3 * 4 + 4 * 4 * 4 * 6 + 6 * 4 * 4 * 6 + 6 * 4 * 4 * 1
     b, h, w = 2, 8, 8
     spatial = b * 64 * h * w * 4 * 9  # B C OH OW r_0 kh kw

@@ -28,7 +28,9 @@ def _x(shape, seed=0):
 
 @pytest.mark.parametrize(("stride", "padding"), GEOMETRIES)
 def test_tucker2_three_convolutions_equal_dense_conv_with_weight(stride, padding):
-    layer = TuckerConv2d(3, 5, (3, 2), (2, 4), stride, padding, dtype=F64, random_state=1)
+    layer = TuckerConv2d(
+        3, 5, (3, 2), (2, 4), stride=stride, padding=padding, dtype=F64, random_state=1
+    )
     assert_factors_match_dense(layer, _x((2, 3, 9, 8)))
 
 
@@ -44,7 +46,9 @@ def test_tucker2_three_convolutions_equal_dense_conv_with_weight(stride, padding
 )
 def test_tucker2_equals_dense_for_any_shape(c, o, kh, kw, stride, pad, seed):
     ranks = (1 + seed % c, 1 + (seed // 7) % o)
-    layer = TuckerConv2d(c, o, (kh, kw), ranks, stride, pad, dtype=F64, random_state=seed)
+    layer = TuckerConv2d(
+        c, o, (kh, kw), ranks, stride=stride, padding=pad, dtype=F64, random_state=seed
+    )
     assert_factors_match_dense(layer, _x((2, c, 6, 5), seed))
 
 
@@ -57,12 +61,16 @@ def test_tucker2_weight_is_core_times_factors():
 
 @pytest.mark.parametrize(("stride", "padding"), GEOMETRIES)
 def test_tucker2_gradient_matches_finite_differences(stride, padding):
-    layer = TuckerConv2d(3, 4, (3, 2), (2, 3), stride, padding, dtype=F64, random_state=2)
+    layer = TuckerConv2d(
+        3, 4, (3, 2), (2, 3), stride=stride, padding=padding, dtype=F64, random_state=2
+    )
     assert_gradients_match_fd(layer, _x((2, 3, 7, 6)))
 
 
 def test_tucker2_trains_in_float32():
-    assert_trains_in_float32(TuckerConv2d(3, 6, 3, (2, 4), 2, 1, random_state=0), (4, 3, 9, 9))
+    assert_trains_in_float32(
+        TuckerConv2d(3, 6, 3, (2, 4), stride=2, padding=1, random_state=0), (4, 3, 9, 9)
+    )
 
 
 # ---------------------------------------------------------------------------- conversion
@@ -107,7 +115,7 @@ def test_tucker2_rescale_makes_the_variance_exact():
 # ---------------------------------------------------------------------------- counts (Table III)
 def test_tucker2_param_and_flop_formulas():
     c, o, kh, kw, r1, r2, b, h, w = 16, 32, 3, 5, 4, 6, 8, 12, 10
-    layer = TuckerConv2d(c, o, (kh, kw), (r1, r2), 1, (1, 2), bias=False)
+    layer = TuckerConv2d(c, o, (kh, kw), (r1, r2), stride=1, padding=(1, 2), bias=False)
     oh, ow = h + 2 - kh + 1, w + 4 - kw + 1
     assert layer.n_params == c * r1 + r1 * r2 * kh * kw + r2 * o  # C R1 + R1 R2 KH KW + R2 O
     assert layer.factor_flops((b, c, h, w)) == b * (
