@@ -1004,7 +1004,7 @@ rows(
     ("nan", lambda: nn.TTLinear.from_weight(W_NAN, ranks=2), V, NAN_MSG),
     (
         "modes",
-        lambda: nn.TTLinear(24, 30, 2, (5, 5), (5, 6)),
+        lambda: nn.TTLinear(24, 30, 2, in_modes=(5, 5), out_modes=(5, 6)),
         V,
         r"in_modes=\(5, 5\) multiply to 25, but in_features=24",
     ),
@@ -1016,7 +1016,7 @@ rows(
     ("nan", lambda: nn.TTConv2d.from_weight(K_NAN, ranks=2), V, NAN_MSG),
     (
         "modes",
-        lambda: nn.TTConv2d(4, 6, 3, 2, (3, 3), (2, 3)),
+        lambda: nn.TTConv2d(4, 6, 3, 2, in_modes=(3, 3), out_modes=(2, 3)),
         V,
         r"in_modes=\(3, 3\) multiply to 9, but in_channels=4",
     ),
@@ -1028,7 +1028,7 @@ rows(
     ("nan", lambda: nn.TRLinear.from_weight(W_NAN, ranks=2), V, NAN_MSG),
     (
         "modes",
-        lambda: nn.TRLinear(24, 30, 2, (5, 5), (5, 6)),
+        lambda: nn.TRLinear(24, 30, 2, in_modes=(5, 5), out_modes=(5, 6)),
         V,
         r"in_modes=\(5, 5\) multiply to 25, but in_features=24",
     ),
@@ -1040,15 +1040,20 @@ rows(
     ("nan", lambda: nn.TRConv2d.from_weight(K_NAN, ranks=2), V, NAN_MSG),
     (
         "modes",
-        lambda: nn.TRConv2d(4, 6, 3, 2, (3, 3), (2, 3)),
+        lambda: nn.TRConv2d(4, 6, 3, 2, in_modes=(3, 3), out_modes=(2, 3)),
         V,
         r"in_modes=\(3, 3\) multiply to 9, but in_channels=4",
     ),
 )
-_linear_rows("HTLinear", lambda: nn.HTLinear((4, 6), (5, 6), 2))
+_linear_rows("HTLinear", lambda: nn.HTLinear(24, 30, 2, in_modes=(4, 6), out_modes=(5, 6)))
 rows(
     "HTLinear",
-    ("rank", lambda: nn.HTLinear((4, 6), (5, 6), 0), V, "ranks=0 must be >= 1"),
+    (
+        "rank",
+        lambda: nn.HTLinear(24, 30, 0, in_modes=(4, 6), out_modes=(5, 6)),
+        V,
+        "ranks=0 must be >= 1",
+    ),
     (
         "nan",
         lambda: nn.HTLinear.from_weight(W_NAN, in_modes=(4, 6), out_modes=(5, 6), ranks=2),
@@ -1062,34 +1067,39 @@ rows(
         r"weight has shape \(24, 30\), expected \(prod\(in_modes\), prod\(out_modes\)\)",
     ),
 )
-_linear_rows("KPLinear", lambda: nn.KPLinear(24, 30, (4, 5), 2))
+_linear_rows("KPLinear", lambda: nn.KPLinear(24, 30, 2, a_shape=(4, 5)))
 rows(
     "KPLinear",
-    ("rank", lambda: nn.KPLinear(24, 30, (4, 5), 0), V, "rank=0 must be >= 1"),
+    ("rank", lambda: nn.KPLinear(24, 30, 0, a_shape=(4, 5)), V, "rank=0 must be >= 1"),
     ("nan", lambda: nn.KPLinear.from_weight(W_NAN, a_shape=(4, 5), rank=2), V, NAN_MSG),
     (
         "modes",
-        lambda: nn.KPLinear(24, 30, (5, 5), 1),
+        lambda: nn.KPLinear(24, 30, 1, a_shape=(5, 5)),
         V,
         r"a_shape\[0\]=5 does not divide the layer size 24",
     ),
 )
-_conv_rows("GKPConv2d", lambda: nn.GKPConv2d(4, 6, 3, GKP_A, 1))
+_conv_rows("GKPConv2d", lambda: nn.GKPConv2d(4, 6, 3, 1, a_shape=GKP_A))
 rows(
     "GKPConv2d",
-    ("rank", lambda: nn.GKPConv2d(4, 6, 3, GKP_A, 0), V, "rank=0 must be >= 1"),
+    ("rank", lambda: nn.GKPConv2d(4, 6, 3, 0, a_shape=GKP_A), V, "rank=0 must be >= 1"),
     ("nan", lambda: nn.GKPConv2d.from_weight(K_NAN, a_shape=GKP_A, rank=1), V, NAN_MSG),
     (
         "modes",
-        lambda: nn.GKPConv2d(4, 6, 3, (4, 2, 3, 1), 1),
+        lambda: nn.GKPConv2d(4, 6, 3, 1, a_shape=(4, 2, 3, 1)),
         V,
         r"a_shape\[0\]=4 does not divide the layer size 6",
     ),
 )
-_linear_rows("STTLinear", lambda: nn.STTLinear((4, 6), (5, 6), 2))
+_linear_rows("STTLinear", lambda: nn.STTLinear(24, 30, 2, in_modes=(4, 6), out_modes=(5, 6)))
 rows(
     "STTLinear",
-    ("rank", lambda: nn.STTLinear((4, 6), (5, 6), 0), V, "ranks=0 must be >= 1"),
+    (
+        "rank",
+        lambda: nn.STTLinear(24, 30, 0, in_modes=(4, 6), out_modes=(5, 6)),
+        V,
+        "ranks=0 must be >= 1",
+    ),
     (
         "nan",
         lambda: nn.STTLinear.from_weight(W_NAN, in_modes=(4, 6), out_modes=(5, 6), ranks=2),
