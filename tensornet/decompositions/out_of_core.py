@@ -1,0 +1,475 @@
+"""Decompositions of tensors larger than memory by streaming passes (Dask engine).
+
+:func:`tensornet.tt_svd`, :func:`tensornet.hosvd` and :func:`tensornet.randomized_svd` given a
+``dask.array.Array`` run the functions here (the optional ``dask`` extra). Each touches the data
+only through a few blockwise reductions, *passes*, each one ``dask.compute`` that reads every
+chunk once; everything whose size is a rank times a mode size stays in memory. The passes run
+on whatever Dask scheduler is active: the threaded default, or a ``dask.distributed.Client``
+the user created. ``info["passes"]`` counts them.
+
+* TT-SVD (Oseledets 2011, Alg. 1): per step the Gram matrix of the unfolding ``C C^T`` (a pass),
+  its eigendecomposition in memory, the rank by the same truncation rule as in memory
+  (:mod:`tensornet.algebra.truncation`: eigenvalues when ``delta`` is far above their rounding,
+  exact row norms of ``U^T C`` from one more pass otherwise), and the projection
+  ``B = U_r^T C``. As soon as ``B`` fits in :func:`in_memory_limit` bytes (it is ``r_1 / n_1`` of
+  the data after the first step), or its unfolding is no longer wide (its Gram matrix would be
+  about as large as itself, and the Gram step would lose accuracy on it), it is computed (a
+  pass) and the sweep goes on in memory.
+* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass, the core
+  ``X ×_n U_n^T`` in a second, the error from ``||X||^2 - ||G||^2`` (a third pass, the
+  residual, only when that difference has lost its digits).
+* Randomized SVD (Halko, Martinsson & Tropp 2011, Alg. 4.4): the range finder ``M Omega``, each
+  power iteration's two products and the final ``Q^T M`` are one pass each; the ``Omega`` drawn
+  is the in-memory function's, so both give the same result from the same seed.
+
+The guarantees are those of the in-memory functions: the ``eps`` bound and exactness at full
+rank. Computation is in float64 whatever the stored dtype.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.linalg
+
+from .._validation import check_eps, check_int, check_random_state, check_rank
+from ..algebra.truncation import (
+    EIGENVALUE_ERROR,
+    EIGENVALUE_MARGIN,
+    error_budget,
+    leading_subspace,
+    thin_svd,
+    truncate,
+    uses_gram_path,
+)
+from ..formats.tt import TTTensor, tt_rank_caps
+from ..formats.tucker import TuckerTensor
+from .tucker import _check_tucker_ranks
+
+__all__ = ["tt_svd", "hosvd", "randomized_svd", "in_memory_limit", "get_in_memory_limit"]
+
+_U = np.finfo(np.float64).eps
+_LIMIT: list[int | None] = [None]
+
+
+# ---------------------------------------------------------------------------- memory and passes
+def get_in_memory_limit() -> int:
+    """Bytes an intermediate may take before it is kept out of core.
+
+    An eighth of the machine's physical memory unless :func:`in_memory_limit` set another value.
+    """
+    if _LIMIT[0] is not None:
+        return _LIMIT[0]
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 8
+
+
+@contextlib.contextmanager
+def in_memory_limit(nbytes: int) -> Iterator[None]:
+    """Context manager: keep intermediates larger than ``nbytes`` out of core.
+
+    Parameters
+    ----------
+    nbytes : int
+        A size in bytes, ``>= 0`` (``0`` streams every step).
+
+    Examples
+    --------
+    >>> with in_memory_limit(2**20):
+    ...     pass
+    """
+    nbytes = check_int(nbytes, "nbytes", minimum=0)
+    previous, _LIMIT[0] = _LIMIT[0], nbytes
+    try:
+        yield
+    finally:
+        _LIMIT[0] = previous
+
+
+class _Passes:
+    """Counts the passes over the data: one per ``dask.compute`` call."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def compute(self, *arrays: Any) -> tuple[np.ndarray, ...]:
+        self.count += 1
+        return tuple(np.asarray(a, dtype=np.float64) for a in dask.compute(*arrays))
+
+
+def _as_float(x: Any, name: str, min_ndim: int = 1, whole: Sequence[int] = ()) -> da.Array:
+    """The Dask array as float64 (lazily), after the checks that need no pass, with the axes
+    ``whole`` unsplit (rechunked in the stored dtype, before the float64 copy of each block)."""
+    kind = np.dtype(x.dtype).kind
+    if kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {x.dtype}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s); got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {x.shape}")
+    return _whole(x, whole).astype(np.float64)
+
+
+def _check_gram_finite(g: np.ndarray, name: str) -> None:
+    """The Gram diagonal sums the squares of every entry: NaN/Inf anywhere shows there."""
+    if not np.all(np.isfinite(np.diag(g))):
+        raise ValueError(f"{name} must be finite (no NaN or Inf)")
+
+
+# ---------------------------------------------------------------------------- the streamed step
+def _eigh_desc(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lam, u = scipy.linalg.eigh(g, check_finite=False)
+    return np.maximum(lam[::-1], 0.0), np.ascontiguousarray(u[:, ::-1])
+
+
+def _whole(c: da.Array, axes: Sequence[int]) -> da.Array:
+    """``C`` rechunked so that ``axes`` are not split, the other axes split to keep blocks no
+    larger than now. A product contracting split axes would hold one partial result of the
+    output block's full size per split block (``r / rows`` times the data); whole axes hold one."""
+    if all(len(c.chunks[a]) == 1 for a in axes):
+        return c
+    block = int(np.prod([max(ch) for ch in c.chunks])) * c.dtype.itemsize
+    spec = {a: (-1 if a in axes else "auto") for a in range(c.ndim)}
+    return c.rechunk(spec, block_size_limit=max(block, 1 << 20))
+
+
+def _project(u: np.ndarray, c: da.Array) -> da.Array:
+    """``U^T C`` with ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)``."""
+    a, b = c.shape[:2]
+    ut = da.from_array(u.T.reshape(-1, a, b))
+    return da.tensordot(ut, _whole(c, (0, 1)), axes=((1, 2), (0, 1)))
+
+
+def _streamed_rank(
+    c: da.Array, g: np.ndarray, cap: int | None, delta: float | None, passes: _Passes
+) -> tuple[np.ndarray, float, bool]:
+    """The kept ``U_r`` of one step from the Gram matrix ``g`` of ``C``, its tail, exactness.
+
+    The rule of :func:`tensornet.algebra.truncation.leading_subspace` on the Gram path: the
+    eigenvalues decide when ``delta`` is far above their rounding; otherwise the exact row norms
+    of ``U^T C`` do, at the price of one pass.
+    """
+    m = g.shape[0]
+    lam, u = _eigh_desc(g)
+    if delta is None:
+        r = min(m if cap is None else cap, m)
+        return u[:, :r], float(np.sum(lam[r:])), r == m
+    lam_err = EIGENVALUE_ERROR * m * _U * float(np.trace(g))
+    if delta * delta >= EIGENVALUE_MARGIN * m * lam_err:
+        r = truncate(np.sqrt(lam), np.sqrt(max(delta * delta - m * lam_err, 0.0)), cap)
+        return u[:, :r], float(np.sum(lam[r:])), False
+    b = _project(u, c)
+    (row_sq,) = passes.compute((b * b).sum(axis=tuple(range(1, b.ndim))))
+    tail = np.concatenate([np.cumsum(row_sq[::-1])[::-1], [0.0]])
+    r = max(1, int(np.flatnonzero(tail <= delta * delta)[0]))
+    r = r if cap is None else min(r, cap)
+    return u[:, :r], float(np.sum(row_sq[r:])), True
+
+
+def _gram(c: da.Array) -> da.Array:
+    """Gram matrix of ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)``."""
+    rest = tuple(range(2, c.ndim))
+    a, b = c.shape[:2]
+    return da.tensordot(c, c, axes=(rest, rest)).reshape(a * b, a * b)
+
+
+# ---------------------------------------------------------------------------- TT-SVD
+def tt_svd(
+    x: Any,
+    ranks: int | Sequence[int] | None = None,
+    *,
+    eps: float | None = None,
+    method: str = "exact",
+    random_state: Any = None,
+) -> TTTensor:
+    """TT-SVD of a Dask array by streaming passes (see :func:`tensornet.tt_svd`).
+
+    Parameters
+    ----------
+    x : dask.array.Array, shape (n_1, ..., n_d)
+        Real, finite, ``d >= 1``.
+    ranks, eps
+        As for :func:`tensornet.tt_svd`.
+    method : {"exact"}
+        Only the exact step is streamed.
+    random_state : None
+        Unused (the exact step draws nothing).
+
+    Returns
+    -------
+    TTTensor
+        As :func:`tensornet.tt_svd`; ``info`` adds ``passes`` (the passes over the data) and
+        ``out_of_core_steps`` (steps run before the remainder fit in memory).
+    """
+    if method != "exact":
+        raise ValueError(f"method={method!r}: only method='exact' is streamed for Dask arrays")
+    eps = check_eps(eps)
+    x = _as_float(x, "x")
+    shape, d = x.shape, x.ndim
+    caps = tt_rank_caps(ranks, shape)
+    if eps is None and ranks is None:
+        eps = 0.0
+    passes = _Passes()
+    if d == 1:
+        (full,) = passes.compute(x)
+        norm = float(np.linalg.norm(_finite(full, "x")))
+        return _tt_result([full.reshape(1, -1, 1)], [], True, norm, passes, 0)
+    (g,) = passes.compute(_gram(x[None]))
+    _check_gram_finite(g, "x")
+    norm = float(np.sqrt(np.trace(g)))
+    sweep = _Sweep(shape, caps, error_budget(eps, norm, d - 1), passes)
+    c = sweep.stream(x[None], g)
+    streamed = len(sweep.cores)
+    (rest,) = passes.compute(c)
+    sweep.in_memory(rest)
+    return _tt_result(sweep.cores, sweep.tails, sweep.exact, norm, passes, streamed)
+
+
+def _wide(c: da.Array) -> bool:
+    """Whether the unfolding ``(a b, n...)`` of ``C`` is wide enough for the Gram step to keep
+    the in-memory accuracy (:func:`tensornet.algebra.truncation.uses_gram_path`); a remainder
+    that is not has a Gram matrix about its own size, so it is computed instead."""
+    rows = c.shape[0] * c.shape[1]
+    return uses_gram_path((rows, c.size // rows))
+
+
+class _Sweep:
+    """The TT-SVD sweep: streamed steps while the remainder is too large, then in memory."""
+
+    def __init__(self, shape, caps, delta, passes) -> None:
+        self.shape, self.caps, self.delta, self.passes = shape, caps, delta, passes
+        self.cores: list[np.ndarray] = []
+        self.tails: list[float] = []
+        self.exact = True
+
+    def stream(self, c: da.Array, g: np.ndarray) -> da.Array:
+        """Streamed steps from the first on; returns the lazy remainder ``(r_k, n_{k+1}, ...)``."""
+        d = len(self.shape)
+        for k in range(d - 1):
+            if k > 0:
+                if c.nbytes <= get_in_memory_limit() or not _wide(c):
+                    break
+                (g,) = self.passes.compute(_gram(c))
+            u, tail, exact = _streamed_rank(c, g, self.caps[k], self.delta, self.passes)
+            self._keep(u.reshape(c.shape[0], self.shape[k], -1), tail, exact)
+            c = _project(u, c)
+        return c
+
+    def in_memory(self, rest: np.ndarray) -> None:
+        """The remaining steps on the computed remainder, exactly as :func:`tensornet.tt_svd`."""
+        d, r_prev = len(self.shape), rest.shape[0]
+        for k in range(len(self.cores), d - 1):
+            sub = leading_subspace(
+                rest.reshape(r_prev * self.shape[k], -1), self.caps[k], self.delta
+            )
+            self._keep(sub.u.reshape(r_prev, self.shape[k], -1), sub.tail_sq, sub.exact)
+            rest, r_prev = sub.b, sub.u.shape[1]
+        self.cores.append(np.ascontiguousarray(rest).reshape(r_prev, self.shape[-1], 1))
+
+    def _keep(self, core: np.ndarray, tail: float, exact: bool) -> None:
+        self.cores.append(core)
+        self.tails.append(tail)
+        self.exact &= exact
+
+
+def _tt_result(
+    cores: list[np.ndarray],
+    tails: list[float],
+    exact: bool,
+    norm: float,
+    passes: _Passes,
+    streamed: int,
+) -> TTTensor:
+    tt = TTTensor(cores, copy=False)
+    tt.info = {
+        "rel_error": float(np.sqrt(sum(tails)) / norm) if norm > 0 else 0.0,
+        "error_exact": bool(exact),
+        "ranks": tt.ranks,
+        "norm": norm,
+        "step_errors": [float(np.sqrt(t)) for t in tails],
+        "passes": passes.count,
+        "out_of_core_steps": streamed,
+    }
+    return tt
+
+
+# ---------------------------------------------------------------------------- HOSVD
+def _mode_grams(x: da.Array) -> list[da.Array]:
+    axes = range(x.ndim)
+    return [
+        da.tensordot(x, x, axes=([a for a in axes if a != n], [a for a in axes if a != n]))
+        for n in axes
+    ]
+
+
+def _multi_project(x: da.Array, factors: Sequence[np.ndarray], transpose: bool) -> da.Array:
+    """``X ×_n U_n^T`` (``transpose``) or ``X ×_n U_n``: each product contracts the leading
+    axis and appends the new one, so after ``d`` products the modes are back in order."""
+    y = x
+    for u in factors:
+        y = da.tensordot(_whole(y, (0,)), da.from_array(u if transpose else u.T), axes=(0, 0))
+    return y
+
+
+def hosvd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | None = None):
+    """HOSVD of a Dask array in two or three passes (see :func:`tensornet.hosvd`).
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        Real, finite, at least 1-D.
+    ranks, eps
+        As for :func:`tensornet.hosvd`.
+
+    Returns
+    -------
+    TuckerTensor
+        As :func:`tensornet.hosvd`; ``info`` adds ``passes``.
+    """
+    eps = check_eps(eps)
+    x = _as_float(x, "x")
+    caps = None if ranks is None else _check_tucker_ranks(ranks, x.shape)
+    passes = _Passes()
+    grams = passes.compute(*_mode_grams(x))
+    _check_gram_finite(grams[0], "x")
+    norm_sq = float(np.trace(grams[0]))
+    delta = error_budget(eps, np.sqrt(norm_sq), x.ndim)
+    factors, spectra, discarded = _hosvd_factors(x, grams, caps, delta, passes)
+    (core,) = passes.compute(_multi_project(x, factors, transpose=True))
+    out = TuckerTensor(core, factors)
+    out.info = {
+        "rel_error": _hosvd_error(x, norm_sq, out, passes),
+        "error_bound": float(np.sqrt(discarded / norm_sq)) if norm_sq else 0.0,
+        "singular_values": spectra,
+        "passes": passes.count,
+    }
+    return out
+
+
+def _hosvd_factors(
+    x: da.Array,
+    grams: Sequence[np.ndarray],
+    caps: Sequence[int] | None,
+    delta: float | None,
+    passes: _Passes,
+) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """Each mode's truncated factor from its Gram matrix; the exact-tail modes share one pass."""
+    eig = [_eigh_desc(g) for g in grams]
+    need_rows = [
+        delta is not None
+        and delta * delta
+        < EIGENVALUE_MARGIN * g.shape[0] * EIGENVALUE_ERROR * g.shape[0] * _U * float(np.trace(g))
+        for g in grams
+    ]
+    rows = _row_norms(x, eig, need_rows, passes)
+    factors, spectra, discarded = [], [], 0.0
+    for n, (lam, u) in enumerate(eig):
+        cap = None if caps is None else caps[n]
+        if rows[n] is not None:
+            tail = np.concatenate([np.cumsum(rows[n][::-1])[::-1], [0.0]])
+            r = max(1, int(np.flatnonzero(tail <= delta * delta)[0]))
+            r = r if cap is None else min(r, cap)
+            discarded += float(np.sum(rows[n][r:]))
+        else:
+            m = len(lam)
+            lam_err = EIGENVALUE_ERROR * m * _U * float(np.sum(lam))
+            budget = None if delta is None else np.sqrt(max(delta * delta - m * lam_err, 0.0))
+            r = truncate(np.sqrt(lam), budget, cap)
+            discarded += float(np.sum(lam[r:]))
+        factors.append(u[:, :r])
+        spectra.append(np.sqrt(lam))
+    return factors, spectra, discarded
+
+
+def _row_norms(
+    x: da.Array, eig: Sequence[tuple], need: Sequence[bool], passes: _Passes
+) -> list[np.ndarray | None]:
+    """Exact row norms of ``U_n^T X_(n)`` for the modes that need them, in one pass."""
+    todo = [n for n, flag in enumerate(need) if flag]
+    if not todo:
+        return [None] * x.ndim
+    sums = []
+    for n in todo:
+        b = da.tensordot(da.from_array(eig[n][1].T), x, axes=(1, n))
+        sums.append((b * b).sum(axis=tuple(range(1, b.ndim))))
+    done = dict(zip(todo, passes.compute(*sums), strict=True))
+    return [done.get(n) for n in range(x.ndim)]
+
+
+def _hosvd_error(x: da.Array, norm_sq: float, t: TuckerTensor, passes: _Passes) -> float:
+    """``sqrt(||X||^2 - ||G||^2) / ||X||``; below 1e-6 from the streamed residual instead."""
+    if norm_sq == 0.0:
+        return 0.0
+    rel = float(np.sqrt(max(norm_sq - float(np.vdot(t.core, t.core)), 0.0) / norm_sq))
+    if rel >= 1e-6:
+        return rel
+    recon = _multi_project(da.from_array(t.core), t.factors, transpose=False)
+    (res,) = passes.compute(((x - recon.rechunk(x.chunks)) ** 2).sum())
+    return float(np.sqrt(res / norm_sq))
+
+
+# ---------------------------------------------------------------------------- randomized SVD
+def randomized_svd(
+    m: Any,
+    rank: int,
+    *,
+    n_oversamples: int = 10,
+    n_iter: int = 2,
+    random_state: Any = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Randomized SVD of a Dask matrix, one pass per product (see
+    :func:`tensornet.randomized_svd`).
+
+    Parameters
+    ----------
+    m : dask.array.Array, shape (I, J)
+        Real and finite; ``I x (rank + n_oversamples)`` and ``(rank + n_oversamples) x J``
+        must fit in memory.
+    rank, n_oversamples, n_iter, random_state
+        As for :func:`tensornet.randomized_svd` (the same seed draws the same test matrix).
+
+    Returns
+    -------
+    U, s, Vt : numpy.ndarray
+    """
+    m = _as_float(m, "m", min_ndim=2)
+    if m.ndim != 2:
+        raise ValueError(f"m must be 2-D; got shape {m.shape}")
+    rank = check_rank(rank, "rank")
+    n_oversamples = check_int(n_oversamples, "n_oversamples", minimum=0)
+    n_iter = check_int(n_iter, "n_iter", minimum=0)
+    rng = check_random_state(random_state)
+    n_rows, n_cols = m.shape
+    rank = min(rank, n_rows, n_cols)
+    width = rank + n_oversamples
+    passes = _Passes()
+    if width >= min(n_rows, n_cols):
+        (dense,) = passes.compute(m)
+        u, s, vt = thin_svd(_finite(dense))
+        return u[:, :rank], s[:rank], vt[:rank]
+    omega = rng.standard_normal((n_cols, width))
+    (y,) = passes.compute(m @ da.from_array(omega))
+    q = _orth(_finite(y))
+    for _ in range(n_iter):
+        (z,) = passes.compute(m.T @ da.from_array(q))
+        (y,) = passes.compute(m @ da.from_array(_orth(z)))
+        q = _orth(y)
+    (b,) = passes.compute(da.from_array(q.T) @ m)
+    ub, s, vt = thin_svd(b)
+    return q @ ub[:, :rank], s[:rank], vt[:rank]
+
+
+def _finite(a: np.ndarray, name: str = "m") -> np.ndarray:
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no NaN or Inf)")
+    return a
+
+
+def _orth(y: np.ndarray) -> np.ndarray:
+    q, _ = scipy.linalg.qr(y, mode="economic", check_finite=False)
+    return q
