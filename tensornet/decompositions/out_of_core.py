@@ -102,9 +102,9 @@ class _Passes:
         return tuple(np.asarray(a, dtype=np.float64) for a in dask.compute(*arrays))
 
 
-def _as_float(x: Any, name: str, min_ndim: int = 1, whole: Sequence[int] = ()) -> da.Array:
-    """The Dask array as float64 (lazily), after the checks that need no pass, with the axes
-    ``whole`` unsplit (rechunked in the stored dtype, before the float64 copy of each block)."""
+def _checked(x: Any, name: str, min_ndim: int = 1) -> da.Array:
+    """The Dask array after the checks that need no pass (each block is converted to float64
+    inside the task that reads it, so only one block at a time exists in float64)."""
     kind = np.dtype(x.dtype).kind
     if kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {x.dtype}")
@@ -112,7 +112,7 @@ def _as_float(x: Any, name: str, min_ndim: int = 1, whole: Sequence[int] = ()) -
         raise ValueError(f"{name} must have at least {min_ndim} dimension(s); got shape {x.shape}")
     if x.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {x.shape}")
-    return _whole(x, whole).astype(np.float64)
+    return x
 
 
 def _check_gram_finite(g: np.ndarray, name: str) -> None:
@@ -127,22 +127,98 @@ def _eigh_desc(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(lam[::-1], 0.0), np.ascontiguousarray(u[:, ::-1])
 
 
-def _whole(c: da.Array, axes: Sequence[int]) -> da.Array:
-    """``C`` rechunked so that ``axes`` are not split, the other axes split to keep blocks no
-    larger than now. A product contracting split axes would hold one partial result of the
-    output block's full size per split block (``r / rows`` times the data); whole axes hold one."""
-    if all(len(c.chunks[a]) == 1 for a in axes):
-        return c
-    block = int(np.prod([max(ch) for ch in c.chunks])) * c.dtype.itemsize
-    spec = {a: (-1 if a in axes else "auto") for a in range(c.ndim)}
-    return c.rechunk(spec, block_size_limit=max(block, 1 << 20))
+def _blocks_along(c: da.Array, rows: Sequence[int]) -> Iterator[tuple[tuple[int, ...], Any]]:
+    """The slabs of ``C``: for every block position along the axes not in ``rows``, the object
+    array of the blocks (Delayed) that share it, indexed along ``rows``."""
+    blocks = c.to_delayed()
+    others = [a for a in range(c.ndim) if a not in rows]
+    for pos in np.ndindex(*[c.numblocks[a] for a in others]):
+        index: list[Any] = [slice(None)] * c.ndim
+        for a, i in zip(others, pos, strict=True):
+            index[a] = i
+        yield pos, blocks[tuple(index)]
+
+
+def _assemble(pieces: Any, axes: Sequence[int]) -> np.ndarray:
+    """Concatenate nested lists of blocks (one nesting level per axis of ``axes``) along them."""
+    if not axes:
+        return pieces
+    parts = [_assemble(p, axes[1:]) for p in pieces]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts, axis=axes[0], dtype=np.float64)  # no stored-dtype copy
+
+
+def _on_slab(fn: Any, rows: tuple[int, ...], pieces: list) -> Any:
+    """Run ``fn`` on the slab concatenated from ``pieces`` (nested lists of blocks), in float64."""
+    return fn(np.asarray(_assemble(pieces, list(rows)), dtype=np.float64))
+
+
+def _per_slab(c: da.Array, rows: tuple[int, ...], fn: Any) -> list[tuple[tuple[int, ...], Any]]:
+    """``fn`` applied lazily to every slab of ``C`` along ``rows`` (one task per slab, so each
+    block is read by exactly one task and a slab is the only large array a task holds)."""
+    return [
+        (pos, dask.delayed(_on_slab)(fn, rows, pieces.tolist()))
+        for pos, pieces in _blocks_along(c, rows)
+    ]
+
+
+def _tree_sum(parts: Sequence[Any], fan_in: int = 8) -> Any:
+    """Sum of Delayed arrays by a tree, so few partial results are alive at once."""
+    parts = list(parts)
+    while len(parts) > 1:
+        parts = [dask.delayed(_sum)(parts[i : i + fan_in]) for i in range(0, len(parts), fan_in)]
+    return parts[0]
+
+
+def _sum(items: Sequence[np.ndarray]) -> np.ndarray:
+    total = np.array(items[0], dtype=np.float64, copy=True)
+    for item in items[1:]:
+        total += item
+    return total
+
+
+def _unfold2(slab: np.ndarray) -> np.ndarray:
+    return slab.reshape(slab.shape[0] * slab.shape[1], -1)
+
+
+def _slab_gram(slab: np.ndarray) -> np.ndarray:
+    m = _unfold2(slab)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf are reported from the diagonal
+        return m @ m.T
+
+
+def _gram(c: da.Array) -> Any:
+    """Gram matrix of ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)`` (Delayed)."""
+    return _tree_sum([part for _, part in _per_slab(c, (0, 1), _slab_gram)])
+
+
+class _Projector:
+    """``slab -> U^T slab`` (unfolded), reshaped to ``(r, n...)``; picklable for a cluster."""
+
+    def __init__(self, u: np.ndarray) -> None:
+        self.ut = np.ascontiguousarray(u.T)
+
+    def __call__(self, slab: np.ndarray) -> np.ndarray:
+        return (self.ut @ _unfold2(slab)).reshape((self.ut.shape[0],) + slab.shape[2:])
+
+
+class _RowSquares(_Projector):
+    """``slab -> row sums of (U^T slab)^2``."""
+
+    def __call__(self, slab: np.ndarray) -> np.ndarray:
+        b = self.ut @ _unfold2(slab)
+        return np.einsum("ij,ij->i", b, b)
 
 
 def _project(u: np.ndarray, c: da.Array) -> da.Array:
-    """``U^T C`` with ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)``."""
-    a, b = c.shape[:2]
-    ut = da.from_array(u.T.reshape(-1, a, b))
-    return da.tensordot(ut, _whole(c, (0, 1)), axes=((1, 2), (0, 1)))
+    """``U^T C`` with ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)``, lazily."""
+    r = u.shape[1]
+    grid = np.empty((1,) + tuple(c.numblocks[2:]), dtype=object)
+    for pos, part in _per_slab(c, (0, 1), _Projector(u)):
+        shape = (r,) + tuple(c.chunks[2 + a][i] for a, i in enumerate(pos))
+        grid[(0,) + pos] = da.from_delayed(part, shape=shape, dtype=np.float64)
+    return da.block(grid.tolist())
 
 
 def _streamed_rank(
@@ -163,19 +239,11 @@ def _streamed_rank(
     if delta * delta >= EIGENVALUE_MARGIN * m * lam_err:
         r = truncate(np.sqrt(lam), np.sqrt(max(delta * delta - m * lam_err, 0.0)), cap)
         return u[:, :r], float(np.sum(lam[r:])), False
-    b = _project(u, c)
-    (row_sq,) = passes.compute((b * b).sum(axis=tuple(range(1, b.ndim))))
+    (row_sq,) = passes.compute(_tree_sum([p for _, p in _per_slab(c, (0, 1), _RowSquares(u))]))
     tail = np.concatenate([np.cumsum(row_sq[::-1])[::-1], [0.0]])
     r = max(1, int(np.flatnonzero(tail <= delta * delta)[0]))
     r = r if cap is None else min(r, cap)
     return u[:, :r], float(np.sum(row_sq[r:])), True
-
-
-def _gram(c: da.Array) -> da.Array:
-    """Gram matrix of ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)``."""
-    rest = tuple(range(2, c.ndim))
-    a, b = c.shape[:2]
-    return da.tensordot(c, c, axes=(rest, rest)).reshape(a * b, a * b)
 
 
 # ---------------------------------------------------------------------------- TT-SVD
@@ -209,7 +277,7 @@ def tt_svd(
     if method != "exact":
         raise ValueError(f"method={method!r}: only method='exact' is streamed for Dask arrays")
     eps = check_eps(eps)
-    x = _as_float(x, "x")
+    x = _checked(x, "x")
     shape, d = x.shape, x.ndim
     caps = tt_rank_caps(ranks, shape)
     if eps is None and ranks is None:
@@ -299,21 +367,67 @@ def _tt_result(
 
 
 # ---------------------------------------------------------------------------- HOSVD
-def _mode_grams(x: da.Array) -> list[da.Array]:
-    axes = range(x.ndim)
-    return [
-        da.tensordot(x, x, axes=([a for a in axes if a != n], [a for a in axes if a != n]))
-        for n in axes
+class _ModeGram:
+    """``slab -> X_(n) X_(n)^T`` of a slab whole along mode ``n``."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, slab: np.ndarray) -> np.ndarray:
+        m = np.moveaxis(slab, self.n, 0).reshape(slab.shape[self.n], -1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return m @ m.T
+
+
+class _ModeRowSquares:
+    """``slab -> row sums of (U^T X_(n))^2``."""
+
+    def __init__(self, n: int, u: np.ndarray) -> None:
+        self.n, self.ut = n, np.ascontiguousarray(u.T)
+
+    def __call__(self, slab: np.ndarray) -> np.ndarray:
+        b = self.ut @ np.moveaxis(slab, self.n, 0).reshape(slab.shape[self.n], -1)
+        return np.einsum("ij,ij->i", b, b)
+
+
+def _mode_grams(x: da.Array) -> list[Any]:
+    """Every mode's Gram matrix (Delayed), each from the slabs whole along its mode."""
+    return [_tree_sum([p for _, p in _per_slab(x, (n,), _ModeGram(n))]) for n in range(x.ndim)]
+
+
+def _mode_products(t: np.ndarray, mats: Sequence[np.ndarray]) -> np.ndarray:
+    """``t`` contracted on every axis with the rows of ``mats[k]``; each product contracts the
+    leading axis and appends the new one, so the axes come back in order."""
+    for m in mats:
+        t = np.tensordot(t, m, axes=(0, 0))
+    return t
+
+
+def _block_slices(x: da.Array) -> Iterator[tuple[Any, tuple[slice, ...]]]:
+    """Every block of ``x`` (Delayed) with its position as slices."""
+    starts = [np.concatenate([[0], np.cumsum(ch)]) for ch in x.chunks]
+    blocks = x.to_delayed()
+    for idx in np.ndindex(*x.numblocks):
+        sl = tuple(slice(int(st[i]), int(st[i + 1])) for st, i in zip(starts, idx, strict=True))
+        yield blocks[idx], sl
+
+
+def _block_core(block: np.ndarray, mats: Sequence[np.ndarray]) -> np.ndarray:
+    return _mode_products(np.asarray(block, dtype=np.float64), mats)
+
+
+def _block_residual(block: np.ndarray, core: np.ndarray, mats: Sequence[np.ndarray]) -> float:
+    diff = np.asarray(block, dtype=np.float64) - _mode_products(core, mats)
+    return float(np.vdot(diff, diff))
+
+
+def _core(x: da.Array, factors: Sequence[np.ndarray]) -> Any:
+    """``X ×_n U_n^T`` as a sum of every block's contribution (Delayed, one pass)."""
+    parts = [
+        dask.delayed(_block_core)(blk, [u[s] for u, s in zip(factors, sl, strict=True)])
+        for blk, sl in _block_slices(x)
     ]
-
-
-def _multi_project(x: da.Array, factors: Sequence[np.ndarray], transpose: bool) -> da.Array:
-    """``X ×_n U_n^T`` (``transpose``) or ``X ×_n U_n``: each product contracts the leading
-    axis and appends the new one, so after ``d`` products the modes are back in order."""
-    y = x
-    for u in factors:
-        y = da.tensordot(_whole(y, (0,)), da.from_array(u if transpose else u.T), axes=(0, 0))
-    return y
+    return _tree_sum(parts)
 
 
 def hosvd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | None = None):
@@ -332,7 +446,7 @@ def hosvd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | None
         As :func:`tensornet.hosvd`; ``info`` adds ``passes``.
     """
     eps = check_eps(eps)
-    x = _as_float(x, "x")
+    x = _checked(x, "x")
     caps = None if ranks is None else _check_tucker_ranks(ranks, x.shape)
     passes = _Passes()
     grams = passes.compute(*_mode_grams(x))
@@ -340,7 +454,7 @@ def hosvd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | None
     norm_sq = float(np.trace(grams[0]))
     delta = error_budget(eps, np.sqrt(norm_sq), x.ndim)
     factors, spectra, discarded = _hosvd_factors(x, grams, caps, delta, passes)
-    (core,) = passes.compute(_multi_project(x, factors, transpose=True))
+    (core,) = passes.compute(_core(x, factors))
     out = TuckerTensor(core, factors)
     out.info = {
         "rel_error": _hosvd_error(x, norm_sq, out, passes),
@@ -393,10 +507,9 @@ def _row_norms(
     todo = [n for n, flag in enumerate(need) if flag]
     if not todo:
         return [None] * x.ndim
-    sums = []
-    for n in todo:
-        b = da.tensordot(da.from_array(eig[n][1].T), x, axes=(1, n))
-        sums.append((b * b).sum(axis=tuple(range(1, b.ndim))))
+    sums = [
+        _tree_sum([p for _, p in _per_slab(x, (n,), _ModeRowSquares(n, eig[n][1]))]) for n in todo
+    ]
     done = dict(zip(todo, passes.compute(*sums), strict=True))
     return [done.get(n) for n in range(x.ndim)]
 
@@ -408,8 +521,13 @@ def _hosvd_error(x: da.Array, norm_sq: float, t: TuckerTensor, passes: _Passes) 
     rel = float(np.sqrt(max(norm_sq - float(np.vdot(t.core, t.core)), 0.0) / norm_sq))
     if rel >= 1e-6:
         return rel
-    recon = _multi_project(da.from_array(t.core), t.factors, transpose=False)
-    (res,) = passes.compute(((x - recon.rechunk(x.chunks)) ** 2).sum())
+    parts = [
+        dask.delayed(_block_residual)(
+            blk, t.core, [u[s].T for u, s in zip(t.factors, sl, strict=True)]
+        )
+        for blk, sl in _block_slices(x)
+    ]
+    (res,) = passes.compute(_tree_sum(parts))
     return float(np.sqrt(res / norm_sq))
 
 
@@ -437,7 +555,7 @@ def randomized_svd(
     -------
     U, s, Vt : numpy.ndarray
     """
-    m = _as_float(m, "m", min_ndim=2)
+    m = _checked(m, "m", min_ndim=2)
     if m.ndim != 2:
         raise ValueError(f"m must be 2-D; got shape {m.shape}")
     rank = check_rank(rank, "rank")
