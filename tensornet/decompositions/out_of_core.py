@@ -38,21 +38,31 @@ import dask.array as da
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_eps, check_int, check_random_state, check_rank
+from .._validation import check_eps, check_int, check_random_state, check_rank, lower_caps
 from ..algebra.truncation import (
     EIGENVALUE_ERROR,
     EIGENVALUE_MARGIN,
+    Subspace,
     error_budget,
     leading_subspace,
     thin_svd,
     truncate,
     uses_gram_path,
 )
+from ..formats.tr import TRTensor
 from ..formats.tt import TTTensor, tt_rank_caps
 from ..formats.tucker import TuckerTensor
+from .tr import _tr_rank_caps, tr_budgets, tr_sweep
 from .tucker import _check_tucker_ranks
 
-__all__ = ["tt_svd", "hosvd", "randomized_svd", "in_memory_limit", "get_in_memory_limit"]
+__all__ = [
+    "tt_svd",
+    "tr_svd",
+    "hosvd",
+    "randomized_svd",
+    "in_memory_limit",
+    "get_in_memory_limit",
+]
 
 _U = np.finfo(np.float64).eps
 _LIMIT: list[int | None] = [None]
@@ -364,6 +374,48 @@ def _tt_result(
         "out_of_core_steps": streamed,
     }
     return tt
+
+
+# ---------------------------------------------------------------------------- TR-SVD
+def tr_svd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | None = None):
+    """TR-SVD of a Dask array: its first step streamed (see :func:`tensornet.tr_svd`).
+
+    The first unfolding's Gram matrix (a pass), the rank ``r_0 r_1`` by the in-memory rule, the
+    projection ``U^T X_(1)`` (a pass, ``r_0 r_1 / n_1`` of the data, which must fit in memory);
+    the rest of the ring is swept in memory exactly as by :func:`tensornet.tr_svd`.
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        Real, finite, ``d >= 2``.
+    ranks, eps
+        As for :func:`tensornet.tr_svd`.
+
+    Returns
+    -------
+    TRTensor
+        As :func:`tensornet.tr_svd`; ``info`` adds ``passes``.
+    """
+    x = _checked(x, "x", min_ndim=2)
+    eps = check_eps(eps)
+    shape, d = x.shape, x.ndim
+    caps = _tr_rank_caps(ranks, d)
+    first = min(shape[0], x.size // shape[0])
+    caps = lower_caps(caps, (first, first) + (x.size,) * (d - 2))
+    passes = _Passes()
+    (g,) = passes.compute(_gram(x[None]))
+    _check_gram_finite(g, "x")
+    norm = float(np.sqrt(np.trace(g)))
+    if eps is None and ranks is None:
+        eps = 0.0
+    delta1, delta = tr_budgets(eps, norm, d)
+    big = caps[0] * caps[1] if caps is not None else x.size
+    u, tail, exact = _streamed_rank(x[None], g, big, delta1, passes)
+    (b,) = passes.compute(_project(u, x[None]))
+    first_step = Subspace(u, b.reshape(u.shape[1], -1), tail, exact, np.zeros(0))
+    tr: TRTensor = tr_sweep(shape, caps, delta, norm, first_step)
+    tr.info["passes"] = passes.count
+    return tr
 
 
 # ---------------------------------------------------------------------------- HOSVD

@@ -164,3 +164,28 @@ def test_streamed_tt_svd_runs_on_a_distributed_cluster_of_two_worker_processes()
         assert len(client.scheduler_info()["workers"]) == 2
     assert _rel(tt.full(), tn.tt_svd(X, eps=1e-3).full()) < 1e-10
     assert _rel(t.full(), tn.hosvd(X, eps=1e-3).full()) < 1e-10
+
+
+RING = tn.TRTensor([RNG.standard_normal(s) for s in [(2, 6, 3), (3, 5, 2), (2, 7, 2), (2, 8, 2)]])
+XR = RING.full() + 1e-6 * RNG.standard_normal(RING.shape)
+
+
+@pytest.mark.parametrize("chunks", [XR.shape, (2, 3, 4, 5)])
+@pytest.mark.parametrize("kwargs", [{}, {"eps": 1e-3}, {"eps": 0.2}, {"ranks": (2, 3, 2, 2)}])
+def test_streamed_tr_svd_keeps_the_ranks_and_the_eps_bound_of_in_memory_tr_svd(chunks, kwargs):
+    # TR-SVD's later truncations depend on the basis of its first step (a sign per column,
+    # LAPACK's for the in-memory SVD, the eigensolver's here), so the rings may differ by that
+    # choice; the ranks, the bound and the first step's error do not.
+    streamed = tn.tr_svd(da.from_array(XR, chunks=chunks), **kwargs)
+    direct = tn.tr_svd(XR, **kwargs)
+    assert streamed.ranks == direct.ranks
+    err = _rel(streamed.full(), XR)
+    assert abs(err - streamed.info["rel_error"]) < 1e-7
+    if "eps" in kwargs:
+        assert err <= kwargs["eps"] * (1 + 1e-9)
+    assert streamed.info["passes"] in (2, 3)
+
+
+def test_streamed_tr_svd_is_exact_at_full_rank():
+    tr = tn.tr_svd(da.from_array(XR, chunks=(2, 3, 4, 5)))
+    assert _rel(tr.full(), XR) < 1e-12
