@@ -38,7 +38,16 @@ import dask.array as da
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_eps, check_int, check_random_state, check_rank, lower_caps
+from .._validation import (
+    check_eps,
+    check_int,
+    check_option,
+    check_random_state,
+    check_rank,
+    check_tol,
+    lower_caps,
+)
+from ..algebra.kernels import mttkrp
 from ..algebra.truncation import (
     EIGENVALUE_ERROR,
     EIGENVALUE_MARGIN,
@@ -49,9 +58,12 @@ from ..algebra.truncation import (
     truncate,
     uses_gram_path,
 )
+from ..formats.cp import CPTensor
 from ..formats.tr import TRTensor
 from ..formats.tt import TTTensor, tt_rank_caps
 from ..formats.tucker import TuckerTensor
+from .als import als, relative_error
+from .cp import _ALSState, _check_rank_possible, _degeneracy
 from .tr import _tr_rank_caps, tr_budgets, tr_sweep
 from .tucker import _check_tucker_ranks
 
@@ -59,6 +71,7 @@ __all__ = [
     "tt_svd",
     "tr_svd",
     "hosvd",
+    "cp_als",
     "randomized_svd",
     "in_memory_limit",
     "get_in_memory_limit",
@@ -580,6 +593,143 @@ def _hosvd_error(x: da.Array, norm_sq: float, t: TuckerTensor, passes: _Passes) 
         for blk, sl in _block_slices(x)
     ]
     (res,) = passes.compute(_tree_sum(parts))
+    return float(np.sqrt(res / norm_sq))
+
+
+# ---------------------------------------------------------------------------- CP-ALS
+def cp_als(
+    x: Any,
+    rank: int,
+    *,
+    n_iter_max: int = 200,
+    tol: float = 1e-8,
+    init: str | CPTensor = "svd",
+    n_restarts: int = 1,
+    random_state: Any = None,
+    method: str = "mttkrp",
+) -> CPTensor:
+    """CP-ALS of a Dask array with one streamed MTTKRP pass per mode (see
+    :func:`tensornet.cp_als`).
+
+    Every mode's Gram matrix in one pass gives ``||X||`` and the SVD start; then each update of
+    factor ``n`` needs ``X_(n) (⊙_{k≠n} A_k)``, a sum of every block's own MTTKRP with the
+    factors' matching rows (a pass); the normal equations, the normalization and the error
+    ``||X||^2 - 2 <X, X̂> + ||X̂||^2`` are in memory, as in :func:`tensornet.cp_als`, whose ALS
+    driver and update this shares (``method`` is accepted for compatibility; the streamed
+    schedule is always one MTTKRP per mode).
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        Real, finite, not all zero, ``d >= 2``.
+    rank, n_iter_max, tol, init, n_restarts, random_state
+        As for :func:`tensornet.cp_als` (the same seed draws the same random columns).
+    method : {"mttkrp", "dimtree"}
+        Ignored.
+
+    Returns
+    -------
+    CPTensor
+        As :func:`tensornet.cp_als`; ``info`` adds ``passes``.
+    """
+    x = _checked(x, "x", min_ndim=2)
+    rank = check_rank(rank, "rank")
+    _check_rank_possible(rank, x.shape)
+    n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
+    tol = check_tol(tol)
+    if not isinstance(init, CPTensor):
+        init = check_option(init, "init", ("svd", "random"))
+    elif init.shape != x.shape or init.rank != rank:
+        raise ValueError(
+            f"init has shape {init.shape} and rank {init.rank}, expected {x.shape} and {rank}"
+        )
+    n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
+    check_option(method, "method", ("dimtree", "mttkrp"))
+    rng = check_random_state(random_state)
+    passes = _Passes()
+    grams = passes.compute(*_mode_grams(x))
+    _check_gram_finite(grams[0], "x")
+    norm_x_sq = float(np.trace(grams[0]))
+    if norm_x_sq == 0.0:
+        raise ValueError("x is all zeros: its CP decomposition is trivial and the error undefined")
+
+    def start(i: int) -> _ALSState:
+        return _ALSState(_cp_start(x.shape, grams, rank, init if i == 0 else "random", rng))
+
+    def sweep(st: _ALSState) -> tuple[_ALSState, float]:
+        m = None
+        for n in range(x.ndim):
+            (m,) = passes.compute(_mttkrp(x, st.factors, n))
+            st.update(n, m)
+        err_sq, scale_sq = st.error_sq(norm_x_sq, m)
+        return st, relative_error(err_sq, norm_x_sq, lambda: _cp_residual(x, st, passes), scale_sq)
+
+    run = als(start, sweep, n_iter_max=n_iter_max, tol=tol, n_restarts=n_restarts)
+    cp = CPTensor(run.state.weights.copy(), run.state.factors)
+    ratio, congruence = _degeneracy(cp, float(np.sqrt(norm_x_sq)))
+    cp.info = {**run.info(), "weight_ratio": ratio, "min_congruence": congruence}
+    cp.info["passes"] = passes.count
+    return cp
+
+
+def _cp_start(
+    shape: tuple[int, ...],
+    grams: Sequence[np.ndarray],
+    rank: int,
+    init: str | CPTensor,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """The start of :func:`tensornet.cp_als` from the mode Gram matrices (same draws)."""
+    if isinstance(init, CPTensor):
+        factors = [f.astype(np.float64, copy=True) for f in init.factors]
+        factors[0] = factors[0] * init.weights
+        return factors
+    factors = [rng.standard_normal((shape[0], rank))]
+    for n in range(1, len(shape)):
+        if init == "svd":
+            basis = _eigh_desc(grams[n])[1][:, :rank]
+            if basis.shape[1] < rank:
+                extra = rng.standard_normal((shape[n], rank - basis.shape[1]))
+                basis = np.hstack([basis, extra])
+            factors.append(np.ascontiguousarray(basis))
+        else:
+            factors.append(rng.standard_normal((shape[n], rank)))
+    return factors
+
+
+def _block_mttkrp(block: np.ndarray, mats: Sequence[np.ndarray], mode: int) -> np.ndarray:
+    return mttkrp(np.asarray(block, dtype=np.float64), mats, mode, check_finite=False)
+
+
+def _mttkrp(x: da.Array, factors: Sequence[np.ndarray], mode: int) -> Any:
+    """``X_(n) (⊙_{k≠n} A_k)`` (Delayed): per block its own MTTKRP with the factors' rows of
+    the block, summed over the blocks that share a row range of mode ``n``."""
+    groups: dict[int, list[Any]] = {}
+    starts = np.concatenate([[0], np.cumsum(x.chunks[mode])])
+    for blk, sl in _block_slices(x):
+        mats = [f[s] for f, s in zip(factors, sl, strict=True)]
+        index = int(np.searchsorted(starts, sl[mode].start))
+        groups.setdefault(index, []).append(dask.delayed(_block_mttkrp)(blk, mats, mode))
+    rows = [_tree_sum(groups[i]) for i in sorted(groups)]
+    return dask.delayed(np.concatenate)(rows, axis=0)
+
+
+def _block_cp_residual(block: np.ndarray, mats: Sequence[np.ndarray], w: np.ndarray) -> float:
+    model = mats[0] * w
+    for m in mats[1:]:
+        model = np.einsum("ir,jr->ijr", model.reshape(-1, len(w)), m)
+    diff = np.asarray(block, dtype=np.float64).ravel() - model.reshape(-1, len(w)).sum(axis=1)
+    return float(np.dot(diff, diff))
+
+
+def _cp_residual(x: da.Array, st: _ALSState, passes: _Passes) -> float:
+    """``||X - X̂|| / ||X||`` from a pass (when the formula has lost its digits)."""
+    parts, norm_parts = [], []
+    for blk, sl in _block_slices(x):
+        mats = [f[s] for f, s in zip(st.factors, sl, strict=True)]
+        parts.append(dask.delayed(_block_cp_residual)(blk, mats, st.weights))
+        norm_parts.append(dask.delayed(_block_cp_residual)(blk, [m * 0 for m in mats], st.weights))
+    res, norm_sq = passes.compute(_tree_sum(parts), _tree_sum(norm_parts))
     return float(np.sqrt(res / norm_sq))
 
 

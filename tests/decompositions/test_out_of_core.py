@@ -189,3 +189,27 @@ def test_streamed_tr_svd_keeps_the_ranks_and_the_eps_bound_of_in_memory_tr_svd(c
 def test_streamed_tr_svd_is_exact_at_full_rank():
     tr = tn.tr_svd(da.from_array(XR, chunks=(2, 3, 4, 5)))
     assert _rel(tr.full(), XR) < 1e-12
+
+
+FACTORS = [RNG.standard_normal((n, 3)) for n in (6, 7, 8)]
+XC = np.einsum("ir,jr,kr->ijk", *FACTORS)
+
+
+@pytest.mark.parametrize("chunks", [XC.shape, (2, 3, 5)])
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+def test_streamed_cp_als_takes_the_in_memory_iterates(chunks, noise):
+    x = XC + noise * np.random.default_rng(1).standard_normal(XC.shape)
+    kw = {"n_iter_max": 25, "tol": 1e-12, "random_state": 0}
+    streamed = tn.cp_als(da.from_array(x, chunks=chunks), 3, **kw)
+    direct = tn.cp_als(x, 3, **kw)
+    assert streamed.info["n_iter"] == direct.info["n_iter"]
+    assert np.allclose(streamed.info["history"], direct.info["history"], rtol=1e-8, atol=1e-12)
+    assert _rel(streamed.full(), direct.full()) < 1e-10
+    # one pass for the Gram matrices, then one MTTKRP pass per mode and sweep (plus residual
+    # passes where the error formula has lost its digits)
+    assert streamed.info["passes"] >= 1 + 3 * streamed.info["n_iter"]
+
+
+def test_streamed_cp_als_refuses_an_all_zero_tensor():
+    with pytest.raises(ValueError, match="all zeros"):
+        tn.cp_als(da.zeros((3, 4, 5), chunks=2), 2)
