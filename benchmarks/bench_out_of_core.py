@@ -65,15 +65,28 @@ def write_store(path: str, order: int, mode: int, rank: int, noise: float):
     return chunks
 
 
-def worker(path: str, job: str, eps: float) -> dict:
+def worker(path: str, job: str, eps: float, limit_mb: float | None) -> dict:
+    import contextlib
+
     import dask.array as da
 
-    import tensornet as tn
+    from tensornet.decompositions.out_of_core import in_memory_limit
 
     x = da.from_zarr(path)
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     out: dict = {"job": job, "baseline_rss_mb": baseline}
+    limit = contextlib.nullcontext() if limit_mb is None else in_memory_limit(int(limit_mb * 2**20))
+    with limit:
+        _run(x, job, eps, out)
+    out["seconds"] = time.perf_counter() - t0
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _run(x, job: str, eps: float, out: dict) -> None:
+    import tensornet as tn
+
     if job == "read":
         out["sum_sq"] = float((x.astype(np.float64) ** 2).sum().compute())
     elif job == "tt_svd":
@@ -82,9 +95,6 @@ def worker(path: str, job: str, eps: float) -> dict:
     elif job == "hosvd":
         t = tn.hosvd(x, eps=eps)
         out.update(ranks=list(t.ranks), passes=t.info["passes"], rel_error=t.info["rel_error"])
-    out["seconds"] = time.perf_counter() - t0
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return out
 
 
 def main() -> None:
@@ -94,21 +104,29 @@ def main() -> None:
     p.add_argument("--rank", type=int, default=4)
     p.add_argument("--noise", type=float, default=1e-3)
     p.add_argument("--eps", type=float, default=1e-2)
+    p.add_argument("--memory-limit-mb", type=float, default=None, help="in_memory_limit")
+    p.add_argument("--reuse", action="store_true", help="keep an existing store in --dir")
     p.add_argument("--jobs", default="read,tt_svd,hosvd", help="comma-separated subset")
     p.add_argument("--dir", default=None, help="where to write the store (default: a temp dir)")
     p.add_argument("--worker", nargs=2, metavar=("PATH", "JOB"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker[0], args.worker[1], args.eps)))
+        limit = args.memory_limit_mb
+        print(json.dumps(worker(args.worker[0], args.worker[1], args.eps, limit)))
         return
     root = args.dir or tempfile.mkdtemp(prefix="tensornet-ooc-")
     path = os.path.join(root, "tensor.zarr")
     t0 = time.perf_counter()
-    chunks = write_store(path, args.order, args.mode, args.rank, args.noise)
+    if args.reuse and os.path.exists(path):
+        chunks = (1, 1) + (args.mode,) * (args.order - 2)
+    else:
+        chunks = write_store(path, args.order, args.mode, args.rank, args.noise)
     size_mb = args.mode**args.order * 4 / 2**20
     runs = []
     for job in args.jobs.split(","):
         cmd = [sys.executable, __file__, "--worker", path, job, "--eps", str(args.eps)]
+        if args.memory_limit_mb is not None:
+            cmd += ["--memory-limit-mb", str(args.memory_limit_mb)]
         runs.append(json.loads(subprocess.run(cmd, check=True, capture_output=True).stdout))
     by_job = {r["job"]: r for r in runs}
 
@@ -123,6 +141,7 @@ def main() -> None:
         "tensor_mb": size_mb,
         "write_seconds": time.perf_counter() - t0,
         "eps": args.eps,
+        "memory_limit_mb": args.memory_limit_mb,
         "load_average": os.getloadavg(),
         "runs": runs,
         "tt_svd_time_over_read_pass": (

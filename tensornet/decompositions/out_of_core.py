@@ -138,6 +138,36 @@ def _checked(x: Any, name: str, min_ndim: int = 1) -> da.Array:
     return x
 
 
+#: Largest block a pass reads at once; larger input blocks are split along their trailing axes
+#: (a split of a stored array's chunks is a slice of each read, not a copy).
+BLOCK_BYTES = 8 << 20
+
+
+def _split_blocks(x: da.Array, lead: int) -> da.Array:
+    """``x`` with blocks of at most :data:`BLOCK_BYTES`, split along the axes after ``lead``.
+
+    A pass groups blocks into slabs whole along the leading (row) axes; blocks split along the
+    trailing axes keep every slab, and every later remainder, a small part of the data.
+    """
+    chunks = [list(c) for c in x.chunks]
+    item = x.dtype.itemsize
+    for axis in range(lead, x.ndim):
+        block = item * int(np.prod([max(c) for c in chunks]))
+        if block <= BLOCK_BYTES:
+            break
+        size = max(chunks[axis])
+        pieces = min(size, -(-block // BLOCK_BYTES))
+        step = -(-size // pieces)
+        chunks[axis] = [s for c in chunks[axis] for s in _split(c, step)]
+    if tuple(map(tuple, chunks)) == x.chunks:
+        return x
+    return x.rechunk(tuple(map(tuple, chunks)))
+
+
+def _split(n: int, step: int) -> list[int]:
+    return [step] * (n // step) + ([n % step] if n % step else [])
+
+
 def _check_gram_finite(g: np.ndarray, name: str) -> None:
     """The Gram diagonal sums the squares of every entry: NaN/Inf anywhere shows there."""
     if not np.all(np.isfinite(np.diag(g))):
@@ -300,7 +330,7 @@ def tt_svd(
     if method != "exact":
         raise ValueError(f"method={method!r}: only method='exact' is streamed for Dask arrays")
     eps = check_eps(eps)
-    x = _checked(x, "x")
+    x = _split_blocks(_checked(x, "x"), 2)
     shape, d = x.shape, x.ndim
     caps = tt_rank_caps(ranks, shape)
     if eps is None and ranks is None:
@@ -409,7 +439,7 @@ def tr_svd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | Non
     TRTensor
         As :func:`tensornet.tr_svd`; ``info`` adds ``passes``.
     """
-    x = _checked(x, "x", min_ndim=2)
+    x = _split_blocks(_checked(x, "x", min_ndim=2), 2)
     eps = check_eps(eps)
     shape, d = x.shape, x.ndim
     caps = _tr_rank_caps(ranks, d)
