@@ -2,7 +2,7 @@
 
 A float32 tensor with a known TT structure plus noise is written to a Zarr store chunk by chunk
 (never whole in memory). Each measurement runs in its own process (``--worker``), so its peak
-resident set size (``ru_maxrss``) is its own: one plain read pass over the store (the floor),
+resident set size (sampled) is its own: one plain read pass over the store (the floor),
 ``tt_svd(eps=...)`` and ``hosvd(eps=...)`` through :mod:`tensornet.decompositions.out_of_core`.
 Needs the ``dask`` extra and ``zarr``; prints JSON, writes ``benchmarks/results/out_of_core.json``.
 Peak memory is reported above the worker's own baseline (Python, NumPy, Dask imported, the store
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -73,15 +72,53 @@ def worker(path: str, job: str, eps: float, limit_mb: float | None) -> dict:
     from tensornet.decompositions.out_of_core import in_memory_limit
 
     x = da.from_zarr(path)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sampler = _RSSSampler()
+    baseline = sampler.start()
     t0 = time.perf_counter()
     out: dict = {"job": job, "baseline_rss_mb": baseline}
     limit = contextlib.nullcontext() if limit_mb is None else in_memory_limit(int(limit_mb * 2**20))
     with limit:
         _run(x, job, eps, out)
     out["seconds"] = time.perf_counter() - t0
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = sampler.stop()
     return out
+
+
+class _RSSSampler:
+    """Peak of the current resident set size (``VmRSS``), sampled every 5 ms by a thread.
+
+    ``ru_maxrss`` cannot be used: the imports' own peak hides anything smaller after them.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self.running = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    @staticmethod
+    def rss_mb() -> float:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def _loop(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, self.rss_mb())
+            time.sleep(0.005)
+
+    def start(self) -> float:
+        base = self.rss_mb()
+        self.thread.start()
+        return base
+
+    def stop(self) -> float:
+        self.running = False
+        self.thread.join()
+        return self.peak
 
 
 def _run(x, job: str, eps: float, out: dict) -> None:
