@@ -138,28 +138,25 @@ def _checked(x: Any, name: str, min_ndim: int = 1) -> da.Array:
     return x
 
 
-#: Largest slab (in float64) a pass holds at once: the blocks sharing a position along the
-#: trailing axes, whole along the leading ones. Input blocks are split along their trailing axes
-#: until the first two steps' slabs fit.
-SLAB_BYTES = 32 << 20
+#: Largest block a pass reads at once; larger input blocks are split along their trailing axes
+#: (a split of a stored array's chunks is a slice of each read, not a copy).
+BLOCK_BYTES = 8 << 20
 
 
 def _split_blocks(x: da.Array, lead: int) -> da.Array:
-    """``x`` with blocks split along the axes after ``lead`` so that a slab whole along the
-    first ``lead`` axes (float64) holds at most :data:`SLAB_BYTES`.
+    """``x`` with blocks of at most :data:`BLOCK_BYTES`, split along the axes after ``lead``.
 
-    A pass groups blocks into slabs whole along the leading (row) axes; without the split, a
-    tensor stored in slices along its leading modes would make one slab of all the data (and of
-    every later remainder).
+    A pass groups blocks into slabs whole along the leading (row) axes; blocks split along the
+    trailing axes keep every slab, and every later remainder, a small part of the data.
     """
     chunks = [list(c) for c in x.chunks]
-    rows = int(np.prod(x.shape[:lead]))
+    item = x.dtype.itemsize
     for axis in range(lead, x.ndim):
-        slab = 8 * rows * int(np.prod([max(c) for c in chunks[lead:]]))
-        if slab <= SLAB_BYTES:
+        block = item * int(np.prod([max(c) for c in chunks]))
+        if block <= BLOCK_BYTES:
             break
         size = max(chunks[axis])
-        pieces = min(size, -(-slab // SLAB_BYTES))
+        pieces = min(size, -(-block // BLOCK_BYTES))
         step = -(-size // pieces)
         chunks[axis] = [s for c in chunks[axis] for s in _split(c, step)]
     if tuple(map(tuple, chunks)) == x.chunks:
