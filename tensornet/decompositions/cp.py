@@ -60,6 +60,7 @@ from .._validation import (
 )
 from ..algebra import gram, khatri_rao, mttkrp, unfold
 from ..formats.cp import CPTensor
+from ._engines import streams_dask
 from .als import MIN_RCOND, ALSResult, als, pinv_solve, relative_error
 
 __all__ = ["cp_als", "CPDegeneracyWarning"]
@@ -372,6 +373,7 @@ def _check_rank_possible(rank: int, shape: tuple[int, ...]) -> None:
 @deprecated_arguments(
     positional=("n_iter_max", "tol", "init", "n_restarts", "random_state", "method")
 )
+@streams_dask
 @scale_equivariant
 def cp_als(
     x: np.ndarray,

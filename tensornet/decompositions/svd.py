@@ -31,6 +31,7 @@ from .._validation import (
     scale_equivariant,
 )
 from ..algebra.truncation import rank_for_error, thin_svd, truncate
+from ._engines import streams_dask
 
 __all__ = ["truncated_svd", "randomized_svd", "rank_for_error"]
 
@@ -106,6 +107,7 @@ def _orthonormal_basis(y: np.ndarray) -> np.ndarray:
 
 
 @deprecated_arguments(positional=("n_oversamples", "n_iter", "random_state"))
+@streams_dask
 @scale_equivariant
 def randomized_svd(
     m: np.ndarray,

@@ -59,6 +59,7 @@ from .._validation import (
 )
 from ..algebra.truncation import NUMERICAL_ZERO, leading_subspace
 from ..formats.tr import TRTensor
+from ._engines import streams_dask
 from .als import ALSResult, als, relative_error
 
 __all__ = ["tr_svd", "tr_als", "balanced_split"]
@@ -131,6 +132,7 @@ def _tr_rank_caps(ranks: Any, d: int, name: str = "ranks") -> tuple[int, ...] | 
 
 # ---------------------------------------------------------------------------- TR-SVD
 @deprecated_arguments(positional=("eps",))
+@streams_dask
 @scale_equivariant
 def tr_svd(
     x: np.ndarray,
@@ -183,16 +185,35 @@ def tr_svd(
     norm = float(np.linalg.norm(x.ravel()))
     if eps is None and ranks is None:
         eps = 0.0
-    if eps is None:
-        delta1 = delta = None
-    elif eps == 0.0:
-        delta1 = delta = NUMERICAL_ZERO * norm
-    else:
-        delta = eps * norm / np.sqrt(d)
-        delta1 = np.sqrt(2.0) * delta
-
+    delta1, delta = tr_budgets(eps, norm, d)
     big = caps[0] * caps[1] if caps is not None else x.size
-    u, c, tail, exact, _, _ = leading_subspace(x.reshape(shape[0], -1), big, delta1)
+    first_step = leading_subspace(x.reshape(shape[0], -1), big, delta1)
+    return tr_sweep(shape, caps, delta, norm, first_step)
+
+
+def tr_budgets(eps: float | None, norm: float, d: int) -> tuple[float | None, float | None]:
+    """Error budgets ``(delta_1, delta)`` of TR-SVD's first and later steps (Zhao et al. 2016:
+    the first truncation counts twice, ``delta_1 = sqrt(2) eps ||X|| / sqrt(d)``)."""
+    if eps is None:
+        return None, None
+    if eps == 0.0:
+        return NUMERICAL_ZERO * norm, NUMERICAL_ZERO * norm
+    delta = eps * norm / np.sqrt(d)
+    return float(np.sqrt(2.0) * delta), float(delta)
+
+
+def tr_sweep(
+    shape: tuple[int, ...],
+    caps: Sequence[int] | None,
+    delta: float | None,
+    norm: float,
+    first_step: Any,
+) -> TRTensor:
+    """TR-SVD after its first truncation ``X_(1) ≈ U C`` (a ``Subspace``): split the rank,
+    then sweep the remainder like TT-SVD. Shared with the out-of-core TR-SVD, which computes
+    the first step by streaming passes."""
+    d = len(shape)
+    u, c, tail, exact = first_step.u, first_step.b, first_step.tail_sq, first_step.exact
     r0, r1 = _first_split(u.shape[1], caps)
     if r0 * r1 < u.shape[1]:  # no divisor pair of R fits the caps: drop exact rows of S V^T
         dropped = c[r0 * r1 :]

@@ -44,6 +44,7 @@ from ..algebra.truncation import (
 )
 from ..formats.tt import TTTensor, tt_rank_caps
 from ..formats.tt_matrix import TTMatrix
+from ._engines import streams_dask
 from .svd import randomized_svd
 
 __all__ = ["tt_svd", "tt_matrix_svd"]
@@ -125,6 +126,7 @@ def _identity_cores(shape: tuple[int, ...]) -> list[np.ndarray]:
 
 # ---------------------------------------------------------------------------- TT-SVD
 @deprecated_arguments(renamed={"svd": "method"}, positional=("eps", "svd", "random_state"))
+@streams_dask
 @scale_equivariant
 def tt_svd(
     x: np.ndarray,

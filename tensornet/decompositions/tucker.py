@@ -36,6 +36,7 @@ from .._validation import (
 from ..algebra import gram, unfold
 from ..algebra.truncation import error_budget, leading_eigenvectors, leading_subspace
 from ..formats.tucker import TuckerTensor, project
+from ._engines import streams_dask
 from .als import als, relative_error
 
 __all__ = ["hosvd", "tucker_hooi", "tucker2"]
@@ -103,6 +104,7 @@ def _accurate_error(
 
 # --------------------------------------------------------------------------- HOSVD
 @deprecated_arguments(positional=("eps",))
+@streams_dask
 @scale_equivariant
 def hosvd(
     x: np.ndarray, ranks: int | Sequence[int] | None = None, *, eps: float | None = None

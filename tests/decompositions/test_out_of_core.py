@@ -1,0 +1,224 @@
+"""Streaming decompositions of Dask arrays (tensornet/decompositions/out_of_core.py).
+
+The streamed algorithms must give the in-memory results on the same data (to 1e-10 relative,
+whatever the chunking, also with chunks that split a mode), keep the same guarantees (the eps
+bound, exactness at full rank), count their passes, refuse bad data without computing it, run
+on a ``dask.distributed`` cluster, and stay within a fraction of the data in memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensornet as tn
+from tensornet.decompositions._engines import is_dask_array
+
+da = pytest.importorskip("dask.array")
+ooc = pytest.importorskip("tensornet.decompositions.out_of_core")
+
+RNG = np.random.default_rng(7)
+SHAPE = (6, 5, 7, 8, 9)
+CORES = [RNG.standard_normal(s) for s in [(1, 6, 3), (3, 5, 4), (4, 7, 3), (3, 8, 2), (2, 9, 1)]]
+X = tn.TTTensor(CORES).full() + 1e-6 * RNG.standard_normal(SHAPE)
+#: whole, split along the first mode, split along every mode (unevenly)
+CHUNKINGS = [SHAPE, (2, 5, 7, 8, 9), (4, 2, 3, 5, 4)]
+CALLS = [{}, {"eps": 1e-3}, {"ranks": (3, 6, 5, 2)}]
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def test_a_dask_array_is_recognized_without_importing_dask_in_the_core():
+    assert is_dask_array(da.zeros((2, 2)))
+    assert not is_dask_array(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS)
+@pytest.mark.parametrize("kwargs", CALLS)
+@pytest.mark.parametrize("limit", [None, 0])
+def test_streamed_tt_svd_equals_in_memory_tt_svd(chunks, kwargs, limit):
+    dx = da.from_array(X, chunks=chunks)
+    if limit is None:
+        streamed = tn.tt_svd(dx, **kwargs)
+    else:
+        with ooc.in_memory_limit(limit):
+            streamed = tn.tt_svd(dx, **kwargs)
+    direct = tn.tt_svd(X, **kwargs)
+    assert streamed.ranks == direct.ranks
+    assert _rel(streamed.full(), direct.full()) < 1e-10
+    assert abs(streamed.info["rel_error"] - direct.info["rel_error"]) < 1e-9
+
+
+@pytest.mark.parametrize("eps", [0.3, 1e-5, 1e-9])
+def test_streamed_tt_svd_meets_the_eps_bound_with_every_step_streamed(eps):
+    with ooc.in_memory_limit(0):
+        tt = tn.tt_svd(da.from_array(X, chunks=(4, 2, 3, 5, 4)), eps=eps)
+    err = _rel(tt.full(), X)
+    assert err <= eps * (1 + 1e-9)
+    assert abs(err - tt.info["rel_error"]) < 1e-7
+
+
+def test_streamed_tt_svd_is_exact_at_full_rank_and_left_orthonormal():
+    with ooc.in_memory_limit(0):
+        tt = tn.tt_svd(da.from_array(X, chunks=(2, 3, 7, 4, 9)))
+    assert _rel(tt.full(), X) < 1e-12
+    for core in tt.cores[:-1]:
+        q = core.reshape(-1, core.shape[-1])
+        assert np.allclose(q.T @ q, np.eye(q.shape[1]), atol=1e-12)
+
+
+def test_passes_are_counted():
+    dx = da.from_array(X, chunks=(3, 5, 7, 8, 9))
+    # eigenvalues decide at a large eps: the Gram pass, then the remainder computed
+    assert tn.tt_svd(dx, eps=0.1).info["passes"] == 2
+    # a tiny eps needs the exact row norms of the first projection: one pass more
+    assert tn.tt_svd(dx, eps=1e-12).info["passes"] == 3
+    assert tn.tt_svd(dx, eps=0.1).info["out_of_core_steps"] == 1
+    long = da.from_array(RNG.standard_normal((4, 16, 8, 60)), chunks=(2, 8, 8, 30))
+    with ooc.in_memory_limit(0):
+        info = tn.tt_svd(long, ranks=4).info
+    # a Gram pass per streamed step (the second unfolding, 64 x 480, is still wide), then the rest
+    assert (info["out_of_core_steps"], info["passes"]) == (2, 3)
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS)
+@pytest.mark.parametrize("kwargs", [{}, {"eps": 1e-3}, {"ranks": (3, 4, 5, 2, 2)}])
+def test_streamed_hosvd_equals_in_memory_hosvd(chunks, kwargs):
+    streamed = tn.hosvd(da.from_array(X, chunks=chunks), **kwargs)
+    direct = tn.hosvd(X, **kwargs)
+    assert streamed.ranks == direct.ranks
+    assert _rel(streamed.full(), direct.full()) < 1e-10
+    assert abs(streamed.info["rel_error"] - direct.info["rel_error"]) < 1e-9
+    assert streamed.info["error_bound"] == pytest.approx(direct.info["error_bound"], abs=1e-9)
+    assert streamed.info["passes"] in (2, 3, 4)
+
+
+def test_streamed_hosvd_needs_two_passes_at_a_large_eps():
+    t = tn.hosvd(da.from_array(X, chunks=(3, 5, 7, 8, 9)), eps=0.2)
+    assert t.info["passes"] == 2
+    assert _rel(t.full(), X) <= 0.2
+
+
+@pytest.mark.parametrize("chunks", [(300, 200), (70, 50)])
+@pytest.mark.parametrize("n_iter", [0, 2])
+def test_streamed_randomized_svd_equals_in_memory_with_the_same_seed(chunks, n_iter):
+    m = RNG.standard_normal((300, 20)) @ RNG.standard_normal((20, 200))
+    m += 1e-3 * RNG.standard_normal(m.shape)
+    kw = {"n_iter": n_iter, "random_state": 3}
+    u, s, vt = tn.randomized_svd(da.from_array(m, chunks=chunks), 5, **kw)
+    u2, s2, vt2 = tn.randomized_svd(m, 5, **kw)
+    assert np.allclose(s, s2, rtol=1e-10)
+    assert _rel((u * s) @ vt, (u2 * s2) @ vt2) < 1e-10
+    assert np.allclose(u.T @ u, np.eye(5), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("data", "exc", "match"),
+    [
+        (np.full((3, 4, 5), np.nan), ValueError, "x must be finite"),
+        (np.array([[[1.0, np.inf]]]), ValueError, "x must be finite"),
+        (np.ones((3, 4), dtype=complex), TypeError, "real numbers"),
+        (np.zeros((0, 4)), ValueError, "must not be empty"),
+    ],
+)
+@pytest.mark.parametrize("method", [tn.tt_svd, tn.hosvd])
+def test_bad_dask_data_gives_a_named_error(data, exc, match, method):
+    with pytest.raises(exc, match=match):
+        method(da.from_array(data, chunks=2))
+
+
+def test_streamed_randomized_svd_refuses_nan_and_a_tensor():
+    bad = np.ones((30, 20))
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="m must be finite"):
+        tn.randomized_svd(da.from_array(bad, chunks=10), 2)
+    with pytest.raises(ValueError, match="2-D"):
+        tn.randomized_svd(da.ones((3, 4, 5)), 2)
+    with pytest.raises(ValueError, match="method='exact'"):
+        tn.tt_svd(da.ones((3, 4, 5)), ranks=2, method="randomized")
+
+
+def test_in_memory_limit_refuses_a_negative_size_and_restores_the_previous_value():
+    before = ooc.get_in_memory_limit()
+    with pytest.raises(ValueError, match="nbytes"):
+        with ooc.in_memory_limit(-1):
+            pass
+    with ooc.in_memory_limit(5):
+        assert ooc.get_in_memory_limit() == 5
+    assert ooc.get_in_memory_limit() == before
+
+
+def test_streamed_tt_svd_runs_on_a_distributed_cluster_of_two_worker_processes():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        dx = da.from_array(X, chunks=(3, 5, 7, 4, 9))
+        tt = tn.tt_svd(dx, eps=1e-3)
+        t = tn.hosvd(dx, eps=1e-3)
+        assert len(client.scheduler_info()["workers"]) == 2
+    assert _rel(tt.full(), tn.tt_svd(X, eps=1e-3).full()) < 1e-10
+    assert _rel(t.full(), tn.hosvd(X, eps=1e-3).full()) < 1e-10
+
+
+RING = tn.TRTensor([RNG.standard_normal(s) for s in [(2, 6, 3), (3, 5, 2), (2, 7, 2), (2, 8, 2)]])
+XR = RING.full() + 1e-6 * RNG.standard_normal(RING.shape)
+
+
+@pytest.mark.parametrize("chunks", [XR.shape, (2, 3, 4, 5)])
+@pytest.mark.parametrize("kwargs", [{}, {"eps": 1e-3}, {"eps": 0.2}, {"ranks": (2, 3, 2, 2)}])
+def test_streamed_tr_svd_keeps_the_ranks_and_the_eps_bound_of_in_memory_tr_svd(chunks, kwargs):
+    # TR-SVD's later truncations depend on the basis of its first step (a sign per column,
+    # LAPACK's for the in-memory SVD, the eigensolver's here), so the rings may differ by that
+    # choice; the ranks, the bound and the first step's error do not.
+    streamed = tn.tr_svd(da.from_array(XR, chunks=chunks), **kwargs)
+    direct = tn.tr_svd(XR, **kwargs)
+    assert streamed.ranks == direct.ranks
+    err = _rel(streamed.full(), XR)
+    assert abs(err - streamed.info["rel_error"]) < 1e-7
+    if "eps" in kwargs:
+        assert err <= kwargs["eps"] * (1 + 1e-9)
+    assert streamed.info["passes"] in (2, 3)
+
+
+def test_streamed_tr_svd_is_exact_at_full_rank():
+    tr = tn.tr_svd(da.from_array(XR, chunks=(2, 3, 4, 5)))
+    assert _rel(tr.full(), XR) < 1e-12
+
+
+FACTORS = [RNG.standard_normal((n, 3)) for n in (6, 7, 8)]
+XC = np.einsum("ir,jr,kr->ijk", *FACTORS)
+
+
+@pytest.mark.parametrize("chunks", [XC.shape, (2, 3, 5)])
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+def test_streamed_cp_als_takes_the_in_memory_iterates(chunks, noise):
+    x = XC + noise * np.random.default_rng(1).standard_normal(XC.shape)
+    kw = {"n_iter_max": 25, "tol": 1e-12, "random_state": 0}
+    streamed = tn.cp_als(da.from_array(x, chunks=chunks), 3, **kw)
+    direct = tn.cp_als(x, 3, **kw)
+    assert streamed.info["n_iter"] == direct.info["n_iter"]
+    assert np.allclose(streamed.info["history"], direct.info["history"], rtol=1e-8, atol=1e-9)
+    assert _rel(streamed.full(), direct.full()) < 1e-10
+    # one pass for the Gram matrices, then one MTTKRP pass per mode and sweep (plus residual
+    # passes where the error formula has lost its digits)
+    assert streamed.info["passes"] >= 1 + 3 * streamed.info["n_iter"]
+
+
+def test_streamed_cp_als_refuses_an_all_zero_tensor():
+    with pytest.raises(ValueError, match="all zeros"):
+        tn.cp_als(da.zeros((3, 4, 5), chunks=2), 2)
+
+
+def test_blocks_larger_than_the_read_size_are_split_along_trailing_axes(monkeypatch):
+    monkeypatch.setattr(ooc, "BLOCK_BYTES", 2_000)
+    dx = da.from_array(X, chunks=(1, 5, 7, 8, 9))
+    split = ooc._split_blocks(dx, 2)
+    assert 8 * int(np.prod([max(c) for c in split.chunks])) <= 2_000
+    assert split.chunks[:2] == dx.chunks[:2]
+    assert _rel(tn.tt_svd(dx, eps=1e-3).full(), tn.tt_svd(X, eps=1e-3).full()) < 1e-10
