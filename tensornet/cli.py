@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__
+from . import __version__, decompose_command
 
 __all__ = ["main", "build_parser", "MAX_TOUR_ELEMENTS"]
 
@@ -170,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--download", action="store_true", help="fetch MNIST from the public mirrors if missing"
     )
     demo.set_defaults(handler=_cmd_demo, parser=demo)
+    decompose_command.add_parser(sub)
     return parser
 
 
