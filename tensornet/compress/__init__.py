@@ -3,11 +3,43 @@
 * :func:`decompose` (pre-train, survey Section II-B.1): replace the chosen layers of a trained
   model by factorized layers initialized from the decomposition of their weights, with ranks
   given, bounded by an error, or selected under a parameter/FLOP budget;
-* :func:`compare_methods`: decompose with several formats, fine-tune each, tabulate.
+* :func:`compare_methods`: decompose with several formats, fine-tune each, tabulate;
+* the techniques of survey Section III that combine with low rank: pruning
+  (:mod:`~tensornet.compress.prune`), sparse storage (:mod:`~tensornet.compress.sparse`), weight
+  sharing (:mod:`~tensornet.compress.sharing`) and quantization
+  (:mod:`~tensornet.compress.quantize`).
 """
 
 from .compare import DEMO_CONFIGS, MethodConfig, compare_methods, format_comparison
 from .decompose import METHODS, DecompositionReport, LayerReport, decompose
+from .prune import (
+    FilterPruneResult,
+    PruneMasks,
+    factor_param_names,
+    filter_prune,
+    magnitude_prune,
+    prune_factors,
+)
+from .quantize import (
+    QuantizationAwareTraining,
+    QuantizedTensor,
+    code_dtype,
+    dequantize,
+    fake_quantize,
+    kmeans_quantize,
+    pack_bits,
+    quantize_affine,
+    unpack_bits,
+)
+from .sharing import (
+    SharedBasis,
+    SharedBasisSequential,
+    SharedWeights,
+    share_basis,
+    share_weights,
+    shared_basis,
+)
+from .sparse import SparseLinear, SparseMatrix, pointer_dtype, sparse_linear, to_sparse
 
 __all__ = [
     "decompose",
@@ -18,4 +50,34 @@ __all__ = [
     "format_comparison",
     "MethodConfig",
     "DEMO_CONFIGS",
+    # pruning
+    "PruneMasks",
+    "magnitude_prune",
+    "prune_factors",
+    "factor_param_names",
+    "filter_prune",
+    "FilterPruneResult",
+    # sparse storage
+    "SparseMatrix",
+    "to_sparse",
+    "sparse_linear",
+    "SparseLinear",
+    "pointer_dtype",
+    # weight sharing
+    "SharedWeights",
+    "share_weights",
+    "SharedBasis",
+    "shared_basis",
+    "share_basis",
+    "SharedBasisSequential",
+    # quantization
+    "QuantizedTensor",
+    "quantize_affine",
+    "kmeans_quantize",
+    "dequantize",
+    "fake_quantize",
+    "QuantizationAwareTraining",
+    "pack_bits",
+    "unpack_bits",
+    "code_dtype",
 ]
