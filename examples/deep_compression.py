@@ -70,8 +70,8 @@ def pipelines(args) -> dict[str, list[dict]]:
     a = [
         {"step": "prune", "sparsity": HALF_SPARSITY, "fine_tune": ft},
         {"step": "prune", "sparsity": HAN_SPARSITY, "fine_tune": 2 * ft},
-        {"step": "quantize", "method": "kmeans", "bits": 6, "fine_tune": ft},
-        {"step": "encode", "coding": "huffman", "index_bits": 5},
+        {"step": "quantize", "method": "kmeans", "bits": 6, "bias_bits": 8, "fine_tune": ft},
+        {"step": "encode", "coding": "huffman", "index_bits": "auto"},
     ]
     out = {"a: prune -> kmeans 6 bit -> huffman": a}
     for r1, r2 in args.ranks:
@@ -82,8 +82,9 @@ def pipelines(args) -> dict[str, list[dict]]:
              "fine_tune": ft},
             {"step": "prune", "sparsity": half, "fine_tune": ft},
             {"step": "prune", "sparsity": sparsity, "fine_tune": 2 * ft},
-            {"step": "quantize", "method": "kmeans", "bits": 5, "fine_tune": ft},
-            {"step": "encode", "coding": "huffman", "index_bits": 5},
+            {"step": "quantize", "method": "kmeans", "bits": 5, "bias_bits": 8,
+             "fine_tune": ft},
+            {"step": "encode", "coding": "huffman", "index_bits": "auto"},
         ]  # fmt: skip
     return out
 

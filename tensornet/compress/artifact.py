@@ -407,6 +407,32 @@ def _encode_tensor(
     mask: np.ndarray | None,
     quantized: QuantizedTensor | None,
     coding: str,
+    index_bits: int | str,
+    arrays: dict[str, np.ndarray],
+) -> TensorRecord:
+    """Encode one array; ``index_bits="auto"`` tries every width and keeps the smallest."""
+    if index_bits != "auto":
+        return _encode_with(name, value, role, mask, quantized, coding, int(index_bits), arrays)
+    best = None
+    for bits in range(2, 13):
+        trial: dict[str, np.ndarray] = {}
+        rec = _encode_with(name, value, role, mask, quantized, coding, bits, trial)
+        size = sum(a.nbytes for a in trial.values())
+        if best is None or size < best[0]:
+            best = (size, rec, trial)
+        if rec.layout == "dense" or rec.n_filler == 0:
+            break  # wider indices cannot remove more fillers
+    arrays.update(best[2])
+    return best[1]
+
+
+def _encode_with(
+    name: str,
+    value: np.ndarray,
+    role: str,
+    mask: np.ndarray | None,
+    quantized: QuantizedTensor | None,
+    coding: str,
     index_bits: int,
     arrays: dict[str, np.ndarray],
 ) -> TensorRecord:
@@ -533,7 +559,7 @@ class CompressedModel:
         masks: Mapping[str, np.ndarray] | None = None,
         quantized: Mapping[str, QuantizedTensor] | None = None,
         coding: str = "huffman",
-        index_bits: int = 5,
+        index_bits: int | str = 5,
         reference_bytes: int | None = None,
     ) -> CompressedModel:
         """Store ``model``'s arrays: masked ones sparse, quantized ones as codes.
@@ -549,8 +575,10 @@ class CompressedModel:
             array's values in ``model`` are expected to be its dequantized codes.
         coding : {"huffman", "fixed"}
             Coding of the code and relative-index streams.
-        index_bits : int
-            Width of a relative index, ``1..16`` (Deep Compression: 5 for FC, 8 for conv).
+        index_bits : int or "auto"
+            Width of a relative index, ``1..16`` (Deep Compression: 5 for FC, 8 for conv);
+            ``"auto"`` picks, per array, the width giving the fewest bytes (fewer fillers
+            against longer codes).
         reference_bytes : int, optional
             Bytes of the dense float32 reference (default: :func:`dense_bytes` of ``model``;
             pass the original model's when ``model`` was decomposed).
@@ -562,7 +590,8 @@ class CompressedModel:
         if not isinstance(model, Module):
             raise TypeError(f"model must be a tensornet.nn.Module, got {type(model).__name__}")
         coding = check_option(coding, "coding", CODINGS)
-        index_bits = check_int(index_bits, "index_bits", minimum=1, maximum=MAX_INDEX_BITS)
+        if index_bits != "auto":
+            index_bits = check_int(index_bits, "index_bits", minimum=1, maximum=MAX_INDEX_BITS)
         masks, quantized = dict(masks or {}), dict(quantized or {})
         state = model.state_dict()
         for what, table in (("masks", masks), ("quantized", quantized)):
@@ -787,8 +816,8 @@ def _concatenate(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, list]:
     """All arrays' bytes back to back (little-endian) and ``[key, dtype, shape, offset]`` rows."""
     parts, table, offset = [], [], 0
     for key, arr in arrays.items():
-        arr = np.ascontiguousarray(arr, dtype=np.asarray(arr).dtype.newbyteorder("<"))
-        parts.append(arr.view(np.uint8).reshape(-1))
+        arr = np.asarray(arr, dtype=np.asarray(arr).dtype.newbyteorder("<"))
+        parts.append(np.frombuffer(arr.tobytes(), dtype=np.uint8))  # C order, 0-d kept
         table.append([key, arr.dtype.str, list(arr.shape), offset])
         offset += arr.nbytes
     blob = np.concatenate(parts) if parts else np.zeros(0, np.uint8)

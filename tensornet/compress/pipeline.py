@@ -64,7 +64,7 @@ FINE_TUNE_DEFAULTS: dict[str, Any] = {
 }
 _STEP_KEYS = {
     "prune": {"quality", "sparsity", "names", "index_bits"},
-    "quantize": {"method", "bits", "names", "symmetric", "axis", "init", "n_iter"},
+    "quantize": {"method", "bits", "names", "symmetric", "axis", "init", "n_iter", "bias_bits"},
     "fine_tune": set(FINE_TUNE_DEFAULTS),
     "encode": {"coding", "index_bits"},
 }
@@ -81,7 +81,7 @@ class _State:
     quantized: dict[str, QuantizedTensor] = field(default_factory=dict)
     quant_spec: dict[str, Any] | None = None
     coding: str = "fixed"
-    index_bits: int = 5
+    index_bits: int | str = 5
     stages: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -121,7 +121,7 @@ def _check_encode(step: Mapping, i: int) -> None:
     coding = step.get("coding", "huffman")
     if coding not in CODINGS:
         raise ValueError(f"steps[{i}]['coding']={coding!r} must be one of {CODINGS}")
-    if "index_bits" in step:
+    if "index_bits" in step and step["index_bits"] != "auto":
         check_int(
             step["index_bits"], f"steps[{i}]['index_bits']", minimum=1, maximum=MAX_INDEX_BITS
         )
@@ -225,22 +225,39 @@ def _step_quantize(state: _State, spec: dict, random_state: Any) -> str:
             )
         state.quantized[name] = q
         np.copyto(w, q.dequantize(), casting="same_kind")
-    state.quant_spec = {"method": method, "spec": spec, "names": names}
+    bias_names = []
+    if spec.get("bias_bits") is not None:
+        bias_bits = check_int(spec["bias_bits"], "bias_bits", minimum=2, maximum=16)
+        bias_names = [k for k in params if k.rsplit(".", 1)[-1] == "bias" and k not in names]
+        for name in bias_names:
+            q = quantize_affine(params[name], bias_bits, symmetric=True)
+            state.quantized[name] = q
+            np.copyto(params[name], q.dequantize(), casting="same_kind")
+    state.quant_spec = {"method": method, "spec": spec, "names": names, "biases": bias_names}
     widths = sorted({_bits_for(spec, n) for n in names})
     return f"quantize {method} {'/'.join(map(str, widths))} bits"
 
 
-def _constraint_hooks(state: _State) -> tuple[list[Any], Any]:
-    """Hooks keeping masks and quantization during fine-tuning, and a finisher."""
+def _constraint_hooks(state: _State) -> tuple[list[Any], list[Any]]:
+    """Hooks keeping masks and quantization during fine-tuning, and finishing calls."""
     from .prune import PruneMasks
 
     hooks: list[Any] = []
     if state.masks:
         hooks.append(PruneMasks(dict(state.masks)))
     if state.quant_spec is None:
-        return hooks, None
+        return hooks, []
     spec, names = state.quant_spec["spec"], state.quant_spec["names"]
     params = state.model.params
+    finishers = []
+    if state.quant_spec["biases"]:
+        from .quantize import QuantizationAwareTraining
+
+        bias_qat = QuantizationAwareTraining(
+            params, state.quant_spec["biases"], spec["bias_bits"], symmetric=True
+        )
+        hooks.append(bias_qat)
+        finishers.append(lambda: state.quantized.update(bias_qat.quantized()))
     if state.quant_spec["method"] == "affine":
         from .quantize import QuantizationAwareTraining
 
@@ -252,26 +269,13 @@ def _constraint_hooks(state: _State) -> tuple[list[Any], Any]:
             for bits, group in groups.items()
         ]
         hooks.extend(qats)
+        finishers.extend(lambda q=qat: state.quantized.update(q.quantized()) for qat in qats)
+        return hooks, finishers
+    from .sharing import SharedWeights  # k-means: centroids trained by their summed gradients
 
-        def finish() -> None:
-            for qat in qats:
-                state.quantized.update(qat.quantized())
-
-        return hooks, finish
-    from .sharing import share_weights  # k-means: centroids trained by their summed gradients
-
-    masks = PruneMasks(dict(state.masks)) if state.masks else None
-    shared = [
-        share_weights(state.model, bits, names=group, masks=masks, init=spec.get("init", "linear"))
-        for bits, group in _group_by_bits(spec, names).items()
-    ]
-    hooks.extend(shared)
-
-    def finish_shared() -> None:
-        for sw in shared:
-            state.quantized.update(sw.quantized)
-
-    return hooks, finish_shared
+    shared = SharedWeights({name: state.quantized[name] for name in names})
+    hooks.append(shared)  # its codebooks are the state's own: updated in place
+    return hooks, finishers
 
 
 def _group_by_bits(spec: dict, names: list[str]) -> dict[int, list[str]]:
@@ -284,7 +288,7 @@ def _group_by_bits(spec: dict, names: list[str]) -> dict[int, list[str]]:
 def _fine_tune(state: _State, settings: dict, data: Any, random_state: Any) -> str:
     if data is None:
         raise ValueError("fine-tuning needs data=(x, y) training data")
-    hooks, finish = _constraint_hooks(state)
+    hooks, finishers = _constraint_hooks(state)
     epochs = check_int(settings["epochs"], "fine_tune epochs", minimum=1)
     optimizer = make_optimizer(state.model.params, settings["optimizer"], settings["lr"], epochs)
     if settings["distill"]:
@@ -300,10 +304,10 @@ def _fine_tune(state: _State, settings: dict, data: Any, random_state: Any) -> s
             state.model, cross_entropy, optimizer, data, epochs=epochs,
             batch_size=settings["batch_size"], random_state=random_state, progress=False,
         )  # fmt: skip
-    if finish is not None:
+    for finish in finishers:
         finish()
-        for name, q in state.quantized.items():  # the stored values are the decoded codes
-            np.copyto(state.model.params[name], q.dequantize(), casting="same_kind")
+    for name, q in state.quantized.items():  # the stored values are the decoded codes
+        np.copyto(state.model.params[name], q.dequantize(), casting="same_kind")
     _apply_masks(state)
     how = "distill" if settings["distill"] else "fine-tune"
     return f"{how} {epochs} ep"
@@ -420,7 +424,7 @@ def _run_step(state: _State, spec: dict, rng: np.random.Generator) -> str | None
         return _step_quantize(state, spec, rng)
     if kind == "encode":
         state.coding = spec.get("coding", "huffman")
-        state.index_bits = int(spec.get("index_bits", state.index_bits))
+        state.index_bits = spec.get("index_bits", state.index_bits)
         return f"encode {state.coding}"
     return None
 
