@@ -12,7 +12,8 @@ Compression, Han, Mao & Dally 2016, Sec. 2-4):
   ``"kmeans"``: codes into a per-array codebook of centroids; ``"affine"``: codes with a scale
   and zero point (per tensor or per channel).
 * **coding** of the integer streams (codes and relative indices) -- ``"fixed"``: bit-packed at
-  their width; ``"huffman"``: canonical Huffman, the code table stored beside the bits.
+  their width; ``"huffman"``: canonical Huffman, the code table stored beside the bits (a
+  stream whose table would cost more than the code saves stays at the fixed width).
 
 Every stored array counts toward exactly one *component*: ``weights`` (values or codes of
 plain layers), ``factors`` (those of factorized layers), ``biases``, ``other`` (buffers such as
@@ -359,13 +360,20 @@ def _component(key: str, record: TensorRecord) -> str:
 def _encode_stream(
     arrays: dict, key: str, stream: np.ndarray, width: int, coding: str
 ) -> dict[str, Any]:
-    """Store an integer stream under ``key`` (packed or Huffman); its header entry."""
+    """Store an integer stream under ``key``; its header entry.
+
+    ``"huffman"`` falls back to the fixed width for a stream whose code table would cost more
+    than the code saves (short streams), so encoding never grows the payload.
+    """
+    fixed = math.ceil(stream.size * width / 8)
     if coding == "huffman":
         s = huffman_encode(stream)
-        arrays[key] = s.data
-        arrays[key + ".symbols"] = s.table.symbols.astype(_narrow(s.table.symbols))
-        arrays[key + ".lengths"] = s.table.lengths
-        return {"coding": "huffman", "n_bits": s.n_bits, "n_symbols": s.n_symbols}
+        symbols = s.table.symbols.astype(_narrow(s.table.symbols))
+        if s.data.nbytes + symbols.nbytes + s.table.lengths.nbytes < fixed:
+            arrays[key] = s.data
+            arrays[key + ".symbols"] = symbols
+            arrays[key + ".lengths"] = s.table.lengths
+            return {"coding": "huffman", "n_bits": s.n_bits, "n_symbols": s.n_symbols}
     arrays[key] = pack_bits(stream, width) if stream.size else np.zeros(0, np.uint8)
     return {"coding": "fixed", "n_bits": int(stream.size) * width, "n_symbols": int(stream.size)}
 
