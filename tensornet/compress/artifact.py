@@ -51,7 +51,6 @@ from .quantize import QuantizedTensor, pack_bits, unpack_bits
 
 __all__ = [
     "CompressedModel",
-    "TensorRecord",
     "COMPONENTS",
     "CODINGS",
     "architecture",
@@ -267,6 +266,8 @@ def dense_bytes(model: Module) -> int:
     -------
     int
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be a tensornet.nn.Module, got {type(model).__name__}")
     return 4 * sum(int(v.size) for v in model.state_dict().values())
 
 
@@ -816,7 +817,10 @@ class CompressedModel:
         if stray:
             raise ValueError(f"{path}: arrays of unknown tensors {stray[:5]}")
         out = cls(arch, records, arrays, ref, meta.get("stages"))
-        out.state_dict()  # decode once: a malformed stream raises here, naming the tensor
+        try:
+            out.state_dict()  # decode once: a malformed stream raises here, naming the tensor
+        except (TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise ValueError(f"{path}: malformed tensor record: {exc!r}") from None
         return out
 
 

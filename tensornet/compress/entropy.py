@@ -117,6 +117,18 @@ def _windows(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return word << (starts & 7).astype(np.uint64)
 
 
+def _check_stream_fields(stream: Any, kind: str, table_name: str, table_type: type) -> None:
+    """Field checks shared by the two stream records (types and lengths, not the content)."""
+    data, n_bits = _check_packed(stream.data, stream.n_bits, kind)
+    n = check_int(stream.n_symbols, f"{kind}.n_symbols", minimum=0)
+    table = getattr(stream, table_name)
+    if not isinstance(table, table_type):
+        raise TypeError(f"{kind}.{table_name} must be a {table_type.__name__}, got {table!r}")
+    object.__setattr__(stream, "data", data)
+    object.__setattr__(stream, "n_bits", n_bits)
+    object.__setattr__(stream, "n_symbols", n)
+
+
 def _check_packed(data: Any, n_bits: Any, name: str) -> tuple[np.ndarray, int]:
     data = np.asarray(data)
     if data.dtype != np.uint8 or data.ndim != 1:
@@ -261,6 +273,9 @@ class HuffmanStream:
     n_bits: int
     n_symbols: int
     table: HuffmanTable
+
+    def __post_init__(self) -> None:
+        _check_stream_fields(self, "HuffmanStream", "table", HuffmanTable)
 
     @property
     def bits_per_symbol(self) -> float:
@@ -478,6 +493,21 @@ class TunstallDictionary:
     offsets: np.ndarray
     n_bits: int
 
+    def __post_init__(self) -> None:
+        alphabet = _check_symbols(self.alphabet, "alphabet")
+        words = _check_symbols(self.words, "words")
+        offsets = _check_symbols(self.offsets, "offsets")
+        n_bits = check_int(self.n_bits, "n_bits", minimum=0, maximum=MAX_TUNSTALL_BITS)
+        if offsets.size < 1 or offsets[0] != 0 or offsets[-1] != words.size:
+            raise ValueError(f"offsets must run from 0 to len(words)={words.size}")
+        if np.any(np.diff(offsets) < 1) or offsets.size - 1 > (1 << n_bits):
+            raise ValueError(f"offsets must give 1 to 2**n_bits={1 << n_bits} non-empty words")
+        if words.size and (words.min() < 0 or words.max() >= alphabet.size):
+            raise ValueError(f"words must index the alphabet of {alphabet.size} symbols")
+        for name, value in (("alphabet", alphabet), ("words", words), ("offsets", offsets)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "n_bits", n_bits)
+
     @property
     def n_words(self) -> int:
         """Number of dictionary words."""
@@ -528,6 +558,9 @@ class TunstallStream:
     n_bits: int
     n_symbols: int
     dictionary: TunstallDictionary
+
+    def __post_init__(self) -> None:
+        _check_stream_fields(self, "TunstallStream", "dictionary", TunstallDictionary)
 
     @property
     def bits_per_symbol(self) -> float:
