@@ -349,7 +349,7 @@ class TensorRecord:
 
 def _component(key: str, record: TensorRecord) -> str:
     suffix = key.split("/", 1)[1]
-    if suffix.endswith((".symbols", ".lengths")):
+    if suffix.endswith((".symbols", ".lengths", ".lengths4", ".lengths8")):
         return "code_tables"
     if suffix == "gaps":
         return "indices"
@@ -369,14 +369,47 @@ def _encode_stream(
     fixed = math.ceil(stream.size * width / 8)
     if coding == "huffman":
         s = huffman_encode(stream)
-        symbols = s.table.symbols.astype(_narrow(s.table.symbols))
-        if s.data.nbytes + symbols.nbytes + s.table.lengths.nbytes < fixed:
+        table = _table_arrays(s.table)
+        if s.data.nbytes + sum(a.nbytes for a in table.values()) < fixed:
             arrays[key] = s.data
-            arrays[key + ".symbols"] = symbols
-            arrays[key + ".lengths"] = s.table.lengths
-            return {"coding": "huffman", "n_bits": s.n_bits, "n_symbols": s.n_symbols}
+            arrays.update({key + suffix: a for suffix, a in table.items()})
+            info = {"coding": "huffman", "n_bits": s.n_bits, "n_symbols": s.n_symbols}
+            if ".symbols" not in table:
+                info["n_values"] = int(s.table.symbols.max()) + 1
+            return info
     arrays[key] = pack_bits(stream, width) if stream.size else np.zeros(0, np.uint8)
     return {"coding": "fixed", "n_bits": int(stream.size) * width, "n_symbols": int(stream.size)}
+
+
+def _table_arrays(table: HuffmanTable) -> dict[str, np.ndarray]:
+    """The code table to store: one code length per symbol value ``0..max`` (``0`` = unused),
+    4 bits each when every length is below 16 (as DEFLATE stores its tables); an explicit
+    symbol list when that is smaller or the alphabet has one or negative symbols."""
+    symbols, lengths = table.symbols, table.lengths
+    explicit = {".symbols": symbols.astype(_narrow(symbols)), ".lengths": lengths}
+    if symbols.size < 2 or symbols.min() < 0 or symbols.max() >= 1 << 16:
+        return explicit
+    by_value = np.zeros(int(symbols.max()) + 1, dtype=np.int64)
+    by_value[symbols] = lengths
+    nibbles = int(lengths.max()) < 16
+    dense = pack_bits(by_value, 4) if nibbles else by_value.astype(np.uint8)
+    if dense.nbytes >= sum(a.nbytes for a in explicit.values()):
+        return explicit
+    return {".lengths4" if nibbles else ".lengths8": dense}
+
+
+def _table_from_arrays(arrays: dict, key: str, info: dict) -> HuffmanTable:
+    if key + ".symbols" in arrays:
+        return HuffmanTable(_get(arrays, key + ".symbols"), _get(arrays, key + ".lengths"))
+    n_values = check_int(info.get("n_values"), f"{key} n_values", minimum=2, maximum=1 << 16)
+    if key + ".lengths4" in arrays:
+        by_value = unpack_bits(arrays[key + ".lengths4"], 4, n_values)
+    else:
+        by_value = _get(arrays, key + ".lengths8")
+        if by_value.shape != (n_values,):
+            raise ValueError(f"{key}: code table holds {by_value.size} lengths, not {n_values}")
+    symbols = np.flatnonzero(by_value)
+    return HuffmanTable(symbols, by_value[symbols].astype(np.int64))
 
 
 def _narrow(values: np.ndarray) -> np.dtype:
@@ -389,7 +422,7 @@ def _decode_stream(arrays: dict, key: str, info: dict, width: int) -> np.ndarray
     n = check_int(info.get("n_symbols"), f"{key} n_symbols", minimum=0)
     data = _get(arrays, key)
     if info.get("coding") == "huffman":
-        table = HuffmanTable(_get(arrays, key + ".symbols"), _get(arrays, key + ".lengths"))
+        table = _table_from_arrays(arrays, key, info)
         stream = HuffmanStream(data, int(info.get("n_bits", -1)), n, table)
         out = huffman_decode(stream)
     elif info.get("coding") == "fixed":
