@@ -104,13 +104,16 @@ def run_pipelines(args, dense, train, test) -> list[dict]:
             "temperature": 4.0,
             "alpha": 0.7,
         }
+        if fine_tune["distill"]:
+            name += " (distilled fine-tuning)"
         print(f"== {name}", flush=True)
         t0 = time.perf_counter()
         art = pipeline(
             dense, steps, fine_tune=fine_tune, data=train, eval_data=test,
             random_state=args.seed, verbose=True,
         )  # fmt: skip
-        path = Path(args.artifacts) / (name.split(":")[0] + ".npz")
+        slug = "".join(c if c.isalnum() else "_" for c in name.split(" (")[0])
+        path = Path(args.artifacts) / f"{slug}_{'d' if fine_tune['distill'] else 'ce'}.npz"
         art.save(path)
         from tensornet.compress.artifact import CompressedModel
 
