@@ -69,10 +69,13 @@ HALF_SPARSITY = {"fc1.weight": 0.7, "fc2.weight": 0.7, "fc3.weight": 0.5}
 def pipelines(args) -> dict[str, list[dict]]:
     """The step lists: (a) Deep Compression, (b) SVD first, at two rank settings."""
     ft = args.ft_epochs
+    # Centroids move by the summed gradient of their cluster (Han et al. 2016); with hundreds of
+    # weights per cluster SGD at the weights' rate diverges, so they train with Adam (scale-free).
+    qft = {"epochs": ft, "optimizer": "adam", "lr": 1e-4}
     a = [
         {"step": "prune", "sparsity": HALF_SPARSITY, "fine_tune": ft},
         {"step": "prune", "sparsity": HAN_SPARSITY, "fine_tune": 2 * ft},
-        {"step": "quantize", "method": "kmeans", "bits": 6, "bias_bits": 8, "fine_tune": ft},
+        {"step": "quantize", "method": "kmeans", "bits": 6, "bias_bits": 8, "fine_tune": qft},
         {"step": "encode", "coding": "huffman", "index_bits": "auto"},
     ]
     out = {"a: prune -> kmeans 6 bit -> huffman": a} if args.only in (None, "a") else {}
@@ -85,7 +88,7 @@ def pipelines(args) -> dict[str, list[dict]]:
             {"step": "prune", "sparsity": half, "fine_tune": ft},
             {"step": "prune", "sparsity": sparsity, "fine_tune": 2 * ft},
             {"step": "quantize", "method": "kmeans", "bits": 5, "bias_bits": 8,
-             "fine_tune": ft},
+             "fine_tune": qft},
             {"step": "encode", "coding": "huffman", "index_bits": "auto"},
         ]  # fmt: skip
     return out
