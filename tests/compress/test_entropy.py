@@ -58,12 +58,14 @@ def test_huffman_round_trip_is_exact_on_adversarial_streams(name):
     np.testing.assert_array_equal(decoded, x.astype(np.int64))
 
 
+@settings(max_examples=100)
 @given(streams)
 def test_huffman_decode_of_encode_is_identity(values):
     x = np.array(values, dtype=np.int64)
     np.testing.assert_array_equal(huffman_decode(huffman_encode(x)), x)
 
 
+@settings(max_examples=100)
 @given(small_alphabet)
 def test_huffman_mean_length_lies_between_entropy_and_entropy_plus_one(values):
     x = np.array(values, dtype=np.int64)
@@ -76,6 +78,7 @@ def test_huffman_mean_length_lies_between_entropy_and_entropy_plus_one(values):
         assert s.n_bits == 0  # a one-symbol stream is its length
 
 
+@settings(max_examples=100)
 @given(small_alphabet)
 def test_huffman_code_is_prefix_free_and_complete(values):
     table = huffman_table(np.array(values, dtype=np.int64))
@@ -88,6 +91,7 @@ def test_huffman_code_is_prefix_free_and_complete(values):
             assert i == j or not b.startswith(a)
 
 
+@settings(max_examples=100)
 @given(small_alphabet)
 def test_huffman_lengths_are_optimal_like_an_exhaustive_two_merge_recount(values):
     # Huffman's total cost equals the sum of the merged weights (each merge adds one bit to
@@ -187,6 +191,7 @@ def test_tunstall_decode_of_encode_is_identity(values, n_bits):
     np.testing.assert_array_equal(tunstall_decode(tunstall_encode(x, n_bits)), x)
 
 
+@settings(max_examples=60)
 @given(small_alphabet, st.integers(3, 8))
 def test_tunstall_dictionary_is_complete_prefix_free_and_within_2_to_the_n_bits(values, n_bits):
     d = tunstall_dictionary(np.array(values, dtype=np.int64), n_bits)
