@@ -64,6 +64,13 @@ class PruneMasks:
     masks: dict[str, np.ndarray]
     thresholds: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.masks, dict):
+            raise TypeError(f"masks must be a dict of boolean arrays, got {self.masks!r}")
+        for name, mask in self.masks.items():
+            if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
+                raise TypeError(f"masks[{name!r}] must be a boolean numpy array")
+
     def sparsity(self) -> dict[str, float]:
         """Fraction of pruned entries per parameter, and over all of them under ``"total"``.
 
@@ -426,6 +433,10 @@ class FilterPruneResult:
     kept: dict[str, list[int]]
     next_layer: str
     scores: list[float]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, Sequential):
+            raise TypeError(f"model must be a tensornet.nn.Sequential, got {self.model!r}")
 
     def to_meta(self) -> dict[str, Any]:
         """The kept indices (JSON), enough to redo the pruning on the original architecture.

@@ -169,7 +169,8 @@ class QuantizedTensor:
     symmetric : bool
         Affine: symmetric range (``zero_point = 2**(bits-1)``).
     codebook : numpy.ndarray
-        k-means: the ``k <= 2**bits`` centroids (float64); ``value = codebook[code]``.
+        k-means: the ``k <= 2**bits`` centroids, in the input's floating dtype (float32 for
+        network weights); ``value = codebook[code]``.
     keep_zero : bool
         k-means: code 0 is reserved for the exact value ``0.0``.
     info : dict
@@ -187,6 +188,17 @@ class QuantizedTensor:
     codebook: np.ndarray | None = None
     keep_zero: bool = False
     info: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        check_option(self.scheme, "scheme", SCHEMES)
+        self.bits = check_int(self.bits, "bits", minimum=1, maximum=MAX_BITS)
+        codes = np.asarray(self.codes)
+        if not np.issubdtype(codes.dtype, np.integer):
+            raise TypeError(f"codes must be an integer array, got dtype {codes.dtype}")
+        needed = ("codebook",) if self.scheme == "kmeans" else ("scale", "zero_point")
+        missing = [k for k in needed if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"the {self.scheme} scheme needs {', '.join(missing)}")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -312,7 +324,7 @@ class QuantizedTensor:
                 raise ValueError(f"codes lie outside [0, 2**{bits})")
             codes = codes.astype(code_dtype(bits))
         if scheme == "kmeans":
-            codebook = _stored_float(arrays, "codebook", None)
+            codebook = _stored_float(arrays, "codebook", None, keep_dtype=True)
             if codebook.ndim != 1 or not 1 <= codebook.size <= 2**bits:
                 raise ValueError(f"codebook has shape {codebook.shape} for bits={bits}")
             if codes.size and int(codes.max()) >= codebook.size:
@@ -327,11 +339,15 @@ class QuantizedTensor:
             raise ValueError(f"zero_point has shape {zero.shape}, expected {n_ch}")
         if not np.all(scale > 0):
             raise ValueError("scale must be > 0")
+        if zero.size and (zero.min() < 0 or zero.max() >= 2**bits):
+            raise ValueError(f"zero_point lies outside [0, 2**{bits})")
         return cls(codes, bits, scheme, dtype, scale=scale, zero_point=zero.astype(np.int64),
                    axis=axis, symmetric=bool(meta.get("symmetric", False)))  # fmt: skip
 
 
-def _stored_float(arrays: dict, key: str, shape: tuple | None) -> np.ndarray:
+def _stored_float(
+    arrays: dict, key: str, shape: tuple | None, keep_dtype: bool = False
+) -> np.ndarray:
     if key not in arrays:
         raise ValueError(f"quantized tensor record lacks {key!r}")
     arr = np.asarray(arrays[key])
@@ -339,7 +355,7 @@ def _stored_float(arrays: dict, key: str, shape: tuple | None) -> np.ndarray:
         raise ValueError(f"{key} must be a finite floating-point array")
     if shape is not None and arr.shape != shape:
         raise ValueError(f"{key} has shape {arr.shape}, expected {shape}")
-    return arr.astype(np.float64)
+    return arr if keep_dtype else arr.astype(np.float64)
 
 
 def _channel_view(values: np.ndarray, axis: int | None, ndim: int) -> np.ndarray:
@@ -593,6 +609,7 @@ def kmeans_quantize(
         codes = np.where(selected.reshape(-1), codes + 1, 0)
         centroids = np.concatenate([[0.0], centroids])
     codes = codes.astype(code_dtype(bits)).reshape(x.shape)
+    centroids = centroids.astype(x.dtype)  # stored at the weights' precision (k x 32 bits)
     mse = float(np.mean((centroids[codes.reshape(-1)] - values) ** 2))
     return QuantizedTensor(codes, bits, "kmeans", str(x.dtype), codebook=centroids,
                            keep_zero=reserve, info={"n_iter": it, "mse": mse})  # fmt: skip

@@ -16,10 +16,14 @@
   basis ``U`` of their column (row) space, ``W_i ≈ U C_i``. The basis is the leading left
   singular vectors of the concatenation ``[W_1, ..., W_L]``, the optimal choice for the summed
   squared error (Eckart–Young), and each layer keeps only its small coefficient matrix.
+  :func:`share_basis` puts it into a network: :class:`SharedBasisSequential` holds the basis
+  once as the parameter ``"basis"`` and every sharing layer's coefficients, so fine-tuning
+  trains the common basis with the gradients of all its layers.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +32,19 @@ import numpy as np
 import scipy.linalg
 
 from .._validation import check_array, check_eps, check_int, check_option
+from ..nn.layers import Linear
+from ..nn.module import Module, Sequential
 from .prune import PruneMasks, _chosen_names, _params_of
 from .quantize import KMEANS_INITS, QuantizedTensor, kmeans_quantize
 
-__all__ = ["SharedWeights", "share_weights", "SharedBasis", "shared_basis"]
+__all__ = [
+    "SharedWeights",
+    "share_weights",
+    "SharedBasis",
+    "shared_basis",
+    "share_basis",
+    "SharedBasisSequential",
+]
 
 SIDES = ("left", "right")
 
@@ -49,6 +62,13 @@ class SharedWeights:
     """
 
     quantized: dict[str, QuantizedTensor]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.quantized, dict):
+            raise TypeError(f"quantized must be a dict of QuantizedTensor, got {self.quantized!r}")
+        for name, q in self.quantized.items():
+            if not isinstance(q, QuantizedTensor) or q.scheme != "kmeans":
+                raise TypeError(f"quantized[{name!r}] must be a k-means QuantizedTensor")
 
     def codebooks(self) -> dict[str, np.ndarray]:
         """The current codebook of every shared parameter.
@@ -138,7 +158,7 @@ class SharedWeights:
             book = np.where(counts > 0, sums / np.maximum(counts, 1), q.codebook)
             if q.keep_zero:
                 book[0] = 0.0
-            q.codebook = book
+            q.codebook = book.astype(q.codebook.dtype)
             np.copyto(params[name], q.dequantize(), casting="same_kind")
 
     def attach(self, optimizer: Any) -> None:
@@ -293,6 +313,10 @@ class SharedBasis:
     coefficients: dict[str, np.ndarray]
     rel_errors: dict[str, float] = field(default_factory=dict)
     singular_values: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_option(self.side, "side", SIDES)
+        self.basis = check_array(self.basis, "basis", ndim=2)
 
     @property
     def rank(self) -> int:
@@ -459,3 +483,141 @@ def _choose_rank(rank: Any, eps: Any, s: np.ndarray) -> int:
     tail = np.concatenate([np.cumsum((s**2)[::-1])[::-1], [0.0]])  # tail[r] = sum_{j>=r}
     ok = np.nonzero(tail <= eps**2 * energy)[0]
     return max(1, int(ok[0]))
+
+
+# ------------------------------------------------------------------------------ in a network
+class _BasisCoefficients(Module):
+    """A linear layer's coefficients in the shared basis, and its bias (run by the container)."""
+
+    def __init__(self, coef: np.ndarray, bias: np.ndarray | None, side: str) -> None:
+        super().__init__()
+        self.side = side
+        self.add_param("coef", coef)
+        if bias is not None:
+            self.add_param("bias", bias.copy())
+
+    def combine(self, basis: Any, params: dict[str, Any], x: Any) -> Any:
+        """``x @ W + b`` with ``W = basis @ coef`` (left) or ``coef @ basis.T`` (right)."""
+        if self.side == "left":
+            out = (x @ basis) @ params["coef"]
+        else:
+            out = (x @ params["coef"]) @ basis.T
+        return out + params["bias"] if "bias" in params else out
+
+    def forward(self, params: dict[str, Any], x: Any) -> Any:
+        raise TypeError(
+            "a shared-basis layer runs inside SharedBasisSequential, which owns the basis"
+        )
+
+    def extra_repr(self) -> str:
+        return f"coef={self._params['coef'].shape}, side={self.side!r}"
+
+
+class SharedBasisSequential(Module):
+    """A chain of layers in which some ``Linear`` layers share one basis (see :func:`share_basis`).
+
+    Parameters ``"basis"`` (stored once), ``"<layer>.coef"`` and ``"<layer>.bias"`` for every
+    sharing layer, and the other layers' parameters under their usual names. A sharing layer
+    computes ``x @ basis @ coef + b`` (``side="left"``, ``W = basis @ coef``) or
+    ``x @ coef @ basis.T + b`` (``side="right"``).
+
+    Parameters
+    ----------
+    model : Sequential
+        The original chain (deep-copied; left unchanged).
+    shared : SharedBasis
+        Basis and coefficients keyed by layer name.
+    """
+
+    def __init__(self, model: Sequential, shared: SharedBasis) -> None:
+        super().__init__()
+        if not isinstance(model, Sequential):
+            raise TypeError(f"model must be a tensornet.nn.Sequential, got {type(model).__name__}")
+        if not isinstance(shared, SharedBasis):
+            raise TypeError(f"shared must be a SharedBasis, got {type(shared).__name__}")
+        layers = dict(model.children())
+        unknown = sorted(set(shared.coefficients) - set(layers))
+        if unknown:
+            raise ValueError(f"shared basis layers {unknown} are not layers of the model")
+        self.side = shared.side
+        self.shared_layers = tuple(shared.coefficients)
+        dtype = next(iter(layers[self.shared_layers[0]].params.values())).dtype
+        self.add_param("basis", shared.basis.astype(dtype))
+        for name, child in layers.items():
+            if name in shared.coefficients:
+                bias = child.params.get("bias")
+                coef = shared.coefficients[name].astype(dtype)
+                self.add_module(name, _BasisCoefficients(coef, bias, shared.side))
+            else:
+                self.add_module(name, copy.deepcopy(child))
+
+    def forward(self, params: dict[str, Any], x: Any) -> Any:
+        """Run the layers in order; the sharing ones through the common basis.
+
+        Parameters
+        ----------
+        params : dict
+            Flat parameters (see the class docstring).
+        x : array_like
+            Input batch.
+
+        Returns
+        -------
+        array_like
+        """
+        for name, child in self.children():
+            head = name + "."
+            local = {k[len(head) :]: v for k, v in params.items() if k.startswith(head)}
+            if name in self.shared_layers:
+                x = child.combine(params["basis"], local, x)
+            else:
+                x = child.forward(local, x)
+        return x
+
+
+def share_basis(
+    model: Sequential,
+    layers: Sequence[str],
+    rank: int | None = None,
+    *,
+    eps: float | None = None,
+    side: str = "left",
+) -> tuple[SharedBasisSequential, SharedBasis]:
+    """Replace ``Linear`` layers of equal input (or output) size by one shared basis.
+
+    The weights ``W_i`` (``(in, out)``) of the named layers are decomposed by
+    :func:`shared_basis`; ``side="left"`` needs equal ``in_features`` and shares the input-side
+    basis (``W_i ≈ U C_i``), ``side="right"`` needs equal ``out_features``
+    (``W_i ≈ C_i V^T``). At full rank the new network computes the same function.
+
+    Parameters
+    ----------
+    model : Sequential
+        Top-level chain (left unchanged).
+    layers : sequence of str
+        Names of at least one ``Linear`` layer.
+    rank : int, optional
+        Basis size.
+    eps : float, optional
+        Instead of ``rank``: the smallest basis with total relative error ``<= eps``.
+    side : {"left", "right"}
+        Which space is shared.
+
+    Returns
+    -------
+    model : SharedBasisSequential
+    shared : SharedBasis
+        The decomposition (errors, parameter count) of the original weights.
+    """
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be a tensornet.nn.Sequential, got {type(model).__name__}")
+    if isinstance(layers, str) or not isinstance(layers, Sequence) or not layers:
+        raise TypeError(f"layers must be a non-empty sequence of layer names, got {layers!r}")
+    children = dict(model.children())
+    weights = {}
+    for name in layers:
+        if not isinstance(children.get(name), Linear):
+            raise ValueError(f"layers holds {name!r}, which is not a Linear layer of the model")
+        weights[name] = children[name].params["weight"]
+    shared = shared_basis(weights, rank, eps=eps, side=side)
+    return SharedBasisSequential(model, shared), shared

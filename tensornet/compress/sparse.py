@@ -91,6 +91,15 @@ class SparseMatrix:
     index_bits: int
     n_filler: int
 
+    def __post_init__(self) -> None:
+        check_option(self.format, "format", FORMATS)
+        self.index_bits = check_int(self.index_bits, "index_bits", minimum=1, maximum=32)
+        data, gaps = np.asarray(self.data), np.asarray(self.gaps)
+        if data.ndim != 1 or gaps.shape != data.shape:
+            raise ValueError(
+                f"data and gaps must be 1-D of equal length, got {data.shape} and {gaps.shape}"
+            )
+
     @property
     def n_stored(self) -> int:
         """Stored entries (non-zeros plus fillers)."""
@@ -280,6 +289,8 @@ class SparseMatrix:
             data, gaps, indptr = arrays["data"], arrays["gaps"], arrays["indptr"]
         except KeyError as err:
             raise ValueError(f"sparse matrix record lacks {err}") from None
+        if n_filler > n_stored:
+            raise ValueError(f"meta['n_filler']={n_filler} exceeds n_stored={n_stored}")
         shape = _matrix_shape(orig)
         gaps = unpack_bits(np.asarray(gaps), bits, n_stored)
         value_bits = meta.get("value_bits")

@@ -29,6 +29,13 @@ Two MTTKRP schedules give the same iterates:
   ``X`` per sweep instead of ``d`` (a two-level dimension tree, Phan, Tichavský & Cichocki 2013).
 * ``method="mttkrp"``: one call of :func:`tensornet.algebra.mttkrp` per mode, the textbook
   algorithm.
+
+Quantized CP-ALS (``quantize=b``; Nekooei & Safari 2022): after every factor update the
+normalized factor is rounded to a symmetric uniform grid of ``b`` bits,
+``A_n <- s_n * clip(round(A_n / s_n), -q, q)`` with ``q = 2**(b-1) - 1`` and
+``s_n = max|A_n| / q``, so the next updates fit the other factors to the quantized ones and
+the returned factors are exactly representable by ``b``-bit codes. Rounding breaks the
+monotone descent of ALS, so the sweep with the smallest error is kept.
 """
 
 from __future__ import annotations
@@ -195,6 +202,55 @@ class _ALSState:
         return norm_x_sq - 2.0 * inner + model_sq, scale_sq
 
 
+def _quantize_symmetric(a: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
+    """``a`` rounded to the symmetric per-tensor grid ``s * {-q, ..., q}``, ``q = 2**(b-1) - 1``.
+
+    The grid of :func:`tensornet.compress.quantize.quantize_affine` with ``symmetric=True``:
+    ``s = max|a| / q`` (``1`` for an all-zero ``a``), every entry within ``s / 2`` of ``a``.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Finite array.
+    bits : int
+        Code width ``>= 2``.
+
+    Returns
+    -------
+    quantized : numpy.ndarray
+        ``s * codes`` with integer ``codes`` in ``[-q, q]``.
+    scale : float
+        ``s``.
+    """
+    q = 2 ** (bits - 1) - 1
+    peak = float(np.max(np.abs(a))) if a.size else 0.0
+    scale = peak / q if peak > 0 else 1.0
+    return scale * np.clip(np.round(a / scale), -q, q), scale
+
+
+class _QuantizedALSState(_ALSState):
+    """CP-ALS state whose factors are re-quantized after every update (Nekooei & Safari 2022)."""
+
+    def __init__(self, factors: list[np.ndarray], bits: int) -> None:
+        super().__init__(factors)
+        self.bits = bits
+        self.scales = [1.0] * len(factors)
+
+    def update(self, mode: int, m: np.ndarray) -> None:
+        """Least-squares update and normalization of factor ``mode``, then its quantization."""
+        super().update(mode, m)
+        a, self.scales[mode] = _quantize_symmetric(self.factors[mode], self.bits)
+        self.factors[mode] = a
+        self.grams[mode] = a.T @ a
+
+    def copy(self) -> _QuantizedALSState:
+        """A new state sharing the (never mutated) arrays, so kept sweeps stay intact."""
+        out = _QuantizedALSState.__new__(_QuantizedALSState)
+        out.factors, out.grams = list(self.factors), list(self.grams)
+        out.weights, out.bits, out.scales = self.weights, self.bits, list(self.scales)
+        return out
+
+
 def _sweep_dimtree(x_mat: np.ndarray, shape: tuple[int, ...], split: int, st: _ALSState):
     """One ALS sweep with two GEMM passes over ``X``; returns the last mode's MTTKRP.
 
@@ -239,6 +295,7 @@ def _fit(
     init: str | CPTensor,
     rng: np.random.Generator,
     method: str,
+    quantize: int | None = None,
     **options: Any,
 ) -> ALSResult:
     """CP-ALS through the shared driver: the start of each restart and one sweep."""
@@ -248,9 +305,14 @@ def _fit(
     x_mat = x.reshape(int(np.prod(x.shape[:split])), -1)
 
     def start(i: int) -> _ALSState:
-        return _ALSState(_initial_factors(x, rank, init if i == 0 else "random", rng))
+        factors = _initial_factors(x, rank, init if i == 0 else "random", rng)
+        if quantize is None:
+            return _ALSState(factors)
+        return _QuantizedALSState(factors, quantize)
 
     def sweep(st: _ALSState) -> tuple[_ALSState, float]:
+        if quantize is not None:
+            st = st.copy()  # the driver keeps the best sweep's state
         if method == "dimtree":
             m_last = _sweep_dimtree(x_mat, x.shape, split, st)
         else:
@@ -258,7 +320,7 @@ def _fit(
         err_sq, scale_sq = st.error_sq(norm_x_sq, m_last)
         return st, relative_error(err_sq, norm_x_sq, lambda: _dense_error(x, st, norm_x), scale_sq)
 
-    return als(start, sweep, **options)
+    return als(start, sweep, keep_best=quantize is not None, **options)
 
 
 def _degeneracy(cp: CPTensor, norm_x: float) -> tuple[float, float]:
@@ -321,6 +383,7 @@ def cp_als(
     n_restarts: int = 1,
     random_state: Any = None,
     method: str = "dimtree",
+    quantize: int | None = None,
 ) -> CPTensor:
     """Rank-``R`` CP decomposition by alternating least squares with column normalization.
 
@@ -354,14 +417,22 @@ def cp_als(
     method : {"dimtree", "mttkrp"}
         MTTKRP schedule (same iterates): two shared GEMM passes per sweep, or one
         :func:`tensornet.algebra.mttkrp` per mode.
+    quantize : int, optional
+        Quantized CP-ALS (Nekooei & Safari 2022): after every update each factor is rounded to
+        a symmetric per-factor uniform grid of ``quantize`` bits (``2..16``; see the module
+        docstring); the weights stay floating point. The best sweep is returned, since
+        rounding can raise the error.
 
     Returns
     -------
     CPTensor
         Unit-norm factor columns and the weights. ``info`` holds ``rel_error`` (final relative
-        error), ``history`` (relative error after every sweep; non-increasing up to round-off),
-        ``n_iter``, ``converged``, ``restart_errors``, ``weight_ratio`` (``max w / ||X||``),
-        ``min_congruence`` and ``degenerate``.
+        error), ``history`` (relative error after every sweep; non-increasing up to round-off
+        without ``quantize``), ``n_iter``, ``converged``, ``restart_errors``, ``weight_ratio``
+        (``max w / ||X||``), ``min_congruence`` and ``degenerate``. With ``quantize``, the
+        factors lie exactly on their grids (columns then have norm 1 only up to rounding) and
+        ``info["quantization"] = {"bits": b, "scales": [s_0, ...]}``: the integer codes of
+        factor ``n`` are ``factors[n] / s_n`` (in ``[-(2**(b-1) - 1), 2**(b-1) - 1]``).
 
     Warns
     -----
@@ -400,13 +471,16 @@ def cp_als(
         )
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     method = check_option(method, "method", ("dimtree", "mttkrp"))
+    if quantize is not None:
+        quantize = check_int(quantize, "quantize", minimum=2, maximum=16)
     rng = check_random_state(random_state)
     norm_x = float(np.linalg.norm(x))
     if norm_x == 0.0:
         raise ValueError("x is all zeros: its CP decomposition is trivial and the error undefined")
 
-    run = _fit(x, rank, init, rng, method, n_iter_max=n_iter_max, tol=tol, n_restarts=n_restarts)
-    cp = CPTensor(run.state.weights.copy(), run.state.factors)
+    run = _fit(x, rank, init, rng, method, quantize, n_iter_max=n_iter_max, tol=tol,
+               n_restarts=n_restarts)  # fmt: skip
+    cp = CPTensor(run.state.weights.copy(), list(run.state.factors))
     ratio, congruence = _degeneracy(cp, norm_x)
     degenerate = ratio > DEGENERACY_RATIO or (
         ratio > CANCELLING_RATIO and congruence < -DEGENERACY_CONGRUENCE
@@ -417,6 +491,8 @@ def cp_als(
         "min_congruence": congruence,
         "degenerate": degenerate,
     }
+    if quantize is not None:
+        cp.info["quantization"] = {"bits": quantize, "scales": list(run.state.scales)}
     if degenerate:
         warn_at_caller(
             f"cp_als(rank={rank}) looks degenerate: the largest weight is {ratio:.3g} x ||X|| "

@@ -31,8 +31,12 @@ from tensornet.nn import (
 
 from ..strategies import random_array, seeds, shapes
 
+#: Examples per property: the profile's count, capped so the thorough profile stays cheap.
+CAP = min(settings().max_examples, 30)
+
 
 # ------------------------------------------------------------------------------ magnitude
+@settings(max_examples=CAP)
 @given(shapes(2, 3, 1, 6), st.floats(0.0, 2.0), seeds())
 def test_quality_prunes_exactly_the_entries_at_most_quality_times_std(shape, quality, seed):
     w = random_array(shape, seed)
@@ -44,6 +48,7 @@ def test_quality_prunes_exactly_the_entries_at_most_quality_times_std(shape, qua
     np.testing.assert_array_equal(w, np.where(np.abs(original) > t, original, 0.0))
 
 
+@settings(max_examples=CAP)
 @given(shapes(2, 3, 1, 6), st.floats(0.0, 0.99), seeds())
 def test_sparsity_removes_exactly_the_smallest_fraction(shape, sparsity, seed):
     w = random_array(shape, seed)
@@ -129,7 +134,7 @@ def test_factor_names_are_every_factorized_parameter_but_the_bias():
 
 
 @given(st.floats(0.1, 0.9), seeds())
-@settings(max_examples=10)
+@settings(max_examples=min(CAP, 10))
 def test_prune_factors_reaches_the_sparsity_of_every_factor(sparsity, seed):
     net = Sequential(("lr", LowRankLinear(10, 8, 3, random_state=seed)),
                      ("fc", Linear(8, 2, random_state=0)))  # fmt: skip
@@ -164,7 +169,7 @@ def _conv_net(seed, bn=False):
 
 @given(seeds(), st.lists(st.integers(0, 4), min_size=1, max_size=4, unique=True),
        st.booleans())  # fmt: skip
-@settings(max_examples=10)
+@settings(max_examples=min(CAP, 10))
 def test_removing_dead_filters_leaves_the_function_unchanged(seed, dead, bn):
     net = _conv_net(seed % 1000, bn).eval()
     net["conv1"].params["weight"][dead] = 0.0

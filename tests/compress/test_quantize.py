@@ -22,8 +22,14 @@ from tensornet.nn import SGD, Linear, cross_entropy, fit, value_and_grad
 
 from ..strategies import random_array, seeds, shapes
 
+#: Examples per property: the profile's count, capped so the thorough profile stays cheap.
+CAP = min(settings().max_examples, 30)
+#: The central identities (round trips, the half-step bound) get more in the thorough profile.
+KEY = min(settings().max_examples, 100)
+
 
 # ------------------------------------------------------------------------------ packing
+@settings(max_examples=KEY)
 @given(st.integers(1, 32), st.integers(0, 40), seeds())
 def test_unpack_bits_inverts_pack_bits(bits, count, seed):
     codes = np.random.default_rng(seed).integers(0, 2**bits, size=count, dtype=np.int64)
@@ -45,6 +51,7 @@ def test_pack_bits_refuses_codes_wider_than_bits():
 
 
 # ------------------------------------------------------------------------------ affine
+@settings(max_examples=KEY)
 @given(shapes(1, 3, 1, 6), st.integers(1, 12), st.booleans(), seeds())
 def test_affine_dequantize_error_within_half_step(shape, bits, symmetric, seed):
     bits = max(bits, 2) if symmetric else bits
@@ -55,6 +62,7 @@ def test_affine_dequantize_error_within_half_step(shape, bits, symmetric, seed):
     assert q.codes.min() >= (1 if symmetric else 0) and q.codes.max() < 2**bits
 
 
+@settings(max_examples=CAP)
 @given(shapes(2, 3, 1, 5), st.integers(2, 10), st.booleans(), seeds(), st.data())
 def test_per_channel_error_within_each_channels_half_step(shape, bits, symmetric, seed, data):
     axis = data.draw(st.integers(0, len(shape) - 1))
@@ -66,6 +74,7 @@ def test_per_channel_error_within_each_channels_half_step(shape, bits, symmetric
     assert np.all(np.abs(q.dequantize() - x) <= q.step / 2 * (1 + 1e-9))
 
 
+@settings(max_examples=CAP)
 @given(shapes(1, 3, 1, 6), st.integers(1, 10), st.booleans(), seeds())
 def test_affine_represents_zero_exactly(shape, bits, symmetric, seed):
     bits = max(bits, 2) if symmetric else bits
@@ -91,6 +100,7 @@ def test_dequantize_keeps_dtype():
     assert dequantize(kmeans_quantize(x, 2)).dtype == np.float32
 
 
+@settings(max_examples=CAP)
 @given(st.integers(2, 8), seeds())
 def test_affine_error_halves_with_each_bit_in_the_worst_case(bits, seed):
     x = random_array(200, seed)
@@ -105,7 +115,7 @@ def test_affine_nbytes_counts_packed_codes_and_side_arrays():
 
 
 # ------------------------------------------------------------------------------ k-means
-@settings(max_examples=20)
+@settings(max_examples=CAP)
 @given(st.integers(1, 6), st.integers(2, 400), seeds())
 def test_kmeans_uniform_start_never_worse_than_affine_at_same_bits(bits, n, seed):
     x = random_array(n, seed)
@@ -115,7 +125,7 @@ def test_kmeans_uniform_start_never_worse_than_affine_at_same_bits(bits, n, seed
         assert mse_k <= mse_u * (1 + 1e-12) + 1e-15
 
 
-@settings(max_examples=10)
+@settings(max_examples=min(CAP, 10))
 @given(st.integers(1, 5), seeds())
 def test_kmeans_linear_start_beats_affine_on_a_large_gaussian_sample(bits, seed):
     x = random_array(4000, seed)
@@ -124,6 +134,7 @@ def test_kmeans_linear_start_beats_affine_on_a_large_gaussian_sample(bits, seed)
     assert mse_k <= mse_u
 
 
+@settings(max_examples=CAP)
 @given(st.integers(1, 5), st.integers(0, 6), st.sampled_from(["linear", "density", "random"]),
        seeds())  # fmt: skip
 def test_lloyd_iterations_never_increase_the_error(bits, n_iter, init, seed):
@@ -133,6 +144,7 @@ def test_lloyd_iterations_never_increase_the_error(bits, n_iter, init, seed):
     assert after <= before * (1 + 1e-12) + 1e-15
 
 
+@settings(max_examples=CAP)
 @given(st.integers(1, 4), seeds())
 def test_kmeans_codes_point_to_the_nearest_centroid(bits, seed):
     x = random_array(50, seed)
@@ -141,6 +153,7 @@ def test_kmeans_codes_point_to_the_nearest_centroid(bits, seed):
     assert np.allclose(dist[np.arange(50), q.codes], dist.min(axis=1))
 
 
+@settings(max_examples=CAP)
 @given(st.integers(1, 4), seeds())
 def test_kmeans_centroids_are_the_means_of_their_clusters_at_convergence(bits, seed):
     x = random_array(80, seed)
@@ -155,6 +168,7 @@ def test_kmeans_is_exact_with_as_many_clusters_as_distinct_values():
     np.testing.assert_array_equal(kmeans_quantize(x, n_clusters=3).dequantize(), x)
 
 
+@settings(max_examples=CAP)
 @given(st.integers(2, 4), seeds())
 def test_kmeans_mask_reserves_code_zero_for_pruned_entries(bits, seed):
     x = random_array((6, 7), seed)
@@ -179,6 +193,7 @@ def test_kmeans_random_init_is_reproducible():
 
 
 # ------------------------------------------------------------------------------ serialization
+@settings(max_examples=CAP)
 @given(st.sampled_from(["affine", "affine-ch", "kmeans", "kmeans-mask"]), st.booleans(), seeds())
 def test_from_arrays_inverts_to_arrays(kind, packed, seed):
     x = random_array((4, 5), seed).astype(np.float32)
@@ -215,6 +230,7 @@ def test_from_arrays_refuses_codes_beyond_the_codebook():
 
 
 # ------------------------------------------------------------------------------ straight-through
+@settings(max_examples=CAP)
 @given(st.integers(2, 8), seeds())
 def test_fake_quantize_gradient_is_the_identity(bits, seed):
     x = random_array((3, 4), seed)

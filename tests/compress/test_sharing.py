@@ -6,10 +6,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.compress.prune import magnitude_prune
-from tensornet.compress.sharing import SharedBasis, SharedWeights, share_weights, shared_basis
+from tensornet.compress.sharing import (
+    SharedBasis,
+    SharedWeights,
+    share_basis,
+    share_weights,
+    shared_basis,
+)
 from tensornet.nn import SGD, Adam, Linear, ReLU, Sequential, cross_entropy, fit, value_and_grad
 
 from ..strategies import random_array, seeds
+
+#: Examples per property: the profile's count, capped so the thorough profile stays cheap.
+CAP = min(settings().max_examples, 30)
 
 
 def _net(seed=0):
@@ -23,6 +32,7 @@ def _data(n=96, seed=0):
 
 
 # ------------------------------------------------------------------------------ codebooks
+@settings(max_examples=CAP)
 @given(st.integers(1, 4), seeds())
 def test_shared_parameters_take_at_most_two_to_the_bits_values(bits, seed):
     net = _net(seed % 100)
@@ -32,6 +42,7 @@ def test_shared_parameters_take_at_most_two_to_the_bits_values(bits, seed):
         np.testing.assert_array_equal(net.params[name], shared.quantized[name].dequantize())
 
 
+@settings(max_examples=CAP)
 @given(st.integers(1, 3), seeds())
 def test_centroid_gradient_is_the_gradient_with_respect_to_the_codebook(bits, seed):
     rng = np.random.default_rng(seed)
@@ -93,6 +104,7 @@ def _family(seed, m=7, widths=(3, 5, 4)):
     return {f"w{i}": rng.standard_normal((m, n)) for i, n in enumerate(widths)}
 
 
+@settings(max_examples=CAP)
 @given(seeds(), st.integers(1, 7), st.sampled_from(["left", "right"]))
 def test_shared_basis_error_is_the_tail_of_the_concatenations_spectrum(seed, rank, side):
     ws = _family(seed)
@@ -105,6 +117,7 @@ def test_shared_basis_error_is_the_tail_of_the_concatenations_spectrum(seed, ran
     np.testing.assert_allclose(sb.basis.T @ sb.basis, np.eye(rank), atol=1e-12)
 
 
+@settings(max_examples=CAP)
 @given(seeds(), st.integers(1, 3))
 def test_each_layers_own_svd_is_never_worse_than_the_shared_basis(seed, rank):
     ws = _family(seed)
@@ -115,6 +128,7 @@ def test_each_layers_own_svd_is_never_worse_than_the_shared_basis(seed, rank):
         assert own <= sb.rel_errors[k] + 1e-12
 
 
+@settings(max_examples=CAP)
 @given(seeds(), st.integers(1, 2))
 def test_shared_basis_of_summed_rank_is_never_worse_than_separate_bases(seed, rank):
     ws = _family(seed)
@@ -124,7 +138,7 @@ def test_shared_basis_of_summed_rank_is_never_worse_than_separate_bases(seed, ra
     assert shared_sq <= separate_sq * (1 + 1e-10) + 1e-12
 
 
-@settings(max_examples=10)
+@settings(max_examples=min(CAP, 10))
 @given(seeds(), st.floats(0.05, 0.9))
 def test_shared_basis_eps_picks_the_smallest_rank_meeting_it(seed, eps):
     ws = _family(seed)
@@ -158,3 +172,57 @@ def test_cluster_members_move_together_under_the_grad_transform_alone(opt_cls):
     codes = shared.quantized["w"].codes
     for k in np.unique(codes):
         assert len(np.unique(params["w"][codes == k])) == 1
+
+
+# ------------------------------------------------------------------------------ in a network
+def _branchy(seed=0, dtype=np.float32):
+    return Sequential(
+        ("fc1", Linear(6, 6, random_state=seed, dtype=dtype)),
+        ("act1", ReLU()),
+        ("fc2", Linear(6, 6, random_state=seed + 1, dtype=dtype)),
+        ("act2", ReLU()),
+        ("fc3", Linear(6, 3, random_state=seed + 2, dtype=dtype)),
+    )
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_share_basis_at_full_rank_computes_the_same_function(side):
+    net = _branchy(dtype=np.float64)
+    net["fc1"].params["bias"][:] = 0.1
+    small, sb = share_basis(net, ["fc1", "fc2"], 6, side=side)
+    x = random_array((4, 6), 0)
+    np.testing.assert_allclose(small(x), net(x), atol=1e-12)
+    assert small.n_params == net.n_params - 2 * 36 + 36 + 2 * 36
+
+
+def test_share_basis_stores_the_basis_once():
+    net = _branchy()
+    small, sb = share_basis(net, ["fc1", "fc2"], 2)
+    assert sorted(small.params) == ["basis", "fc1.bias", "fc1.coef", "fc2.bias", "fc2.coef",
+                                    "fc3.bias", "fc3.weight"]  # fmt: skip
+    assert small.params["basis"].shape == (6, 2) and small.params["fc1.coef"].shape == (2, 6)
+    assert small.n_params == 12 + 2 * 12 + 2 * 6 + 21
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_share_basis_gradient_matches_finite_differences(side):
+    from ..nn.gradcheck import assert_grad_matches_fd
+
+    net = _branchy(dtype=np.float64)
+    small, _ = share_basis(net, ["fc1", "fc2"], 3, side=side)
+    x, t = random_array((5, 6), 1), random_array((5, 3), 2)
+
+    def loss(p):
+        return ((small.apply(p, x) - t) ** 2).sum()
+
+    assert_grad_matches_fd(loss, {k: v.copy() for k, v in small.params.items()})
+
+
+def test_fine_tuning_trains_the_shared_basis():
+    x, y = _data(seed=3)
+    x = x[:, :6]
+    small, _ = share_basis(_branchy(), ["fc1", "fc2"], 3)
+    basis = small.params["basis"].copy()
+    opt = SGD(small.params, lr=0.05)
+    fit(small, cross_entropy, opt, (x, y), epochs=1, batch_size=16, random_state=0)
+    assert not np.array_equal(small.params["basis"], basis)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.compress.sparse import (
@@ -18,6 +18,11 @@ from tensornet.nn import Linear
 
 from ..strategies import seeds, shapes
 
+#: Examples per property: the profile's count, capped so the thorough profile stays cheap.
+CAP = min(settings().max_examples, 30)
+#: The central identities (round trips, the half-step bound) get more in the thorough profile.
+KEY = min(settings().max_examples, 100)
+
 
 def _sparse_array(shape, density, seed, dtype=np.float64):
     rng = np.random.default_rng(seed)
@@ -26,6 +31,7 @@ def _sparse_array(shape, density, seed, dtype=np.float64):
     return w
 
 
+@settings(max_examples=KEY)
 @given(shapes(1, 3, 1, 40), st.floats(0.0, 1.0), st.integers(1, 5),
        st.sampled_from(["csr", "csc"]), seeds())  # fmt: skip
 def test_to_dense_inverts_to_sparse_including_overflowing_gaps(shape, density, bits, fmt, seed):
@@ -36,6 +42,7 @@ def test_to_dense_inverts_to_sparse_including_overflowing_gaps(shape, density, b
     assert s.nnz == np.count_nonzero(w) and np.all(s.gaps < 2**bits)
 
 
+@settings(max_examples=CAP)
 @given(st.lists(st.integers(0, 60), min_size=0, max_size=12, unique=True), st.integers(1, 4))
 def test_filler_count_is_the_sum_of_gap_over_period(columns, bits):
     columns = sorted(columns)
@@ -57,6 +64,7 @@ def test_deep_compression_three_bit_example():
     assert s.positions().tolist() == [1, 4, 12, 15]
 
 
+@settings(max_examples=CAP)
 @given(shapes(2, 3, 1, 20), st.floats(0.0, 1.0), st.integers(1, 9),
        st.sampled_from(["csr", "csc"]), seeds())  # fmt: skip
 def test_nbytes_is_the_size_of_the_stored_streams(shape, density, bits, fmt, seed):
@@ -72,6 +80,7 @@ def test_nbytes_is_the_size_of_the_stored_streams(shape, density, bits, fmt, see
     np.testing.assert_array_equal(back.to_dense(), w)
 
 
+@settings(max_examples=CAP)
 @given(st.integers(1, 8), seeds())
 def test_integer_codes_round_trip_packed_at_value_bits(bits, seed):
     rng = np.random.default_rng(seed)
@@ -93,6 +102,7 @@ def test_conv_kernel_is_stored_as_its_matrix_view():
     assert s.shape == (4, 12) and s.to_dense().shape == (4, 3, 2, 2)
 
 
+@settings(max_examples=CAP)
 @given(shapes(2, 2, 1, 12), st.floats(0.0, 1.0), st.sampled_from(["csr", "csc"]), seeds())
 def test_sparse_products_equal_dense_products(shape, density, fmt, seed):
     w = _sparse_array(shape, density, seed)

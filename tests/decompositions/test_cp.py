@@ -166,6 +166,8 @@ def test_cp_als_does_not_warn_on_well_posed_problem():
         ({"rank": 10**40}, ValueError, "largest possible CP rank 20 for shape"),
         ({"rank": 2, "n_restarts": 0}, ValueError, "n_restarts=0"),
         ({"rank": 2, "method": "fast"}, ValueError, "method='fast'"),
+        ({"rank": 2, "quantize": 1}, ValueError, "quantize=1 must be >= 2"),
+        ({"rank": 2, "quantize": 4.5}, TypeError, "quantize must be an integer"),
     ],
 )
 def test_cp_als_bad_arguments_raise(kwargs, exc, match):
@@ -184,3 +186,70 @@ def test_cp_als_bad_arguments_raise(kwargs, exc, match):
 def test_cp_als_bad_tensor_raises(x, match):
     with pytest.raises(ValueError, match=match):
         cp_als(x, 1)
+
+
+# --------------------------------------------------------------------------- quantized CP-ALS
+def _on_grid(cp, bits):
+    q = 2 ** (bits - 1) - 1
+    for f, s in zip(cp.factors, cp.info["quantization"]["scales"], strict=True):
+        codes = f / s
+        np.testing.assert_allclose(codes, np.round(codes), atol=1e-9)
+        assert np.max(np.abs(np.round(codes))) <= q
+
+
+@settings(max_examples=FEW, phases=NO_SHRINK)
+@given(shapes(2, 3, 2, 6), st.integers(1, 3), st.integers(2, 8), seeds())
+def test_quantized_cp_als_factors_lie_on_their_b_bit_grids(shape, rank, bits, seed):
+    x = random_array(shape, seed)
+    cp = cp_als(x, _accepted(rank, shape), quantize=bits, n_iter_max=15, random_state=seed)
+    assert cp.info["quantization"]["bits"] == bits
+    _on_grid(cp, bits)
+
+
+@settings(max_examples=FEW, phases=NO_SHRINK)
+@given(shapes(2, 3, 2, 6), st.integers(1, 3), st.integers(2, 8), seeds())
+def test_quantized_cp_als_reports_the_true_error_of_its_best_sweep(shape, rank, bits, seed):
+    x = random_array(shape, seed)
+    cp = cp_als(x, _accepted(rank, shape), quantize=bits, n_iter_max=15, random_state=seed)
+    true = np.linalg.norm(cp.full() - x) / np.linalg.norm(x)
+    assert cp.info["rel_error"] == pytest.approx(true, rel=1e-6, abs=1e-9)
+    assert cp.info["rel_error"] == min(cp.info["history"])
+
+
+def test_quantized_cp_als_grid_is_the_symmetric_affine_quantizers():
+    from tensornet.compress.quantize import quantize_affine
+
+    cp = cp_als(_exact_cp((5, 6, 7), 2, 0), 2, quantize=4, random_state=0)
+    for f in cp.factors:
+        np.testing.assert_allclose(quantize_affine(f, 4, symmetric=True).dequantize(), f,
+                                   atol=1e-12)  # fmt: skip
+
+
+def test_quantized_cp_als_error_falls_with_the_bit_width():
+    x = _exact_cp((8, 9, 10), 3, 1)
+    errors = [cp_als(x, 3, quantize=b, random_state=0).info["rel_error"] for b in (2, 4, 8, 12)]
+    assert errors == sorted(errors, reverse=True)
+    assert errors[-1] < 1e-2
+
+
+@pytest.mark.parametrize("bits", [3, 4, 6])
+def test_quantized_cp_als_beats_quantizing_the_float_fit_afterwards(bits):
+    # Nekooei & Safari (2022): fitting with the quantizer in the loop lets the other factors
+    # compensate the rounding; quantizing a converged float fit cannot.
+    from tensornet.compress.quantize import quantize_affine
+
+    rng = np.random.default_rng(0)
+    x = _exact_cp((8, 9, 10), 3, 0) + 0.01 * rng.standard_normal((8, 9, 10))
+    ref = cp_als(x, 3, random_state=0)
+    post = CPTensor(ref.weights, [quantize_affine(f, bits, symmetric=True).dequantize()
+                                  for f in ref.factors])  # fmt: skip
+    post_err = np.linalg.norm(post.full() - x) / np.linalg.norm(x)
+    assert cp_als(x, 3, quantize=bits, random_state=0).info["rel_error"] < post_err
+
+
+def test_quantized_cp_als_same_seed_same_result():
+    x = random_array((4, 5, 6), 3)
+    a = cp_als(x, 2, quantize=3, init="random", random_state=5)
+    b = cp_als(x, 2, quantize=3, init="random", random_state=5)
+    for fa, fb in zip(a.factors, b.factors, strict=True):
+        np.testing.assert_array_equal(fa, fb)
