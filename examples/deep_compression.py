@@ -109,6 +109,7 @@ def run_pipelines(args, dense, train, test) -> list[dict]:
         }
         if fine_tune["distill"]:
             name += " (distilled fine-tuning)"
+        name += f" [{args.ft_epochs} ep/step]"
         print(f"== {name}", flush=True)
         t0 = time.perf_counter()
         art = pipeline(
