@@ -176,12 +176,26 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def markdown_table(rows) -> str:
+    """Stage-by-stage Markdown table of every pipeline: bytes, ratio, test error."""
+    lines = ["| pipeline | stage | payload bytes | ratio | test error |", "|---|---|---|---|---|"]
+    for row in rows:
+        for i, s in enumerate(row["stages"]):
+            name = row["pipeline"] if i == 0 else ""
+            lines.append(
+                f"| {name} | {s['step']} | {s['payload_bytes']:,} | {s['ratio']:.1f}x | "
+                f"{100 * s['error']:.2f}% |"
+            )
+    return "\n".join(lines)
+
+
 def merge(paths, out) -> None:
     """One results file from the files of separate ``--only`` runs (rows concatenated)."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     result = dict(parts[0], runs=[{k: v for k, v in p.items() if k != "rows"} for p in parts])
     result["rows"] = [row for p in parts for row in p["rows"]]
     Path(out).write_text(json.dumps(result, indent=1, default=float))
+    print(markdown_table(result["rows"]))
     print(f"wrote {out}")
 
 

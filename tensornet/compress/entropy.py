@@ -16,8 +16,10 @@ distribution stores them in fewer bits than their fixed width.
 
 Both encoders return a record holding the packed bits (``uint8``, most significant bit first),
 the number of meaningful bits and symbols, and the table; the decoders invert them exactly.
-Bits are packed and unpacked with NumPy (``np.packbits`` and 64-bit windows); only the
-inherently serial walk (one step per decoded or parsed symbol) is a Python loop over a list.
+Bits are packed with NumPy (``np.packbits``) and Tunstall indices unpacked from 64-bit windows.
+Huffman decoding is serial by nature (a code word starts where the previous one ends), so it is
+one small Numba loop over the bits (``benchmarks/bench_entropy.py``); Tunstall's greedy parse
+is a Python loop over a list, one step per symbol.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 
 from .._validation import check_int, check_real_dtype
@@ -411,63 +414,58 @@ def huffman_decode(stream: HuffmanStream) -> np.ndarray:
         return np.full(n, table.symbols[0] if n else 0, dtype=np.int64)
     if n > n_bits:
         raise ValueError(f"stream claims {n} symbols in {n_bits} bits (each needs >= 1 bit)")
-    starts = _walk_huffman(table, data, n_bits)
-    if starts is None or starts.size != n:
+    index = _decode_canonical(data, n_bits, n, *_canonical_arrays(table))
+    if index is None:
         raise ValueError(
             f"stream does not parse into {n} Huffman code words of {n_bits} bits "
             "(truncated or corrupted)"
         )
-    windows = _windows(data, starts)
-    index, _ = _canonical_lookup(table, windows)
     return table.symbols[index]
 
 
-def _canonical_limits(table: HuffmanTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-    """Per used length ``l``: left-aligned end of its code range, first code, first index."""
+def _canonical_arrays(table: HuffmanTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code length ``l`` (index ``l``): first code word, number of words, first index."""
     lengths = table.lengths.astype(np.int64)
-    codes = table.codes
-    used = np.unique(lengths)
-    first_index = np.searchsorted(lengths, used, side="left")
-    last_index = np.searchsorted(lengths, used, side="right") - 1
-    first_code = codes[first_index]
-    # end of the range of length-l words, left-aligned in 64 bits (last + 1, may wrap to 2^64)
-    ends = [((int(codes[j]) + 1) << (64 - int(lv))) for j, lv in zip(last_index, used, strict=True)]
-    return used, first_code, first_index, ends
+    top = int(lengths.max())
+    counts = np.bincount(lengths, minlength=top + 1).astype(np.int64)
+    first_index = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    codes = table.codes.astype(np.int64)  # < 2**57
+    first_code = np.zeros(top + 1, dtype=np.int64)
+    used = counts > 0
+    first_code[used] = codes[first_index[used]]
+    return first_code, counts, first_index
 
 
-def _canonical_lookup(table: HuffmanTable, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Table index and code length of the code word at the start of each window."""
-    used, first_code, first_index, ends = _canonical_limits(table)
-    limits = np.array([min(e, 2**64 - 1) for e in ends], dtype=np.uint64)
-    # the last range may end exactly at 2^64 (a complete code): clamp and include the max
-    level = np.searchsorted(limits, windows, side="right")
-    if ends[-1] >= 2**64:
-        level = np.minimum(level, used.size - 1)
-    valid = level < used.size
-    level = np.minimum(level, used.size - 1)
-    lv = used[level]
-    rank = (windows >> (64 - lv).astype(np.uint64)) - first_code[level]
-    index = first_index[level] + rank.astype(np.int64)
-    index = np.where(valid, index, -1)
-    return index, np.where(valid, lv, 0)
+def _decode_canonical(data, n_bits, n_symbols, first_code, counts, first_index):
+    """Table indices of the code words, or ``None`` if the bits do not parse exactly."""
+    out = np.empty(n_symbols, dtype=np.int64)
+    used = _canonical_kernel(data, n_bits, n_symbols, first_code, counts, first_index, out)
+    return out if used == n_bits else None
 
 
-def _walk_huffman(table: HuffmanTable, data: np.ndarray, n_bits: int) -> np.ndarray | None:
-    """Start offsets of the code words, or ``None`` if the bits do not parse exactly."""
-    positions = np.arange(n_bits, dtype=np.int64)
-    _, lengths = _canonical_lookup(table, _windows(data, positions))
-    step = lengths.tolist()
-    starts = []
+@numba.njit(cache=True, nogil=True)
+def _canonical_kernel(
+    data, n_bits, n_symbols, first_code, counts, first_index, out
+):  # pragma: no cover
+    """Serial canonical decoding, bit by bit: a code word of length ``l`` is the first prefix
+    ``c`` with ``0 <= c - first_code[l] < counts[l]``. Returns the bits consumed, ``-1`` on a
+    prefix that matches no word or bits that run out."""
+    top = first_code.size - 1
     p = 0
-    while p < n_bits:
-        length = step[p]
-        if length == 0:
-            return None
-        starts.append(p)
-        p += length
-    if p != n_bits:
-        return None
-    return np.asarray(starts, dtype=np.int64)
+    for i in range(n_symbols):
+        code = 0
+        length = 0
+        while True:
+            if p >= n_bits or length >= top:
+                return -1
+            code = (code << 1) | ((data[p >> 3] >> (7 - (p & 7))) & 1)
+            p += 1
+            length += 1
+            rank = code - first_code[length]
+            if counts[length] > 0 and 0 <= rank < counts[length]:
+                out[i] = first_index[length] + rank
+                break
+    return p
 
 
 # --------------------------------------------------------------------------- Tunstall
