@@ -75,10 +75,18 @@ def pipelines(args) -> dict[str, list[dict]]:
     a = [
         {"step": "prune", "sparsity": HALF_SPARSITY, "fine_tune": ft},
         {"step": "prune", "sparsity": HAN_SPARSITY, "fine_tune": 2 * ft},
-        {"step": "quantize", "method": "kmeans", "bits": 6, "bias_bits": 8, "fine_tune": qft},
+        {
+            "step": "quantize",
+            "method": "kmeans",
+            "bits": args.bits_a,
+            "bias_bits": 8,
+            "fine_tune": qft,
+        },
         {"step": "encode", "coding": "huffman", "index_bits": "auto"},
     ]
-    out = {"a: prune -> kmeans 6 bit -> huffman": a} if args.only in (None, "a") else {}
+    out = (
+        {f"a: prune -> kmeans {args.bits_a} bit -> huffman": a} if args.only in (None, "a") else {}
+    )
     for r1, r2 in args.ranks if args.only in (None, "b") else []:
         sparsity = {"fc1.U": 0.8, "fc1.V": 0.5, "fc2.U": 0.6, "fc2.V": 0.4, "fc3.weight": 0.74}
         half = {k: v / 2 for k, v in sparsity.items()}
@@ -161,6 +169,7 @@ def parse_args(argv=None):
         default="b",
         help="fine-tune by distillation from the dense model: never, in (b), always",
     )
+    p.add_argument("--bits-a", type=int, default=6, help="k-means bits of (a) (Han: 6)")
     p.add_argument("--only", choices=["a", "b"], default=None, help="run one family")
     p.add_argument(
         "--merge",
