@@ -1,4 +1,4 @@
-"""Command line: ``tensornet --version`` and ``tensornet demo``.
+"""Command line: ``tensornet --version``, ``tensornet demo`` and ``tensornet compress``.
 
 Arguments are checked by their argparse types before anything runs; a bad one prints one line
 ``tensornet: error: ...`` to ``stderr`` and exits with status 2.
@@ -7,11 +7,12 @@ Arguments are checked by their argparse types before anything runs; a bad one pr
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__, decompose_command
 
@@ -123,6 +124,89 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json_file(text: str) -> Any:
+    """An argparse type: a readable JSON file, parsed."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid JSON: {exc}") from None
+
+
+def _weights_file(text: str) -> str:
+    """An argparse type: an existing ``.npz`` or ``.safetensors`` weights file."""
+    path = Path(text).expanduser()
+    if path.suffix.lower() not in (".npz", ".safetensors"):
+        raise argparse.ArgumentTypeError(f"{text!r} must end in .npz or .safetensors")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    return str(path)
+
+
+def _pipeline_spec(parser: argparse.ArgumentParser, spec: Any) -> tuple[list, dict | None]:
+    """``(steps, fine_tune)`` of a pipeline file: a list of steps or ``{"steps", "fine_tune"}``."""
+    if isinstance(spec, list):
+        return spec, None
+    if isinstance(spec, dict) and isinstance(spec.get("steps"), list):
+        extra = set(spec) - {"steps", "fine_tune"}
+        if extra:
+            parser.error(f"argument --pipeline: unknown keys {sorted(extra)}")
+        return spec["steps"], spec.get("fine_tune")
+    parser.error(
+        'argument --pipeline: must hold a list of steps or {"steps": [...], "fine_tune": {...}}'
+    )
+
+
+def _build_model(args: argparse.Namespace) -> Any:
+    from . import nn
+    from .compress.artifact import build_architecture
+
+    if args.arch is not None:
+        try:
+            return build_architecture(args.arch)
+        except (TypeError, ValueError) as exc:
+            args.parser.error(f"argument --arch: {exc}")
+    return getattr(nn, args.model)(random_state=0)
+
+
+def _cmd_compress(args: argparse.Namespace) -> int:
+    from .compress.pipeline import pipeline
+    from .nn.weights import load_weights
+
+    steps, fine_tune = _pipeline_spec(args.parser, args.pipeline)
+    model = _build_model(args)
+    try:
+        load_weights(model, args.weights)
+    except ValueError as exc:
+        args.parser.error(f"argument weights: {exc}")
+    train = test = None
+    tunes = fine_tune is not None or any(
+        isinstance(s, dict) and (s.get("step") == "fine_tune" or s.get("fine_tune")) for s in steps
+    )
+    if tunes or args.evaluate:
+        from .datasets import load_mnist
+
+        train, test = load_mnist(args.data, download=False)
+    try:
+        artifact = pipeline(
+            model,
+            steps,
+            fine_tune=fine_tune,
+            data=train if tunes else None,
+            eval_data=test if args.evaluate else None,
+            random_state=args.seed,
+            verbose=True,
+        )
+    except (TypeError, ValueError) as exc:
+        args.parser.error(f"argument --pipeline: {exc}")
+    path = artifact.save(args.output)
+    print(artifact.report())
+    print(f"wrote {path} ({path.stat().st_size:,} bytes on disk)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tensornet`` argument parser.
 
@@ -170,8 +254,50 @@ def build_parser() -> argparse.ArgumentParser:
         "--download", action="store_true", help="fetch MNIST from the public mirrors if missing"
     )
     demo.set_defaults(handler=_cmd_demo, parser=demo)
+    _add_compress(sub)
     decompose_command.add_parser(sub)
     return parser
+
+
+def _add_compress(sub: Any) -> None:
+    compress = sub.add_parser(
+        "compress",
+        help="compress a saved model by a pipeline (JSON) into one artifact and print its report",
+    )
+    compress.add_argument(
+        "weights", type=_weights_file, help="weights saved by tensornet.nn.save_weights"
+    )
+    compress.add_argument(
+        "--pipeline",
+        type=_json_file,
+        required=True,
+        help='JSON file: a list of steps, or {"steps": [...], "fine_tune": {...}}',
+    )
+    compress.add_argument(
+        "--model",
+        choices=["lenet300_100", "lenet5"],
+        default="lenet300_100",
+        help="architecture of the weights (a tensornet.nn zoo model)",
+    )
+    compress.add_argument(
+        "--arch",
+        type=_json_file,
+        default=None,
+        help="architecture as JSON (tensornet.compress.artifact.architecture), over --model",
+    )
+    compress.add_argument("-o", "--output", default="compressed.npz", help="artifact path")
+    compress.add_argument(
+        "--data",
+        type=_mnist_folder,
+        default=None,
+        help="MNIST folder for fine-tuning and --evaluate (default: $TENSORNET_DATA, the "
+        "cache, else the bundled subset)",
+    )
+    compress.add_argument(
+        "--evaluate", action="store_true", help="test error of every stage (MNIST test set)"
+    )
+    compress.add_argument("--seed", type=_int_in(0), default=0, help="random_state")
+    compress.set_defaults(handler=_cmd_compress, parser=compress)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -127,3 +127,89 @@ def test_tour_skips_with_a_note_when_the_shape_does_not_suit_a_method(capsys):
     assert "FAILED" not in out
     assert "skipped: no mode size of (5, 7) splits into two factors >= 2" in out
     assert "skipped: no factor t >= 2 divides every mode size of (5, 7)" in out
+
+
+# ------------------------------------------------------------------------------ compress
+def _compress_inputs(tmp_path, steps):
+    import json
+
+    from tensornet import nn
+    from tensornet.nn.weights import save_weights
+
+    weights = save_weights(nn.lenet300_100(random_state=0), tmp_path / "lenet.npz")
+    spec = tmp_path / "pipeline.json"
+    spec.write_text(json.dumps(steps))
+    return str(weights), str(spec)
+
+
+def test_compress_writes_an_artifact_and_prints_its_report(tmp_path, capsys):
+    import numpy as np
+
+    from tensornet import nn
+    from tensornet.compress.artifact import CompressedModel
+
+    steps = [
+        {"step": "prune", "sparsity": {"fc1.weight": 0.9, "fc2.weight": 0.9}},
+        {"step": "quantize", "method": "kmeans", "bits": 5},
+        {"step": "encode", "coding": "huffman"},
+    ]
+    weights, spec = _compress_inputs(tmp_path, steps)
+    out = tmp_path / "small.npz"
+    assert main(["compress", weights, "--pipeline", spec, "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "dense float32 1,066,440 bytes / payload" in text
+    assert "encode huffman" in text and f"wrote {out}" in text
+    art = CompressedModel.load(out)
+    model = art.to_module()
+    w = model.params["fc1.weight"]
+    assert np.count_nonzero(w) == round(0.1 * w.size) and len(np.unique(w)) <= 32
+    dense = nn.load_weights(nn.lenet300_100(random_state=1), weights)
+    np.testing.assert_array_equal(model.params["fc3.weight"] != 0, True)  # fc3 not pruned
+    assert np.abs(model.params["fc3.weight"] - dense.params["fc3.weight"]).max() < 0.1
+
+
+def test_compress_accepts_steps_with_fine_tune_defaults_and_an_arch_file(tmp_path, capsys):
+    import json
+
+    from tensornet import nn
+    from tensornet.compress.artifact import architecture
+    from tensornet.nn.weights import save_weights
+
+    model = nn.Sequential(("flatten", nn.Flatten()), ("fc", nn.Linear(784, 10, random_state=0)))
+    weights = save_weights(model, tmp_path / "w.npz")
+    (tmp_path / "arch.json").write_text(json.dumps(architecture(model)))
+    (tmp_path / "p.json").write_text(
+        json.dumps({"steps": [{"step": "quantize", "bits": 4}], "fine_tune": None})
+    )
+    argv = ["compress", str(weights), "--pipeline", str(tmp_path / "p.json")]
+    argv += ["--arch", str(tmp_path / "arch.json"), "-o", str(tmp_path / "q.npz")]
+    assert main(argv) == 0
+    assert "quantize kmeans 4 bits" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "steps, extra, fragment",
+    [
+        ("not a list", [], "argument --pipeline: must hold a list of steps"),
+        ([{"step": "shrink"}], [], "argument --pipeline: steps[0]['step']='shrink'"),
+        ([{"step": "quantize"}], ["--model", "lenet5"], "argument weights: "),
+        ([{"step": "quantize"}], ["--arch", "missing.json"], "argument --arch: 'missing.json'"),
+    ],
+)
+def test_compress_bad_input_is_one_error_line(tmp_path, capsys, steps, extra, fragment):
+    weights, spec = _compress_inputs(tmp_path, steps)
+    with pytest.raises(SystemExit) as exc:
+        main(["compress", weights, "--pipeline", spec, "-o", str(tmp_path / "o.npz"), *extra])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+
+
+def test_compress_refuses_a_missing_or_invalid_pipeline_file(tmp_path, capsys):
+    weights, _ = _compress_inputs(tmp_path, [])
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for spec, fragment in ((str(tmp_path / "none.json"), "is not a file"), (str(bad), "JSON")):
+        with pytest.raises(SystemExit):
+            main(["compress", weights, "--pipeline", spec])
+        assert fragment in capsys.readouterr().err
