@@ -7,11 +7,30 @@
 * the techniques of survey Section III that combine with low rank: pruning
   (:mod:`~tensornet.compress.prune`), sparse storage (:mod:`~tensornet.compress.sparse`), weight
   sharing (:mod:`~tensornet.compress.sharing`) and quantization
-  (:mod:`~tensornet.compress.quantize`).
+  (:mod:`~tensornet.compress.quantize`);
+* entropy coding (:mod:`~tensornet.compress.entropy`), distillation
+  (:mod:`~tensornet.compress.distill`), and :func:`pipeline`, which chains the steps into one
+  :class:`CompressedModel` artifact with exact byte accounting.
 """
 
+from .artifact import CompressedModel, architecture, build_architecture, dense_bytes
 from .compare import DEMO_CONFIGS, MethodConfig, compare_methods, format_comparison
 from .decompose import METHODS, DecompositionReport, LayerReport, decompose
+from .distill import TeacherBatches, distill
+from .entropy import (
+    HuffmanStream,
+    HuffmanTable,
+    TunstallDictionary,
+    TunstallStream,
+    empirical_entropy,
+    huffman_decode,
+    huffman_encode,
+    huffman_table,
+    tunstall_decode,
+    tunstall_dictionary,
+    tunstall_encode,
+)
+from .pipeline import pipeline
 from .prune import (
     FilterPruneResult,
     PruneMasks,
@@ -80,4 +99,24 @@ __all__ = [
     "pack_bits",
     "unpack_bits",
     "code_dtype",
+    # entropy coding
+    "empirical_entropy",
+    "huffman_table",
+    "huffman_encode",
+    "huffman_decode",
+    "HuffmanTable",
+    "HuffmanStream",
+    "tunstall_dictionary",
+    "tunstall_encode",
+    "tunstall_decode",
+    "TunstallDictionary",
+    "TunstallStream",
+    # distillation, pipeline, artifact
+    "distill",
+    "TeacherBatches",
+    "pipeline",
+    "CompressedModel",
+    "architecture",
+    "build_architecture",
+    "dense_bytes",
 ]
