@@ -1,9 +1,13 @@
 """Optimizers in a trajectory subspace: P-SGD and P-BFGS (DLDR, Li et al., TPAMI 2022).
 
-Both train ``w = w_0 + P^T z`` with ``P`` the ``d x D`` DLDR basis (orthonormal rows) and plug
-into the framework's hooks: a :class:`SubspaceProjection` registered with
-:meth:`tensornet.nn.Optimizer.add_grad_transform` maps the full gradient ``g`` to
-``P^T (P g)`` before the update, so :func:`tensornet.nn.fit` runs them like any optimizer.
+Both train ``w = w_0 + P^T z`` with ``P`` the ``d x D`` DLDR basis (orthonormal rows) and run
+under :func:`tensornet.nn.fit` like any optimizer (its ``value_and_grad`` gives the full
+gradient ``g``). :class:`PSGD` registers a :class:`SubspaceProjection` with
+:meth:`tensornet.nn.Optimizer.add_grad_transform`, mapping ``g`` to ``P^T (P g)`` before the
+momentum update; :class:`PBFGS` replaces the update itself (a BFGS step with a line search),
+taking only the coordinates ``P g``. Each reads the ``d x D`` basis twice per step (``P g``,
+then ``P^T`` of a ``d``-vector), which bounds their speed on a CPU: see
+``benchmarks/results/dldr_*.json``.
 
 * :class:`PSGD`: momentum SGD on the projected gradient. Every projected gradient lies in
   ``span(P)``, hence so does the velocity: the update is momentum SGD on the coordinates
@@ -206,7 +210,7 @@ class PBFGS(Optimizer):
         a quadratic, so BFGS with ``H_0 = I`` then ends in ``d`` steps), then backtrack from
         there; one more loss evaluation per step.
     grad_transforms : callable or list, optional
-        Run before the projection.
+        Run on the full gradient before the projection.
 
     Attributes
     ----------
@@ -237,7 +241,6 @@ class PBFGS(Optimizer):
     ) -> None:
         super().__init__(params, lr=1.0, grad_transforms=grad_transforms)
         self.projection = SubspaceProjection(basis, params)
-        self.add_grad_transform(self.projection)
         self.sigma = check_real(sigma, "sigma", minimum=0.0, maximum=1.0, strict_minimum=True)
         self.shrink = check_real(shrink, "shrink", minimum=0.0, maximum=1.0, strict_minimum=True)
         if self.sigma == 1.0 or self.shrink == 1.0:
@@ -301,10 +304,11 @@ class PBFGS(Optimizer):
         if f_old is None:
             f_old = float(closure(self.params))
         self.loss_value = None
-        s, alpha, placed = self._search(closure, w, float(f_old), g, p)
+        direction = self.projection.lift(p)
+        alpha, placed = self._search(closure, w, float(f_old), float(g @ p), direction)
         if not placed:
-            self._move(w, s)
-        self._g_prev, self._s_prev = g, s
+            self._move(w, alpha, direction)
+        self._g_prev, self._s_prev = g, alpha * p
         self.t += 1
         return alpha
 
@@ -325,27 +329,29 @@ class PBFGS(Optimizer):
             h - rho * (cross + cross.T) + (rho * rho * (y @ hy) + rho) * np.outer(s, s)
         )
 
-    def _loss_at(self, closure: Callable, w: np.ndarray, s: np.ndarray) -> float:
-        """The batch loss at ``w + P^T s`` (written into the live parameters)."""
-        self._move(w, s)
+    def _loss_at(
+        self, closure: Callable, w: np.ndarray, alpha: float, direction: np.ndarray
+    ) -> float:
+        """The batch loss at ``w + alpha P^T p`` (written into the live parameters)."""
+        self._move(w, alpha, direction)
         value = float(closure(self.params))
         return value if math.isfinite(value) else math.inf
 
-    def _move(self, w: np.ndarray, s: np.ndarray) -> None:
-        self.projection.layout.assign(self.params, w + self.projection.lift(s))
+    def _move(self, w: np.ndarray, alpha: float, direction: np.ndarray) -> None:
+        self.projection.layout.assign(self.params, w + w.dtype.type(alpha) * direction)
 
     def _search(
-        self, closure: Callable, w: np.ndarray, f_old: float, g: np.ndarray, p: np.ndarray
-    ) -> tuple[np.ndarray, float, bool]:
-        """Backtracking Armijo search along ``p``.
+        self, closure: Callable, w: np.ndarray, f_old: float, delta: float, direction: np.ndarray
+    ) -> tuple[float, bool]:
+        """Backtracking Armijo search along ``P^T p`` (``delta = g^T p``).
 
-        Returns the step ``s``, its length along ``p`` and whether the parameters already hold
-        ``w + P^T s`` (true after an accepted trial).
+        Returns the step length along ``p`` and whether the parameters already hold the
+        accepted point (false when no trial was accepted: the last shrunk step is then taken,
+        as in the DLDR reference code).
         """
-        delta = float(g @ p)
         alpha, tries = 1.0, 0
         if self.line_search == "quadratic" and delta < 0:
-            f_unit = self._loss_at(closure, w, p)
+            f_unit = self._loss_at(closure, w, 1.0, direction)
             tries += 1
             curvature = f_unit - f_old - delta
             if math.isfinite(curvature) and curvature > 0:
@@ -353,14 +359,14 @@ class PBFGS(Optimizer):
         accepted = False
         for _ in range(self.max_tries):
             tries += 1
-            if self._loss_at(closure, w, alpha * p) < f_old + self.sigma * alpha * delta:
+            if self._loss_at(closure, w, alpha, direction) < f_old + self.sigma * alpha * delta:
                 accepted = True
                 break
             alpha *= self.shrink
         if not accepted:
             self.n_failed += 1
         self.tries.append(tries)
-        return alpha * p, alpha, accepted
+        return alpha, accepted
 
     def current_lr(self) -> float:
         """1 (the line search sets the step length)."""

@@ -68,9 +68,7 @@ def unflatten_params(vector: Any, like: dict[str, np.ndarray]) -> dict[str, np.n
     layout = ParamLayout(like)
     vector = check_array(vector, "vector", ndim=1)
     if vector.size != layout.size:
-        raise ValueError(
-            f"vector has {vector.size} entries, but the parameters hold {layout.size}"
-        )
+        raise ValueError(f"vector has {vector.size} entries, but the parameters hold {layout.size}")
     return {
         k: np.array(v, dtype=np.asarray(like[k]).dtype) for k, v in layout.views(vector).items()
     }
@@ -181,7 +179,9 @@ class TrajectorySampler(Callback):
         self._step_offset = self._last_step
         epochs, per_epoch = logs.get("epochs"), logs.get("steps_per_epoch")
         if epochs is not None and per_epoch is not None:
-            n_new = int(epochs) if self.every is None else int(epochs) * int(per_epoch) // self.every
+            n_new = (
+                int(epochs) if self.every is None else int(epochs) * int(per_epoch) // self.every
+            )
             n_new += int(self.include_initial and self._n == 0)
             size = self.expected_bytes(self._n + n_new, self._layout.size)
             if size > self.warn_bytes:
