@@ -92,7 +92,8 @@ class TrajectorySampler(Callback):
     Attributes
     ----------
     steps : list of int
-        Optimizer steps taken when each sample was recorded (0 for the initial point).
+        The optimizer's step count (``optimizer.t``) when each sample was recorded (0 for the
+        initial point); ``every`` divides this count.
     epochs : list of float
         Fractional epoch of each sample.
     keys : tuple of str
@@ -130,7 +131,7 @@ class TrajectorySampler(Callback):
         self._layout: ParamLayout | None = None
         self._buffer = np.empty((0, 0), dtype=self.dtype)
         self._n = 0
-        self._step_offset = self._last_step = 0
+        self._last_step = 0
         self.steps: list[int] = []
         self.epochs: list[float] = []
 
@@ -165,7 +166,7 @@ class TrajectorySampler(Callback):
 
     def clear(self) -> None:
         """Forget every sample (the parameter layout too)."""
-        self._layout, self._n, self._step_offset, self._last_step = None, 0, 0, 0
+        self._layout, self._n, self._last_step = None, 0, 0
         self._buffer = np.empty((0, 0), dtype=self.dtype)
         self.steps, self.epochs = [], []
 
@@ -176,7 +177,6 @@ class TrajectorySampler(Callback):
             self._layout = ParamLayout(params)
         else:
             self._layout.check(params)
-        self._step_offset = self._last_step
         epochs, per_epoch = logs.get("epochs"), logs.get("steps_per_epoch")
         if epochs is not None and per_epoch is not None:
             n_new = (
@@ -197,7 +197,7 @@ class TrajectorySampler(Callback):
 
     def on_step_end(self, step: int, params: dict[str, np.ndarray], logs: dict[str, Any]) -> None:
         """Record when ``every`` divides the step count."""
-        self._last_step = self._step_offset + step
+        self._last_step = step
         if self.every is not None and step % self.every == 0:
             self._record(params, float(logs.get("epoch", float("nan"))))
 
