@@ -51,6 +51,17 @@ class DLDRBasis:
     singular_values: np.ndarray
     centre: np.ndarray
 
+    def __post_init__(self) -> None:
+        basis = check_array(self.basis, "basis", ndim=2)
+        d, big_d = basis.shape
+        centre = check_array(self.centre, "centre", ndim=1)
+        if centre.shape != (big_d,):
+            raise ValueError(f"centre has shape {centre.shape}, expected ({big_d},) (basis width)")
+        for name in ("explained_variance", "explained_variance_ratio", "singular_values"):
+            values = check_array(getattr(self, name), name, ndim=1)
+            if values.shape != (d,):
+                raise ValueError(f"{name} has shape {values.shape}, expected ({d},)")
+
     @property
     def n_components(self) -> int:
         """``d``."""

@@ -166,6 +166,11 @@ class PSGD(SGD):
         nesterov: bool = False,
         **kwargs: Any,
     ) -> None:
+        if kwargs.get("weight_decay"):
+            raise ValueError(
+                f"weight_decay={kwargs['weight_decay']!r}: P-SGD takes no weight decay (the "
+                "decay term w is not in the subspace; the DLDR reference uses none)"
+            )
         super().__init__(params, lr=lr, momentum=momentum, nesterov=nesterov, **kwargs)
         self.projection = SubspaceProjection(basis, params)
         self.add_grad_transform(self.projection)
