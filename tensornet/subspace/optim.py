@@ -30,7 +30,7 @@ from .._validation import check_array, check_int, check_option, check_real
 from ..nn.optim import SGD, Optimizer
 from ._layout import ParamLayout
 
-__all__ = ["SubspaceProjection", "PSGD", "PBFGS", "as_basis"]
+__all__ = ["SubspaceProjection", "PSGD", "PBFGS"]
 
 LINE_SEARCHES = ("armijo", "quadratic")
 
