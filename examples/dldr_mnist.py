@@ -16,6 +16,10 @@ Runs, all from the same initialization and batch order, one after the other in o
    **P-SGD** (``--psgd-lr``, momentum 0.9, x0.1 after 3/4 of its epochs) and **P-BFGS** (batch
    ``--pbfgs-batch``, Armijo sigma 0.4, shrink 0.4, at most 20 tries).
 
+With ``--part`` each of the three parts runs alone and writes its JSON; on a shared machine the
+parts can then run as concurrent processes (so both sides of every ratio see the same load)
+and ``--merge`` combines them.
+
 Wall time counts the training steps only (``History["seconds"]``; the per-epoch test evaluation
 is excluded) plus, for DLDR, the sampling epochs and the PCA. Each run records the load average
 at its start and end; a timing taken at load above 2.5 is flagged ``loaded``. The JSON goes to
@@ -69,6 +73,20 @@ def parse() -> argparse.Namespace:
         "training images)",
     )
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--part",
+        choices=["constant", "cosine", "dldr"],
+        default=None,
+        help="run one part only and write its JSON to --out (run the parts as "
+        "concurrent processes on a shared machine, then --merge them)",
+    )
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="combine the JSON files of the parts into --out",
+    )
     args = ap.parse_args()
     full = {
         "epochs": 30,
@@ -298,6 +316,9 @@ def plot(runs: dict[str, Any], path: Path, title: str) -> None:
 
 def main() -> None:
     args = parse()
+    if args.merge:
+        merge(args)
+        return
     data, test = load_data(args.quick)
     payload: dict[str, Any] = {
         "experiment": "dldr_vs_sgd",
@@ -307,14 +328,54 @@ def main() -> None:
         "loadavg_start": loadavg(),
     }
     runs: dict[str, Any] = {}
-    runs["sgd_constant"] = sgd_run(args, data, test, "constant")
-    runs["sgd_cosine"] = sgd_run(args, data, test, "cosine")
-    runs["dldr"] = dldr_runs(args, data, test)
+    if args.part in (None, "constant"):
+        runs["sgd_constant"] = sgd_run(args, data, test, "constant")
+    if args.part in (None, "cosine"):
+        runs["sgd_cosine"] = sgd_run(args, data, test, "cosine")
+    if args.part in (None, "dldr"):
+        runs["dldr"] = dldr_runs(args, data, test)
     payload["runs"] = runs
-    payload["summary"] = summarize(runs)
     payload["loadavg_end"] = loadavg()
+    if args.part is None:
+        payload["summary"] = summarize(runs)
+        plot(runs, args.out.with_suffix(".png"), f"DLDR vs SGD, {args.model}")
     write_json(args.out, payload)
-    plot(runs, args.out.with_suffix(".png"), f"DLDR vs SGD, {args.model}")
+    if args.part is None:
+        print(json_summary(payload["summary"]))
+
+
+def merge(args: argparse.Namespace) -> None:
+    """One result file from the parts run as separate (concurrent) processes."""
+    import json
+
+    parts = [json.loads(Path(p).read_text()) for p in args.merge]
+    runs: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part["runs"].items():
+            if key == "dldr" and "dldr" in runs:  # another d from its own sampling run
+                runs["dldr"].update({k: v for k, v in value.items() if k.startswith("d")})
+                runs["dldr"].setdefault("other_sampling", []).append(value["sampling"])
+            else:
+                runs[key] = value
+    payload = {
+        "experiment": "dldr_vs_sgd",
+        "command": command_line(),
+        "parts": [
+            {
+                "command": p["command"],
+                "loadavg_start": p["loadavg_start"],
+                "loadavg_end": p["loadavg_end"],
+            }
+            for p in parts
+        ],
+        "protocol": parts[0]["protocol"] | {"part": "merged"},
+        "concurrent_parts": True,
+        "n_train": parts[0]["n_train"],
+        "runs": runs,
+        "summary": summarize(runs),
+    }
+    write_json(args.out, payload)
+    plot(runs, args.out.with_suffix(".png"), f"DLDR vs SGD, {payload['protocol']['model']}")
     print(json_summary(payload["summary"]))
 
 
