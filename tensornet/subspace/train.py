@@ -124,6 +124,12 @@ def train_in_subspace(
         For a basis of the wrong width, an unknown optimizer name, an optimizer built on other
         parameters or with another basis, a ``start`` of the wrong length or non-finite.
 
+    Notes
+    -----
+    P-BFGS line-search trials run the model as ``fit`` does, in training mode: a BatchNorm
+    layer updates its running statistics at trial points too (its buffers are not part of the
+    subspace, as in the DLDR reference).
+
     Examples
     --------
     >>> import numpy as np
