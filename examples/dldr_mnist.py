@@ -64,6 +64,7 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--psgd-epochs", type=int, default=None)
     ap.add_argument("--pbfgs-epochs", type=int, default=None)
     ap.add_argument("--pbfgs-batch", type=int, default=1024)
+    ap.add_argument("--methods", nargs="+", choices=["psgd", "pbfgs"], default=["psgd", "pbfgs"])
     ap.add_argument(
         "--psgd-lr",
         type=float,
@@ -120,6 +121,27 @@ def curve(history: nn.History, offset: float = 0.0) -> dict[str, Any]:
         "test_accuracy": [float(a) for a in history["val_accuracy"]],
         "train_loss": [float(v) for v in history["loss"]],
     }
+
+
+class Progress(nn.Callback):
+    """Write the curve so far after every epoch (``<out>.partial.json``): a long run that is
+    stopped still leaves its epochs."""
+
+    def __init__(self, path: Path, label: str, extra: dict[str, Any]) -> None:
+        self.path, self.label, self.extra, self.logs = path, label, extra, []
+
+    def on_epoch_end(self, epoch, params, logs) -> None:
+        self.logs.append({k: float(v) for k, v in logs.items()})
+        write_json(
+            self.path.with_suffix(".partial.json"),
+            {
+                **self.extra,
+                "label": self.label,
+                "epochs_done": epoch,
+                "loadavg": loadavg(),
+                "logs": self.logs,
+            },
+        )
 
 
 def sgd_run(args, data, test, schedule) -> dict[str, Any]:
@@ -200,7 +222,7 @@ def dldr_runs(args, data, test) -> dict[str, Any]:
 def subspace_runs(args, data, test, sub, w0, offset) -> dict[str, Any]:
     """P-SGD and P-BFGS from ``w0`` in the subspace ``sub``; times start at ``offset``."""
     out: dict[str, Any] = {}
-    for name in ("psgd", "pbfgs"):
+    for name in args.methods:
         net = getattr(nn, args.model)(random_state=args.seed)
         epochs = args.psgd_epochs if name == "psgd" else args.pbfgs_epochs
         if name == "psgd":
@@ -264,6 +286,7 @@ def summarize(runs: dict[str, Any]) -> dict[str, Any]:
         for k, v in runs["dldr"].items()
         if k.startswith("d") and isinstance(v, dict)
         for n in ("psgd", "pbfgs")
+        if n in v
     ]:
         acc, secs = r["test_accuracy"][-1], r["wall_seconds"][-1]
         row = {"final_accuracy": acc, "wall_seconds": secs}
@@ -287,6 +310,7 @@ def summarize(runs: dict[str, Any]) -> dict[str, Any]:
         for k, v in runs["dldr"].items()
         if k.startswith("d") and isinstance(v, dict)
         for n in ("psgd", "pbfgs")
+        if n in v
     )
     return summary
 
@@ -302,6 +326,7 @@ def plot(runs: dict[str, Any], path: Path, title: str) -> None:
         for k, v in runs["dldr"].items()
         if k.startswith("d") and isinstance(v, dict)
         for n in ("psgd", "pbfgs")
+        if n in v
     ]
     for label, r in curves:
         ax.plot(r["wall_seconds"], 100 * np.array(r["test_accuracy"]), marker=".", label=label)
@@ -352,8 +377,10 @@ def merge(args: argparse.Namespace) -> None:
     runs: dict[str, Any] = {}
     for part in parts:
         for key, value in part["runs"].items():
-            if key == "dldr" and "dldr" in runs:  # another d from its own sampling run
-                runs["dldr"].update({k: v for k, v in value.items() if k.startswith("d")})
+            if key == "dldr" and "dldr" in runs:  # other d or methods, own sampling run
+                for k, v in value.items():
+                    if k.startswith("d"):
+                        runs["dldr"].setdefault(k, {}).update(v)
                 runs["dldr"].setdefault("other_sampling", []).append(value["sampling"])
             else:
                 runs[key] = value
