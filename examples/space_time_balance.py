@@ -56,6 +56,13 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--subspace-epochs", type=int, default=None)
     ap.add_argument("--skip", nargs="*", default=[], choices=["fig8", "fig10"])
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="combine result files (Fig. 8-9 from one, TT rows from all) into --out",
+    )
     args = ap.parse_args()
     full = {
         "base_epochs": 3,
@@ -260,8 +267,38 @@ def plots(payload: dict[str, Any], out: Path) -> None:
         fig.savefig(out.with_name(out.stem + "_fig11.png"), dpi=120)
 
 
+def merge(args: argparse.Namespace) -> None:
+    """One result file from runs of separate parts (e.g. one TT rank per process)."""
+    import json
+
+    parts = [json.loads(Path(p).read_text()) for p in args.merge]
+    payload: dict[str, Any] = {
+        "experiment": "space_time_balance",
+        "parts": [
+            {k: p[k] for k in ("command", "protocol", "loadavg_start", "loadavg_end") if k in p}
+            for p in parts
+        ],
+        "protocol": parts[-1]["protocol"],
+    }
+    for p in parts:
+        if "fig8_9" in p:
+            payload["fig8_9"] = p["fig8_9"]
+        if "fig10_11" in p:
+            fig = payload.setdefault(
+                "fig10_11", {"every_steps": p["fig10_11"]["every_steps"], "rows": []}
+            )
+            fig["rows"].extend(p["fig10_11"]["rows"])
+    if "fig10_11" in payload:
+        payload["fig10_11"]["rows"].sort(key=lambda r: r["tt_rank"])
+    write_json(args.out, payload)
+    plots(payload, args.out)
+
+
 def main() -> None:
     args = parse()
+    if args.merge:
+        merge(args)
+        return
     data, test = load_data(args.quick)
     payload: dict[str, Any] = {
         "experiment": "space_time_balance",
