@@ -158,6 +158,7 @@ def sgd_run(args, data, test, schedule) -> dict[str, Any]:
             batch_size=128,
             val_data=test,
             random_state=args.seed,
+            callbacks=[Progress(args.out, f"sgd_{schedule}", {"command": command_line()})],
         )
     out = {
         "schedule": schedule,
