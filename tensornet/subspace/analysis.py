@@ -22,7 +22,7 @@ import numpy as np
 
 from .._validation import check_array, check_int, check_real
 from .dldr import dldr
-from .optim import as_basis
+from .optim import as_basis, check_orthonormal
 from .sampling import TrajectorySampler
 
 __all__ = ["projection_error", "dimension_sweep", "compression_sweep"]
@@ -58,6 +58,7 @@ def projection_error(w: Any, basis: Any, centre: Any = None) -> float | np.ndarr
     if centre is None:
         centre = getattr(basis, "centre", None)
     p = as_basis(basis)
+    check_orthonormal(p)
     arr = check_array(w, "w")
     if arr.ndim not in (1, 2) or arr.shape[-1] != p.shape[1]:
         raise ValueError(

@@ -35,6 +35,29 @@ __all__ = ["SubspaceProjection", "PSGD", "PBFGS"]
 LINE_SEARCHES = ("armijo", "quadratic")
 
 
+#: Largest ``|P P^T - I|`` entry accepted as orthonormal rows (float32 bases reach ~1e-6).
+ORTHONORMAL_TOL = 1e-3
+
+
+def check_orthonormal(basis: np.ndarray, name: str = "basis") -> None:
+    """Raise ``ValueError`` unless the rows of ``basis`` are orthonormal (to ``ORTHONORMAL_TOL``).
+
+    Parameters
+    ----------
+    basis : numpy.ndarray
+        ``(d, D)``.
+    name : str
+        Argument name for messages.
+    """
+    gram = basis.astype(np.float64) @ basis.T.astype(np.float64)
+    worst = float(np.max(np.abs(gram - np.eye(len(basis)))))
+    if not worst <= ORTHONORMAL_TOL:
+        raise ValueError(
+            f"{name} must have orthonormal rows (P P^T = I), but max |P P^T - I| = {worst:.3g} "
+            "(orthonormalize it, e.g. with numpy.linalg.qr, or use dldr)"
+        )
+
+
 def as_basis(basis: Any, n_params: int | None = None, name: str = "basis") -> np.ndarray:
     """The ``d x D`` basis matrix of an array or a :class:`~tensornet.subspace.DLDRBasis`.
 
@@ -87,6 +110,7 @@ class SubspaceProjection:
     def __init__(self, basis: Any, params: dict[str, np.ndarray]) -> None:
         self.layout = ParamLayout(params)
         self.basis = as_basis(basis, self.layout.size)
+        check_orthonormal(self.basis)
 
     @property
     def n_components(self) -> int:

@@ -129,6 +129,12 @@ rows(
         "d=7 directions exceed D=6",
     ),
     ("params", lambda: sp.SubspaceProjection(_basis6(), None), T, "params must be a non-empty"),
+    (
+        "not_orthonormal",
+        lambda: sp.SubspaceProjection(2 * _basis6(), _params()),
+        V,
+        "basis must have orthonormal rows",
+    ),
 )
 rows(
     "PSGD",
@@ -236,6 +242,12 @@ rows(
     "projection_error",
     ("width", lambda: sp.projection_error(np.ones(5), _P), V, r"w has shape \(5,\)"),
     ("zero", lambda: sp.projection_error(np.zeros(8), _P), V, "w must be nonzero"),
+    (
+        "not_orthonormal",
+        lambda: sp.projection_error(np.ones(8), np.ones((2, 8))),
+        V,
+        "basis must have orthonormal rows",
+    ),
     ("non-finite", lambda: sp.projection_error(np.full(8, np.nan), _P), V, "w must be finite"),
     (
         "centre",
