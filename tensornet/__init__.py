@@ -10,12 +10,16 @@ re-exported here:
 * :mod:`tensornet.rank`: rank selection (EVBMF, energy, budgets);
 * :mod:`tensornet.nn` and :mod:`tensornet.datasets`: the neural-net framework, its factorized
   layers, and MNIST;
-* :mod:`tensornet.compress`: decompose a trained network (pre-train) and compare formats.
+* :mod:`tensornet.compress`: decompose a trained network (pre-train), compare formats, and
+  combine low rank with pruning, quantization, entropy coding and distillation;
+* :mod:`tensornet.subspace`: DLDR subspace training (trajectory sampling, P-SGD, P-BFGS);
+* :mod:`tensornet.testing` (the ``testing`` extra, not imported here): Hypothesis strategies and
+  guarantee checkers for property tests of decompositions.
 """
 
 __version__ = "0.1.0"
 
-from . import algebra, compress, datasets, decompositions, formats, nn, rank  # noqa: E402
+from . import algebra, compress, datasets, decompositions, formats, nn, rank, subspace  # noqa: E402
 from .algebra import (  # noqa: E402
     fold,
     gram,
@@ -77,6 +81,7 @@ __all__ = [
     "formats",
     "nn",
     "rank",
+    "subspace",
     # algebra
     "fold",
     "gram",

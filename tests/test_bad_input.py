@@ -1124,6 +1124,7 @@ NOT_CALLABLE = {
     "formats",
     "nn",
     "rank",
+    "subspace",
     "init",
     "factorized",
 }
