@@ -26,6 +26,7 @@ protocol and load averages); PNGs next to it when matplotlib is importable.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -215,10 +216,19 @@ def fig10_11(args, data, test) -> dict[str, Any]:
     return {"every_steps": every, "rows": rows}
 
 
+def _int_keys(table: dict) -> dict:
+    """A dimension-keyed table with int keys (JSON stores them as strings)."""
+    return {int(k): v for k, v in table.items()}
+
+
 def plots(payload: dict[str, Any], out: Path) -> None:
     plt = pyplot()
     if plt is None:
         return
+    payload = json.loads(json.dumps(payload))  # the same shape fresh or read back from JSON
+    for section, field in (("fig8_9", "errors"), ("fig10_11", "subspace")):
+        for r in payload.get(section, {}).get("rows", []):
+            r[field] = _int_keys(r[field])
     if "fig8_9" in payload:
         rows = payload["fig8_9"]["rows"]
         fig, ax = plt.subplots(figsize=(5, 3.5))
