@@ -50,7 +50,7 @@ MODES = {
 
 def modes(layer: str) -> dict:
     """``in_modes`` and ``out_modes`` of ``layer`` as keyword arguments."""
-    return dict(zip(("in_modes", "out_modes"), MODES[layer]))
+    return {"in_modes": MODES[layer][0], "out_modes": MODES[layer][1]}
 
 
 def tr_lenet5(rank: int, rescale: bool, seed: int) -> nn.Sequential:
@@ -159,7 +159,7 @@ def main() -> None:
                 "validation_images": len(val[1]),
                 "epochs": args.epochs,
                 "learning_rates": args.lrs,
-                "optimizer": "Adam, cosine schedule to 0, batch %d" % args.batch_size,
+                "optimizer": f"Adam, cosine schedule to 0, batch {args.batch_size}",
                 "init": "he",
                 "rescale": args.rescale,
                 "ranks": args.rank,
