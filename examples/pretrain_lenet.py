@@ -168,7 +168,8 @@ def compress_one(job) -> dict | None:
     print(
         f"{method:8s} 1/{ratio:<3g} {row['layer_params_after']:>7,} params "
         f"({row['layer_params_before'] / row['layer_params_after']:.1f}x on "
-        f"{','.join(decomposed)}), {100 * before:.2f}% -> {100 * after:.2f}% "
+        f"{','.join(decomposed)}), ranks {row['ranks']}, {100 * before:.2f}% -> "
+        f"{100 * after:.2f}% "
         f"[decompose {seconds_decompose:.0f} s, total {row['seconds_total']:.0f} s]",
         flush=True,
     )
@@ -190,12 +191,20 @@ def run(args) -> list[dict]:
         assert nn.evaluate(reloaded, test)["accuracy"] == dense_acc
     jobs = [(args, method, ratio, dense, dense_acc, train, test)
             for method in args.methods for ratio in args.ratios]  # fmt: skip
+    rows: list[dict] = []
     if args.jobs > 1 and len(jobs) > 1:
         with multiprocessing.get_context("fork").Pool(min(args.jobs, len(jobs))) as pool:
-            rows = pool.map(compress_one, jobs, chunksize=1)
+            for row in pool.imap_unordered(compress_one, jobs):
+                rows.append(row)
+                write_record(args, rows)
     else:
-        rows = [compress_one(job) for job in jobs]
-    rows = [row for row in rows if row is not None]
+        for job in jobs:
+            rows.append(compress_one(job))
+            write_record(args, rows)
+    order = {(m, r): i for i, (_, m, r, *_rest) in enumerate(jobs)}
+    rows = sorted(
+        (r for r in rows if r is not None), key=lambda r: order[r["method"], r["target_ratio"]]
+    )
     print(f"total {time.perf_counter() - start:.0f} s")
     return rows
 
@@ -251,25 +260,35 @@ def main() -> None:
         args.epochs, args.ft_epochs = 1, 1
     if args.btd_sweeps:
         METHOD_OPTIONS["btd"] = {"n_iter_max": args.btd_sweeps}
-    load_start = os.getloadavg()
     rows = run(args)
     print(markdown(rows))
-    if args.out:
-        record = {
-            "command": "python " + " ".join(sys.argv),
-            "args": vars(args),
-            "protocol": {
-                "dense": f"SGD momentum 0.9, lr {args.lr}, cosine, {args.epochs} epochs, batch "
-                "128, all training images; the test set is not used to choose anything",
-                "fine_tune": f"Adam lr {args.ft_lr}, cosine, {args.ft_epochs} epochs, batch 128",
-                "ranks": "budget minimax of decompose (largest common rank for CP and BTD)",
-            },
-            "loadavg_start": load_start,
-            "loadavg_end": os.getloadavg(),
-            "rows": rows,
-        }
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(record, indent=1))
+    write_record(args, rows)
+
+
+_LOAD_START = os.getloadavg()
+
+
+def write_record(args, rows: list[dict | None]) -> None:
+    """Write the JSON record of the rows so far to ``--out`` (rewritten after every row)."""
+    if not args.out:
+        return
+    record = {
+        "command": "python " + " ".join(sys.argv),
+        "args": vars(args),
+        "protocol": {
+            "dense": f"SGD momentum 0.9, lr {args.lr}, cosine, {args.epochs} epochs, batch "
+            "128, all training images; the test set is not used to choose anything",
+            "fine_tune": f"Adam lr {args.ft_lr}, cosine, {args.ft_epochs} epochs, batch 128",
+            "ranks": "budget minimax of decompose (largest common rank for CP and BTD)",
+        },
+        "loadavg_start": _LOAD_START,
+        "loadavg_end": os.getloadavg(),
+        "rows": [r for r in rows if r is not None],
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(args.out) + ".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, args.out)
 
 
 if __name__ == "__main__":
