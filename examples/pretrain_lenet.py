@@ -276,8 +276,10 @@ def write_record(args, rows: list[dict | None]) -> None:
         "command": "python " + " ".join(sys.argv),
         "args": vars(args),
         "protocol": {
-            "dense": f"SGD momentum 0.9, lr {args.lr}, cosine, {args.epochs} epochs, batch "
-            "128, all training images; the test set is not used to choose anything",
+            "dense": f"loaded from {args.weights}"
+            if args.weights
+            else f"SGD momentum 0.9, lr {args.lr}, cosine, {args.epochs} epochs, batch 128, all "
+            "training images; the test set is not used to choose anything",
             "fine_tune": f"Adam lr {args.ft_lr}, cosine, {args.ft_epochs} epochs, batch 128",
             "ranks": "budget minimax of decompose (largest common rank for CP and BTD)",
         },
