@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,6 +45,9 @@ LAYERS = {
 LAYER_OPTIONS = {
     "gkpd": {"conv1": {"a_shape": (3, 1, 5, 1)}, "conv2": {"a_shape": (4, 3, 5, 1)}},
 }
+#: Extra options of a method's conversion, for every layer (see :func:`decompose`): none by
+#: default; ``--btd-sweeps`` caps the ALS sweeps of BTD.
+METHOD_OPTIONS: dict[str, dict] = {}
 #: Methods that only apply to one layer type keep to those layers.
 LINEAR_ONLY = {"ht", "kpd", "stt"}
 CONV_ONLY = {"cp", "tucker2", "gkpd"}
@@ -57,8 +63,12 @@ def layers_for(model_name: str, method: str) -> list[str]:
     return names
 
 
-def train_dense(args, train, test) -> nn.Module:
-    """Train the dense model with SGD + momentum and a cosine schedule."""
+def train_dense(args, train) -> nn.Module:
+    """Train the dense model with SGD + momentum and a cosine schedule (or load ``--weights``).
+
+    The schedule is fixed in advance (``--epochs``, ``--lr``); the test set is not looked at
+    during training.
+    """
     model = getattr(nn, args.model)(random_state=args.seed)
     if args.weights:
         mapping = dict(item.split("=", 1) for item in args.mapping) if args.mapping else None
@@ -71,11 +81,12 @@ def train_dense(args, train, test) -> nn.Module:
         train,
         epochs=args.epochs,
         batch_size=128,
-        val_data=test,
         random_state=args.seed,
         progress=False,
         verbose=True,
     )
+    if args.save_dense:
+        save_weights(model, args.save_dense)
     return model
 
 
@@ -99,75 +110,101 @@ def fine_tune(model: nn.Module, train, args) -> None:
     )
 
 
+def compress_one(job) -> dict | None:
+    """Decompose the dense model by ``method`` at ``ratio``, fine-tune, evaluate: one row."""
+    args, method, ratio, dense, dense_acc, train, test = job
+    layers = layers_for(args.model, method)
+    decomposed_params = sum(dense[name].n_params for name in layers)
+    # the whole model shrinks by `ratio`; the layers kept dense count against it. When they
+    # alone exceed that (conv-only formats on LeNet-5), the ratio applies to the decomposed
+    # layers.
+    budget = int(dense.n_params / ratio) - (dense.n_params - decomposed_params)
+    if budget <= 0:
+        budget = int(decomposed_params / ratio)
+    t0 = time.perf_counter()
+    try:
+        small, report = decompose(
+            dense,
+            method,
+            budget=budget,
+            layers=layers,
+            random_state=args.seed,
+            layer_options=LAYER_OPTIONS.get(method),
+            **METHOD_OPTIONS.get(method, {}),
+        )
+    except (ImportError, ValueError, TypeError) as exc:
+        print(f"{method} 1/{ratio:g}: skipped ({exc})", flush=True)
+        return None
+    seconds_decompose = time.perf_counter() - t0
+    before = nn.evaluate(small, test)["accuracy"]
+    try:
+        fine_tune(small, train, args)
+        after = nn.evaluate(small, test)["accuracy"]
+    except FloatingPointError as exc:
+        print(f"{method} 1/{ratio:g}: fine-tuning diverged ({exc})", flush=True)
+        after = float("nan")
+    decomposed = [r.name for r in report.layers]
+    row = {
+        "model": args.model,
+        "budget": budget,
+        "method": method,
+        "method_options": METHOD_OPTIONS.get(method, {}),
+        "target_ratio": ratio,
+        "layers": decomposed,
+        "ranks": {r.name: _plain(r.ranks) for r in report.layers},
+        "layer_errors": {r.name: r.relative_error for r in report.layers},
+        "layer_params_before": sum(r.params_before for r in report.layers),
+        "layer_params_after": sum(r.params_after for r in report.layers),
+        "model_params_before": report.model_params_before,
+        "model_params_after": report.model_params_after,
+        "minimax_eps": report.eps,
+        "dense_accuracy": dense_acc,
+        "accuracy_before": before,
+        "accuracy_after": after,
+        "fine_tune_epochs": args.ft_epochs,
+        "seconds_decompose": seconds_decompose,
+        "seconds_total": time.perf_counter() - t0,
+    }
+    print(
+        f"{method:8s} 1/{ratio:<3g} {row['layer_params_after']:>7,} params "
+        f"({row['layer_params_before'] / row['layer_params_after']:.1f}x on "
+        f"{','.join(decomposed)}), ranks {row['ranks']}, {100 * before:.2f}% -> "
+        f"{100 * after:.2f}% "
+        f"[decompose {seconds_decompose:.0f} s, total {row['seconds_total']:.0f} s]",
+        flush=True,
+    )
+    return row
+
+
 def run(args) -> list[dict]:
     """Train (or load), then decompose, fine-tune and evaluate every method at every ratio."""
     train, test = load_mnist(args.data, download=False)
     start = time.perf_counter()
-    dense = train_dense(args, train, test)
+    if args.quick:
+        train, test = (train[0][:6000], train[1][:6000]), (test[0][:2000], test[1][:2000])
+    dense = train_dense(args, train)
     dense_acc = nn.evaluate(dense, test)["accuracy"]
     print(f"dense {args.model}: {dense.n_params:,} parameters, accuracy {100 * dense_acc:.2f}%")
     with tempfile.TemporaryDirectory() as tmp:  # the PyTorch-style round trip, for the record
         path = save_weights(dense, Path(tmp) / "dense.npz")
         reloaded = load_weights(getattr(nn, args.model)(random_state=1), path)
         assert nn.evaluate(reloaded, test)["accuracy"] == dense_acc
-    rows = []
-    for method in args.methods:
-        layers = layers_for(args.model, method)
-        decomposed_params = sum(dense[name].n_params for name in layers)
-        for ratio in args.ratios:
-            # the whole model shrinks by `ratio`; the layers kept dense count against it. When
-            # they alone exceed that (conv-only formats on LeNet-5), the ratio applies to the
-            # decomposed layers.
-            budget = int(dense.n_params / ratio) - (dense.n_params - decomposed_params)
-            if budget <= 0:
-                budget = int(decomposed_params / ratio)
-            t0 = time.perf_counter()
-            try:
-                small, report = decompose(
-                    dense,
-                    method,
-                    budget=budget,
-                    layers=layers,
-                    random_state=args.seed,
-                    layer_options=LAYER_OPTIONS.get(method),
-                )
-            except (ImportError, ValueError, TypeError) as exc:
-                print(f"{method} 1/{ratio:g}: skipped ({exc})")
-                continue
-            before = nn.evaluate(small, test)["accuracy"]
-            try:
-                fine_tune(small, train, args)
-                after = nn.evaluate(small, test)["accuracy"]
-            except FloatingPointError as exc:
-                print(f"{method} 1/{ratio:g}: fine-tuning diverged ({exc})")
-                after = float("nan")
-            decomposed = [r.name for r in report.layers]
-            row = {
-                "model": args.model,
-                "budget": budget,
-                "method": method,
-                "target_ratio": ratio,
-                "layers": decomposed,
-                "ranks": {r.name: _plain(r.ranks) for r in report.layers},
-                "layer_errors": {r.name: r.relative_error for r in report.layers},
-                "layer_params_before": sum(r.params_before for r in report.layers),
-                "layer_params_after": sum(r.params_after for r in report.layers),
-                "model_params_before": report.model_params_before,
-                "model_params_after": report.model_params_after,
-                "minimax_eps": report.eps,
-                "dense_accuracy": dense_acc,
-                "accuracy_before": before,
-                "accuracy_after": after,
-                "fine_tune_epochs": args.ft_epochs,
-            }
-            rows.append(row)
-            print(
-                f"{method:8s} 1/{ratio:<3g} {row['layer_params_after']:>7,} params "
-                f"({row['layer_params_before'] / row['layer_params_after']:.1f}x on "
-                f"{','.join(decomposed)}), {100 * before:.2f}% -> {100 * after:.2f}% "
-                f"[{time.perf_counter() - t0:.0f} s]",
-                flush=True,
-            )
+    jobs = [(args, method, ratio, dense, dense_acc, train, test)
+            for method in args.methods for ratio in args.ratios]  # fmt: skip
+    rows: list[dict] = []
+    if args.jobs > 1 and len(jobs) > 1:
+        with multiprocessing.get_context("fork").Pool(min(args.jobs, len(jobs))) as pool:
+            for row in pool.imap_unordered(compress_one, jobs):
+                rows.append(row)
+                write_record(args, rows)
+    else:
+        for job in jobs:
+            rows.append(compress_one(job))
+            write_record(args, rows)
+    order = {(m, r): i for i, (_, m, r, *_rest) in enumerate(jobs)}
+    rows = sorted(
+        (r for r in rows if r is not None), key=lambda r: order[r["method"], r["target_ratio"]]
+    )
     print(f"total {time.perf_counter() - start:.0f} s")
     return rows
 
@@ -214,12 +251,46 @@ def main() -> None:
     ap.add_argument("--ft-lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="JSON file for the rows")
+    ap.add_argument("--btd-sweeps", type=int, default=None, help="cap on BTD's ALS sweeps")
+    ap.add_argument("--save-dense", default=None, help="write the trained dense weights (.npz)")
+    ap.add_argument("--jobs", type=int, default=1, help="(method, ratio) runs in parallel")
+    ap.add_argument("--quick", action="store_true", help="6,000 images, 1 epoch each")
     args = ap.parse_args()
+    if args.quick:
+        args.epochs, args.ft_epochs = 1, 1
+    if args.btd_sweeps:
+        METHOD_OPTIONS["btd"] = {"n_iter_max": args.btd_sweeps}
     rows = run(args)
     print(markdown(rows))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1))
+    write_record(args, rows)
+
+
+_LOAD_START = os.getloadavg()
+
+
+def write_record(args, rows: list[dict | None]) -> None:
+    """Write the JSON record of the rows so far to ``--out`` (rewritten after every row)."""
+    if not args.out:
+        return
+    record = {
+        "command": "python " + " ".join(sys.argv),
+        "args": vars(args),
+        "protocol": {
+            "dense": f"loaded from {args.weights}"
+            if args.weights
+            else f"SGD momentum 0.9, lr {args.lr}, cosine, {args.epochs} epochs, batch 128, all "
+            "training images; the test set is not used to choose anything",
+            "fine_tune": f"Adam lr {args.ft_lr}, cosine, {args.ft_epochs} epochs, batch 128",
+            "ranks": "budget minimax of decompose (largest common rank for CP and BTD)",
+        },
+        "loadavg_start": _LOAD_START,
+        "loadavg_end": os.getloadavg(),
+        "rows": [r for r in rows if r is not None],
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(args.out) + ".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, args.out)
 
 
 if __name__ == "__main__":

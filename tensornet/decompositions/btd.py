@@ -11,7 +11,9 @@ Survey Sec. II-A.4, eq. 5: ``X ≈ sum_{r=1}^{R} G_r ×_0 A_r^(0) ×_1 A_r^(1) �
    ``G_r <- G_r ×_n R_r`` (the model is unchanged).
 2. All cores are solved jointly: ``vec(X) ≈ sum_r (A_r^(0) ⊗ ··· ⊗ A_r^(d-1)) vec(G_r)``, whose
    normal equations have blocks ``⊗_k A_r^(k)T A_s^(k)`` and right-hand sides
-   ``vec(X ×_k A_r^(k)T)``.
+   ``vec(X ×_k A_r^(k)T)``. With a single term the Gram matrix is the Kronecker product
+   ``⊗_k A^(k)T A^(k)`` and is solved mode by mode (:func:`_solve_one_term`) instead of being
+   formed: ``d`` solves of size ``L_k`` rather than one of size ``prod_k L_k``.
 
 Every step minimizes the error over its block, so the error never increases.
 """
@@ -197,7 +199,13 @@ def _update_cores(
     terms that cancel in it, ``||X||^2 + |g|^T |gram| |g|`` (see :func:`.als.relative_error`).
     """
     n_terms = len(cores)
-    rhs = np.concatenate([p.ravel() for p in _project_terms(x, factors, skip=None)])
+    projected = _project_terms(x, factors, skip=None)
+    if n_terms == 1:
+        solved = _solve_one_term(projected[0], factors[0], norm_x_sq)
+        if solved is not None:
+            cores[0], err_sq, scale_sq = solved
+            return err_sq, scale_sq
+    rhs = np.concatenate([p.ravel() for p in projected])
     blocks = [[None] * n_terms for _ in range(n_terms)]
     for r in range(n_terms):
         for s in range(r, n_terms):
@@ -218,6 +226,39 @@ def _update_cores(
         start += size
     err_sq = norm_x_sq - 2.0 * float(g @ rhs) + float(g @ gram @ g)
     return err_sq, norm_x_sq + float(np.abs(g) @ np.abs(gram) @ np.abs(g))
+
+
+def _solve_one_term(
+    rhs: np.ndarray, factors: list[np.ndarray], norm_x_sq: float
+) -> tuple[np.ndarray, float, float] | None:
+    """The core problem of a single term through its Kronecker structure, or None.
+
+    With one term the Gram matrix is ``⊗_k M_k``, ``M_k = A^(k)T A^(k)``, so
+    ``g = rhs ×_0 M_0^{-1} ×_1 M_1^{-1} ···``: ``d`` Cholesky factorizations of ``L_k x L_k``
+    matrices and mode products, where the joint solve factors a ``prod_k L_k``-square matrix.
+    The 1-norm condition number of a Kronecker product is the product of its factors', so the
+    same test as :func:`_solve_psd` applies; when it fails, None hands the problem to the joint
+    solve (and its least-squares fallback). Returns ``(core, err_sq, scale_sq)`` as
+    :func:`_update_cores`.
+    """
+    grams = [a.T @ a for a in factors]
+    rcond = 1.0
+    g = rhs
+    for k, m in enumerate(grams):
+        chol, info = _potrf(m, lower=False, clean=False)
+        if info != 0:
+            return None
+        rcond *= _pocon(chol, float(np.max(np.sum(np.abs(m), axis=0))))[0]
+        solved = scipy.linalg.cho_solve((chol, False), unfold(g, k), check_finite=False)
+        g = np.moveaxis(solved.reshape((m.shape[0],) + tuple(np.delete(g.shape, k))), 0, k)
+    if rcond <= MIN_RCOND_BTD:
+        return None
+    model_dot = float(np.vdot(g, _contract(g, grams)))
+    err_sq = norm_x_sq - 2.0 * float(np.vdot(g, rhs)) + model_dot
+    scale_sq = norm_x_sq + float(
+        np.vdot(np.abs(g), _contract(np.abs(g), [np.abs(m) for m in grams]))
+    )
+    return g, err_sq, scale_sq
 
 
 def _fix_signs(basis: np.ndarray) -> np.ndarray:

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import Phase, example, given, settings
+from hypothesis import Phase, assume, example, given, settings
 from hypothesis import strategies as st
 
-from tensornet.algebra import khatri_rao
+from tensornet.algebra import khatri_rao, kron
 from tensornet.decompositions import btd_als, tucker_hooi
+from tensornet.decompositions.btd import _solve_one_term
 from tensornet.formats import BTDTensor, CPTensor
 from tensornet.testing import random_array, seeds, shapes
 
@@ -87,6 +88,26 @@ def test_btd_with_one_term_matches_tucker_error(shape, rank, seed):
     hooi = tucker_hooi(x, ranks, n_iter_max=500, tol=1e-13, method="eigh")
     btd = btd_als(x, 1, ranks, n_iter_max=500, tol=1e-13, n_restarts=3, random_state=seed)
     assert btd.relative_error(x) == pytest.approx(hooi.relative_error(x), rel=1e-5, abs=1e-8)
+
+
+@settings(max_examples=FEW)
+@given(shapes(2, 4, 2, 5), seeds())
+def test_btd_one_term_kronecker_core_solve_equals_joint_normal_equations(shape, seed):
+    # One term: the Gram matrix is kron(M_0, M_1, ...), M_k = A_k^T A_k, so solving mode by mode
+    # must give the joint solution (here with non-orthonormal A_k, so the M_k are not I).
+    rng = np.random.default_rng(seed)
+    ranks = tuple(rng.integers(1, n + 1) for n in shape)
+    factors = [rng.standard_normal((n, r)) for n, r in zip(shape, ranks, strict=True)]
+    rhs = rng.standard_normal(ranks)
+    solved = _solve_one_term(rhs, factors, 1.0)
+    assume(solved is not None)  # ill-conditioned M_k go to the joint solve
+    gram = kron(*[a.T @ a for a in factors])
+    expected = np.linalg.solve(gram, rhs.ravel())
+    core, err_sq, _ = solved
+    np.testing.assert_allclose(
+        core.ravel(), expected, rtol=1e-7, atol=1e-7 * np.abs(expected).max()
+    )
+    assert err_sq == pytest.approx(1.0 - float(expected @ rhs.ravel()), rel=1e-7, abs=1e-7)
 
 
 # A fixed, small number of examples in every profile: plain ALS (no line search) stalls in a
