@@ -37,11 +37,23 @@ def costs() -> None:
     print("1. costs at batch 128 (multiply-adds, bias excluded)")
     cases = [
         ("Linear 784->625", nn.Linear(784, 625), (128, 784)),
-        ("HTLinear ranks 8", HTLinear(IN_MODES, OUT_MODES, 8), (128, 784)),
-        ("STTLinear ranks 16, t=2", STTLinear(IN_MODES, OUT_MODES, 16, 2), (128, 784)),
-        ("KPLinear (28,25)x(28,25) R=4", KPLinear(784, 625, (28, 25), 4), (128, 784)),
+        (
+            "HTLinear ranks 8",
+            HTLinear(784, 625, 8, in_modes=IN_MODES, out_modes=OUT_MODES),
+            (128, 784),
+        ),
+        (
+            "STTLinear ranks 16, t=2",
+            STTLinear(784, 625, 16, t=2, in_modes=IN_MODES, out_modes=OUT_MODES),
+            (128, 784),
+        ),
+        ("KPLinear (28,25)x(28,25) R=4", KPLinear(784, 625, 4, a_shape=(28, 25)), (128, 784)),
         ("Conv2d 20->50 5x5", nn.Conv2d(20, 50, 5), (128, 20, 12, 12)),
-        ("GKPConv2d (10,4,5,1) R=4", GKPConv2d(20, 50, 5, (10, 4, 5, 1), 4), (128, 20, 12, 12)),
+        (
+            "GKPConv2d (10,4,5,1) R=4",
+            GKPConv2d(20, 50, 5, 4, a_shape=(10, 4, 5, 1)),
+            (128, 20, 12, 12),
+        ),
     ]
     print(f"   {'layer':32s} {'params':>8s} {'factors':>12s} {'dense path':>12s}  auto")
     for name, layer, shape in cases:
@@ -98,11 +110,13 @@ def pre_set(epochs: int, data: str | None) -> None:
     x_test = x_test.reshape(len(x_test), -1)
     first_layers = {
         "dense": lambda: nn.Linear(784, 625, random_state=0),
-        "HT ranks 8": lambda: HTLinear(IN_MODES, OUT_MODES, 8, rescale=True, random_state=0),
-        "STT ranks 16, t=2": lambda: STTLinear(
-            IN_MODES, OUT_MODES, 16, 2, rescale=True, random_state=0
+        "HT ranks 8": lambda: HTLinear(
+            784, 625, 8, in_modes=IN_MODES, out_modes=OUT_MODES, rescale=True, random_state=0
         ),
-        "KP rank 4": lambda: KPLinear(784, 625, (28, 25), 4, rescale=True, random_state=0),
+        "STT ranks 16, t=2": lambda: STTLinear(
+            784, 625, 16, t=2, in_modes=IN_MODES, out_modes=OUT_MODES, rescale=True, random_state=0
+        ),
+        "KP rank 4": lambda: KPLinear(784, 625, 4, a_shape=(28, 25), rescale=True, random_state=0),
     }
     for name, make in first_layers.items():
         model = nn.Sequential(make(), nn.ReLU(), nn.Linear(625, 10, random_state=1))

@@ -34,7 +34,18 @@ def tt_network(in_modes, ranks, init, seed):
     """``Flatten -> TTLinear(784, 625) -> ReLU -> Linear(625, 10)``."""
     return nn.Sequential(
         ("flat", nn.Flatten()),
-        ("tt", TTLinear(784, 625, ranks, in_modes, (5, 5, 5, 5), init=init, random_state=seed)),
+        (
+            "tt",
+            TTLinear(
+                784,
+                625,
+                ranks,
+                in_modes=in_modes,
+                out_modes=(5, 5, 5, 5),
+                init=init,
+                random_state=seed,
+            ),
+        ),
         ("relu", nn.ReLU()),
         ("fc", nn.Linear(625, 10, random_state=seed + 1)),
     )
