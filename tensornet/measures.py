@@ -298,16 +298,14 @@ def sorted_l1(x: Any, weights: Any = None) -> Any:
     else:
         w = check_array(weights, "weights", ndim=1)
         if w.shape[0] != n:
-            raise ValueError(
-                f"weights has {w.shape[0]} entries, but x has {n} magnitudes to weigh"
-            )
+            raise ValueError(f"weights has {w.shape[0]} entries, but x has {n} magnitudes to weigh")
         if np.any(w < 0) or np.any(np.diff(w) > 0):
             raise ValueError(f"weights={w.tolist()} must be non-negative and non-increasing")
     return anp.sum(_descending(c) * w)
 
 
 def two_level_l1(x: Any, k: int, rho: float = 0.5) -> Any:
-    """Two-level l1 norm: weight ``rho`` on the ``k`` largest magnitudes, ``1`` on the rest (eq. 20).
+    """Two-level l1 norm: weight ``rho`` on the ``k`` largest magnitudes, 1 on the rest (eq. 20).
 
     ``rho * sum_{i <= k} c_[i] + sum_{i > k} c_[i]`` with ``c`` sorted descending (Huang, Liu,
     Shi, Van Huffel & Suykens 2015). Penalizing the small entries more than the large ones pushes
@@ -413,8 +411,9 @@ def effective_rank(x: Any) -> Any:
     ``H(p) = -sum_i p_i log p_i`` with ``0 log 0 = 0``. ``1 <= erank <= N`` (or the number of
     non-zeros); ``N`` when all magnitudes are equal, ``1`` for a single non-zero (rank one).
     Scale-invariant. Gradient ``-sign(x_j) erank (log p_j + H) / S`` on the support and ``0``
-    on an exactly zero entry (the convention at zeros of the module notes). The survey's finding is that minimizing it gives
-    better compression than the nuclear norm, Gini index or Hoyer measure.
+    on an exactly zero entry (the convention at zeros of the module notes). The survey's
+    finding is that minimizing it gives better compression than the nuclear norm, Gini index or
+    Hoyer measure.
 
     Parameters
     ----------
