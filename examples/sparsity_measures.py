@@ -60,10 +60,10 @@ ORTH_EVERY = {"lenet5": 1, "mlp1024": 10}
 
 FULL = {
     "seeds": [0, 1, 2],
-    "lambdas": [0.03, 0.1, 0.3, 1.0],
+    "lambdas": [0.1, 0.3, 1.0],
     "warmup_epochs": 1,
-    "epochs": 2,
-    "taus": [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6],
+    "epochs": 1,
+    "taus": [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5],
     "n_train": 55000,
 }
 QUICK = {
@@ -353,7 +353,7 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup-epochs", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--n-train", type=int, help="training images used (of 55,000)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam rate of the branches")
+    parser.add_argument("--lr", type=float, default=2e-3, help="Adam rate of the branches")
     parser.add_argument("--warmup-lr", type=float, default=0.05, help="SGD rate of the warm-up")
     parser.add_argument("--orth", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
