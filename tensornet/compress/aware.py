@@ -823,6 +823,14 @@ class TruncatedLayer:
     params_before: int
     params_after: int
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {self.name!r}")
+        for field in ("rank", "full_rank", "params_before", "params_after"):
+            check_int(getattr(self, field), field, minimum=0)
+        if self.rank > self.full_rank:
+            raise ValueError(f"rank={self.rank} exceeds full_rank={self.full_rank}")
+
 
 @dataclass
 class TruncationResult:
@@ -843,6 +851,12 @@ class TruncationResult:
     n_params: int
     n_params_dense: int
     layers: list[TruncatedLayer]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, Module):
+            raise TypeError(f"model must be a tensornet.nn.Module, got {type(self.model).__name__}")
+        check_int(self.n_params, "n_params", minimum=1)
+        check_int(self.n_params_dense, "n_params_dense", minimum=1)
 
     @property
     def compression(self) -> float:
