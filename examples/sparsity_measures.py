@@ -341,6 +341,40 @@ def plot(result: dict, path: Path) -> None:
     print(f"wrote {path}")
 
 
+def plot_lorenz(path: Path) -> None:
+    """Lorenz curves of a few vectors, labelled with their Gini, Hoyer and effective rank."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"matplotlib is not installed: skipping the plot {path}", file=sys.stderr)
+        return
+    examples = {
+        "equal (1, 1, 1, 1, 1)": np.ones(5),
+        "survey (1, 2, 3, 4, 10)": np.array([1.0, 2.0, 3.0, 4.0, 10.0]),
+        "geometric (1, 2, 4, 8, 16)": 2.0 ** np.arange(5),
+        "one-hot (0, 0, 0, 0, 1)": np.eye(5)[4],
+    }
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for label, x in examples.items():
+        frac, share = measures.lorenz_curve(x)
+        text = (
+            f"{label}: G={float(measures.gini_index(x)):.2f}, "
+            f"H={float(measures.hoyer(x)):.2f}, erank={float(measures.effective_rank(x)):.2f}"
+        )
+        ax.plot(frac, share, "o-", ms=3, label=text)
+    ax.set_xlabel("fraction of entries (smallest first)")
+    ax.set_ylabel("share of the total magnitude")
+    ax.set_title("Lorenz curves: Gini = 1 - 2 x area below the curve")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
 # ------------------------------------------------------------------------------ main
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -365,6 +399,7 @@ def main(argv=None) -> None:
     if args.plot_only:
         result = json.loads(Path(args.plot_only).read_text())
         plot(result, Path(args.png))
+        plot_lorenz(Path(args.png).with_name("lorenz_curves.png"))
         return
 
     cfg = dict(QUICK if args.quick else FULL)
