@@ -8,14 +8,15 @@ Usage::
 
 Protocol (survey Section II-B.3 and Fig. 7; SVD training of Yang et al. 2020):
 
-1. For each network (LeNet-5, and an MLP 784-1024-1024-10) and each seed, the dense He-initialized
-   network is re-parameterized as ``U diag(s) V^T`` per layer
-   (:func:`tensornet.compress.aware.svd_parameterize`) and trained ``--warmup-epochs`` with the
-   orthogonality penalty only (``lambda = 0``).
+1. For each network (LeNet-5, and an MLP 784-1024-1024-10) and each seed, the dense
+   He-initialized network is trained ``--warmup-epochs`` with SGD (momentum 0.9), then
+   re-parameterized exactly as ``U diag(s) V^T`` per layer
+   (:func:`tensornet.compress.aware.svd_parameterize`: orthonormal ``U``, ``V``, ``s`` the
+   singular values).
 2. From that shared start, one branch per (measure, lambda) is trained ``--epochs`` more with
-   :class:`~tensornet.compress.aware.SVDRegularizer` (the measure on ``s``, normalized so each
-   layer's term starts at 1, plus the orthogonality penalty), and one branch with ``lambda = 0``
-   (no regularizer: the reference every measure must beat).
+   Adam and :class:`~tensornet.compress.aware.SVDRegularizer` (the measure on ``s``, normalized
+   so each layer's term starts at 1, plus the orthogonality penalty), and one branch with
+   ``lambda = 0`` (orthogonality only: the reference every measure must beat).
 3. Every trained branch is truncated by the spectral-norm indicator for each ``tau`` of a grid
    (:func:`~tensornet.compress.aware.truncate`, no retraining), giving one point (compression
    ratio of the parameter count, accuracy) per ``tau``.
