@@ -13,6 +13,7 @@ from tests.nn.gradcheck import assert_grad_matches_fd
 from tests.strategies import random_array, seeds
 
 SURVEY = np.array([1.0, 2.0, 3.0, 4.0, 10.0])  # the survey's Gini example
+CAPPED = min(settings.default.max_examples, 100)  # the profile's count, at most 100
 
 
 def _rand(shape, seed):
@@ -104,7 +105,7 @@ def test_hoyer_of_a_single_entry_is_one():
 
 
 @given(seed=seeds(), n=st.integers(2, 12))
-@settings(max_examples=100)
+@settings(max_examples=CAPPED)
 def test_ratio_measures_stay_within_their_bounds(seed, n):
     x = _rand(n, seed)
     assert -1e-12 <= M.gini_index(x) <= 1 - 1 / n + 1e-12
@@ -114,7 +115,7 @@ def test_ratio_measures_stay_within_their_bounds(seed, n):
 
 # ------------------------------------------------------------------------------ invariances
 @given(seed=seeds(), n=st.integers(2, 10), scale=st.floats(1e-3, 1e3))
-@settings(max_examples=100)
+@settings(max_examples=CAPPED)
 def test_ratio_measures_are_scale_invariant_and_norms_homogeneous(seed, n, scale):
     x = _rand(n, seed)
     for f in (M.gini_index, M.hoyer, M.effective_rank, M.l0_norm):
