@@ -33,6 +33,7 @@ A convolution kernel ``(O, C, KH, KW)`` is measured, thresholded and truncated a
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ from .._validation import check_array, check_int, check_real
 from ..nn.conv import Conv2d, conv2d
 from ..nn.layers import Linear, linear
 from ..nn.module import Module
+from ..nn.optim import Optimizer
 from ..rank.select import energy_rank
 from .decompose import _named_layers, _replace
 
@@ -67,6 +69,7 @@ __all__ = [
     "TruncatedLayer",
     "TruncationResult",
     "truncate",
+    "NuclearFrankWolfe",
 ]
 
 
@@ -966,3 +969,111 @@ def truncate(
         after = int(new_layer.n_params)
         reports.append(TruncatedLayer(name, k, min(m, n), after < before, before, after))
     return TruncationResult(new, int(new.n_params), dense_total, reports)
+
+
+# ------------------------------------------------------------------------------ Frank-Wolfe
+def _top_singular_pair(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leading left and right singular vectors of ``g`` (deterministic)."""
+    if min(g.shape) <= 64:
+        u, _, vt = np.linalg.svd(g, full_matrices=False)
+        return u[:, 0], vt[0]
+    from scipy.sparse.linalg import svds
+
+    u, _, vt = svds(g, k=1, v0=np.ones(min(g.shape)) / math.sqrt(min(g.shape)))
+    return u[:, 0], vt[0]
+
+
+class NuclearFrankWolfe(Optimizer):
+    """Stochastic Frank-Wolfe training inside nuclear-norm balls (Zimmer, Spiegel & Pokutta 2022).
+
+    Each constrained weight (as the matrix of :func:`weight_matrix`) stays in
+    ``{W : ||W||_* <= kappa}``. With ``m`` the momentum-averaged gradient
+    (``m <- beta m + (1 - beta) g``), the linear minimization oracle over the ball is the rank-one
+    ``V = -kappa u_1 v_1^T`` (the top singular pair of ``m``), and the step is the convex
+    combination ``W <- (1 - eta) W + eta V`` with ``eta = min(lr, 1)`` the rate of the step (a
+    schedule such as ``2 / (t + 2)`` can be passed as ``schedule``). Every iterate is feasible
+    and adds at most one rank, so the weights stay low-rank by construction. Other parameters
+    (biases) take a plain momentum step ``p <- p - lr m``. Weights outside their ball at the
+    first step are scaled onto it.
+
+    Parameters
+    ----------
+    params : dict of str to numpy.ndarray
+        Live parameters.
+    radius : float or dict of str to float
+        ``kappa`` for every constrained key, or per key.
+    lr : float
+        Frank-Wolfe step size ``eta`` (clipped to 1).
+    momentum : float
+        ``beta`` in ``[0, 1)``.
+    relative : bool
+        ``kappa = radius * ||W_0||_*`` (the initial nuclear norm of each weight) instead of the
+        absolute ``radius``.
+    keys : sequence of str, optional
+        Constrained parameters (default: every ``*weight`` of ndim 2 or 4).
+    **kwargs
+        Schedule, clipping and hooks (see :class:`~tensornet.nn.Optimizer`).
+
+    Attributes
+    ----------
+    radii : dict of str to float
+        ``kappa`` per constrained key.
+    """
+
+    _slots = ("momentum",)
+
+    def __init__(
+        self,
+        params: dict[str, np.ndarray],
+        radius: float | dict[str, float],
+        lr: float = 0.1,
+        momentum: float = 0.9,
+        relative: bool = False,
+        keys: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        beta = check_real(momentum, "momentum", minimum=0.0)
+        if not beta < 1:
+            raise ValueError(f"momentum={momentum!r} must lie in [0, 1)")
+        super().__init__(params, lr, **kwargs)
+        self.beta = beta
+        chosen = _prox_keys(params, _check_keys(keys))
+        self.radii = {}
+        for key in chosen:
+            kappa = radius.get(key) if isinstance(radius, dict) else radius
+            if kappa is None:
+                raise ValueError(f"radius has no entry for the constrained key {key!r}")
+            kappa = check_real(kappa, f"radius[{key!r}]", minimum=0.0, strict_minimum=True)
+            if relative:
+                kappa *= float(measures.nuclear_norm(weight_matrix(params[key])))
+            self.radii[key] = kappa
+        self._started = False
+
+    def _project_start(self) -> None:
+        for key, kappa in self.radii.items():
+            p = self.params[key]
+            norm = float(measures.nuclear_norm(weight_matrix(p)))
+            if norm > kappa:
+                p *= p.dtype.type(kappa / norm)
+        self._started = True
+
+    def step(self, grads: dict[str, np.ndarray]) -> float:
+        """One Frank-Wolfe step (see the class notes); returns the rate used."""
+        if not self._started:
+            self._project_start()
+        return super().step(grads)
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray, lr: Any) -> None:
+        m = self.state["momentum"][key].reshape(-1)
+        m *= m.dtype.type(self.beta)
+        m += m.dtype.type(1 - self.beta) * g
+        if key not in self.radii:
+            p -= lr * m
+            return
+        shape = self.params[key].shape
+        mat = m.reshape(shape[0], -1).astype(np.float64)
+        u, v = _top_singular_pair(mat)
+        atom = (-self.radii[key] * np.outer(u, v)).reshape(-1)
+        eta = p.dtype.type(min(float(lr), 1.0))
+        p *= 1 - eta
+        p += eta * atom.astype(p.dtype)

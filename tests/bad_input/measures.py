@@ -212,3 +212,16 @@ rows(
     ("model", lambda: aware.TruncationResult("net", 10, 10, []), T, "model must be"),
     ("n_params", lambda: aware.TruncationResult(_model(), 0, 10, []), V, "n_params=0 must be"),
 )
+rows(
+    "NuclearFrankWolfe",
+    ("radius", lambda: aware.NuclearFrankWolfe({"weight": MAT}, radius=0.0), V, "must be > 0"),
+    ("radius_key", lambda: aware.NuclearFrankWolfe({"weight": MAT}, radius={}), V, "no entry"),
+    (
+        "momentum",
+        lambda: aware.NuclearFrankWolfe({"weight": MAT}, 1.0, momentum=1.0),
+        V,
+        "must lie in",
+    ),
+    ("lr", lambda: aware.NuclearFrankWolfe({"weight": MAT}, 1.0, lr=-1.0), V, "lr=-1.0 must be"),
+    ("params", lambda: aware.NuclearFrankWolfe({}, 1.0), T, "params must be a non-empty dict"),
+)

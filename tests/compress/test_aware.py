@@ -11,6 +11,7 @@ from tensornet.compress.aware import (
     PENALTIES,
     L1Prox,
     LowRankRegularizer,
+    NuclearFrankWolfe,
     NuclearNormProx,
     SVDConv2d,
     SVDLinear,
@@ -316,3 +317,48 @@ def test_truncated_model_matches_dense_model_with_truncated_weights():
     np.copyto(w, (u[:, :k] * s[:k]) @ vt[:k])
     x = _x(dtype=np.float64)
     np.testing.assert_allclose(cut.model(x), ref(x), atol=1e-10)
+
+
+# ------------------------------------------------------------------------------ Frank-Wolfe
+def _project_nuclear_ball(a, kappa):
+    """Euclidean projection onto {||W||_* <= kappa}: SVT with the threshold that meets kappa."""
+    s = np.linalg.svd(a, compute_uv=False)
+    if s.sum() <= kappa:
+        return a
+    lo, hi = 0.0, float(s[0])
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.maximum(s - mid, 0).sum() > kappa else (lo, mid)
+    return singular_value_threshold(a, hi)
+
+
+def test_frank_wolfe_meets_its_convergence_bound_on_a_projection_problem():
+    """min 1/2 ||W - A||^2 over the nuclear ball: f(W_T) - f* <= 2 L D^2 / (T + 2), L = 1,
+    D = 2 kappa (Jaggi 2013), with the step 2 / (t + 2) and exact gradients."""
+    a = random_array((6, 5), 4)
+    kappa = 2.0
+    w = {"weight": np.zeros((6, 5))}
+    opt = NuclearFrankWolfe(w, radius=kappa, lr=1.0, momentum=0.0, schedule=lambda t: 2 / (t + 2))
+    steps = 200
+    for _ in range(steps):
+        opt.step({"weight": w["weight"] - a})
+        assert measures.nuclear_norm(w["weight"]) <= kappa * (1 + 1e-12)
+    best = _project_nuclear_ball(a, kappa)
+    gap = 0.5 * np.sum((w["weight"] - a) ** 2) - 0.5 * np.sum((best - a) ** 2)
+    assert -1e-12 <= gap <= 2 * (2 * kappa) ** 2 / (steps + 2)
+
+
+def test_frank_wolfe_training_keeps_every_weight_in_its_ball_and_biases_free():
+    model = _small_cnn(dtype=np.float64)
+    start = {k: v.copy() for k, v in model.params.items()}
+    opt = NuclearFrankWolfe(model.params, radius=0.5, relative=True, lr=0.2)
+    x = _x(dtype=np.float64)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    for _ in range(3):
+        _, grads = nn.value_and_grad(lambda p: nn.cross_entropy(model.apply(p, x), y))(model.params)
+        opt.step(grads)
+    for key, kappa in opt.radii.items():
+        assert kappa == pytest.approx(0.5 * measures.nuclear_norm(weight_matrix(start[key])))
+        assert measures.nuclear_norm(weight_matrix(model.params[key])) <= kappa * (1 + 1e-9)
+    assert set(opt.radii) == {"conv.weight", "fc1.weight", "fc2.weight"}
+    assert not np.allclose(model.params["fc2.bias"], start["fc2.bias"])
