@@ -12,6 +12,8 @@ re-exported here:
   layers, and MNIST;
 * :mod:`tensornet.compress`: decompose a trained network (pre-train), compare formats, and
   combine low rank with pruning, quantization, entropy coding and distillation;
+* :mod:`tensornet.measures`: sparsity measures of vectors and of matrices through their singular
+  values (Gini, Hoyer, effective rank, ...), differentiable with autograd;
 * :mod:`tensornet.subspace`: DLDR subspace training (trajectory sampling, P-SGD, P-BFGS);
 * :mod:`tensornet.testing` (the ``testing`` extra, not imported here): Hypothesis strategies and
   guarantee checkers for property tests of decompositions.
@@ -19,7 +21,17 @@ re-exported here:
 
 __version__ = "0.1.0"
 
-from . import algebra, compress, datasets, decompositions, formats, nn, rank, subspace  # noqa: E402
+from . import (  # noqa: E402
+    algebra,
+    compress,
+    datasets,
+    decompositions,
+    formats,
+    measures,
+    nn,
+    rank,
+    subspace,
+)
 from .algebra import (  # noqa: E402
     fold,
     gram,
@@ -79,6 +91,7 @@ __all__ = [
     "datasets",
     "decompositions",
     "formats",
+    "measures",
     "nn",
     "rank",
     "subspace",

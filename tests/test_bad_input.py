@@ -1125,6 +1125,7 @@ NOT_CALLABLE = {
     "nn",
     "rank",
     "subspace",
+    "measures",
     "init",
     "factorized",
 }

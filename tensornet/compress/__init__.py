@@ -4,6 +4,8 @@
   model by factorized layers initialized from the decomposition of their weights, with ranks
   given, bounded by an error, or selected under a parameter/FLOP budget;
 * :func:`compare_methods`: decompose with several formats, fine-tune each, tabulate;
+* compression-aware training (:mod:`~tensornet.compress.aware`, survey Sec. II-B.3 and II-C):
+  low-rank regularizers from any sparsity measure, SVD training, proximal maps, truncation;
 * the techniques of survey Section III that combine with low rank: pruning
   (:mod:`~tensornet.compress.prune`), sparse storage (:mod:`~tensornet.compress.sparse`), weight
   sharing (:mod:`~tensornet.compress.sharing`) and quantization
@@ -14,6 +16,26 @@
 """
 
 from .artifact import CompressedModel, architecture, build_architecture, dense_bytes
+from .aware import (
+    PENALTIES,
+    L1Prox,
+    LowRankRegularizer,
+    NuclearFrankWolfe,
+    NuclearNormProx,
+    SVDConv2d,
+    SVDLinear,
+    SVDRegularizer,
+    TruncatedLayer,
+    TruncationResult,
+    orthogonality_penalty,
+    singular_value_threshold,
+    soft_threshold,
+    sparsity_penalty,
+    spectral_rank,
+    svd_parameterize,
+    truncate,
+    weight_matrix,
+)
 from .compare import DEMO_CONFIGS, MethodConfig, compare_methods, format_comparison
 from .decompose import METHODS, DecompositionReport, LayerReport, decompose
 from .distill import TeacherBatches, distill
@@ -69,6 +91,25 @@ __all__ = [
     "format_comparison",
     "MethodConfig",
     "DEMO_CONFIGS",
+    # compression-aware training
+    "PENALTIES",
+    "LowRankRegularizer",
+    "SVDLinear",
+    "SVDConv2d",
+    "svd_parameterize",
+    "SVDRegularizer",
+    "NuclearNormProx",
+    "L1Prox",
+    "NuclearFrankWolfe",
+    "singular_value_threshold",
+    "soft_threshold",
+    "spectral_rank",
+    "truncate",
+    "TruncationResult",
+    "TruncatedLayer",
+    "sparsity_penalty",
+    "orthogonality_penalty",
+    "weight_matrix",
     # pruning
     "PruneMasks",
     "magnitude_prune",
