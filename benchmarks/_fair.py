@@ -136,7 +136,7 @@ def alternate(
     rounds: int,
     threads: int,
     alone: tuple[str, ...] = (),
-    alone_rounds: int = 2,
+    alone_rounds: int = 1,
     key: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -163,7 +163,7 @@ def alternate(
     Returns
     -------
     dict
-        Per side: ``runs`` (every process's result) and the summary of every numeric field; for
+        Per side: ``processes`` (every process's result) and the summary of every numeric field; for
         the sides in ``alone``, ``alone`` (the same for the lone runs) and
         ``alone_over_alternating``.
     """
@@ -178,14 +178,14 @@ def alternate(
             log(json.dumps({"side": name, "round": r, **_short(res)}))
     out: dict[str, Any] = {}
     for name in names:
-        out[name] = {**summarize(runs[name]), "runs": runs[name]}
+        out[name] = {**summarize(runs[name]), "processes": runs[name]}
     for name in alone:
         lone = []
         for r in range(alone_rounds):
             res = spawn(script, sides[name], threads)
             lone.append(res)
             log(json.dumps({"side": name, "alone_round": r, **_short(res)}))
-        out[name]["alone"] = {**summarize(lone), "runs": lone}
+        out[name]["alone"] = {**summarize(lone), "processes": lone}
         if key is not None:
             alt, sol = out[name][key]["median"], out[name]["alone"][key]["median"]
             out[name]["alone_over_alternating"] = sol / alt if alt else float("nan")
@@ -201,9 +201,9 @@ def _short(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def strip_runs(obj: Any) -> Any:
-    """A copy without the per-process ``runs`` lists (for printing)."""
+    """A copy without the per-process ``processes`` lists (for printing)."""
     if isinstance(obj, dict):
-        return {k: strip_runs(v) for k, v in obj.items() if k != "runs"}
+        return {k: strip_runs(v) for k, v in obj.items() if k != "processes"}
     return obj
 
 
@@ -247,7 +247,7 @@ def _any_loaded(obj: Any) -> bool:
     if isinstance(obj, dict):
         if obj.get("loaded") is True and "max_load1" in obj:
             return True
-        return any(_any_loaded(v) for k, v in obj.items() if k != "runs")
+        return any(_any_loaded(v) for k, v in obj.items() if k != "processes")
     return False
 
 

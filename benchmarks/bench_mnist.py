@@ -309,7 +309,7 @@ def timing(arch: str, args: argparse.Namespace, init: str) -> dict[str, Any]:
     )  # fmt: skip
     out: dict[str, Any] = {"epochs_per_process": args.epochs, "sides": res}
     pooled = {
-        name: statistics.median(e for r in side["runs"] for e in r["epoch_s"][1:])
+        name: statistics.median(e for r in side["processes"] for e in r["epoch_s"][1:])
         for name, side in res.items()
     }
     out["median_epoch_s"] = {k: round(v, 4) for k, v in pooled.items()}
@@ -317,7 +317,8 @@ def timing(arch: str, args: argparse.Namespace, init: str) -> dict[str, Any]:
     out["epoch_spread"] = {k: round(v["median_epoch_s"]["spread"], 3) for k, v in res.items()}
     out["final_accuracy"] = {k: v["final_accuracy"]["median"] for k, v in res.items()}
     out["torch_alone_median_epoch_s"] = round(
-        statistics.median(e for r in res["torch"]["alone"]["runs"] for e in r["epoch_s"][1:]), 4
+        statistics.median(e for r in res["torch"]["alone"]["processes"] for e in r["epoch_s"][1:]),
+        4,
     )
     for name in res:
         if name != "torch":

@@ -374,7 +374,7 @@ def measure(
         if "alone" in side:
             flat["alone_over_alternating"] = round(side["alone_over_alternating"], 3)
             flat["alone"] = side["alone"]
-        flat["runs"] = side["runs"]
+        flat["processes"] = side["processes"]
         summary[name] = flat
     return summary
 
@@ -516,7 +516,9 @@ def main() -> None:
 
 def _strip_runs(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: _strip_runs(v) for k, v in obj.items() if k not in ("runs", "sides", "alone")}
+        return {
+            k: _strip_runs(v) for k, v in obj.items() if k not in ("processes", "sides", "alone")
+        }
     return obj
 
 
