@@ -239,6 +239,13 @@ def _as_loader(data: Any, batch_size: int, shuffle: bool, random_state: Any, nam
     return data
 
 
+def _is_own_loader(loader: Any) -> bool:
+    """Whether ``loader`` is a plain DataLoader, whose batches are (x, y) pairs of equal length."""
+    from ..datasets import DataLoader
+
+    return type(loader) is DataLoader
+
+
 def _describe(value: Any) -> str:
     """``ndarray of shape (5, 3)``, ``tuple of 3 items``, ... for error messages."""
     if isinstance(value, np.ndarray):
@@ -303,6 +310,7 @@ class _Trainer:
     ) -> None:
         self.model, self.optimizer = model, optimizer
         self.loader, self.callbacks = loader, callbacks
+        self.trusted = _is_own_loader(loader)
         self.params = optimizer.params
         self.n_batches = len(loader)
         self.disable = None if progress is None else not progress
@@ -348,7 +356,7 @@ class _Trainer:
             file=sys.stderr,
         )
         for batch, item in enumerate(bar):
-            xb, yb = _batch_pair(item, "train_data", batch)
+            xb, yb = item if self.trusted else _batch_pair(item, "train_data", batch)
             value, lr = self.step(xb, yb, epoch)
             n = len(yb)
             total_loss += value * n
@@ -497,12 +505,7 @@ def _frozen_params(model: Module, trained: dict[str, np.ndarray]) -> dict[str, n
 def _n_correct(outputs: Any, targets: Any) -> int:
     """Correct predictions for class-index targets; -1 when the targets are not labels."""
     y = np.asarray(targets)
-    if (
-        outputs is None
-        or y.ndim != 1
-        or outputs.ndim != 2
-        or not np.issubdtype(y.dtype, np.integer)
-    ):
+    if outputs is None or y.ndim != 1 or outputs.ndim != 2 or y.dtype.kind not in "iu":
         return -(10**12)
     return int(np.count_nonzero(outputs.argmax(axis=1) == y))
 

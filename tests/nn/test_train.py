@@ -385,3 +385,20 @@ def test_all_finite_equals_numpy_isfinite_all(dtype, n, bad, huge):
             p[index] = value
     assert _all_finite(p) == bool(np.all(np.isfinite(p)))
     assert _all_finite(p.reshape(-1, 1)[::2]) == bool(np.all(np.isfinite(p[::2])))
+
+
+def test_fit_on_a_tuple_equals_fit_on_the_same_batches_given_as_a_list():
+    """The tuple path (own DataLoader, batches trusted) and the user-iterable path (every batch
+    checked) train to the same parameters and history."""
+    x, y = _small_problem(96)
+    batches = list(DataLoader(x, y, 32, random_state=3))
+    runs = []
+    for data in ((x, y), batches):
+        model = lenet300_100(random_state=0)
+        opt = SGD(model.params, lr=0.05, momentum=0.9)
+        hist = fit(model, cross_entropy, opt, data, epochs=1, batch_size=32, random_state=3)
+        runs.append((model.params, hist))
+    (p0, h0), (p1, h1) = runs
+    for key in p0:
+        np.testing.assert_array_equal(p0[key], p1[key])
+    assert h0["loss"] == h1["loss"] and h0["accuracy"] == h1["accuracy"]
