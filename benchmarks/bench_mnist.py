@@ -159,12 +159,14 @@ def _cosine(step: int, n_batches: int, total_epochs: int) -> float:
     return LR * 0.5 * (1 + np.cos(np.pi * min(e / total_epochs, 1)))
 
 
-def _mnist(data: str):
+def _mnist(data: str, samples: int | None = None):
     from tensornet.datasets import load_mnist
 
     (x, y), (xt, yt) = load_mnist(data, download=False, verbose=False)
     if len(x) != 60000:
         raise SystemExit(f"full MNIST not found in {data!r}")
+    if samples:  # the first `samples` training images (a shorter epoch, for a loaded machine)
+        x, y = x[:samples], y[:samples]
     return (x, y), (xt, yt)
 
 
@@ -189,7 +191,7 @@ def worker_fit(spec: dict[str, Any]) -> dict[str, Any]:
     """tensornet through ``nn.fit``: one call for all epochs, as a user would write it."""
     from tensornet import nn
 
-    (x, y), (xt, yt) = _mnist(spec["data"])
+    (x, y), (xt, yt) = _mnist(spec["data"], spec.get("samples"))
     model, opt = _ours_model(spec)
     hist = nn.fit(
         model, nn.cross_entropy, opt, (x, y), epochs=spec["epochs"], batch_size=BATCH,
@@ -202,7 +204,7 @@ def worker_loop(spec: dict[str, Any]) -> dict[str, Any]:
     """tensornet through a bare loop: ``value_and_grad`` and ``SGD.step`` on the same batches."""
     from tensornet import nn
 
-    (x, y), (xt, yt) = _mnist(spec["data"])
+    (x, y), (xt, yt) = _mnist(spec["data"], spec.get("samples"))
     model, opt = _ours_model(spec)
     opt.steps_per_epoch = (len(x) + BATCH - 1) // BATCH
     step = nn.value_and_grad(lambda p, xb, yb: nn.cross_entropy(model.apply(p, xb), yb))
@@ -225,7 +227,7 @@ def worker_torch(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     _fair.limit_threads(spec["threads"], torch=True)
-    (x, y), (xt, yt) = _mnist(spec["data"])
+    (x, y), (xt, yt) = _mnist(spec["data"], spec.get("samples"))
     model = torch_model(spec["arch"], spec["seed"])
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     loss = torch.nn.CrossEntropyLoss()
@@ -301,13 +303,18 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
 def timing(arch: str, args: argparse.Namespace, init: str) -> dict[str, Any]:
     """The alternating comparison of the sides for one architecture."""
     base = {"arch": arch, "data": args.data, "seed": args.seed, "epochs": args.epochs,
-            "threads": args.threads, "init": init}  # fmt: skip
+            "threads": args.threads, "init": init, "samples": args.samples}  # fmt: skip
     sides = {name: {"kind": name, **base} for name in args.sides}
     res = _fair.alternate(
         __file__, sides, args.rounds, args.threads, alone=("torch",),
         alone_rounds=args.alone_rounds, key="median_epoch_s",
     )  # fmt: skip
-    out: dict[str, Any] = {"epochs_per_process": args.epochs, "sides": res}
+    out: dict[str, Any] = {
+        "epochs_per_process": args.epochs,
+        "threads": args.threads,
+        "training_samples_per_epoch": args.samples or 60000,
+        "sides": res,
+    }
     pooled = {
         name: statistics.median(e for r in side["processes"] for e in r["epoch_s"][1:])
         for name, side in res.items()
@@ -400,6 +407,10 @@ def main() -> None:
     ap.add_argument("--alone-rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--samples", type=int, default=None,
+        help="train on the first N images only (shorter epochs; default all 60000)",
+    )  # fmt: skip
     ap.add_argument("--archs", nargs="+", default=["lenet300_100", "lenet5"])
     ap.add_argument("--sides", nargs="+", default=["fit", "loop", "torch"])
     ap.add_argument("--parts", default="timing", help="comma list of timing, sched")
@@ -447,6 +458,7 @@ def main() -> None:
             if "timing" in parts:
                 res = timing(arch, args, init)
                 flops = matmul_flops_per_sample(getattr(nn, arch)(random_state=0)) * 60000
+                flops *= (args.samples or 60000) / 60000
                 res["matmul_gflop_per_epoch"] = flops / 1e9
                 res["fraction_of_numpy_peak"] = {
                     k: round(flops / v / 1e9 / gemm["gflops"], 4)
