@@ -567,10 +567,7 @@ def main() -> None:
                 record.setdefault("loaded", {})[name] = max(load_before[0], load_after[0]) > (
                     _fair.LOADED
                 )
-    RESULTS.parent.mkdir(exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, RESULTS)
+                _fair.write_json(RESULTS, record)  # after every part: a long run keeps its parts
     print(f"wrote {RESULTS}")
 
 
