@@ -6,26 +6,31 @@ without Gaussian noise of relative size ``1e-6``:
 * ``(16,)*6`` TT rank 8, ``(4,)*12`` TT rank 6, ``(64,)*4`` TT rank 10.
 
 For each input and the same rank cap, ``tensornet.tt_svd`` is timed against
-``tensorly.decomposition.tensor_train`` and ``teneva.svd`` (its TT-SVD), in rotating order
-within each round, and against the **floor**: the time to form the first unfolding's Gram matrix
-``X_(1) X_(1)^T`` (one pass over the tensor) as NumPy forms it (``x1 @ x1.T``, OpenBLAS
-``syrk``); the time of :func:`tensornet.algebra.gram` (the Numba kernel ``tt_svd`` itself uses)
-is recorded too, as a stricter floor. Numba runs on as many threads as BLAS. Figures are
-medians over ``--repeats`` rounds after a warm-up. Relative errors are measured against the
-input. An ``eps`` sweep (``1e-3 .. 1e-12`` noise-free; ``1e-3, 1e-5`` with noise, since below
+``tensorly.decomposition.tensor_train`` and ``teneva.svd`` (its TT-SVD) and against the
+**floor**: the time to form the first unfolding's Gram matrix ``X_(1) X_(1)^T`` (one pass over
+the tensor) as NumPy forms it (``x1 @ x1.T``, OpenBLAS ``syrk``); the time of
+:func:`tensornet.algebra.gram` (the Numba kernel ``tt_svd`` itself uses) is recorded too, as a
+stricter floor. Fair protocol (``benchmarks/_fair.py``): every method runs in its own
+processes (one warm-up call, then ``--calls`` timed calls), the processes alternate in rotating
+order for ``--rounds`` rounds, the peers run again alone, and ``fair_check`` records the
+spread, the load flag and the peers' alone/alternating ratio; Numba runs on as many threads as
+BLAS. Relative errors are measured against the input (outside the timed processes).
+
+An ``eps`` sweep (``1e-3 .. 1e-12`` noise-free; ``1e-3, 1e-5`` with noise, since below
 the noise level the decomposition keeps the noise at full rank) on the 16^6 tensors checks the
 error bound.
 
 TR: a ``12^6`` tensor built from random TR cores of rank 4. ``tr_als`` (SVD init, run to
-convergence) is timed against ``tensorly.decomposition.tensor_ring_als`` (random init, its
-defaults except ``n_iter_max``, which is limited because one TensorLy sweep takes seconds) and
-the errors are compared; ``tr_svd(eps=...)`` is shown to succeed where TensorLy's rank-only
-``tensor_ring`` rejects the true ranks ``(4, ..., 4)`` because ``r_0 r_1 = 16 > n_1 = 12``.
+convergence) is timed (same protocol) against ``tensorly.decomposition.tensor_ring_als``
+(random init, its defaults except ``n_iter_max``, which is limited because one TensorLy sweep
+takes seconds) and the errors are compared; ``tr_svd(eps=...)`` is shown to succeed where
+TensorLy's rank-only ``tensor_ring`` rejects the true ranks ``(4, ..., 4)`` because
+``r_0 r_1 = 16 > n_1 = 12``.
 
 Kernels: the Numba batched gather of ``TTTensor.gather`` vs the NumPy batched-einsum gather, and
 ``TTMatrix.matmat`` (core-by-core BLAS ``tensordot``) vs ``numpy.einsum`` with the same
 core-by-core pairwise path, plus a reference that forms the dense ``W`` first (not allowed for a
-TT layer, listed to show when the TT contraction pays off).
+TT layer, listed to show when the TT contraction pays off); both kernels in the same protocol.
 
 Gram step: the two paths of one truncation step (LAPACK's SVD and the Gram matrix) on shapes
 around the dispatch thresholds of :mod:`tensornet.algebra.truncation`.
@@ -35,8 +40,11 @@ under the same limit). The threadpoolctl report and load averages are saved.
 
 Usage::
 
-    python benchmarks/bench_tt_tr.py [--repeats 5] [--quick] [--blas-threads 1]
-        [--parts kernels,tt_svd,tt_svd_eps,tr,gram_step]
+    python benchmarks/bench_tt_tr.py [--repeats 5] [--rounds 3] [--calls 3] [--quick]
+        [--blas-threads 1] [--parts kernels,tt_svd,tt_svd_eps,tr,gram_step]
+
+``--repeats`` is the number of in-process rounds of the parts without a peer (``tt_svd_eps``,
+``gram_step``).
 """
 
 from __future__ import annotations
