@@ -8,14 +8,17 @@ Fair protocol (see ``benchmarks/README.md``): every method runs in its own fresh
 the same thread limits (environment variables set before NumPy is imported, and
 ``threadpoolctl``), makes one warm-up call and then ``--calls`` timed calls; the processes of
 the four methods alternate in rotating order for ``--rounds`` rounds, and the figure of a
-method is the median over all its timed calls. The reported errors are relative Frobenius
+method is the median over all its timed calls (``spread``: (max - min) / median). Each
+TensorLy method then runs ``--alone-rounds`` more processes back to back with nothing in
+between (``peer_alone_over_alternating``, a sanity check of the alternation); the harness is
+``benchmarks/_fair.py``. The reported errors are relative Frobenius
 errors of the returned decompositions, computed densely outside the timed region. Each call's
 CPU time is recorded as well: with one thread per process it is what the wall time would be on
 an idle core, and on a shared machine its ratio is the steadier figure.
 
-Run: ``python benchmarks/bench_cp_tucker.py [--rounds 3] [--calls 2] [--iters 100]
-[--blas-threads 1] [--quick] [--output PATH]``. Writes ``benchmarks/results/cp_tucker.json``
-(or ``PATH``) and prints it.
+Run: ``python benchmarks/bench_cp_tucker.py [--rounds 3] [--calls 2] [--alone-rounds 1]
+[--iters 100] [--blas-threads 1] [--quick] [--output PATH]``. Writes
+``benchmarks/results/cp_tucker.json`` (or ``PATH``) and prints it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ import numpy as np
 import threadpoolctl
 
 import tensornet as tn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _fair  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "cp_tucker.json"
 
@@ -156,20 +162,20 @@ def worker(name: str, size: int, iters: int, calls: int, threads: int) -> dict:
 
 
 METHODS = ("cp_als", "tensorly_parafac", "tucker_hooi", "tensorly_tucker")
+PEERS = ("tensorly_parafac", "tensorly_tucker")
 
 
 def _spawn(name: str, size: int, args: argparse.Namespace) -> dict:
     """Run :func:`worker` in a fresh process with the thread limits in its environment."""
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[var] = str(args.blas_threads)
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env = _fair.worker_env(args.blas_threads)
+    load = os.getloadavg()[0]
     cmd = [sys.executable, __file__, "--worker", name, "--size", str(size)]
     cmd += ["--iters", str(args.iters), "--calls", str(args.calls)]
     cmd += ["--blas-threads", str(args.blas_threads)]
     done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["load1"] = load
+    return out
 
 
 def run_case(size: int, args: argparse.Namespace) -> dict:
@@ -189,6 +195,7 @@ def run_case(size: int, args: argparse.Namespace) -> dict:
     times: dict[str, list[float]] = {k: [] for k in METHODS}
     cpu_times: dict[str, list[float]] = {k: [] for k in METHODS}
     errors: dict[str, float] = {}
+    max_load = 0.0
     order = list(METHODS)
     for _ in range(args.rounds):
         for name in order:
@@ -196,9 +203,15 @@ def run_case(size: int, args: argparse.Namespace) -> dict:
             times[name] += out["seconds"]
             cpu_times[name] += out["cpu_seconds"]
             errors[name] = out["rel_error"]
+            max_load = max(max_load, out["load1"])
         order = order[1:] + order[:1]
     med = {k: float(np.median(v)) for k, v in times.items()}
     cpu = {k: float(np.median(v)) for k, v in cpu_times.items()}
+    alone: dict[str, list[float]] = {k: [] for k in PEERS}
+    for name in PEERS:  # sanity check: the peer in back-to-back processes, nothing in between
+        for _ in range(args.alone_rounds):
+            alone[name] += _spawn(name, size, args)["seconds"]
+    alone_med = {k: float(np.median(v)) for k, v in alone.items()}
     return {
         "shape": [size] * 3,
         "rank": 10,
@@ -216,6 +229,11 @@ def run_case(size: int, args: argparse.Namespace) -> dict:
         "tucker_cpu_ratio_ours_over_tensorly": cpu["tucker_hooi"] / cpu["tensorly_tucker"],
         "cp_error_ours_minus_tensorly": errors["cp_als"] - errors["tensorly_parafac"],
         "tucker_error_ours_minus_tensorly": errors["tucker_hooi"] - errors["tensorly_tucker"],
+        "spread": {k: (max(v) - min(v)) / med[k] for k, v in times.items()},
+        "peer_alone_seconds_median": alone_med,
+        "peer_alone_over_alternating": {k: alone_med[k] / med[k] for k in PEERS},
+        "max_load1": max_load,
+        "loaded": max_load > _fair.LOADED,
     }
 
 
@@ -224,6 +242,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=2, help="timed calls per process")
+    parser.add_argument("--alone-rounds", type=int, default=1, help="peer-alone processes")
     parser.add_argument("--iters", type=int, default=100)
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="only the 100^3 case")
@@ -240,7 +259,8 @@ def main() -> None:
     sizes = [100] if args.quick else [100, 200]
     record = {
         "benchmark": "cp_tucker",
-        "protocol": "one process per method, alternating, warm-up call, same thread limits",
+        "protocol": _fair.PROTOCOL,
+        "command": "python benchmarks/bench_cp_tucker.py " + " ".join(sys.argv[1:]),
         "tensorly_version": tensorly.__version__,
         "numpy_version": np.__version__,
         "python": platform.python_version(),
@@ -256,8 +276,10 @@ def main() -> None:
         print(json.dumps(brief), flush=True)
         record["cases"].append(case)
     record["load_average_after"] = list(os.getloadavg())
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(record, indent=2))
+    record["loaded"] = max(record["load_average_before"][0], record["load_average_after"][0]) > (
+        _fair.LOADED
+    ) or any(c["loaded"] for c in record["cases"])
+    _fair.write_json(args.output, record)
     print(json.dumps(record, indent=2))
 
 

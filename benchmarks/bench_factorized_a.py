@@ -11,12 +11,19 @@ choice matches the measured faster path. Configurations:
 * ``conv_lenet5_c2``: LeNet-5's second convolution, 20 -> 50, 5x5, 12x12 input;
 * ``conv_64_3x3``: 64 -> 64, 3x3, padding 1, 16x16 input.
 
-Figures are medians over ``--repeats`` rounds after a warm-up, the layers of one configuration
-in rotating order within each round; BLAS is limited to ``--blas-threads`` threads (default 1).
+Peer: the same contraction in PyTorch (``torch.einsum`` for the linear layers, a sequence of
+``conv2d`` calls, grouped for CP's depthwise steps, for the convolutions; autograd backward
+with respect to the parameters and the input), checked against tensornet's forward; BTConv2d
+has no PyTorch version here. Fair protocol (``benchmarks/_fair.py``): tensornet and PyTorch run
+in their own processes (all tensornet layers of a configuration in one process, in rotating
+order), the two processes alternate for ``--rounds`` rounds, PyTorch is re-measured alone; each
+process warms up and reports the median of ``--repeats`` rounds; the figure is the median over
+processes. BLAS, Numba and PyTorch are limited to ``--blas-threads`` threads (default 1).
 
 Usage::
 
-    python benchmarks/bench_factorized_a.py [--repeats 5] [--blas-threads 1] [--output PATH]
+    python benchmarks/bench_factorized_a.py [--repeats 5] [--rounds 3] [--blas-threads 1]
+        [--output PATH]
 """
 
 from __future__ import annotations
@@ -26,19 +33,22 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numba
-import numpy as np
-import threadpoolctl
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _fair  # noqa: E402
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import threadpoolctl  # noqa: E402
 
-from tensornet.nn import Conv2d, Linear, value_and_grad
-from tensornet.nn.factorized.btd import BTConv2d, BTLinear
-from tensornet.nn.factorized.cp import CPConv2d
-from tensornet.nn.factorized.lowrank import LowRankConv2d, LowRankLinear
-from tensornet.nn.factorized.tucker import TuckerConv2d
+from tensornet.nn import Conv2d, Linear, value_and_grad  # noqa: E402
+from tensornet.nn.factorized.btd import BTConv2d, BTLinear  # noqa: E402
+from tensornet.nn.factorized.cp import CPConv2d  # noqa: E402
+from tensornet.nn.factorized.lowrank import LowRankConv2d, LowRankLinear  # noqa: E402
+from tensornet.nn.factorized.tucker import TuckerConv2d  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "factorized_a.json"
 BATCH = 128
@@ -129,16 +139,8 @@ def _dense_flops(layer, shape) -> int:
     return shape[0] * y.shape[2] * y.shape[3] * o * c * kh * kw
 
 
-def run_config(name: str, cfg: dict[str, Any], repeats: int) -> dict[str, Any]:
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(cfg["input"]).astype(np.float32)
-    dense = cfg["dense"]
-    probe = rng.standard_normal(np.shape(dense(x))).astype(np.float32)
-    runs = {"dense": _step(dense, x, probe)}
-    for label, layer in cfg["layers"].items():
-        for mode in ("factors", "dense"):
-            clone = _with_mode(layer, mode)
-            runs[f"{label} [{mode}]"] = _step(clone, x, probe)
+def _time_all(runs: dict[str, Any], repeats: int) -> dict[str, float]:
+    """Median ms of each zero-argument call: a warm-up, then rotating-order rounds."""
     for fn in runs.values():  # warm-up (Numba compilation, caches)
         fn()
     times: dict[str, list[float]] = {k: [] for k in runs}
@@ -149,35 +151,167 @@ def run_config(name: str, cfg: dict[str, Any], repeats: int) -> dict[str, Any]:
             t0 = time.perf_counter()
             runs[k]()
             times[k].append(time.perf_counter() - t0)
-    ms = {k: 1e3 * statistics.median(v) for k, v in times.items()}
+    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
+
+
+def _inputs(cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(cfg["input"]).astype(np.float32)
+    probe = rng.standard_normal(np.shape(cfg["dense"](x))).astype(np.float32)
+    return x, probe
+
+
+def worker_ours(name: str, repeats: int) -> dict[str, float]:
+    """One process: the dense layer and both paths of every factorized layer, alternating."""
+    cfg = _configs()[name]
+    x, probe = _inputs(cfg)
+    runs = {"dense": _step(cfg["dense"], x, probe)}
+    for label, layer in cfg["layers"].items():
+        for mode in ("factors", "dense"):
+            runs[f"{label} [{mode}]"] = _step(_with_mode(layer, mode), x, probe)
+    return _time_all(runs, repeats)
+
+
+def _torch_forward(layer: Any, params: dict[str, Any]):
+    """The layer's factor contraction written in PyTorch (``torch.einsum`` / ``conv2d``)."""
+    import torch
+
+    f = torch.nn.functional
+    p = params
+    if isinstance(layer, Linear):
+        return lambda x: f.linear(x, p["weight"].T, p["bias"])
+    if isinstance(layer, Conv2d):
+        return lambda x: f.conv2d(x, p["weight"], p["bias"], layer.stride, layer.padding)
+    if isinstance(layer, LowRankLinear):
+        if layer.diag:
+            return lambda x: torch.einsum("bi,ir,r,ro->bo", x, p["U"], p["s"], p["V"]) + p["bias"]
+        return lambda x: torch.einsum("bi,ir,ro->bo", x, p["U"], p["V"]) + p["bias"]
+    if isinstance(layer, BTLinear):
+        d = len(layer.in_modes)
+        ins, outs, ranks = "pqtu"[:d], "jkvw"[:d], "rsyz"[:d]
+        spec = f"b{ins},n{ranks}," + ",".join(
+            f"n{ins[k]}{outs[k]}{ranks[k]}" for k in range(d)
+        ) + f"->b{outs}"  # fmt: skip
+        facs = [p[f"factor{k}"] for k in range(d)]
+        shape = tuple(layer.in_modes)
+
+        def bt(x):
+            xt = x.reshape((x.shape[0],) + shape)
+            return torch.einsum(spec, xt, p["core"], *facs).reshape(x.shape[0], -1) + p["bias"]
+
+        return bt
+    (sh, sw), (ph, pw) = layer.stride, layer.padding
+    if isinstance(layer, LowRankConv2d):
+        if layer.scheme == "channel":
+            return lambda x: f.conv2d(
+                f.conv2d(x, p["U"], None, layer.stride, layer.padding),
+                p["V"][:, :, None, None], p["bias"],
+            )  # fmt: skip
+        return lambda x: f.conv2d(
+            f.conv2d(x, p["U"], None, (sh, 1), (ph, 0)), p["V"], p["bias"], (1, sw), (0, pw)
+        )  # fmt: skip
+    if isinstance(layer, CPConv2d):
+        r = layer.rank
+
+        def cp(x):
+            z = f.conv2d(x, p["U_in"].T[:, :, None, None])
+            z = f.conv2d(z, p["U_h"].T[:, None, :, None], None, (sh, 1), (ph, 0), groups=r)
+            z = f.conv2d(z, p["U_w"].T[:, None, None, :], None, (1, sw), (0, pw), groups=r)
+            return f.conv2d(z, p["U_out"][:, :, None, None], p["bias"])
+
+        return cp
+    if isinstance(layer, TuckerConv2d):
+
+        def tucker(x):
+            z = f.conv2d(x, p["U_in"].T[:, :, None, None])
+            z = f.conv2d(z, p["core"], None, layer.stride, layer.padding)
+            return f.conv2d(z, p["U_out"][:, :, None, None], p["bias"])
+
+        return tucker
+    return None  # BTConv2d: no PyTorch version here
+
+
+def worker_torch(name: str, repeats: int) -> dict[str, float]:
+    """One process: the same contractions in PyTorch, forward + autograd backward (params and
+    input), checked against tensornet's forward."""
+    import torch
+
+    cfg = _configs()[name]
+    x, probe = _inputs(cfg)
+    xt, pt = torch.from_numpy(x), torch.from_numpy(probe)
+    runs = {}
+    for label, layer in [("dense", cfg["dense"]), *cfg["layers"].items()]:
+        params = {k: torch.tensor(v, requires_grad=True) for k, v in layer.params.items()}
+        fwd = _torch_forward(layer, params)
+        if fwd is None:
+            continue
+        with torch.no_grad():
+            ref = layer.forward(layer.params, x)
+            got = fwd(xt).numpy()
+        scale = float(np.abs(ref).max())
+        if not np.allclose(got, ref, rtol=1e-3, atol=1e-4 * scale):
+            raise AssertionError(f"PyTorch version of {label} differs from tensornet's forward")
+
+        def run(fwd=fwd, params=params):
+            xin = xt.clone().requires_grad_(True)
+            for v in params.values():
+                v.grad = None
+            (fwd(xin) * pt).sum().backward()
+
+        runs[label] = run
+    return _time_all(runs, repeats)
+
+
+def run_config(
+    name: str, cfg: dict[str, Any], repeats: int, rounds: int, threads: int
+) -> dict[str, Any]:
+    """tensornet (all layers, both paths) and PyTorch, each in its own processes."""
+    spec = {"config": name, "repeats": repeats, "threads": threads}
+    res = _fair.alternate(
+        __file__, {"ours": {"side": "ours", **spec}, "torch": {"side": "torch", **spec}},
+        rounds, threads, alone=("torch",), key="dense",
+    )  # fmt: skip
+    ms = {k: v["median"] for k, v in res["ours"].items() if isinstance(v, dict) and "median" in v}
+    tms = {k: v["median"] for k, v in res["torch"].items() if isinstance(v, dict) and "median" in v}
+    dense = cfg["dense"]
     rows = [
         {
             "layer": "dense " + type(dense).__name__,
             "n_params": dense.n_params,
             "flops": _dense_flops(dense, cfg["input"]),
             "ms_fwd_bwd": round(ms["dense"], 3),
+            "ms_torch": round(tms["dense"], 3),
+            "dense_over_torch": round(ms["dense"] / tms["dense"], 3),
         }
     ]
     for label, layer in cfg["layers"].items():
         mf, md = ms[f"{label} [factors]"], ms[f"{label} [dense]"]
-        rows.append(
-            {
-                "layer": label,
-                "n_params": layer.n_params,
-                "compression": round(dense.n_params / layer.n_params, 2),
-                "flops_factors": layer.flops(cfg["input"], path="factors"),
-                "flops_dense_path": layer.flops(cfg["input"], path="dense"),
-                "auto_path": layer.path(cfg["input"]),
-                "ms_factors": round(mf, 3),
-                "ms_dense_path": round(md, 3),
-                "faster_path": "factors" if mf <= md else "dense",
-                "factors_over_dense_layer": round(mf / ms["dense"], 3),
-                "auto_over_dense_layer": round(
-                    (mf if layer.path(cfg["input"]) == "factors" else md) / ms["dense"], 3
-                ),
-            }
-        )
-    return {"config": name, "input": list(cfg["input"]), "rows": rows}
+        auto = mf if layer.path(cfg["input"]) == "factors" else md
+        row = {
+            "layer": label,
+            "n_params": layer.n_params,
+            "compression": round(dense.n_params / layer.n_params, 2),
+            "flops_factors": layer.flops(cfg["input"], path="factors"),
+            "flops_dense_path": layer.flops(cfg["input"], path="dense"),
+            "auto_path": layer.path(cfg["input"]),
+            "ms_factors": round(mf, 3),
+            "ms_dense_path": round(md, 3),
+            "faster_path": "factors" if mf <= md else "dense",
+            "factors_over_dense_layer": round(mf / ms["dense"], 3),
+            "auto_over_dense_layer": round(auto / ms["dense"], 3),
+        }
+        if label in tms:
+            row["ms_torch"] = round(tms[label], 3)
+            row["factors_over_torch"] = round(mf / tms[label], 3)
+            row["auto_over_torch"] = round(auto / tms[label], 3)
+        rows.append(row)
+    return {
+        "config": name,
+        "input": list(cfg["input"]),
+        "rows": rows,
+        "loaded": res["ours"]["loaded"] or res["torch"]["loaded"],
+        "torch_alone_over_alternating": round(res["torch"]["alone_over_alternating"], 3),
+    }
 
 
 def _with_mode(layer, mode):
@@ -191,15 +325,28 @@ def _with_mode(layer, mode):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating process rounds")
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        spec = json.loads(args.worker)
+        _fair.limit_threads(spec["threads"], torch=spec["side"] == "torch")
+        numba.set_num_threads(min(spec["threads"], numba.config.NUMBA_NUM_THREADS))
+        fn = worker_ours if spec["side"] == "ours" else worker_torch
+        print(json.dumps(fn(spec["config"], spec["repeats"])))
+        return
+    _fair.limit_threads(args.blas_threads)
     load_before = os.getloadavg()
     record: dict[str, Any] = {
         "script": "bench_factorized_a.py",
+        "command": "python benchmarks/bench_factorized_a.py " + " ".join(sys.argv[1:]),
+        "protocol": _fair.PROTOCOL,
         "batch": BATCH,
         "dtype": "float32",
         "repeats": args.repeats,
+        "rounds": args.rounds,
         "blas_threads": args.blas_threads,
         "numpy": np.__version__,
         "numba": numba.__version__,
@@ -208,18 +355,17 @@ def main() -> None:
         "load_before": load_before,
         "configs": [],
     }
-    numba.set_num_threads(min(args.blas_threads, numba.config.NUMBA_NUM_THREADS))
     with threadpoolctl.threadpool_limits(args.blas_threads):
         record["threadpool_info"] = threadpoolctl.threadpool_info()
-        for name, cfg in _configs().items():
-            result = run_config(name, cfg, args.repeats)
-            record["configs"].append(result)
-            print(json.dumps(result), flush=True)
+    for name, cfg in _configs().items():
+        result = run_config(name, cfg, args.repeats, args.rounds, args.blas_threads)
+        record["configs"].append(result)
+        print(json.dumps(result), flush=True)
     record["load_after"] = os.getloadavg()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(args.output)
+    record["loaded"] = max(load_before[0], record["load_after"][0]) > _fair.LOADED or any(
+        c["loaded"] for c in record["configs"]
+    )
+    _fair.write_json(args.output, record)
     print(json.dumps(record, indent=2))
 
 

@@ -7,10 +7,13 @@ path (rebuild the weight, one GEMM / convolution), next to the dense layer of th
 data). For the linear layers the factor contraction is also timed with ``opt_einsum`` (numpy
 backend, path computed once with ``contract_expression``, forward only) and with
 ``torch.einsum`` (PyTorch CPU, one thread, forward and forward+backward) on the same operands:
-the best einsums on the same contraction. BLAS and Numba are limited to one thread; timings are
-medians of ``--repeats`` rounds after a warm-up, all variants of a case alternating within each
-round. The record keeps the multiply-add counts of each path (``flops``), the BLAS report and the
-load average before and after.
+the best einsums on the same contraction. BLAS and Numba are limited to one thread. Fair
+protocol (``benchmarks/_fair.py``): tensornet, ``opt_einsum`` and PyTorch each run in their own
+processes (the tensornet variants of a case together, alternating within the process), the
+processes alternate over ``--rounds`` rounds, the peers are re-measured alone; each process
+warms up and reports the median of ``--repeats`` calls, and the figure is the median over
+processes. The record keeps the multiply-add counts of each path (``flops``), the BLAS report
+and the load average before and after.
 
 Cases: the 784 -> 625 layer of the t3f MNIST tutorial with modes ``(4, 7, 4, 7) x (5, 5, 5, 5)``
 (HT rank 8, STT ranks 16 with ``t = 2`` (reduced TT ranks 8), KP ``(28, 25) ⊗ (28, 25)`` rank 4)
@@ -19,7 +22,7 @@ and LeNet-5's second convolution 20 -> 50, 5x5 on 12x12 maps (GKP ``(10, 4, 5, 1
 
 Usage::
 
-    python benchmarks/bench_factorized_c.py [--repeats 7] [--quick]
+    python benchmarks/bench_factorized_c.py [--repeats 7] [--rounds 3] [--quick]
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ import os
 import platform
 import statistics
 import string
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _fair  # noqa: E402
 import numpy as np  # noqa: E402
 import threadpoolctl  # noqa: E402
 
@@ -197,40 +202,80 @@ def torch_peer(layer: Any, x: np.ndarray) -> tuple[Callable, Callable] | None:
     return fwd, fwd_bwd
 
 
-def run_case(name: str, layer: Any, dense: Any, x: np.ndarray, repeats: int) -> dict[str, Any]:
-    """Time one factorized layer against its dense counterpart.
+def _case(name: str):
+    """The layer, its dense counterpart and the input batch of case ``name`` (seeded)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, 784)).astype(np.float32)
+    ins, outs = (4, 7, 4, 7), (5, 5, 5, 5)
+    if name == "ht_784x625_rank8":
+        return HTLinear(ins, outs, ranks=8, random_state=0), Linear(784, 625, random_state=0), x
+    if name == "stt_784x625_rank16_t2":
+        layer = STTLinear(ins, outs, ranks=16, t=2, random_state=0)
+        return layer, Linear(784, 625, random_state=0), x
+    if name == "kp_784x625_rank4":
+        layer = KPLinear(784, 625, a_shape=(28, 25), rank=4, random_state=0)
+        return layer, Linear(784, 625, random_state=0), x
+    xc = rng.standard_normal((BATCH, 20, 12, 12)).astype(np.float32)
+    gkp = GKPConv2d(20, 50, 5, a_shape=(10, 4, 5, 1), rank=4, random_state=0)
+    return gkp, Conv2d(20, 50, 5, random_state=0), xc
+
+
+CASES = ("ht_784x625_rank8", "stt_784x625_rank16_t2", "kp_784x625_rank4",
+         "gkp_conv_20x50_5x5_rank4")  # fmt: skip
+
+
+def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """One process: the tensornet variants (alternating), ``opt_einsum`` or ``torch.einsum``."""
+    _fair.limit_threads(1, torch=spec["side"] == "torch")
+    layer, dense, x = _case(spec["case"])
+    funcs: dict[str, Callable[[], Any]] = {}
+    if spec["side"] == "ours":
+        funcs["factors_fwd"], funcs["factors_fwd_bwd"] = forward_backward(layer, x, "factors")
+        dense_path = copy.copy(layer)  # shares the parameters, its own mode
+        funcs["dense_path_fwd"], funcs["dense_path_fwd_bwd"] = forward_backward(
+            dense_path, x, "dense"
+        )
+        funcs["dense_layer_fwd"], funcs["dense_layer_fwd_bwd"] = forward_backward(dense, x, None)
+    elif spec["side"] == "opt_einsum":
+        funcs["opt_einsum_fwd"] = einsum_peer(layer, x)
+    else:
+        funcs["torch_einsum_fwd"], funcs["torch_einsum_fwd_bwd"] = torch_peer(layer, x)
+    seconds = time_alternating(funcs, spec["repeats"])
+    return {k: 1e3 * v for k, v in seconds.items()}
+
+
+def run_case(name: str, repeats: int, rounds: int) -> dict[str, Any]:
+    """Time one factorized layer against its dense counterpart and the einsum peers.
 
     Parameters
     ----------
     name : str
-        Case name.
-    layer : FactorizedLayer
-        The factorized layer (float32).
-    dense : Linear or Conv2d
-        The dense layer of the same size.
-    x : numpy.ndarray
-        Input batch.
+        Case name (one of :data:`CASES`).
     repeats : int
-        Number of timing rounds.
+        Timed rounds inside each process.
+    rounds : int
+        Alternating process rounds.
 
     Returns
     -------
     dict
     """
-    funcs: dict[str, Callable[[], Any]] = {}
-    funcs["factors_fwd"], funcs["factors_fwd_bwd"] = forward_backward(layer, x, "factors")
-    dense_path = copy.copy(layer)  # shares the parameters, its own mode
-    funcs["dense_path_fwd"], funcs["dense_path_fwd_bwd"] = forward_backward(dense_path, x, "dense")
-    funcs["dense_layer_fwd"], funcs["dense_layer_fwd_bwd"] = forward_backward(dense, x, None)
-    peer = einsum_peer(layer, x) if x.ndim == 2 else None
-    if peer is not None:
-        funcs["opt_einsum_fwd"] = peer
-    tpeer = torch_peer(layer, x) if x.ndim == 2 else None
-    if tpeer is not None:
-        funcs["torch_einsum_fwd"], funcs["torch_einsum_fwd_bwd"] = tpeer
-    seconds = time_alternating(funcs, repeats)
-    layer.mode = "auto"
-    ms = {k: round(v * 1e3, 3) for k, v in seconds.items()}
+    layer, dense, x = _case(name)
+    sides = {"ours": {"side": "ours", "case": name, "repeats": repeats}}
+    peers: tuple[str, ...] = ()
+    if x.ndim == 2:
+        sides["opt_einsum"] = {"side": "opt_einsum", "case": name, "repeats": repeats}
+        sides["torch"] = {"side": "torch", "case": name, "repeats": repeats}
+        peers = ("opt_einsum", "torch")
+    res = _fair.alternate(__file__, sides, rounds, 1, alone=peers)
+    timed = {
+        k: v
+        for side in res.values()
+        for k, v in side.items()
+        if isinstance(v, dict) and "median" in v and k.endswith(("_fwd", "_fwd_bwd"))
+    }
+    ms = {k: round(v["median"], 3) for k, v in timed.items()}
+    spread = {k: round(v["spread"], 3) for k, v in timed.items()}
     row = {
         "case": name,
         "layer": repr(layer),
@@ -243,26 +288,38 @@ def run_case(name: str, layer: Any, dense: Any, x: np.ndarray, repeats: int) -> 
             "auto_path": layer.path(x.shape),
         },
         "ms": ms,
+        "spread": spread,
         "ratio_factors_over_dense_layer_fwd_bwd": round(
-            seconds["factors_fwd_bwd"] / seconds["dense_layer_fwd_bwd"], 3
+            ms["factors_fwd_bwd"] / ms["dense_layer_fwd_bwd"], 3
         ),
-        "ratio_factors_over_dense_layer_fwd": round(
-            seconds["factors_fwd"] / seconds["dense_layer_fwd"], 3
-        ),
+        "ratio_factors_over_dense_layer_fwd": round(ms["factors_fwd"] / ms["dense_layer_fwd"], 3),
+        "loaded": any(side["loaded"] for side in res.values()),
     }
-    if peer is not None:
+    if peers:
         row["ratio_factors_over_opt_einsum_fwd"] = round(
-            seconds["factors_fwd"] / seconds["opt_einsum_fwd"], 3
+            ms["factors_fwd"] / ms["opt_einsum_fwd"], 3
         )
-    if tpeer is not None:
         row["ratio_factors_over_torch_einsum_fwd_bwd"] = round(
-            seconds["factors_fwd_bwd"] / seconds["torch_einsum_fwd_bwd"], 3
+            ms["factors_fwd_bwd"] / ms["torch_einsum_fwd_bwd"], 3
         )
+        row["ratio_factors_over_best_einsum_fwd"] = round(
+            ms["factors_fwd"] / min(ms["opt_einsum_fwd"], ms["torch_einsum_fwd"]), 3
+        )
+        row["peer_alone_over_alternating"] = {
+            "opt_einsum_fwd": round(
+                res["opt_einsum"]["alone"]["opt_einsum_fwd"]["median"] / ms["opt_einsum_fwd"], 3
+            ),
+            "torch_einsum_fwd_bwd": round(
+                res["torch"]["alone"]["torch_einsum_fwd_bwd"]["median"]
+                / ms["torch_einsum_fwd_bwd"],
+                3,
+            ),
+        }
     print(json.dumps(row), flush=True)
     return row
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     """Run the benchmark and write ``results/factorized_c.json``.
 
     Parameters
@@ -277,44 +334,38 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="3 rounds, for a smoke run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating process rounds")
+    parser.add_argument("--quick", action="store_true", help="3 repeats, 1 round, a smoke run")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(run_worker(json.loads(args.worker))))
+        return None
     repeats = 3 if args.quick else args.repeats
-    rng = np.random.default_rng(0)
+    rounds = 1 if args.quick else args.rounds
     load_before = os.getloadavg()
-    rows = []
+    rows = [run_case(name, repeats, rounds) for name in CASES]
     with threadpoolctl.threadpool_limits(1):
-        x = rng.standard_normal((BATCH, 784)).astype(np.float32)
-        dense = Linear(784, 625, random_state=0)
-        ins, outs = (4, 7, 4, 7), (5, 5, 5, 5)
-        cases = [
-            ("ht_784x625_rank8", HTLinear(ins, outs, ranks=8, random_state=0)),
-            ("stt_784x625_rank16_t2", STTLinear(ins, outs, ranks=16, t=2, random_state=0)),
-            ("kp_784x625_rank4", KPLinear(784, 625, a_shape=(28, 25), rank=4, random_state=0)),
-        ]
-        for name, layer in cases:
-            rows.append(run_case(name, layer, dense, x, repeats))
-        xc = rng.standard_normal((BATCH, 20, 12, 12)).astype(np.float32)
-        conv = Conv2d(20, 50, 5, random_state=0)
-        gkp = GKPConv2d(20, 50, 5, a_shape=(10, 4, 5, 1), rank=4, random_state=0)
-        rows.append(run_case("gkp_conv_20x50_5x5_rank4", gkp, conv, xc, repeats))
         pools = threadpoolctl.threadpool_info()
     doc = {
         "benchmark": "factorized_c",
         "description": __doc__.split("\n\n")[0],
+        "command": "python benchmarks/bench_factorized_c.py " + " ".join(sys.argv[1:]),
+        "protocol": _fair.PROTOCOL,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "machine": platform.machine(),
         "repeats": repeats,
+        "rounds": rounds,
         "threadpoolctl": pools,
         "load_average_before": list(load_before),
         "load_average_after": list(os.getloadavg()),
         "rows": rows,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(RESULTS)
+    doc["loaded"] = max(load_before[0], doc["load_average_after"][0]) > _fair.LOADED or any(
+        r["loaded"] for r in rows
+    )
+    _fair.write_json(RESULTS, doc)
     return doc
 
 

@@ -7,6 +7,9 @@ rotating order, ``--rounds`` rounds; every process gets the same thread limits
 ``--reps`` calls and reports the median and the minimum. The figures quoted are the median over
 rounds of the per-process medians and the minimum over rounds of the minima (the least
 disturbed run on a shared machine); ratios are ours / peer. No process ever runs two frameworks.
+The harness is ``benchmarks/_fair.py``: it also re-measures the peers alone in back-to-back
+processes (``alone_over_alternating``, a sanity check) and flags figures taken at a 1-minute
+load above 2.5 (``loaded``).
 
 Parts:
 
@@ -36,14 +39,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _fair  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "tt_layers.json"
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +82,7 @@ def _time_ms(fun, reps: int, name: str, warmup: int = 3) -> dict[str, float]:
 
 
 def _limit_threads(threads: int) -> None:
-    import threadpoolctl
-
-    threadpoolctl.threadpool_limits(threads)
+    _fair.limit_threads(threads)
 
 
 def _probe(shape):
@@ -350,34 +351,31 @@ def run_worker(spec: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown worker kind {kind!r}")
 
 
-def spawn(spec: dict[str, Any]) -> dict[str, Any]:
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[var] = str(spec["threads"])
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(spec)],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def measure(
+    sides: dict[str, dict[str, Any]], rounds: int, peers: tuple[str, ...] = (), key: str = ""
+) -> dict[str, Any]:
+    """Every side in its own processes (``_fair.alternate``); the peers again alone.
 
-
-def measure(sides: dict[str, dict[str, Any]], rounds: int) -> dict[str, Any]:
-    """Run every side in its own process, rotating the order each round; medians per key."""
-    names = list(sides)
-    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
-    for r in range(rounds):
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
-            res = spawn(sides[name])
-            runs[name].append(res)
-            print(json.dumps({"side": name, "round": r, **sides[name], **res}), flush=True)
+    Returns per side the median over processes of every numeric field, ``<field>_best`` (the
+    minimum over processes), ``<field>_spread`` and the ``_fair`` summary (``stats``, ``runs``,
+    ``alone``).
+    """
+    threads = next(iter(sides.values()))["threads"]
+    res = _fair.alternate(__file__, sides, rounds, threads, alone=peers, key=key or None)
     summary = {}
-    for name, results in runs.items():
-        keys = [k for k, v in results[0].items() if isinstance(v, float)]
-        summary[name] = {k: statistics.median(res[k] for res in results) for k in keys}
-        summary[name].update({f"{k}_best": min(res[k] for res in results) for k in keys})
-        summary[name]["runs"] = results
+    for name, side in res.items():
+        flat: dict[str, Any] = {}
+        for k, v in side.items():
+            if isinstance(v, dict) and "median" in v:
+                flat[k] = v["median"]
+                flat[f"{k}_best"] = v["min"]
+                flat[f"{k}_spread"] = round(v["spread"], 3)
+        flat["loaded"] = side["loaded"]
+        if "alone" in side:
+            flat["alone_over_alternating"] = round(side["alone_over_alternating"], 3)
+            flat["alone"] = side["alone"]
+        flat["processes"] = side["processes"]
+        summary[name] = flat
     return summary
 
 
@@ -403,13 +401,9 @@ def main() -> None:
     common = {"threads": args.threads, "reps": args.reps}
     parts = set(args.parts.split(","))
     record: dict[str, Any] = {
-        "protocol": "one process per measurement, sides alternating, median of rounds",
-        "threads": args.threads,
-        "rounds": args.rounds,
+        "command": "python benchmarks/bench_tt_layers.py " + " ".join(sys.argv[1:]),
+        **_fair.run_record(args.threads, args.rounds),
         "reps": args.reps,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "loadavg_before": os.getloadavg(),
     }
     out_path = Path(args.output)
     if out_path.exists():
@@ -426,6 +420,8 @@ def main() -> None:
                 "dense_matmul": {"kind": "dense_matmul", **b},
             },
             args.rounds,
+            peers=("opt_einsum", "torch_einsum"),
+            key="forward_ms",
         )
         best = min(s["opt_einsum"]["forward_ms"], s["torch_einsum"]["forward_ms"])
         best_min = min(s["opt_einsum"]["forward_min_ms"], s["torch_einsum"]["forward_min_ms"])
@@ -457,7 +453,7 @@ def main() -> None:
             }
             if "linear" in case:
                 sides["opt_einsum"] = {"kind": "opt_einsum", **b}
-            s = measure(sides, args.rounds)
+            s = measure(sides, args.rounds, peers=("torch",), key="fwd_bwd_ms")
             record["layers"][case] = {
                 "sides": s,
                 "forward_ms": {k: round(v["forward_ms"], 3) for k, v in s.items()},
@@ -493,6 +489,8 @@ def main() -> None:
         s = measure(
             {"ours": {"kind": "epoch_ours", **e}, "torch": {"kind": "epoch_torch", **e}},
             args.rounds,
+            peers=("torch",),
+            key="epoch_s",
         )
         record["epoch"] = {
             "case": "784 -> TT (4,7,4,7)x(5,5,5,5) rank 8 -> ReLU -> 625 -> 10, full MNIST, "
@@ -507,11 +505,8 @@ def main() -> None:
             "ours_over_torch_cpu": _ratio(s["ours"]["epoch_cpu_s"], s["torch"]["epoch_cpu_s"]),
         }
 
-    record["loadavg_after"] = os.getloadavg()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    tmp.replace(out_path)
+    _fair.finish_record(record)
+    _fair.write_json(out_path, record)
     short = {k: v for k, v in record.items() if k not in ("target", "layers", "epoch")}
     for part in ("target", "layers", "epoch"):
         if part in record:
@@ -521,7 +516,9 @@ def main() -> None:
 
 def _strip_runs(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: _strip_runs(v) for k, v in obj.items() if k not in ("runs", "sides")}
+        return {
+            k: _strip_runs(v) for k, v in obj.items() if k not in ("processes", "sides", "alone")
+        }
     return obj
 
 

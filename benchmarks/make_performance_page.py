@@ -24,7 +24,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 PAGE = ROOT / "docs" / "performance.md"
 
 #: Keys whose values describe the environment in detail, not the result (kept in the JSON).
-SKIP = {"threadpool_info", "threadpoolctl", "filepath", "seconds_all", "timing_reruns"}
+SKIP = {"threadpool_info", "threadpoolctl", "filepath", "seconds_all", "timing_reruns", "processes"}
 #: Longer lists of numbers are summarized (count, min, median, max) instead of listed.
 MAX_INLINE = 12
 

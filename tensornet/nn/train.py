@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 from autograd.tracer import getval
 from tqdm.auto import tqdm
@@ -238,6 +239,13 @@ def _as_loader(data: Any, batch_size: int, shuffle: bool, random_state: Any, nam
     return data
 
 
+def _is_own_loader(loader: Any) -> bool:
+    """Whether ``loader`` is a plain DataLoader, whose batches are (x, y) pairs of equal length."""
+    from ..datasets import DataLoader
+
+    return type(loader) is DataLoader
+
+
 def _describe(value: Any) -> str:
     """``ndarray of shape (5, 3)``, ``tuple of 3 items``, ... for error messages."""
     if isinstance(value, np.ndarray):
@@ -261,12 +269,26 @@ def _batch_pair(item: Any, name: str, index: int) -> tuple[Any, Any]:
     return xb, yb
 
 
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _zero_probe(a):  # pragma: no cover
+    """``sum(a * 0)``: 0 when every entry is finite, NaN otherwise; it cannot overflow."""
+    total = a.dtype.type(0)
+    for i in range(a.size):
+        total += a[i] * a.dtype.type(0)
+    return total
+
+
+def _all_finite(p: np.ndarray) -> bool:
+    """Whether ``p`` holds no NaN or Inf: one vectorized pass for contiguous float arrays."""
+    if p.flags.c_contiguous and p.dtype in (np.float32, np.float64) and p.size:
+        return _zero_probe(p.reshape(-1)) == 0
+    return bool(np.all(np.isfinite(p)))
+
+
 def _check_finite_params(params: dict[str, np.ndarray], where: str, lr: float) -> None:
     """Raise ``FloatingPointError`` naming the first parameter that holds NaN or Inf."""
     for key, p in params.items():
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = float(np.sum(p))  # one cheap pass; confirmed element-wise when not finite
-        if not math.isfinite(total) and not np.all(np.isfinite(p)):
+        if not _all_finite(p):
             raise FloatingPointError(
                 f"parameter {key!r} became NaN or Inf at {where} (after the optimizer step); "
                 f"lower the learning rate (lr={lr:g}) or check the optimizer state"
@@ -288,6 +310,7 @@ class _Trainer:
     ) -> None:
         self.model, self.optimizer = model, optimizer
         self.loader, self.callbacks = loader, callbacks
+        self.trusted = _is_own_loader(loader)
         self.params = optimizer.params
         self.n_batches = len(loader)
         self.disable = None if progress is None else not progress
@@ -333,7 +356,7 @@ class _Trainer:
             file=sys.stderr,
         )
         for batch, item in enumerate(bar):
-            xb, yb = _batch_pair(item, "train_data", batch)
+            xb, yb = item if self.trusted else _batch_pair(item, "train_data", batch)
             value, lr = self.step(xb, yb, epoch)
             n = len(yb)
             total_loss += value * n
@@ -482,12 +505,7 @@ def _frozen_params(model: Module, trained: dict[str, np.ndarray]) -> dict[str, n
 def _n_correct(outputs: Any, targets: Any) -> int:
     """Correct predictions for class-index targets; -1 when the targets are not labels."""
     y = np.asarray(targets)
-    if (
-        outputs is None
-        or y.ndim != 1
-        or outputs.ndim != 2
-        or not np.issubdtype(y.dtype, np.integer)
-    ):
+    if outputs is None or y.ndim != 1 or outputs.ndim != 2 or y.dtype.kind not in "iu":
         return -(10**12)
     return int(np.count_nonzero(outputs.argmax(axis=1) == y))
 

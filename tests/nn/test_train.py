@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tensornet.datasets import DataLoader, load_mnist_subset
 from tensornet.nn import (
@@ -19,6 +21,7 @@ from tensornet.nn import (
     predict,
     save_checkpoint,
 )
+from tensornet.nn.train import _all_finite
 
 
 @pytest.fixture(scope="module")
@@ -361,3 +364,41 @@ def test_checkpoint_that_does_not_fit_is_a_value_error_naming_the_file(tmp_path)
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match=r"bad\.npz: cannot restore the checkpoint"):
         load_checkpoint(tmp_path / "bad.npz", small, SGD(small.params, lr=0.1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64]),
+    n=st.integers(1, 300),
+    bad=st.lists(st.tuples(st.integers(0, 299), st.sampled_from([np.inf, -np.inf, np.nan]))),
+    huge=st.booleans(),
+)
+def test_all_finite_equals_numpy_isfinite_all(dtype, n, bad, huge):
+    """The fast finiteness probe of the training loop agrees with ``np.isfinite(p).all()``,
+    also when the finite entries are so large that their plain sum would overflow."""
+    rng = np.random.default_rng(n)
+    p = rng.standard_normal(n).astype(dtype)
+    if huge:
+        p *= np.finfo(dtype).max / 4
+    for index, value in bad:
+        if index < n:
+            p[index] = value
+    assert _all_finite(p) == bool(np.all(np.isfinite(p)))
+    assert _all_finite(p.reshape(-1, 1)[::2]) == bool(np.all(np.isfinite(p[::2])))
+
+
+def test_fit_on_a_tuple_equals_fit_on_the_same_batches_given_as_a_list():
+    """The tuple path (own DataLoader, batches trusted) and the user-iterable path (every batch
+    checked) train to the same parameters and history."""
+    x, y = _small_problem(96)
+    batches = list(DataLoader(x, y, 32, random_state=3))
+    runs = []
+    for data in ((x, y), batches):
+        model = lenet300_100(random_state=0)
+        opt = SGD(model.params, lr=0.05, momentum=0.9)
+        hist = fit(model, cross_entropy, opt, data, epochs=1, batch_size=32, random_state=3)
+        runs.append((model.params, hist))
+    (p0, h0), (p1, h1) = runs
+    for key in p0:
+        np.testing.assert_array_equal(p0[key], p1[key])
+    assert h0["loss"] == h1["loss"] and h0["accuracy"] == h1["accuracy"]
