@@ -208,9 +208,13 @@ def _case(name: str):
     x = rng.standard_normal((BATCH, 784)).astype(np.float32)
     ins, outs = (4, 7, 4, 7), (5, 5, 5, 5)
     if name == "ht_784x625_rank8":
-        return HTLinear(ins, outs, ranks=8, random_state=0), Linear(784, 625, random_state=0), x
+        return (
+            HTLinear(784, 625, 8, in_modes=ins, out_modes=outs, random_state=0),
+            Linear(784, 625, random_state=0),
+            x,
+        )
     if name == "stt_784x625_rank16_t2":
-        layer = STTLinear(ins, outs, ranks=16, t=2, random_state=0)
+        layer = STTLinear(784, 625, 16, t=2, in_modes=ins, out_modes=outs, random_state=0)
         return layer, Linear(784, 625, random_state=0), x
     if name == "kp_784x625_rank4":
         layer = KPLinear(784, 625, a_shape=(28, 25), rank=4, random_state=0)

@@ -102,15 +102,15 @@ def _ours_layer(case: str, batch: int, mode: str):
 
     c = CONV
     if case == "tt_linear":
-        layer = TTLinear(784, 625, 8, TT_IN, TT_OUT, mode=mode, random_state=0)
+        layer = TTLinear(784, 625, 8, in_modes=TT_IN, out_modes=TT_OUT, mode=mode, random_state=0)
     elif case == "tr_linear":
-        layer = TRLinear(784, 625, 6, TT_IN, TT_OUT, mode=mode, random_state=0)
+        layer = TRLinear(784, 625, 6, in_modes=TT_IN, out_modes=TT_OUT, mode=mode, random_state=0)
     elif case == "tt_conv":
-        layer = TTConv2d(c["c"], c["s"], c["k"], c["rank"], c["in_modes"], c["out_modes"],
-                         mode=mode, random_state=0)  # fmt: skip
+        layer = TTConv2d(c["c"], c["s"], c["k"], c["rank"], in_modes=c["in_modes"],
+                         out_modes=c["out_modes"], mode=mode, random_state=0)  # fmt: skip
     elif case == "tr_conv":
-        layer = TRConv2d(c["c"], c["s"], c["k"], c["rank"], c["in_modes"], c["out_modes"],
-                         mode=mode, random_state=0)  # fmt: skip
+        layer = TRConv2d(c["c"], c["s"], c["k"], c["rank"], in_modes=c["in_modes"],
+                         out_modes=c["out_modes"], mode=mode, random_state=0)  # fmt: skip
     elif case in ("linear",):
         layer = Linear(784, 625, random_state=0)
     else:
@@ -257,7 +257,9 @@ def _tt_net(seed: int = 0):
     from tensornet.nn.factorized.tt import TTLinear
 
     return Sequential(
-        Flatten(), TTLinear(784, 625, 8, TT_IN, TT_OUT, random_state=seed), ReLU(),
+        Flatten(),
+        TTLinear(784, 625, 8, in_modes=TT_IN, out_modes=TT_OUT, random_state=seed),
+        ReLU(),
         Linear(625, 10, random_state=seed + 1),
     )  # fmt: skip
 
