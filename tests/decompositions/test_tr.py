@@ -147,3 +147,18 @@ _X_INF[0, 0, 0] = np.inf
 def test_bad_input_raises_documented_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.3])
+def test_tr_svd_truncates_by_the_eps_it_is_given(eps):
+    rng = np.random.default_rng(4)
+    cores = [rng.standard_normal(s) for s in [(2, 6, 2), (2, 7, 2), (2, 5, 2), (2, 6, 2)]]
+    from tensornet.formats import TRTensor
+
+    x = TRTensor(cores).full() + 1e-3 * rng.standard_normal((6, 7, 5, 6))
+    full = tr_svd(x)
+    cut = tr_svd(x, eps=eps)
+    err = np.linalg.norm(cut.full() - x) / np.linalg.norm(x)
+    assert err <= eps
+    assert sum(cut.ranks) < sum(full.ranks)
+    assert cut.info["rel_error"] == pytest.approx(err, rel=1e-6, abs=1e-12)

@@ -174,3 +174,11 @@ def test_hosvd_of_exactly_rank_one_tensor_keeps_rank_one_at_tiny_eps(shape):
     t = hosvd(x, eps=1e-10)
     assert t.ranks == (1, 1, 1)
     assert np.linalg.norm(t.full() - x) <= 1e-12 * np.linalg.norm(x)
+
+
+@pytest.mark.parametrize("n_iter_max", [1, 3, 7])
+def test_hooi_runs_exactly_n_iter_max_sweeps_when_it_does_not_converge(n_iter_max):
+    x = np.random.default_rng(2).standard_normal((6, 7, 8))
+    t = tucker_hooi(x, ranks=(2, 3, 2), n_iter_max=n_iter_max, tol=0.0)
+    assert t.info["n_iter"] == n_iter_max
+    assert len(t.info["history"]) == n_iter_max

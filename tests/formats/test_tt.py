@@ -164,3 +164,42 @@ _T = TTTensor(_GOOD)
 def test_bad_input_raises_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def _noisy_tt(seed: int, shape=(4, 5, 3, 6), rank=3, noise=1e-2) -> TTTensor:
+    rng = np.random.default_rng(seed)
+    d = len(shape)
+    cores = [
+        rng.standard_normal((1 if k == 0 else rank, n, 1 if k == d - 1 else rank))
+        for k, n in enumerate(shape)
+    ]
+    dense = TTTensor(cores).full() + noise * rng.standard_normal(shape)
+    return TTTensor([c for c in _exact_tt(dense)])
+
+
+def _exact_tt(dense: np.ndarray) -> list[np.ndarray]:
+    from tensornet.decompositions import tt_svd
+
+    return tt_svd(dense).cores
+
+
+def test_round_without_arguments_keeps_the_tensor_and_only_drops_redundant_ranks():
+    t = _noisy_tt(0, noise=0.0)
+    doubled = t + t  # ranks doubled, the tensor 2 t
+    rounded = doubled.round()
+    assert rounded.ranks == t.round().ranks
+    assert max(rounded.ranks) > 1
+    np.testing.assert_allclose(rounded.full(), 2 * t.full(), atol=1e-10 * t.norm())
+    again = doubled.round(eps=0)
+    assert again.ranks == rounded.ranks
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("eps", [0.02, 0.1, 0.4])
+def test_round_eps_chooses_the_ranks_of_tt_svd_of_the_full_tensor(seed, eps):
+    # TT rounding is TT-SVD of the represented tensor (Oseledets 2011): the same per-step budget
+    # eps ||X|| / sqrt(d - 1) gives the same ranks (d = 4 here, so a whole-budget step differs)
+    from tensornet.decompositions import tt_svd
+
+    t = _noisy_tt(seed)
+    assert t.round(eps=eps).ranks == tt_svd(t.full(), eps=eps).ranks

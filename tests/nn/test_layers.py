@@ -148,3 +148,17 @@ def test_linear_rejects_bad_sizes_and_init():
         Linear(0, 3)
     with pytest.raises(ValueError, match="init"):
         Linear(2, 3, init="orthogonal")
+
+
+def test_batchnorm_running_stats_decay_from_a_nonzero_start():
+    # from a zero start any scaling of the old average is invisible; start elsewhere
+    bn = BatchNorm2d(2, momentum=0.25, dtype=np.float64)
+    bn._buffers["running_mean"][:] = [4.0, -8.0]
+    bn._buffers["running_var"][:] = [2.0, 6.0]
+    x = random_weights((8, 2, 3, 3), 5) * 3 - 1
+    bn(x)
+    m = x.shape[0] * 9
+    expected_mean = 0.75 * np.array([4.0, -8.0]) + 0.25 * x.mean(axis=(0, 2, 3))
+    expected_var = 0.75 * np.array([2.0, 6.0]) + 0.25 * x.var(axis=(0, 2, 3)) * m / (m - 1)
+    np.testing.assert_allclose(bn.buffers["running_mean"], expected_mean)
+    np.testing.assert_allclose(bn.buffers["running_var"], expected_var)

@@ -192,3 +192,13 @@ def test_optimizer_state_with_nan_or_inf_is_refused():
     arrays["velocity/w"][1] = np.inf
     with pytest.raises(ValueError, match="optimizer state 'velocity/w' holds NaN or Inf"):
         SGD(_setup()[0], lr=0.1, momentum=0.9).load_state_dict(arrays, meta)
+
+
+def test_cosine_lr_after_its_warmup_follows_the_cosine_of_the_remaining_epochs():
+    cos = CosineLR(10, min_factor=0.1, warmup=2)
+    assert cos(2) == pytest.approx(1.0)
+    # halfway through the 8 epochs after the warm-up: 0.1 + 0.9 * (1 + cos(pi / 2)) / 2
+    assert cos(6) == pytest.approx(0.55)
+    assert cos(4) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi / 4)))
+    assert cos(10) == pytest.approx(0.1)
+    assert cos(12) == pytest.approx(0.1)
