@@ -253,3 +253,18 @@ def test_quantized_cp_als_same_seed_same_result():
     b = cp_als(x, 2, quantize=3, init="random", random_state=5)
     for fa, fb in zip(a.factors, b.factors, strict=True):
         np.testing.assert_array_equal(fa, fb)
+
+
+def test_cp_als_first_run_starts_from_a_given_cp_tensor():
+    # started at the exact decomposition, one sweep stays exact; a first run that ignored the
+    # given start would begin at an SVD or random start and be far off after one sweep
+    from tensornet.formats import CPTensor
+
+    rng = np.random.default_rng(6)
+    factors = [rng.standard_normal((n, 3)) for n in (5, 6, 7)]
+    exact = CPTensor(np.ones(3), factors)
+    x = exact.full()
+    warm = cp_als(x, 3, init=exact, n_iter_max=1, tol=0.0, random_state=0)
+    cold = cp_als(x, 3, init="random", n_iter_max=1, tol=0.0, random_state=0)
+    assert warm.info["rel_error"] < 1e-10
+    assert cold.info["rel_error"] > 1e-4
