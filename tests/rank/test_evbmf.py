@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.algebra import multi_mode_dot
@@ -10,6 +10,11 @@ from tensornet.rank import energy_rank, evbmf, select_ranks
 from tests.strategies import seeds
 
 dims = st.integers(20, 60)
+
+#: The thorough profile's 400 examples of these SVD-heavy properties cost most of its CI time;
+#: they stay at the profile's count when it is lower (the default profile's 25).
+CAP = settings(max_examples=min(settings().max_examples, 100))
+CAP_TUCKER = settings(max_examples=min(settings().max_examples, 60))
 
 
 def _signal_plus_noise(n_rows, n_cols, rank, seed, strength=None):
@@ -22,6 +27,7 @@ def _signal_plus_noise(n_rows, n_cols, rank, seed, strength=None):
     return (u * s) @ v.T + rng.standard_normal((n_rows, n_cols))
 
 
+@CAP
 @given(dims, dims, seeds())
 def test_evbmf_pure_noise_gives_rank_zero(n_rows, n_cols, seed):
     noise = np.random.default_rng(seed).standard_normal((n_rows, n_cols))
@@ -31,6 +37,7 @@ def test_evbmf_pure_noise_gives_rank_zero(n_rows, n_cols, seed):
     assert result.denoised.shape == (n_rows, n_cols) and not np.any(result.denoised)
 
 
+@CAP
 @given(dims, dims, st.integers(1, 5), seeds())
 def test_evbmf_strong_signal_plus_noise_gives_true_rank(n_rows, n_cols, rank, seed):
     result = evbmf(_signal_plus_noise(n_rows, n_cols, rank, seed))
@@ -38,6 +45,7 @@ def test_evbmf_strong_signal_plus_noise_gives_true_rank(n_rows, n_cols, rank, se
     assert 0.5 < result.sigma2 < 2.0  # the noise variance is 1
 
 
+@CAP
 @given(dims, dims, st.integers(0, 4), seeds(), st.floats(1e-3, 1e3))
 def test_evbmf_rank_invariant_to_scaling_and_sigma2_scales(n_rows, n_cols, rank, seed, c):
     v = (
@@ -51,6 +59,7 @@ def test_evbmf_rank_invariant_to_scaling_and_sigma2_scales(n_rows, n_cols, rank,
     np.testing.assert_allclose(scaled.s, c * base.s, rtol=1e-4)
 
 
+@CAP
 @given(dims, dims, st.integers(0, 4), seeds())
 def test_evbmf_invariant_to_transposition(n_rows, n_cols, rank, seed):
     v = (
@@ -64,6 +73,7 @@ def test_evbmf_invariant_to_transposition(n_rows, n_cols, rank, seed):
     np.testing.assert_allclose(a.denoised, b.denoised.T, atol=1e-6 * np.abs(v).max())
 
 
+@CAP
 @given(dims, dims, st.integers(1, 4), seeds())
 def test_evbmf_shrinks_kept_values_above_threshold(n_rows, n_cols, rank, seed):
     v = _signal_plus_noise(n_rows, n_cols, rank, seed)
@@ -117,6 +127,7 @@ def test_energy_rank_is_smallest_rank_holding_the_energy(values, energy):
     assert r == 1 or np.sum(s[: r - 1] ** 2) < energy * total
 
 
+@CAP_TUCKER
 @given(st.integers(1, 3), seeds())
 def test_select_ranks_finds_multilinear_rank_of_noisy_tucker_tensor(rank, seed):
     rng = np.random.default_rng(seed)
