@@ -33,6 +33,7 @@ from ..nn.conv import AvgPool2d, Conv2d, MaxPool2d
 from ..nn.factorized.base import FactorizedLayer
 from ..nn.layers import BatchNorm1d, BatchNorm2d, Dropout, Flatten, Linear, ReLU, Sigmoid, Tanh
 from ..nn.module import Module, Sequential
+from ._hooks import OptimizerHooks
 
 __all__ = [
     "PruneMasks",
@@ -49,7 +50,7 @@ _PASS_THROUGH = (ReLU, Tanh, Sigmoid, Dropout, MaxPool2d, AvgPool2d)
 
 # ------------------------------------------------------------------------------ masks
 @dataclass
-class PruneMasks:
+class PruneMasks(OptimizerHooks):
     """Which entries of which parameters are kept, and the hooks that keep the rest at zero.
 
     Attributes
@@ -130,16 +131,6 @@ class PruneMasks:
         for name, mask in self.masks.items():
             if name in params:
                 params[name][~mask] = 0
-
-    def attach(self, optimizer: Any) -> None:
-        """Register :meth:`grad_transform` and :meth:`prox` with ``optimizer``.
-
-        Parameters
-        ----------
-        optimizer : tensornet.nn.Optimizer
-        """
-        optimizer.add_grad_transform(self.grad_transform)
-        optimizer.add_prox(self.prox)
 
     def nbytes(self) -> dict[str, int]:
         """Bytes of the masks stored as bitmaps (one bit per entry), per name and ``"total"``.

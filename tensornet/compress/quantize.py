@@ -43,6 +43,7 @@ from .._validation import (
     check_real,
     check_real_dtype,
 )
+from ._hooks import OptimizerHooks
 
 __all__ = [
     "QuantizedTensor",
@@ -675,7 +676,7 @@ def fake_quantize(x: Any, bits: int = 8, symmetric: bool = False, axis: int | No
 defvjp(fake_quantize, lambda ans, x, *args, **kwargs: lambda g: g)
 
 
-class QuantizationAwareTraining:
+class QuantizationAwareTraining(OptimizerHooks):
     """Straight-through fine-tuning of a model's weights through an optimizer's proximal hook.
 
     The model's live parameters always hold quantized values ``Q(w)``, so its forward pass and
@@ -745,15 +746,6 @@ class QuantizationAwareTraining:
         for n in self.names:
             self.shadow[n] += params[n] - self._written[n]
             self._write(params, n)
-
-    def attach(self, optimizer: Any) -> None:
-        """Register :meth:`prox` with ``optimizer.add_prox``.
-
-        Parameters
-        ----------
-        optimizer : tensornet.nn.Optimizer
-        """
-        optimizer.add_prox(self.prox)
 
     def quantized(self) -> dict[str, QuantizedTensor]:
         """The current shadow weights quantized (their values equal the live parameters).

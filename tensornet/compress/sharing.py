@@ -34,6 +34,7 @@ import scipy.linalg
 from .._validation import check_array, check_eps, check_int, check_option
 from ..nn.layers import Linear
 from ..nn.module import Module, Sequential
+from ._hooks import OptimizerHooks
 from .prune import PruneMasks, _chosen_names, _params_of
 from .quantize import KMEANS_INITS, QuantizedTensor, kmeans_quantize
 
@@ -51,8 +52,12 @@ SIDES = ("left", "right")
 
 # ------------------------------------------------------------------------------ codebooks
 @dataclass
-class SharedWeights:
+class SharedWeights(OptimizerHooks):
     """Codes and codebooks of the shared parameters, and the fine-tuning hooks.
+
+    The gradient of a centroid is the *sum* of its members' gradients (Han et al. 2016), so
+    a cluster of ``m`` weights moves about ``m`` times as far as one weight would at the same
+    learning rate: fine-tune with a rate about ``1/m`` of the training rate for large clusters.
 
     Attributes
     ----------
@@ -160,16 +165,6 @@ class SharedWeights:
                 book[0] = 0.0
             q.codebook = book.astype(q.codebook.dtype)
             np.copyto(params[name], q.dequantize(), casting="same_kind")
-
-    def attach(self, optimizer: Any) -> None:
-        """Register :meth:`grad_transform` and :meth:`prox` with ``optimizer``.
-
-        Parameters
-        ----------
-        optimizer : tensornet.nn.Optimizer
-        """
-        optimizer.add_grad_transform(self.grad_transform)
-        optimizer.add_prox(self.prox)
 
     def nbytes(self) -> dict[str, int]:
         """Payload bytes per parameter (packed codes + codebook) and ``"total"``.
