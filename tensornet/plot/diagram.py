@@ -401,9 +401,15 @@ def _label_at(path: list[XY], at: float = 0.5, side: int = 0, offset: float = 0.
 def _render(diagram: _Diagram, ax: Axes) -> None:
     points: list[XY] = []
     for i, node in enumerate(diagram.nodes):
+        role = "fuse" if node.kind == "fuse" else "node"
         ax.add_patch(
             Circle(
-                node.xy, _radius(node), zorder=3, linewidth=1.2, gid=f"node-{i}", **STYLE[node.kind]
+                node.xy,
+                _radius(node),
+                zorder=3,
+                linewidth=1.2,
+                gid=f"{role}-{i}",
+                **STYLE[node.kind],
             )
         )
         if node.name:
@@ -524,9 +530,10 @@ def draw(fmt: StructuredTensor, *, ax: Axes | None = None) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        The figure holding the diagram. Its artists carry a ``gid``: ``node-i`` (circles),
-        ``node-label-i``, ``bond-k``, ``bond-label-k``, ``leg-k``, ``leg-label-k`` and
-        ``text-k`` ("+" and "⋯" of a sum).
+        The figure holding the diagram. Its artists carry a ``gid``: ``node-i`` (the circles
+        of the cores), ``node-label-i``, ``fuse-i`` (the dots of a Kronecker diagram),
+        ``bond-k``, ``bond-label-k``, ``leg-k``, ``leg-label-k`` and ``text-k`` ("+" and "⋯"
+        of a sum).
 
     Raises
     ------

@@ -111,7 +111,8 @@ def test_ht_draws_the_dimension_tree():
 def test_kron_fuses_the_factor_modes():
     fig = draw(KronTensor(r(2, 2, 3, 2), r(2, 4, 2, 3)))
     # A, B and one fuse point per mode; the bond R, then (J_n, K_n) per mode
-    _expect(fig, 5, 7, 3, [2, 2, 4, 3, 2, 2, 3], [8, 6, 6])
+    _expect(fig, 2, 7, 3, [2, 2, 4, 3, 2, 2, 3], [8, 6, 6])
+    assert roles(fig)["fuse"] == 3
 
 
 def test_st_tucker_bonds_are_dashed_full_sizes():
