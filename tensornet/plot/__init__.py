@@ -1,7 +1,8 @@
 """Figures of tensornet objects with matplotlib (the ``plot`` extra).
 
-* :func:`draw`: a format object as a tensor-network diagram (survey Fig. 2-5): cores as nodes,
-  open legs labelled with the mode sizes, bonds labelled with the ranks;
+* :func:`draw`: a format object as a tensor-network diagram (the graphical notation of the
+  survey, Fig. 2): cores as nodes, open legs labelled with the mode sizes, bonds labelled with
+  the ranks;
 * :func:`plot_spectrum`: the singular values of an unfolding, with the kept rank marked;
 * :func:`plot_history`: training curves of the :class:`~tensornet.nn.History` of
   :func:`tensornet.nn.fit`;

@@ -305,7 +305,7 @@ def plot_tradeoff(
     accuracy: Key = "accuracy",
     ax: Axes | None = None,
 ) -> Figure:
-    """Accuracy against compression ratio, one curve per method (survey Sec. V, Tables V-VI).
+    """Accuracy against compression ratio, one curve per method (the survey's trade-off curves).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Tensor-network diagrams of the format objects (survey Fig. 2-5).
+"""Tensor-network diagrams of the format objects (graphical notation of the survey, Fig. 2).
 
 A diagram is drawn in two steps: a builder per format turns the object into a small graph
 (:class:`_Diagram`: nodes with positions, bonds between nodes, open legs), and one renderer
@@ -490,7 +490,7 @@ def _builder(fmt: Any) -> Any:
 
 
 def draw(fmt: StructuredTensor, *, ax: Axes | None = None) -> Figure:
-    """Draw a format object as a tensor-network diagram (survey Fig. 2-5).
+    """Draw a format object as a tensor-network diagram (graphical notation of survey Fig. 2).
 
     Cores and factors are nodes (circles holding their names), every mode of the represented
     tensor is an open leg labelled with its size, and every contracted index is a bond between
@@ -498,7 +498,7 @@ def draw(fmt: StructuredTensor, *, ax: Axes | None = None) -> Figure:
     not drawn. Per format:
 
     * **CP**: a small dark node for the superdiagonal weights joined to the factors ``A_k`` by
-      bonds of size ``R`` (Fig. 2a);
+      bonds of size ``R``;
     * **Tucker**: the core ``G`` joined to the factors ``U_k`` by bonds ``R_k``; a mode without
       a factor (``None``) is a leg of the core;
     * **BTD**: the Tucker terms side by side joined by "+" (more than four terms: the first
