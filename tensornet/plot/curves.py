@@ -318,7 +318,9 @@ def plot_tradeoff(
           dense accuracy drawn as a horizontal line) or
           ``benchmarks/results/sparsity_measures.json`` (``aggregate``: one panel per network,
           one curve per ``measure``, ``compression_mean`` against ``test_mean``);
-        * a list of rows (mappings), read with the keys ``method``, ``ratio`` and ``accuracy``;
+        * a list of rows (mappings), read with the keys ``method``, ``ratio`` and ``accuracy``,
+          e.g. the ``rows`` of ``deep_compression.json`` with ``method="pipeline"`` and
+          ``accuracy=lambda row: 1 - row["final_error"]``;
         * a dict ``{method: [(ratio, accuracy), ...]}``.
     method, ratio, accuracy : str or callable
         The row keys (or functions of a row) for a list of rows.
