@@ -13,6 +13,7 @@ a difference is, and their mean whether one side is systematically better.
 Usage::
 
     python benchmarks/bench_mnist_seeds.py --seeds 0 1 2 3 4 --epochs 4 [--archs lenet300_100]
+    python benchmarks/bench_mnist_seeds.py --quick    # seeds 0 and 1, one epoch
 
 Writes ``results/mnist_seeds.json``.
 """
@@ -60,7 +61,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--archs", nargs="+", default=["lenet300_100"])
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--quick", action="store_true", help="seeds 0 and 1, one epoch")
     args = ap.parse_args()
+    if args.quick:
+        args.seeds, args.epochs = [0, 1], 1
     record: dict[str, Any] = {
         "benchmark": "mnist_seeds",
         "command": "python benchmarks/bench_mnist_seeds.py " + " ".join(sys.argv[1:]),
