@@ -125,6 +125,11 @@ def check_array(
     return arr
 
 
+#: dtype kinds accepted by :func:`check_real_dtype` without further tests: booleans, signed and
+#: unsigned integers, real floating point (a subset of what its full test accepts)
+_REAL_KINDS = frozenset("biuf")
+
+
 def check_real_dtype(x: Any, name: str = "x") -> np.ndarray:
     """Return ``x`` as an array after the type checks of :func:`check_array` only.
 
@@ -148,6 +153,8 @@ def check_real_dtype(x: Any, name: str = "x") -> np.ndarray:
     TypeError
         If ``x`` is not numeric or is complex.
     """
+    if type(x) is np.ndarray and x.dtype.kind in _REAL_KINDS:  # the hot path of the layers
+        return x
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be a real numeric array, got {_describe(x)}")
     arr = np.asarray(x)

@@ -28,7 +28,9 @@ compete with OpenBLAS's), so all kernels are serial. Epoch timings: ``benchmarks
 Max pooling routes the gradient to the first maximal entry of each window (as PyTorch does);
 average pooling divides the window sum by ``KH*KW`` (zero padding counted, PyTorch's default).
 Both keep the input dtype; Numba is used where it was measured faster than NumPy's strided
-slicing, whose inner loops are only a few elements long for these shapes.
+slicing, whose inner loops are only a few elements long for these shapes. Max pooling over
+2x2 windows with stride 2 (LeNet-5's) has its own kernels with compile-time window sizes, whose
+loops LLVM vectorizes (``benchmarks/bench_conv_kernels.py``).
 """
 
 from __future__ import annotations
@@ -522,6 +524,40 @@ def _max_pool_grad_tiled_kernel(x, g, kh, kw, dx):  # pragma: no cover (compiled
                 dx[p, br, bq] = g[p, y, z]
 
 
+@numba.njit(cache=True, nogil=True)
+def _max_pool_2x2_kernel(x, out):  # pragma: no cover (compiled)
+    # 2x2 windows, stride 2: one pass per pair of rows, a loop over the output row that
+    # LLVM vectorizes (the generic kernel's run-time window sizes keep it scalar)
+    for p in range(out.shape[0]):
+        for y in range(out.shape[1]):
+            r0, r1, o = x[p, 2 * y], x[p, 2 * y + 1], out[p, y]
+            for z in range(out.shape[2]):
+                o[z] = max(max(r0[2 * z], r0[2 * z + 1]), max(r1[2 * z], r1[2 * z + 1]))
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_2x2_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
+    # 2x2 windows tiling x: every entry of dx written once, the gradient to the first maximal
+    # entry of the window in row-major order (the generic kernel's rule), branch-free selects
+    zero = dx.dtype.type(0)
+    for p in range(g.shape[0]):
+        for y in range(g.shape[1]):
+            r0, r1, gr = x[p, 2 * y], x[p, 2 * y + 1], g[p, y]
+            d0, d1 = dx[p, 2 * y], dx[p, 2 * y + 1]
+            for z in range(g.shape[2]):
+                a, b, c, d = r0[2 * z], r0[2 * z + 1], r1[2 * z], r1[2 * z + 1]
+                m = max(max(a, b), max(c, d))
+                gv = gr[z]
+                ea = a == m
+                eb = (b == m) and not ea
+                ec = (c == m) and not (ea or eb)
+                ed = not (ea or eb or ec)
+                d0[2 * z] = gv if ea else zero
+                d0[2 * z + 1] = gv if eb else zero
+                d1[2 * z] = gv if ec else zero
+                d1[2 * z + 1] = gv if ed else zero
+
+
 @primitive
 def max_pool2d(
     x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
@@ -544,7 +580,10 @@ def max_pool2d(
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
     planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
     out = np.empty((planes.shape[0], oh, ow), dtype=x.dtype)
-    _max_pool_kernel(planes, kh, kw, sh, sw, out)
+    if (kh, kw, sh, sw) == (2, 2, 2, 2):
+        _max_pool_2x2_kernel(planes, out)
+    else:
+        _max_pool_kernel(planes, kh, kw, sh, sw, out)
     return _unplanes(out, x.shape, swapped)
 
 
@@ -555,7 +594,11 @@ def _max_pool_vjp(ans, x, kernel, stride, padding):
         planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
         gp = g.transpose(1, 0, 2, 3) if swapped else g
         gp = np.ascontiguousarray(gp, dtype=x.dtype).reshape(planes.shape[0], oh, ow)
-        if (kh, kw) == (sh, sw) and planes.shape[1:] == (oh * kh, ow * kw):
+        tiled = (kh, kw) == (sh, sw) and planes.shape[1:] == (oh * kh, ow * kw)
+        if tiled and (kh, kw) == (2, 2):
+            dx = np.empty_like(planes)
+            _max_pool_2x2_grad_kernel(planes, gp, dx)
+        elif tiled:
             dx = np.empty_like(planes)
             _max_pool_grad_tiled_kernel(planes, gp, kh, kw, dx)
         else:

@@ -161,3 +161,25 @@ def test_conv_pool_chain_gradient_matches_finite_differences():
     probe = random_weights(net(x).shape, 7)
     params = {k: v + 0.1 * random_weights(v.shape, 8) for k, v in net.params.items()}
     assert_grad_matches_fd(lambda p, x: (net.apply(p, x) * probe).sum(), params, x)
+
+
+@given(st.integers(0, 2**31), st.sampled_from([(4, 6), (6, 4), (5, 7)]), st.booleans())
+def test_max_pool_2x2_kernels_equal_generic_kernels_with_ties(seed, hw, channel_major):
+    # the 2x2 fast path against the generic window loop (the reference), on small integers so
+    # that windows hold ties: the gradient must go to the same (first, row-major) entry
+    from tensornet.nn import conv as cv
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, size=(2, 3) + hw).astype(np.float32)
+    if channel_major:  # the (O, B, H, W) buffer seen as NCHW that conv_gemm returns
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    y, oh, ow = max_pool2d(x, (2, 2), (2, 2), (0, 0)), hw[0] // 2, hw[1] // 2
+    planes = np.ascontiguousarray(x).reshape(6, *hw)
+    ref = np.empty((6, oh, ow), np.float32)
+    cv._max_pool_kernel(planes, 2, 2, 2, 2, ref)
+    np.testing.assert_array_equal(y, ref.reshape(2, 3, oh, ow))
+    g = rng.standard_normal((2, 3, oh, ow)).astype(np.float32)
+    dx = cv._max_pool_vjp(y, x, (2, 2), (2, 2), (0, 0))(g)
+    dref = np.zeros_like(planes)
+    cv._max_pool_grad_kernel(planes, g.reshape(6, oh, ow), 2, 2, 2, 2, dref)
+    np.testing.assert_array_equal(dx, dref.reshape(x.shape))

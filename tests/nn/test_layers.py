@@ -162,3 +162,30 @@ def test_batchnorm_running_stats_decay_from_a_nonzero_start():
     expected_var = 0.75 * np.array([2.0, 6.0]) + 0.25 * x.var(axis=(0, 2, 3)) * m / (m - 1)
     np.testing.assert_allclose(bn.buffers["running_mean"], expected_mean)
     np.testing.assert_allclose(bn.buffers["running_var"], expected_var)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["c", "channel_major", "g_transposed", "g_other_dtype"])
+def test_relu_vjp_equals_mask_definition_in_every_layout(dtype, layout):
+    # g * [relu(x) > 0] (the definition, zeros included) whatever the memory order of g and
+    # of the output: the Numba pass, the channel-major pass and the np.where fallback agree
+    from tensornet.nn import value_and_grad
+    from tensornet.nn.layers import _relu_vjp, relu
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 2, 5)).astype(dtype)
+    x[0, 0, 0, :2] = 0.0  # the kink: no gradient, as np.where(ans > 0, ...)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    if layout == "channel_major":
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+        g = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    elif layout == "g_transposed":
+        g = np.asfortranarray(g)
+    elif layout == "g_other_dtype":
+        g = g.astype(np.float64 if dtype == np.float32 else np.float32)
+    expected = np.where(x > 0, g, 0).astype(dtype)
+    direct = _relu_vjp(relu(x), x)(g)
+    np.testing.assert_array_equal(direct, expected)
+    assert direct.dtype == dtype and direct.shape == x.shape
+    _, grads = value_and_grad(lambda p: (relu(p["x"]) * g).sum())({"x": x})
+    np.testing.assert_allclose(grads["x"], expected, rtol=1e-6)
