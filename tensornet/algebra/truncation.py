@@ -90,7 +90,7 @@ def _smallest_rank(sq: np.ndarray, delta_sq: float) -> int:
 
 
 def rank_for_error(s: np.ndarray, delta: float, min_rank: int = 1) -> int:
-    """Smallest rank ``r >= min_rank`` with truncation error ``sqrt(sum_{i>r} s_i^2) <= delta``.
+    r"""Smallest rank ``r >= min_rank`` with truncation error ``sqrt(sum_{i>r} s_i^2) <= delta``.
 
     By Eckart-Young (survey Sec. II-A.1) this is the smallest rank of any matrix within Frobenius
     distance ``delta`` of a matrix with singular values ``s``. It is the "delta-truncation" of
@@ -112,15 +112,16 @@ def rank_for_error(s: np.ndarray, delta: float, min_rank: int = 1) -> int:
 
     Notes
     -----
-    Contract at a tie: the squared tails ``sum_{i>=r} s_i^2`` are computed in floating point
+    Contract at a tie: the squared tails $\sum_{i \ge r} s_i^2$ are computed in floating point
     (summed from the smallest term, after scaling ``s`` and ``delta`` by the same power of two so
-    that no square overflows) and compared with ``delta^2``. A tail equal to ``delta`` up to that
-    rounding (a relative few ulps) may count as within ``delta`` or not: the returned ``r``
-    satisfies ``tail(r) <= delta (1 + 1e-12)`` and, if ``r > min_rank``,
-    ``tail(r - 1) > delta (1 - 1e-12)``, where ``tail(r) = sqrt(sum_{i>=r} s_i^2)`` exactly. For
-    example ``s = [4.0, 5.96e-08]`` and ``delta = 4.0`` give ``r = 1``, although
-    ``sqrt(4.0^2 + 5.96e-08^2)`` rounds to ``4.0``. Terms below about ``1e-150 max(s)`` vanish
-    when squared and are not seen.
+    that no square overflows) and compared with $\delta^2$ ($\delta$ = ``delta``). A tail equal to
+    $\delta$ up to that rounding (a relative few ulps) may count as within $\delta$ or not: the
+    returned $r$ satisfies $\operatorname{tail}(r) \le \delta (1 + 10^{-12})$ and, if
+    $r > r_{\min}$ (``min_rank``), $\operatorname{tail}(r - 1) > \delta (1 - 10^{-12})$, where
+    $\operatorname{tail}(r) = \sqrt{\sum_{i \ge r} s_i^2}$ exactly. For example
+    ``s = [4.0, 5.96e-08]`` and ``delta = 4.0`` give ``r = 1``, although
+    $\sqrt{4.0^2 + (5.96 \cdot 10^{-8})^2}$ rounds to $4.0$. Terms below about
+    $10^{-150} \max_i s_i$ vanish when squared and are not seen.
 
     Examples
     --------

@@ -341,7 +341,7 @@ def btd_als(
     n_restarts: int = 1,
     random_state: Any = None,
 ) -> BTDTensor:
-    """Block term decomposition by ALS (survey Sec. II-A.4, eq. 5; De Lathauwer & Nion 2008).
+    r"""Block term decomposition by ALS (survey Sec. II-A.4, eq. 5; De Lathauwer & Nion 2008).
 
     Parameters
     ----------
@@ -378,7 +378,7 @@ def btd_als(
     Notes
     -----
     The decomposition is essentially unique at best: terms can be permuted and each
-    ``A_r^(n)`` is defined up to an invertible ``S`` (``A_r^(n) S``, ``G_r ×_n S^{-1}``), so
+    $A_r^{(n)}$ is defined up to an invertible $S$ ($A_r^{(n)} S$, $G_r \times_n S^{-1}$), so
     compare terms (or reconstructions), not factors. With all term ranks 1 the model is CP;
     with one term it is Tucker (HOOI's problem).
 

@@ -55,7 +55,7 @@ def _choose_rank(s: np.ndarray, total_sq: float, rank: int | None, eps: float | 
 def truncated_svd(
     m: np.ndarray, rank: int | None = None, *, eps: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best low-rank approximation ``M ≈ U diag(s) Vt`` by a truncated SVD (survey Sec. II-A.1).
+    r"""Best low-rank approximation ``M ≈ U diag(s) Vt`` by a truncated SVD (survey Sec. II-A.1).
 
     Parameters
     ----------
@@ -80,7 +80,7 @@ def truncated_svd(
     Notes
     -----
     With neither ``rank`` nor ``eps`` the full thin SVD is returned. The error of the result is
-    exactly ``sqrt(sum_{i>r} s_i^2)`` (Eckart-Young-Mirsky). A zero matrix gives rank 1.
+    exactly $\sqrt{\sum_{i>r} s_i^2}$ (Eckart-Young-Mirsky). A zero matrix gives rank 1.
 
     Examples
     --------
@@ -117,7 +117,7 @@ def randomized_svd(
     n_iter: int = 2,
     random_state: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Randomized truncated SVD (Halko, Martinsson & Tropp, SIAM Review 53(2), 2011).
+    r"""Randomized truncated SVD (Halko, Martinsson & Tropp, SIAM Review 53(2), 2011).
 
     Steps: draw a Gaussian test matrix ``Omega`` with ``rank + n_oversamples`` columns, form
     ``Q = orth(M Omega)``, refine it with ``n_iter`` power iterations
@@ -146,10 +146,11 @@ def randomized_svd(
 
     Notes
     -----
-    ``U`` and ``Vt`` are orthonormal and ``U diag(s) Vt = U U^T M`` is the orthogonal projection of
-    ``M`` onto ``range(U)``. In expectation the error is within a small factor of the optimal one,
-    tending to it as ``n_iter`` grows (HMT Thm. 10.6 and Cor. 10.10). When
-    ``rank + n_oversamples >= min(I, J)`` the exact SVD is used.
+    $U$ and $V^\top$ (``Vt``) are orthonormal and $U \operatorname{diag}(s) V^\top = U U^\top M$ is
+    the orthogonal projection of $M$ onto $\operatorname{range}(U)$. In expectation the error is
+    within a small factor of the optimal one, tending to it as ``n_iter`` grows (HMT Thm. 10.6
+    and Cor. 10.10). When
+    ``rank + n_oversamples`` $\ge \min(I, J)$ the exact SVD is used.
     """
     m = check_array(m, "m", ndim=2)
     rank = check_rank(rank, "rank")

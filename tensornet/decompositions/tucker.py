@@ -109,7 +109,7 @@ def _accurate_error(
 def hosvd(
     x: np.ndarray, ranks: int | Sequence[int] | None = None, *, eps: float | None = None
 ) -> TuckerTensor:
-    """Truncated higher-order SVD (survey Sec. II-A.2; De Lathauwer et al. 2000).
+    r"""Truncated higher-order SVD (survey Sec. II-A.2; De Lathauwer et al. 2000).
 
     ``U_n`` holds the leading left singular vectors of ``X_(n)`` and ``G = X ×_n U_n^T``. Each
     ``U_n`` comes from :func:`~tensornet.algebra.truncation.leading_subspace`, so the rank is
@@ -141,7 +141,12 @@ def hosvd(
 
     Notes
     -----
-    Guarantee: ``||X - X̂||^2 <= sum_n sum_{i>R_n} σ_i(X_(n))^2 <= d ||X - X_best||^2``.
+    Guarantee:
+
+    $$
+    \lVert X - \hat{X} \rVert_F^2 \le \sum_n \sum_{i > R_n} \sigma_i(X_{(n)})^2
+    \le d \, \lVert X - X_{\mathrm{best}} \rVert_F^2 .
+    $$
 
     Examples
     --------

@@ -138,7 +138,7 @@ def _estimate_sigma2(gamma: np.ndarray, n_rows: int, n_cols: int, x_lower: float
 
 
 def evbmf(matrix: np.ndarray, sigma2: float | None = None) -> EVBMFResult:
-    """Estimate the rank of a noisy matrix by analytic EVBMF (Nakajima et al., JMLR 2013).
+    r"""Estimate the rank of a noisy matrix by analytic EVBMF (Nakajima et al., JMLR 2013).
 
     Parameters
     ----------
@@ -157,8 +157,9 @@ def evbmf(matrix: np.ndarray, sigma2: float | None = None) -> EVBMFResult:
     Notes
     -----
     Properties: pure Gaussian noise gives rank 0 with high probability; a low-rank signal
-    whose singular values clear the threshold ``σ sqrt(M x̲)`` is found at its true rank;
-    scaling the matrix by ``c`` leaves the rank unchanged and multiplies ``sigma2`` by ``c²``;
+    whose singular values clear the threshold $\sigma \sqrt{M \underline{x}}$ is found at its
+    true rank; scaling the matrix by $c$ leaves the rank unchanged and multiplies ``sigma2``
+    ($\sigma^2$) by $c^2$;
     transposing it changes nothing but the orientation of the factors. An all-zero matrix
     gives rank 0 and ``sigma2 = 0``.
 

@@ -398,7 +398,7 @@ class _PairedModeFactors:
 
 
 class BTLinear(_PairedModeFactors, FactorizedLinear):
-    """Linear layer whose weight is a block term decomposition of the tensorized weight.
+    r"""Linear layer whose weight is a block term decomposition of the tensorized weight.
 
     ``W[(i_1..i_d), (j_1..j_d)] = sum_n sum_a G_n[a] prod_k A_n^(k)[i_k, j_k, a_k]``
     (Ye et al. 2020). Weights ``N_b (prod_k R_k + sum_k m_k n_k R_k)``; multiply-adds of the
@@ -430,10 +430,11 @@ class BTLinear(_PairedModeFactors, FactorizedLinear):
 
     Notes
     -----
-    Initialization: ``d + 1`` Gaussian nodes per block (core and factors) with the same
-    ``sigma``; every entry of ``W`` sums ``P = N_b prod_k R_k`` products of ``d + 1`` entries, so
-    ``Var(W) = N_b prod_k R_k sigma^(2 (d + 1))`` and
-    ``sigma = (Var_target / (N_b prod_k R_k))^(1 / (2 (d + 1)))``, ``Var_target = 2 / N`` for He.
+    Initialization: $d + 1$ Gaussian nodes per block (core and factors) with the same
+    $\sigma$; every entry of $W$ sums $P = N_b \prod_k R_k$ products of $d + 1$ entries, so
+    $\operatorname{Var}(W) = N_b \prod_k R_k \, \sigma^{2(d + 1)}$ and
+    $\sigma = \big(V_{\mathrm{target}} / (N_b \prod_k R_k)\big)^{1/(2(d + 1))}$, with
+    $V_{\mathrm{target}} = 2 / N$ for He.
 
     Examples
     --------
@@ -620,7 +621,7 @@ class BTLinear(_PairedModeFactors, FactorizedLinear):
 
 
 class BTConv2d(_PairedModeFactors, FactorizedConv2d):
-    """Convolution whose kernel is a block term decomposition over tensorized channels.
+    r"""Convolution whose kernel is a block term decomposition over tensorized channels.
 
     With ``C = prod_k c_k``, ``O = prod_k o_k`` and the spatial positions as one mode of size
     ``KH KW``:
@@ -666,10 +667,10 @@ class BTConv2d(_PairedModeFactors, FactorizedConv2d):
 
     Notes
     -----
-    Initialization: ``d + 2`` Gaussian nodes per block with the same ``sigma``; every kernel
-    entry sums ``P = N_b R_s prod_k R_k`` products of ``d + 2`` entries, so
-    ``sigma = (Var_target / (N_b R_s prod_k R_k))^(1 / (2 (d + 2)))``,
-    ``Var_target = 2 / (C KH KW)`` for He.
+    Initialization: $d + 2$ Gaussian nodes per block with the same $\sigma$; every kernel
+    entry sums $P = N_b R_s \prod_k R_k$ products of $d + 2$ entries, so
+    $\sigma = \big(V_{\mathrm{target}} / (N_b R_s \prod_k R_k)\big)^{1/(2(d + 2))}$, with
+    $V_{\mathrm{target}} = 2 / (C \, K_H K_W)$ for He.
 
     Examples
     --------

@@ -88,7 +88,7 @@ def balance_cp(weights: np.ndarray, factors: Sequence[np.ndarray]) -> list[np.nd
 
 
 class CPConv2d(FactorizedConv2d):
-    """Convolution whose kernel is a rank-``R`` CP tensor: four consecutive convolutions.
+    r"""Convolution whose kernel is a rank-``R`` CP tensor: four consecutive convolutions.
 
     ``K[o, c, p, q] = sum_r U_out[o, r] U_in[c, r] U_h[p, r] U_w[q, r]`` (Lebedev et al. 2015;
     survey Sec. II-A.3 applied to networks). The forward pass is a 1x1 convolution ``C -> R``,
@@ -125,9 +125,10 @@ class CPConv2d(FactorizedConv2d):
 
     Notes
     -----
-    Initialization: four Gaussian factors with the same ``sigma``; every kernel entry sums
-    ``P = R`` products of four entries, ``Var(K) = R sigma^8``, so
-    ``sigma = (Var_target / R)^(1/8)`` with ``Var_target = 2 / (C KH KW)`` for He.
+    Initialization: four Gaussian factors with the same $\sigma$; every kernel entry sums
+    $P = R$ products of four entries, $\operatorname{Var}(K) = R \sigma^8$, so
+    $\sigma = (V_{\mathrm{target}} / R)^{1/8}$ with $V_{\mathrm{target}} = 2 / (C \, K_H K_W)$
+    for He.
 
     Lebedev et al. fine-tune a decomposed trained kernel; CP layers are known to be sensitive to
     the learning rate (CP degeneracy), see the guide page.

@@ -50,7 +50,7 @@ def _balanced_split(u: np.ndarray, s: np.ndarray, vt: np.ndarray) -> tuple[np.nd
 
 
 class LowRankLinear(FactorizedLinear):
-    """Linear layer with a rank-``R`` weight ``W = U V`` (or ``U diag(s) V``), survey eq. (1).
+    r"""Linear layer with a rank-``R`` weight ``W = U V`` (or ``U diag(s) V``), survey eq. (1).
 
     ``y = (x U) V + b`` costs ``B R (N + M)`` multiply-adds instead of ``B N M`` and stores
     ``R (N + M)`` weights (``+ R`` with ``diag``); it compresses when ``R < N M / (N + M)``.
@@ -84,10 +84,10 @@ class LowRankLinear(FactorizedLinear):
 
     Notes
     -----
-    Initialization: ``U`` and ``V`` are zero-mean Gaussian with the same standard deviation
-    ``sigma``; every entry of ``W`` sums ``P = R`` products of two of them, so
-    ``Var(W) = R sigma^4`` and ``sigma = (Var_target / R)^(1/4)``, with
-    ``Var_target = 2 / N`` for He (``s = 1`` when ``diag``).
+    Initialization: $U$ and $V$ are zero-mean Gaussian with the same standard deviation
+    $\sigma$; every entry of $W$ sums $P = R$ products of two of them, so
+    $\operatorname{Var}(W) = R \sigma^4$ and $\sigma = (V_{\mathrm{target}} / R)^{1/4}$, with
+    $V_{\mathrm{target}} = 2 / N$ for He ($s = 1$ when ``diag``).
 
     Examples
     --------
@@ -237,7 +237,7 @@ class LowRankLinear(FactorizedLinear):
 
 
 class LowRankConv2d(FactorizedConv2d):
-    """Convolution with a low-rank kernel: two consecutive convolutions (survey Sec. II-A.1).
+    r"""Convolution with a low-rank kernel: two consecutive convolutions (survey Sec. II-A.1).
 
     ``scheme="channel"`` (``S x CHW``): ``K[o, c, p, q] = sum_r V[o, r] U[r, c, p, q]``; a
     ``KH x KW`` convolution with the ``R`` filters ``U`` (the layer's stride and padding) then
@@ -277,9 +277,10 @@ class LowRankConv2d(FactorizedConv2d):
 
     Notes
     -----
-    Initialization (both schemes): two Gaussian factors with the same ``sigma`` and ``P = R``
-    summed products, ``Var(K) = R sigma^4``, so ``sigma = (Var_target / R)^(1/4)`` with
-    ``Var_target = 2 / (C KH KW)`` for He.
+    Initialization (both schemes): two Gaussian factors with the same $\sigma$ and $P = R$
+    summed products, $\operatorname{Var}(K) = R \sigma^4$, so
+    $\sigma = (V_{\mathrm{target}} / R)^{1/4}$ with $V_{\mathrm{target}} = 2 / (C \, K_H K_W)$
+    for He.
 
     Examples
     --------

@@ -45,7 +45,7 @@ def _check_tucker_ranks(ranks: Any, c: int, o: int) -> tuple[int, int]:
 
 
 class TuckerConv2d(FactorizedConv2d):
-    """Convolution with a Tucker-2 kernel: 1x1 ``C -> R_in``, ``KH x KW``, 1x1 ``R_out -> O``.
+    r"""Convolution with a Tucker-2 kernel: 1x1 ``C -> R_in``, ``KH x KW``, 1x1 ``R_out -> O``.
 
     ``K = G x_0 U_out x_1 U_in`` with ``U_in`` of shape ``(C, R_in)``, core ``G`` of shape
     ``(R_out, R_in, KH, KW)`` and ``U_out`` of shape ``(O, R_out)``.
@@ -79,9 +79,11 @@ class TuckerConv2d(FactorizedConv2d):
 
     Notes
     -----
-    Initialization: three Gaussian nodes with the same ``sigma``; every kernel entry sums
-    ``P = R_in R_out`` products of three entries, ``Var(K) = R_in R_out sigma^6``, so
-    ``sigma = (Var_target / (R_in R_out))^(1/6)`` with ``Var_target = 2 / (C KH KW)`` for He.
+    Initialization: three Gaussian nodes with the same $\sigma$; every kernel entry sums
+    $P = R_{\mathrm{in}} R_{\mathrm{out}}$ products of three entries,
+    $\operatorname{Var}(K) = R_{\mathrm{in}} R_{\mathrm{out}} \sigma^6$, so
+    $\sigma = \big(V_{\mathrm{target}} / (R_{\mathrm{in}} R_{\mathrm{out}})\big)^{1/6}$ with
+    $V_{\mathrm{target}} = 2 / (C \, K_H K_W)$ for He.
 
     Examples
     --------
