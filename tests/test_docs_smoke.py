@@ -155,3 +155,29 @@ def test_server_logs_every_request_and_its_status(site):
             urllib.request.urlopen(base + "/guide/img/missing.png")
     assert log == [("/guide/tt/", 200), ("/guide/img/missing.png", 404)]
     assert docs_smoke.server_problems(log) == ["HTTP 404 for /guide/img/missing.png"]
+
+
+# ------------------------------------------------------------------ end to end (needs Chromium)
+
+
+@pytest.mark.skipif(
+    not Path(docs_smoke.shutil.which("chromium") or "/usr/bin/chromium").exists(),
+    reason="Chromium is not installed (.ci/run installs it)",
+)
+def test_run_reports_each_kind_of_problem_on_a_broken_site_and_nothing_on_a_clean_page(tmp_path):
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "index.html").write_text(_page("<p>fine <code>$$x$$</code></p>"))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "index.html").write_text(
+        _page(
+            '<p>$$\\frac{a}{b}$$</p><img src="missing.png"><script>console.error("boom");'
+            "undefined_name();</script>"
+        )
+    )
+    chromium = docs_smoke.shutil.which("chromium") or "/usr/bin/chromium"
+    results = docs_smoke.run(tmp_path, chromium, tabs=2, timeout=30, settle=0.2)
+    assert results["/ok/"] == []
+    bad = " | ".join(results["/bad/"])
+    for expected in ("unrendered math", "missing.png", "console.error: boom", "undefined_name"):
+        assert expected in bad, (expected, bad)
+    assert "HTTP 404 for /bad/missing.png" in results["*"]

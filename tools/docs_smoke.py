@@ -150,9 +150,10 @@ def visible_text(document: str) -> str:
     return "".join(parse_page(document).text)
 
 
-def raw_tex(document: str) -> list[str]:
+def raw_tex(document: str | _Page) -> list[str]:
     """Fragments of raw TeX left in the visible text of ``document`` (at most five)."""
-    text = visible_text(document)
+    page = parse_page(document) if isinstance(document, str) else document
+    text = "".join(page.text)
     found = []
     for m in RAW_TEX.finditer(text):
         found.append(text[max(0, m.start() - 30) : m.end() + 30].replace("\n", " ").strip())
@@ -189,9 +190,9 @@ def site_path(site: Path, page_path: str, url: str) -> Path | None:
     return target / "index.html" if is_dir or target.is_dir() else target
 
 
-def asset_problems(site: Path, page_path: str, document: str) -> list[str]:
+def asset_problems(site: Path, page_path: str, document: str | _Page) -> list[str]:
     """Missing or off-site assets and broken links of one page (static checks on the DOM)."""
-    page = parse_page(document)
+    page = parse_page(document) if isinstance(document, str) else document
     problems = []
     for tag, url in page.assets:
         if urllib.parse.urlsplit(url).scheme == "data":
@@ -399,13 +400,14 @@ def check_page(browser: Browser, session: str, site: Path, base: str, page_path:
             timeout=timeout,
         )
         snap = json.loads(snap["result"]["value"])
-        tex = raw_tex(snap["dom"])
+        dom = parse_page(snap["dom"])
+        tex = raw_tex(dom)
         if not tex or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     problems = [f"image not decoded by the browser: {src}" for src in snap["broken"]]
     problems += [f"unrendered math: ...{t}..." for t in tex]
-    problems += asset_problems(site, page_path, snap["dom"])
+    problems += asset_problems(site, page_path, dom)
     events = browser.events(session)[first:]
     problems += [p for m in events if (p := console_problem(m))]
     return list(dict.fromkeys(problems))
@@ -422,8 +424,13 @@ def page_paths(site: Path) -> list[str]:
     return sorted(paths)
 
 
-def run(site: Path, chromium: str, tabs: int = 4, timeout: float = 20.0) -> dict[str, list]:
-    """Check every page of ``site``; returns ``{page: problems}`` (server errors under '*')."""
+def run(
+    site: Path, chromium: str, tabs: int = 4, timeout: float = 20.0, settle: float = 3.0
+) -> dict[str, list]:
+    """Check every page of ``site``; returns ``{page: problems}`` (server errors under '*').
+
+    ``settle`` is how long a page with raw TeX is polled for a renderer to finish.
+    """
     pages = page_paths(site)
     if not pages:
         raise SystemExit(f"no HTML page under {site}: build the site first (mkdocs build)")
@@ -444,7 +451,7 @@ def run(site: Path, chromium: str, tabs: int = 4, timeout: float = 20.0) -> dict
                             page = todo.get_nowait()
                         except queue.Empty:
                             return
-                        results[page] = check_page(browser, session, site, base, page, timeout)
+                        results[page] = check_page(browser, session, site, base, page, timeout, settle)
 
                 with ThreadPoolExecutor(tabs) as pool:
                     for future in [pool.submit(worker) for _ in range(tabs)]:
