@@ -424,6 +424,29 @@ def page_paths(site: Path) -> list[str]:
     return sorted(paths)
 
 
+def check_pages(browser: Browser, site: Path, base: str, pages: list[str], tabs: int,
+                timeout: float, settle: float) -> dict[str, list]:  # fmt: skip
+    """Check ``pages`` in ``tabs`` tabs, each loading page after page; ``{page: problems}``."""
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for page in pages:
+        todo.put(page)
+    results: dict[str, list] = {}
+
+    def worker() -> None:
+        _, session = open_tab(browser)
+        while True:
+            try:
+                page = todo.get_nowait()
+            except queue.Empty:
+                return
+            results[page] = check_page(browser, session, site, base, page, timeout, settle)
+
+    with ThreadPoolExecutor(tabs) as pool:
+        for future in [pool.submit(worker) for _ in range(tabs)]:
+            future.result()
+    return {page: results[page] for page in pages}
+
+
 def run(
     site: Path, chromium: str, tabs: int = 4, timeout: float = 20.0, settle: float = 3.0
 ) -> dict[str, list]:
@@ -439,24 +462,7 @@ def run(
         with serve(site) as (base, log):
             browser = Browser(chromium, profile)
             try:
-                todo = queue.SimpleQueue()
-                for page in pages:
-                    todo.put(page)
-                results: dict[str, list] = {}
-
-                def worker() -> None:  # one tab loads page after page
-                    _, session = open_tab(browser)
-                    while True:
-                        try:
-                            page = todo.get_nowait()
-                        except queue.Empty:
-                            return
-                        results[page] = check_page(browser, session, site, base, page, timeout, settle)
-
-                with ThreadPoolExecutor(tabs) as pool:
-                    for future in [pool.submit(worker) for _ in range(tabs)]:
-                        future.result()
-                results = {page: results[page] for page in pages}
+                results = check_pages(browser, site, base, pages, tabs, timeout, settle)
             finally:
                 browser.close()
             results["*"] = server_problems(log)
