@@ -158,7 +158,7 @@ def _checked(x: Any, name: str, min_ndim: int = 1) -> da.Array:
 
 #: Largest float64 piece of a slab a task converts and multiplies at once, and largest slab of
 #: a remainder kept on disk; stored chunks are read whole and sliced in memory, never re-read.
-PIECE_BYTES = 8 << 20
+PIECE_BYTES = 4 << 20
 
 
 def _split(n: int, step: int) -> list[int]:
@@ -242,14 +242,29 @@ def _leaf(blocks: Any) -> np.ndarray:
 
 
 def _assemble(blocks: Any, rows: Sequence[int], box: tuple[slice, ...]) -> np.ndarray:
-    """The float64 piece ``box`` (slices of the non-row axes) of the slab, concatenated along
-    ``rows`` from the nested lists of blocks."""
+    """The float64 piece ``box`` (slices of the non-row axes) of the slab, the blocks (nested
+    lists, one level per axis of ``rows``) copied into it side by side along ``rows``."""
+    leaf = _leaf(blocks)
+    shape = list(leaf[box].shape)
+    for depth, axis in enumerate(rows):
+        level = blocks
+        for _ in range(depth):
+            level = level[0]
+        shape[axis] = sum(_leaf(b).shape[axis] for b in level)
+    out = np.empty(shape)
+    _copy_into(out, blocks, rows, box, [0] * len(shape))
+    return out
+
+
+def _copy_into(out: np.ndarray, blocks: Any, rows: Sequence[int], box, at: list[int]) -> None:
     if not rows:
-        return np.array(blocks[box], dtype=np.float64)
-    parts = [_assemble(b, rows[1:], box) for b in blocks]
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate(parts, axis=rows[0])
+        part = blocks[box]
+        out[tuple(slice(a, a + n) for a, n in zip(at, part.shape, strict=True))] = part
+        return
+    for b in blocks:
+        _copy_into(out, b, rows[1:], box, at)
+        at = list(at)
+        at[rows[0]] += _leaf(b).shape[rows[0]]
 
 
 def _piece_steps(extents: Sequence[int], order: Sequence[int], size: Any, limit: int) -> list[int]:
