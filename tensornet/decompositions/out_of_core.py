@@ -3,27 +3,35 @@
 :func:`tensornet.tt_svd`, :func:`tensornet.hosvd` and :func:`tensornet.randomized_svd` given a
 ``dask.array.Array`` run the functions here (the optional ``dask`` extra). Each touches the data
 only through a few blockwise reductions, *passes*, each one ``dask.compute`` that reads every
-chunk once; everything whose size is a rank times a mode size stays in memory. The passes run
-on whatever Dask scheduler is active: the threaded default, or a ``dask.distributed.Client``
-the user created. ``info["passes"]`` counts them.
+stored chunk once; everything whose size is a rank times a mode size stays in memory. The passes
+run on whatever Dask scheduler is active: the threaded default, or a
+``dask.distributed.Client`` the user created. ``info["passes"]`` counts them.
+
+A pass gives every *slab* (the chunks that share a position along the axes not contracted, so
+whole along the contracted rows) to one task, which converts it to float64 one piece of at most
+:data:`PIECE_BYTES` at a time: a task holds its slab as stored plus one piece.
 
 * TT-SVD (Oseledets 2011, Alg. 1): per step the Gram matrix of the unfolding ``C C^T`` (a pass),
   its eigendecomposition in memory, the rank by the same truncation rule as in memory
   (:mod:`tensornet.algebra.truncation`: eigenvalues when ``delta`` is far above their rounding,
   exact row norms of ``U^T C`` from one more pass otherwise), and the projection
-  ``B = U_r^T C``. As soon as ``B`` fits in :func:`in_memory_limit` bytes (it is ``r_1 / n_1`` of
-  the data after the first step), or its unfolding is no longer wide (its Gram matrix would be
-  about as large as itself, and the Gram step would lose accuracy on it), it is computed (a
-  pass) and the sweep goes on in memory.
-* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass, the core
-  ``X ×_n U_n^T`` in a second, the error from ``||X||^2 - ||G||^2`` (a third pass, the
-  residual, only when that difference has lost its digits).
+  ``B = U_r^T C`` (a pass). ``B`` (``r_1 / n_1`` of the data after the first step) is computed
+  into memory when it fits in :func:`get_in_memory_limit` bytes, or when its unfolding is no
+  longer wide (its Gram matrix would be about as large as itself, and the Gram step would lose
+  accuracy on it); the sweep then goes on in memory. Otherwise the projection pass writes it to
+  disk blockwise, in the input's floating dtype, in blocks small enough for the next step's
+  slabs, and the next step streams over it (``info["remainder_passes"]``).
+* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass (one pass per mode the
+  chunks split, when the data exceed the in-memory limit), the core ``X ×_n U_n^T`` as a sum of
+  every chunk's contribution in another, the error from ``||X||^2 - ||G||^2`` (one more pass,
+  the residual, only when that difference has lost its digits).
 * Randomized SVD (Halko, Martinsson & Tropp 2011, Alg. 4.4): the range finder ``M Omega``, each
   power iteration's two products and the final ``Q^T M`` are one pass each; the ``Omega`` drawn
   is the in-memory function's, so both give the same result from the same seed.
 
 The guarantees are those of the in-memory functions: the ``eps`` bound and exactness at full
-rank. Computation is in float64 whatever the stored dtype.
+rank. Gram matrices, products and everything kept in memory are float64 whatever the stored
+dtype; only a TT-SVD remainder on disk keeps a float32 input's dtype.
 """
 
 from __future__ import annotations
