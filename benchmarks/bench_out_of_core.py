@@ -139,10 +139,11 @@ def worker(path: str, job: str, args: argparse.Namespace) -> dict:
         sampler = _RSSSampler(tree=cluster)
         out: dict = {"job": job, "load_before": os.getloadavg()[0]}
         out["baseline_rss_mb"] = sampler.start()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         with in_memory_limit(int(args.memory_limit_mb * 2**20)):
             result = _run(x, job.removesuffix("_cluster"), args.eps, out)
         out["seconds"] = time.perf_counter() - t0
+        out["cpu_seconds_this_process"] = time.process_time() - cpu0
         out["peak_rss_mb"] = sampler.stop()
         out["load_after"] = os.getloadavg()[0]
         out["loaded"] = max(out["load_before"], out["load_after"]) > LOADED
