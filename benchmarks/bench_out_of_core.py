@@ -1,14 +1,23 @@
 """Out-of-core TT-SVD and HOSVD of a Zarr store: wall time, peak memory, passes (issue 15).
 
 A float32 tensor with a known TT structure plus noise is written to a Zarr store chunk by chunk
-(never whole in memory). Each measurement runs in its own process (``--worker``), so its peak
-resident set size (sampled) is its own: one plain read pass over the store (the floor),
-``tt_svd(eps=...)`` and ``hosvd(eps=...)`` through :mod:`tensornet.decompositions.out_of_core`.
-Needs the ``dask`` extra and ``zarr``; prints JSON, writes ``benchmarks/results/out_of_core.json``.
-Peak memory is reported above the worker's own baseline (Python, NumPy, Dask imported, the store
-opened), as a fraction of the tensor's size.
+(never whole in memory; one chunk per index of the first two modes). Each measurement runs in
+its own process (``--worker``), so its peak resident set size (sampled every 5 ms; on a cluster
+the sum over the process and its worker processes) is its own: one plain read pass over the
+store (the floor), ``tt_svd(eps=...)`` and ``hosvd(eps=...)`` through
+:mod:`tensornet.decompositions.out_of_core`, on the threaded scheduler (``--threads`` workers) or
+on a ``distributed.LocalCluster`` of 2 worker processes of one thread each (jobs ``*_cluster``).
+Remainders above ``--memory-limit-mb`` (default: a sixteenth of the tensor, as for a tensor
+larger than memory) go to disk. After the timing, a residual pass gives each decomposition's
+true relative error (against the ``eps`` bound). Needs the ``dask`` extra; prints JSON, writes
+``benchmarks/results/out_of_core.json``. Peak memory is reported above the worker's own baseline
+(Python, NumPy, Dask imported, the store opened; the cluster started), as a fraction of the
+tensor's size. Timings taken at a load average above 2.5 are flagged ``loaded``.
 
-    python benchmarks/bench_out_of_core.py --order 7 --mode 16
+    python benchmarks/bench_out_of_core.py --shape 16,16,16,16,16,16,16
+    python benchmarks/bench_out_of_core.py --shape 16,16,16,16,16,16,16,2 --jobs read,tt_svd
+    # the issue's run, 1.5x this machine's memory (36 GiB): see docs/guide/out-of-core.md
+    python benchmarks/bench_out_of_core.py --shape 24,24,24,24,24,24,24,2 --dir /data/ooc
 """
 
 from __future__ import annotations
@@ -25,173 +34,220 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results" / "out_of_core.json"
+LOADED = 2.5
+JOBS = ("read", "tt_svd", "hosvd", "read_cluster", "tt_svd_cluster", "hosvd_cluster")
 
 
-def _cores(order: int, mode: int, rank: int, seed: int = 0) -> list[np.ndarray]:
+def _cores(shape: tuple[int, ...], rank: int, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
+    d = len(shape)
     return [
-        rng.standard_normal((1 if k == 0 else rank, mode, 1 if k == order - 1 else rank))
-        / np.sqrt(mode)
-        for k in range(order)
+        rng.standard_normal((1 if k == 0 else rank, n, 1 if k == d - 1 else rank)) / np.sqrt(n)
+        for k, n in enumerate(shape)
     ]
 
 
-def write_store(path: str, order: int, mode: int, rank: int, noise: float):
-    """Write the tensor one chunk (a slice along the first two modes) at a time."""
+def _tail(cores: list[np.ndarray]) -> np.ndarray:
+    """The TT cores from the third on contracted: ``(r_2, n_3 ... n_d)``."""
+    tail = cores[0]
+    for core in cores[1:]:
+        tail = np.tensordot(tail, core, axes=(-1, 0))
+    return tail.reshape(tail.shape[0], -1)
+
+
+def write_store(path: str, shape: tuple[int, ...], rank: int, noise: float) -> tuple[int, ...]:
+    """Write the tensor one chunk (an index of the first two modes) at a time."""
     import zarr
 
-    shape = (mode,) * order
-    chunks = (1, 1) + (mode,) * (order - 2)
-    store = zarr.open_array(path, mode="w", shape=shape, chunks=chunks, dtype="float32")
-    cores = _cores(order, mode, rank)
-    rest = cores[2:]
-    tail = rest[0]
-    for core in rest[1:]:
-        tail = np.tensordot(tail, core, axes=(-1, 0))
-    tail = tail.reshape(rank, -1)
+    chunks = (1, 1) + shape[2:]
+    store = zarr.create_array(
+        path, shape=shape, chunks=chunks, dtype="float32", compressors=None, overwrite=True
+    )
+    cores = _cores(shape, rank)
+    tail = _tail(cores[2:])
     rng = np.random.default_rng(1)
-    for i in range(mode):
-        for j in range(mode):
-            left = cores[0][0, i] @ cores[1][:, j]
-            block = (left @ tail).reshape((mode,) * (order - 2))
-            block += (
-                noise
-                * np.linalg.norm(block)
-                / np.sqrt(block.size)
-                * rng.standard_normal(block.shape)
-            )
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            block = (cores[0][0, i] @ cores[1][:, j] @ tail).reshape(shape[2:])
+            scale = noise * np.linalg.norm(block) / np.sqrt(block.size)
+            block += scale * rng.standard_normal(block.shape)
             store[i, j] = block.astype(np.float32)
     return chunks
 
 
-def worker(path: str, job: str, eps: float, limit_mb: float | None) -> dict:
+class _RSSSampler:
+    """Peak resident set size (MiB) of this process, plus its children's with ``tree``, sampled
+    by a thread (``ru_maxrss`` cannot be used: the imports' own peak hides a smaller one)."""
+
+    def __init__(self, tree: bool) -> None:
+        import threading
+
+        import psutil
+
+        self.proc, self.tree = psutil.Process(), tree
+        self.peak = 0.0
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def rss_mb(self) -> float:
+        procs = [self.proc] + (self.proc.children(recursive=True) if self.tree else [])
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except Exception:  # a process that ended between listing and reading
+                pass
+        return total / 2**20
+
+    def _loop(self) -> None:
+        while not self.stop_event.wait(0.02 if self.tree else 0.005):
+            self.peak = max(self.peak, self.rss_mb())
+
+    def start(self) -> float:
+        base = self.rss_mb()
+        self.peak = base
+        self.thread.start()
+        return base
+
+    def stop(self) -> float:
+        self.stop_event.set()
+        self.thread.join()
+        return max(self.peak, self.rss_mb())
+
+
+def worker(path: str, job: str, args: argparse.Namespace) -> dict:
     import contextlib
 
+    import dask
     import dask.array as da
 
     from tensornet.decompositions.out_of_core import in_memory_limit
 
     x = da.from_zarr(path)
-    sampler = _RSSSampler()
-    baseline = sampler.start()
-    t0 = time.perf_counter()
-    out: dict = {"job": job, "baseline_rss_mb": baseline}
-    limit = contextlib.nullcontext() if limit_mb is None else in_memory_limit(int(limit_mb * 2**20))
-    with limit:
-        _run(x, job, eps, out)
-    out["seconds"] = time.perf_counter() - t0
-    out["peak_rss_mb"] = sampler.stop()
+    cluster = job.endswith("_cluster")
+    stack = contextlib.ExitStack()
+    if cluster:
+        from distributed import Client, LocalCluster
+
+        lc = stack.enter_context(
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        )
+        stack.enter_context(Client(lc))
+    else:
+        stack.enter_context(dask.config.set(scheduler="threads", num_workers=args.threads))
+    with stack:
+        sampler = _RSSSampler(tree=cluster)
+        out: dict = {"job": job, "load_before": os.getloadavg()[0]}
+        out["baseline_rss_mb"] = sampler.start()
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        with in_memory_limit(int(args.memory_limit_mb * 2**20)):
+            result = _run(x, job.removesuffix("_cluster"), args.eps, out)
+        out["seconds"] = time.perf_counter() - t0
+        out["cpu_seconds_this_process"] = time.process_time() - cpu0
+        out["peak_rss_mb"] = sampler.stop()
+        out["load_after"] = os.getloadavg()[0]
+        out["loaded"] = max(out["load_before"], out["load_after"]) > LOADED
+    if result is not None and args.check_error:
+        out["true_rel_error"] = _residual(x, result)
     return out
 
 
-class _RSSSampler:
-    """Peak of the current resident set size (``VmRSS``), sampled every 5 ms by a thread.
-
-    ``ru_maxrss`` cannot be used: the imports' own peak hides anything smaller after them.
-    """
-
-    def __init__(self) -> None:
-        import threading
-
-        self.peak = 0.0
-        self.running = True
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-
-    @staticmethod
-    def rss_mb() -> float:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def _loop(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, self.rss_mb())
-            time.sleep(0.005)
-
-    def start(self) -> float:
-        base = self.rss_mb()
-        self.thread.start()
-        return base
-
-    def stop(self) -> float:
-        self.running = False
-        self.thread.join()
-        return self.peak
-
-
-def _run(x, job: str, eps: float, out: dict) -> None:
+def _run(x, job: str, eps: float, out: dict):
     import tensornet as tn
 
     if job == "read":
         out["sum_sq"] = float((x.astype(np.float64) ** 2).sum().compute())
-    elif job == "tt_svd":
-        tt = tn.tt_svd(x, eps=eps)
-        out.update(ranks=list(tt.ranks), passes=tt.info["passes"], rel_error=tt.info["rel_error"])
-    elif job == "hosvd":
-        t = tn.hosvd(x, eps=eps)
-        out.update(ranks=list(t.ranks), passes=t.info["passes"], rel_error=t.info["rel_error"])
+        return None
+    t = tn.tt_svd(x, eps=eps) if job == "tt_svd" else tn.hosvd(x, eps=eps)
+    out.update(ranks=list(t.ranks), rel_error=t.info["rel_error"], passes=t.info["passes"])
+    out["remainder_passes"] = t.info.get("remainder_passes", 0)
+    out["within_eps"] = bool(t.info["rel_error"] <= eps)
+    return t
+
+
+def _residual(x, t) -> float:
+    """``||X - T|| / ||X||`` from one pass over the first mode (after the timing)."""
+    import tensornet as tn
+
+    err = norm = 0.0
+    for i in range(x.shape[0]):
+        block = np.asarray(x[i].compute(), dtype=np.float64)
+        if isinstance(t, tn.TTTensor):
+            model = _tail([t.cores[0][:, i : i + 1]] + list(t.cores[1:]))
+        else:
+            core = np.tensordot(t.factors[0][i], t.core, axes=(0, 0))
+            model = tn.TuckerTensor(core, t.factors[1:]).full()
+        err += float(np.sum((block.ravel() - model.ravel()) ** 2))
+        norm += float(np.sum(block**2))
+    return float(np.sqrt(err / norm))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--order", type=int, default=7)
-    p.add_argument("--mode", type=int, default=16)
+    p.add_argument("--shape", default="16,16,16,16,16,16,16", help="comma-separated mode sizes")
     p.add_argument("--rank", type=int, default=4)
     p.add_argument("--noise", type=float, default=1e-3)
     p.add_argument("--eps", type=float, default=1e-2)
-    p.add_argument("--memory-limit-mb", type=float, default=None, help="in_memory_limit")
+    p.add_argument("--threads", type=int, default=2, help="threaded scheduler's workers")
+    p.add_argument("--memory-limit-mb", type=float, default=None, help="default: tensor / 16")
+    p.add_argument("--no-check-error", dest="check_error", action="store_false")
     p.add_argument("--reuse", action="store_true", help="keep an existing store in --dir")
-    p.add_argument("--jobs", default="read,tt_svd,hosvd", help="comma-separated subset")
+    p.add_argument("--jobs", default=",".join(JOBS), help="comma-separated subset")
     p.add_argument("--dir", default=None, help="where to write the store (default: a temp dir)")
+    p.add_argument("--results", default=str(RESULTS), help="where to write the JSON")
     p.add_argument("--worker", nargs=2, metavar=("PATH", "JOB"), help=argparse.SUPPRESS)
     args = p.parse_args()
+    shape = tuple(int(s) for s in args.shape.split(","))
+    size_mb = int(np.prod(shape)) * 4 / 2**20
+    if args.memory_limit_mb is None:
+        args.memory_limit_mb = size_mb / 16
     if args.worker:
-        limit = args.memory_limit_mb
-        print(json.dumps(worker(args.worker[0], args.worker[1], args.eps, limit)))
+        print(json.dumps(worker(args.worker[0], args.worker[1], args)))
         return
     root = args.dir or tempfile.mkdtemp(prefix="tensornet-ooc-")
     path = os.path.join(root, "tensor.zarr")
+    load_start = os.getloadavg()
     t0 = time.perf_counter()
-    if args.reuse and os.path.exists(path):
-        chunks = (1, 1) + (args.mode,) * (args.order - 2)
-    else:
-        chunks = write_store(path, args.order, args.mode, args.rank, args.noise)
-    size_mb = args.mode**args.order * 4 / 2**20
+    if not (args.reuse and os.path.exists(path)):
+        write_store(path, shape, args.rank, args.noise)
+    write_seconds = time.perf_counter() - t0
     runs = []
     for job in args.jobs.split(","):
-        cmd = [sys.executable, __file__, "--worker", path, job, "--eps", str(args.eps)]
-        if args.memory_limit_mb is not None:
-            cmd += ["--memory-limit-mb", str(args.memory_limit_mb)]
-        runs.append(json.loads(subprocess.run(cmd, check=True, capture_output=True).stdout))
+        cmd = [sys.executable, __file__, "--worker", path, job] + sys.argv[1:]
+        cmd += ["--memory-limit-mb", str(args.memory_limit_mb)]
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(runs[-1]), file=sys.stderr)
     by_job = {r["job"]: r for r in runs}
 
-    def over_size(job: str) -> float | None:
-        r = by_job.get(job)
-        return None if r is None else (r["peak_rss_mb"] - r["baseline_rss_mb"]) / size_mb
+    def ratio(a: str, b: str) -> float | None:
+        return by_job[a]["seconds"] / by_job[b]["seconds"] if {a, b} <= by_job.keys() else None
 
     result = {
         "command": " ".join(["python", "benchmarks/bench_out_of_core.py", *sys.argv[1:]]),
-        "shape": [args.mode] * args.order,
-        "chunks": list(chunks),
+        "shape": list(shape),
+        "chunks": [1, 1, *shape[2:]],
         "tensor_mb": size_mb,
-        "write_seconds": time.perf_counter() - t0,
+        "write_seconds": write_seconds,
         "eps": args.eps,
         "memory_limit_mb": args.memory_limit_mb,
-        "load_average": os.getloadavg(),
+        "threads": args.threads,
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg(),
         "runs": runs,
-        "tt_svd_time_over_read_pass": (
-            by_job["tt_svd"]["seconds"] / by_job["read"]["seconds"]
-            if {"tt_svd", "read"} <= by_job.keys()
-            else None
-        ),
-        "tt_svd_peak_rss_over_tensor": over_size("tt_svd"),
-        "hosvd_peak_rss_over_tensor": over_size("hosvd"),
+        "time_over_read_pass": {
+            j: ratio(j, "read_cluster" if j.endswith("_cluster") else "read")
+            for j in by_job
+            if not j.startswith("read")
+        },
+        "cluster_over_threaded": {j: ratio(j + "_cluster", j) for j in ("read", "tt_svd", "hosvd")},
+        "peak_rss_over_tensor": {
+            j: (r["peak_rss_mb"] - r["baseline_rss_mb"]) / size_mb for j, r in by_job.items()
+        },
     }
     print(json.dumps(result, indent=2))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    Path(args.results).parent.mkdir(exist_ok=True)
+    Path(args.results).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -175,7 +175,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"compression ratio {fmt.compression_ratio:.2f}x")
     print(f"relative error    {info.get('rel_error', float('nan')):.3e}")
     if "passes" in info:
-        print(f"passes            {info['passes']}")
+        extra = info.get("remainder_passes", 0)
+        more = f" (+{extra} over remainders on disk)" if extra else ""
+        print(f"passes            {info['passes']}{more}")
     print(f"time              {seconds:.2f} s")
     print(f"saved             {out}")
     return 0

@@ -3,33 +3,44 @@
 :func:`tensornet.tt_svd`, :func:`tensornet.hosvd` and :func:`tensornet.randomized_svd` given a
 ``dask.array.Array`` run the functions here (the optional ``dask`` extra). Each touches the data
 only through a few blockwise reductions, *passes*, each one ``dask.compute`` that reads every
-chunk once; everything whose size is a rank times a mode size stays in memory. The passes run
-on whatever Dask scheduler is active: the threaded default, or a ``dask.distributed.Client``
-the user created. ``info["passes"]`` counts them.
+stored chunk once; everything whose size is a rank times a mode size stays in memory. The passes
+run on whatever Dask scheduler is active: the threaded default, or a
+``dask.distributed.Client`` the user created. ``info["passes"]`` counts them.
+
+A pass gives every *slab* (the chunks that share a position along the axes not contracted, so
+whole along the contracted rows) to one task, which converts it to float64 one piece of at most
+:data:`PIECE_BYTES` at a time: a task holds its slab as stored plus one piece.
 
 * TT-SVD (Oseledets 2011, Alg. 1): per step the Gram matrix of the unfolding ``C C^T`` (a pass),
   its eigendecomposition in memory, the rank by the same truncation rule as in memory
   (:mod:`tensornet.algebra.truncation`: eigenvalues when ``delta`` is far above their rounding,
   exact row norms of ``U^T C`` from one more pass otherwise), and the projection
-  ``B = U_r^T C``. As soon as ``B`` fits in :func:`in_memory_limit` bytes (it is ``r_1 / n_1`` of
-  the data after the first step), or its unfolding is no longer wide (its Gram matrix would be
-  about as large as itself, and the Gram step would lose accuracy on it), it is computed (a
-  pass) and the sweep goes on in memory.
-* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass, the core
-  ``X ×_n U_n^T`` in a second, the error from ``||X||^2 - ||G||^2`` (a third pass, the
-  residual, only when that difference has lost its digits).
+  ``B = U_r^T C`` (a pass). ``B`` (``r_1 / n_1`` of the data after the first step) is computed
+  into memory when it fits in :func:`get_in_memory_limit` bytes, or when its unfolding is no
+  longer wide (its Gram matrix would be about as large as itself, and the Gram step would lose
+  accuracy on it); the sweep then goes on in memory. Otherwise the projection pass writes it to
+  disk blockwise, in the input's floating dtype, in blocks small enough for the next step's
+  slabs, and the next step streams over it (``info["remainder_passes"]``).
+* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass (one pass per mode the
+  chunks split, when the data exceed the in-memory limit), the core ``X ×_n U_n^T`` as a sum of
+  every chunk's contribution in another, the error from ``||X||^2 - ||G||^2`` (one more pass,
+  the residual, only when that difference has lost its digits).
 * Randomized SVD (Halko, Martinsson & Tropp 2011, Alg. 4.4): the range finder ``M Omega``, each
   power iteration's two products and the final ``Q^T M`` are one pass each; the ``Omega`` drawn
   is the in-memory function's, so both give the same result from the same seed.
 
 The guarantees are those of the in-memory functions: the ``eps`` bound and exactness at full
-rank. Computation is in float64 whatever the stored dtype.
+rank. Gram matrices, products and everything kept in memory are float64 whatever the stored
+dtype; only a TT-SVD remainder on disk keeps a float32 input's dtype.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -79,11 +90,12 @@ __all__ = [
 
 _U = np.finfo(np.float64).eps
 _LIMIT: list[int | None] = [None]
+_SPILL_DIR: list[str | None] = [None]
 
 
 # ---------------------------------------------------------------------------- memory and passes
 def get_in_memory_limit() -> int:
-    """Bytes an intermediate may take before it is kept out of core.
+    """Bytes an intermediate may take in memory before it is written to disk instead.
 
     An eighth of the machine's physical memory unless :func:`in_memory_limit` set another value.
     """
@@ -93,13 +105,17 @@ def get_in_memory_limit() -> int:
 
 
 @contextlib.contextmanager
-def in_memory_limit(nbytes: int) -> Iterator[None]:
-    """Context manager: keep intermediates larger than ``nbytes`` out of core.
+def in_memory_limit(nbytes: int, spill_dir: str | os.PathLike | None = None) -> Iterator[None]:
+    """Context manager: write intermediates larger than ``nbytes`` to disk.
 
     Parameters
     ----------
     nbytes : int
-        A size in bytes, ``>= 0`` (``0`` streams every step).
+        A size in bytes, ``>= 0`` (``0`` keeps every TT-SVD remainder on disk).
+    spill_dir : path, optional
+        An existing directory for those intermediates (a temporary directory is made in it and
+        removed afterwards); the system's temporary directory by default. On a cluster it must
+        be one every worker can read and write.
 
     Examples
     --------
@@ -107,27 +123,37 @@ def in_memory_limit(nbytes: int) -> Iterator[None]:
     ...     pass
     """
     nbytes = check_int(nbytes, "nbytes", minimum=0)
-    previous, _LIMIT[0] = _LIMIT[0], nbytes
+    if spill_dir is not None and not os.path.isdir(spill_dir):
+        raise ValueError(f"spill_dir={str(spill_dir)!r} is not an existing directory")
+    previous = _LIMIT[0], _SPILL_DIR[0]
+    _LIMIT[0], _SPILL_DIR[0] = nbytes, None if spill_dir is None else os.fspath(spill_dir)
     try:
         yield
     finally:
-        _LIMIT[0] = previous
+        _LIMIT[0], _SPILL_DIR[0] = previous
 
 
 class _Passes:
-    """Counts the passes over the data: one per ``dask.compute`` call."""
+    """Counts the passes: over the input data, and over remainders kept on disk."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.remainder = 0
 
-    def compute(self, *arrays: Any) -> tuple[np.ndarray, ...]:
-        self.count += 1
-        return tuple(np.asarray(a, dtype=np.float64) for a in dask.compute(*arrays))
+    def compute(self, *arrays: Any, over_data: bool = True) -> tuple[Any, ...]:
+        if over_data:
+            self.count += 1
+        else:
+            self.remainder += 1
+        return dask.compute(*arrays)
+
+    def arrays(self, *arrays: Any, over_data: bool = True) -> tuple[np.ndarray, ...]:
+        out = self.compute(*arrays, over_data=over_data)
+        return tuple(np.asarray(a, dtype=np.float64) for a in out)
 
 
 def _checked(x: Any, name: str, min_ndim: int = 1) -> da.Array:
-    """The Dask array after the checks that need no pass (each block is converted to float64
-    inside the task that reads it, so only one block at a time exists in float64)."""
+    """The Dask array after the checks that need no pass."""
     kind = np.dtype(x.dtype).kind
     if kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {x.dtype}")
@@ -138,30 +164,9 @@ def _checked(x: Any, name: str, min_ndim: int = 1) -> da.Array:
     return x
 
 
-#: Largest block a pass reads at once; larger input blocks are split along their trailing axes
-#: (a split of a stored array's chunks is a slice of each read, not a copy).
-BLOCK_BYTES = 8 << 20
-
-
-def _split_blocks(x: da.Array, lead: int) -> da.Array:
-    """``x`` with blocks of at most :data:`BLOCK_BYTES`, split along the axes after ``lead``.
-
-    A pass groups blocks into slabs whole along the leading (row) axes; blocks split along the
-    trailing axes keep every slab, and every later remainder, a small part of the data.
-    """
-    chunks = [list(c) for c in x.chunks]
-    item = x.dtype.itemsize
-    for axis in range(lead, x.ndim):
-        block = item * int(np.prod([max(c) for c in chunks]))
-        if block <= BLOCK_BYTES:
-            break
-        size = max(chunks[axis])
-        pieces = min(size, -(-block // BLOCK_BYTES))
-        step = -(-size // pieces)
-        chunks[axis] = [s for c in chunks[axis] for s in _split(c, step)]
-    if tuple(map(tuple, chunks)) == x.chunks:
-        return x
-    return x.rechunk(tuple(map(tuple, chunks)))
+#: Largest float64 piece of a slab a task converts and multiplies at once, and largest slab of
+#: a remainder kept on disk; stored chunks are read whole and sliced in memory, never re-read.
+PIECE_BYTES = 4 << 20
 
 
 def _split(n: int, step: int) -> list[int]:
@@ -174,45 +179,148 @@ def _check_gram_finite(g: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be finite (no NaN or Inf)")
 
 
-# ---------------------------------------------------------------------------- the streamed step
 def _eigh_desc(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lam, u = scipy.linalg.eigh(g, check_finite=False)
     return np.maximum(lam[::-1], 0.0), np.ascontiguousarray(u[:, ::-1])
 
 
-def _blocks_along(c: da.Array, rows: Sequence[int]) -> Iterator[tuple[tuple[int, ...], Any]]:
-    """The slabs of ``C``: for every block position along the axes not in ``rows``, the object
-    array of the blocks (Delayed) that share it, indexed along ``rows``."""
-    blocks = c.to_delayed()
-    others = [a for a in range(c.ndim) if a not in rows]
-    for pos in np.ndindex(*[c.numblocks[a] for a in others]):
-        index: list[Any] = [slice(None)] * c.ndim
+# ---------------------------------------------------------------------------- slabs and pieces
+# A pass hands every *slab* (the blocks that share a position along the axes other than the
+# row axes, so whole along the rows) to one task: each block is read by exactly one task. The
+# task converts the slab to float64 one *piece* (a box of the other axes) at a time, so only the
+# blocks as stored and one small float64 piece are alive in it.
+
+
+class _Spill:
+    """A TT-SVD remainder on disk: one ``.npy`` file per block, named by the block's start."""
+
+    def __init__(self, root: str, shape: tuple[int, ...], chunks, dtype: np.dtype) -> None:
+        self.root, self.shape, self.chunks, self.dtype = root, shape, chunks, np.dtype(dtype)
+        self.ndim = len(shape)
+        self.numblocks = tuple(len(c) for c in chunks)
+        self.nbytes = int(np.prod(shape)) * self.dtype.itemsize
+        os.makedirs(root)
+
+    @staticmethod
+    def name(starts: Sequence[int]) -> str:
+        return "b" + "_".join(str(int(s)) for s in starts) + ".npy"
+
+    def refs(self) -> np.ndarray:
+        """The object array of the blocks' paths."""
+        starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in self.chunks]
+        out = np.empty(self.numblocks, dtype=object)
+        for idx in np.ndindex(*self.numblocks):
+            begin = [st[i] for st, i in zip(starts, idx, strict=True)]
+            out[idx] = os.path.join(self.root, self.name(begin))
+        return out
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _slabs(src: Any, rows: Sequence[int]) -> Iterator[tuple[tuple[int, ...], list]]:
+    """Every slab of ``src`` (a Dask array or a :class:`_Spill`) along ``rows``: the position
+    of its blocks along the other axes (start offsets) and the nested list of its blocks
+    (Delayed or paths), one nesting level per row axis."""
+    refs = src.refs() if isinstance(src, _Spill) else src.to_delayed()
+    others = [a for a in range(src.ndim) if a not in rows]
+    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in src.chunks]
+    for pos in np.ndindex(*[src.numblocks[a] for a in others]):
+        index: list[Any] = [slice(None)] * src.ndim
+        origin = [0] * src.ndim
         for a, i in zip(others, pos, strict=True):
             index[a] = i
-        yield pos, blocks[tuple(index)]
+            origin[a] = int(starts[a][i])
+        yield tuple(origin), refs[tuple(index)].tolist()
 
 
-def _assemble(pieces: Any, axes: Sequence[int]) -> np.ndarray:
-    """Concatenate nested lists of blocks (one nesting level per axis of ``axes``) along them."""
-    if not axes:
-        return pieces
-    parts = [_assemble(p, axes[1:]) for p in pieces]
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate(parts, axis=axes[0], dtype=np.float64)  # no stored-dtype copy
+def _load(blocks: Any) -> Any:
+    """Nested lists of blocks with every path replaced by the array it holds."""
+    if isinstance(blocks, list):
+        return [_load(b) for b in blocks]
+    if isinstance(blocks, str):
+        return np.load(blocks, allow_pickle=False)
+    return blocks
 
 
-def _on_slab(fn: Any, rows: tuple[int, ...], pieces: list) -> Any:
-    """Run ``fn`` on the slab concatenated from ``pieces`` (nested lists of blocks), in float64."""
-    return fn(np.asarray(_assemble(pieces, list(rows)), dtype=np.float64))
+def _leaf(blocks: Any) -> np.ndarray:
+    while isinstance(blocks, list):
+        blocks = blocks[0]
+    return blocks
 
 
-def _per_slab(c: da.Array, rows: tuple[int, ...], fn: Any) -> list[tuple[tuple[int, ...], Any]]:
-    """``fn`` applied lazily to every slab of ``C`` along ``rows`` (one task per slab, so each
-    block is read by exactly one task and a slab is the only large array a task holds)."""
+def _assemble(blocks: Any, rows: Sequence[int], box: tuple[slice, ...]) -> np.ndarray:
+    """The float64 piece ``box`` (slices of the non-row axes) of the slab, the blocks (nested
+    lists, one level per axis of ``rows``) copied into it side by side along ``rows``."""
+    leaf = _leaf(blocks)
+    shape = list(leaf[box].shape)
+    for depth, axis in enumerate(rows):
+        level = blocks
+        for _ in range(depth):
+            level = level[0]
+        shape[axis] = sum(_leaf(b).shape[axis] for b in level)
+    out = np.empty(shape)
+    _copy_into(out, blocks, rows, box, [0] * len(shape))
+    return out
+
+
+def _copy_into(out: np.ndarray, blocks: Any, rows: Sequence[int], box, at: list[int]) -> None:
+    if not rows:
+        part = blocks[box]
+        out[tuple(slice(a, a + n) for a, n in zip(at, part.shape, strict=True))] = part
+        return
+    for b in blocks:
+        _copy_into(out, b, rows[1:], box, at)
+        at = list(at)
+        at[rows[0]] += _leaf(b).shape[rows[0]]
+
+
+def _piece_steps(extents: Sequence[int], order: Sequence[int], size: Any, limit: int) -> list[int]:
+    """Per axis the piece length: the axes in ``order`` are cut, one after the other, until
+    ``size(steps)`` bytes are at most ``limit`` (or every one of them is cut to 1)."""
+    steps = list(extents)
+    for axis in order:
+        if size(steps) <= limit:
+            break
+        other = size(steps) / steps[axis]
+        steps[axis] = max(1, min(steps[axis], int(limit // max(other, 1))))
+    return steps
+
+
+def _boxes(
+    extents: Sequence[int], steps: Sequence[int], rows: Sequence[int]
+) -> Iterator[tuple[slice, ...]]:
+    """The pieces of a slab: boxes of ``steps`` over the non-row axes, whole along ``rows``."""
+    ranges = [
+        [slice(None)] if a in rows else [slice(s, min(s + st, e)) for s in range(0, e, st)]
+        for a, (e, st) in enumerate(zip(extents, steps, strict=True))
+    ]
+    yield from itertools.product(*ranges)
+
+
+def _on_slab(op: Any, rows: tuple[int, ...], steps: Sequence[int], origin, blocks) -> Any:
+    """Run ``op`` on every piece of one slab; sums the results of a reducing ``op``."""
+    blocks = _load(blocks)
+    extents = list(_leaf(blocks).shape)
+    total = None
+    out = []
+    for box in _boxes(extents, steps, rows):
+        start = tuple(
+            o + (0 if b.start is None else b.start) for o, b in zip(origin, box, strict=True)
+        )
+        part = op(_assemble(blocks, rows, box), start)
+        if op.reduces:
+            total = part if total is None else total + part
+        elif part is not None:
+            out.append(part)
+    return total if op.reduces else out
+
+
+def _pass(src: Any, rows: tuple[int, ...], op: Any, steps: Sequence[int]) -> list[Any]:
+    """``op`` on every slab of ``src`` (Delayed, one task per slab)."""
     return [
-        (pos, dask.delayed(_on_slab)(fn, rows, pieces.tolist()))
-        for pos, pieces in _blocks_along(c, rows)
+        dask.delayed(_on_slab, pure=False)(op, rows, list(steps), origin, blocks)
+        for origin, blocks in _slabs(src, rows)
     ]
 
 
@@ -231,51 +339,126 @@ def _sum(items: Sequence[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _unfold2(slab: np.ndarray) -> np.ndarray:
-    return slab.reshape(slab.shape[0] * slab.shape[1], -1)
+def _max_extents(src: Any) -> list[int]:
+    return [max(c) for c in src.chunks]
 
 
-def _slab_gram(slab: np.ndarray) -> np.ndarray:
-    m = _unfold2(slab)
-    with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf are reported from the diagonal
-        return m @ m.T
+def _rows_steps(src: Any, rows: Sequence[int]) -> list[int]:
+    """Piece lengths for a reducing pass over slabs along ``rows``: float64 pieces of at most
+    :data:`PIECE_BYTES`, cut along the non-row axes from the first."""
+    ext = _max_extents(src)
+    for a in rows:
+        ext[a] = src.shape[a]
+    order = [a for a in range(src.ndim) if a not in rows]
+    return _piece_steps(ext, order, lambda s: 8 * int(np.prod(s)), PIECE_BYTES)
 
 
-def _gram(c: da.Array) -> Any:
-    """Gram matrix of ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)`` (Delayed)."""
-    return _tree_sum([part for _, part in _per_slab(c, (0, 1), _slab_gram)])
+def _matrix(piece: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+    """The piece unfolded with the row axes (moved to the front) as rows."""
+    lead = len(rows)
+    moved = np.moveaxis(piece, list(rows), list(range(lead)))
+    return moved.reshape(int(np.prod(moved.shape[:lead])), -1)
 
 
-class _Projector:
-    """``slab -> U^T slab`` (unfolded), reshaped to ``(r, n...)``; picklable for a cluster."""
+class _Gram:
+    """``piece -> M M^T`` of its unfolding along ``rows`` (picklable, for a cluster)."""
 
-    def __init__(self, u: np.ndarray) -> None:
-        self.ut = np.ascontiguousarray(u.T)
+    reduces = True
 
-    def __call__(self, slab: np.ndarray) -> np.ndarray:
-        return (self.ut @ _unfold2(slab)).reshape((self.ut.shape[0],) + slab.shape[2:])
+    def __init__(self, rows: Sequence[int]) -> None:
+        self.rows = tuple(rows)
+
+    def __call__(self, piece: np.ndarray, start: Any) -> np.ndarray:
+        m = _matrix(piece, self.rows)
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf show on the diagonal
+            return m @ m.T
 
 
-class _RowSquares(_Projector):
-    """``slab -> row sums of (U^T slab)^2``."""
+class _RowSquares:
+    """``piece -> row sums of (U^T M)^2``."""
 
-    def __call__(self, slab: np.ndarray) -> np.ndarray:
-        b = self.ut @ _unfold2(slab)
+    reduces = True
+
+    def __init__(self, rows: Sequence[int], u: np.ndarray) -> None:
+        self.rows, self.ut = tuple(rows), np.ascontiguousarray(u.T)
+
+    def __call__(self, piece: np.ndarray, start: Any) -> np.ndarray:
+        b = self.ut @ _matrix(piece, self.rows)
         return np.einsum("ij,ij->i", b, b)
 
 
-def _project(u: np.ndarray, c: da.Array) -> da.Array:
-    """``U^T C`` with ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)``, lazily."""
+def _gram(src: Any, rows: tuple[int, ...] = (0, 1)) -> Any:
+    """Gram matrix of the unfolding of ``src`` along ``rows`` (Delayed, one pass)."""
+    return _tree_sum(_pass(src, rows, _Gram(rows), _rows_steps(src, rows)))
+
+
+def _row_squares(src: Any, u: np.ndarray, rows: tuple[int, ...] = (0, 1)) -> Any:
+    """Row sums of ``(U^T M)^2`` for the unfolding ``M`` along ``rows`` (Delayed, one pass)."""
+    return _tree_sum(_pass(src, rows, _RowSquares(rows, u), _rows_steps(src, rows)))
+
+
+# ---------------------------------------------------------------------------- projections
+class _Project:
+    """``piece (a, b, n...) -> U^T piece`` unfolded as ``(a b, n...)``, of shape ``(r, n...)``:
+    returned with its start in the remainder, or written to the remainder's file."""
+
+    reduces = False
+
+    def __init__(self, u: np.ndarray, spill: _Spill | None) -> None:
+        self.ut, self.spill = np.ascontiguousarray(u.T), spill
+
+    def __call__(self, piece: np.ndarray, start: Sequence[int]) -> Any:
+        b = (self.ut @ _matrix(piece, (0, 1))).reshape((self.ut.shape[0],) + piece.shape[2:])
+        at = (0,) + tuple(start[2:])
+        if self.spill is None:
+            return at, b
+        path = os.path.join(self.spill.root, _Spill.name(at))
+        np.save(path, b.astype(self.spill.dtype, copy=False), allow_pickle=False)
+        return None
+
+
+def _project_steps(src: Any, r: int, spill: bool) -> list[int]:
+    """Piece lengths of a projection: float64 pieces of at most :data:`PIECE_BYTES`; on disk,
+    also small enough blocks of the remainder ``(r, n_{k+1}, n...)`` that the next step's slabs
+    (whole along ``r`` and ``n_{k+1}``) are at most that size."""
+    steps = _rows_steps(src, (0, 1))
+    if spill and src.ndim > 3:
+        tail = list(range(3, src.ndim))
+
+        def next_slab(s: Sequence[int]) -> int:
+            return 8 * r * src.shape[2] * int(np.prod([s[a] for a in tail]))
+
+        steps = _piece_steps(steps, tail, next_slab, PIECE_BYTES)
+    return steps
+
+
+def _project(
+    src: Any, u: np.ndarray, passes: _Passes, spill_to: str | None, dtype: np.dtype
+) -> np.ndarray | _Spill:
+    """``B = U^T C`` for ``C`` of shape ``(a, b, n...)`` unfolded as ``(a b, n...)``: one pass,
+    into memory (float64), or to disk in ``dtype`` when ``spill_to`` names a new directory."""
     r = u.shape[1]
-    grid = np.empty((1,) + tuple(c.numblocks[2:]), dtype=object)
-    for pos, part in _per_slab(c, (0, 1), _Projector(u)):
-        shape = (r,) + tuple(c.chunks[2 + a][i] for a, i in enumerate(pos))
-        grid[(0,) + pos] = da.from_delayed(part, shape=shape, dtype=np.float64)
-    return da.block(grid.tolist())
+    shape = (r,) + tuple(src.shape[2:])
+    steps = _project_steps(src, r, spill_to is not None)
+    spill = None
+    if spill_to is not None:
+        chunks = ((r,),) + tuple(
+            tuple(p for c in src.chunks[a] for p in _split(c, steps[a])) for a in range(2, src.ndim)
+        )
+        spill = _Spill(spill_to, shape, chunks, dtype)
+    parts = _pass(src, (0, 1), _Project(u, spill), steps)
+    results = list(passes.compute(*parts, over_data=not isinstance(src, _Spill)))
+    if spill is not None:
+        return spill
+    out = np.empty(shape)
+    while results:  # fill and free slab by slab: the pieces and ``out`` never coexist whole
+        for at, b in results.pop():
+            out[tuple(slice(s, s + n) for s, n in zip(at, b.shape, strict=True))] = b
+    return out
 
 
 def _streamed_rank(
-    c: da.Array, g: np.ndarray, cap: int | None, delta: float | None, passes: _Passes
+    src: Any, g: np.ndarray, cap: int | None, delta: float | None, passes: _Passes
 ) -> tuple[np.ndarray, float, bool]:
     """The kept ``U_r`` of one step from the Gram matrix ``g`` of ``C``, its tail, exactness.
 
@@ -292,7 +475,7 @@ def _streamed_rank(
     if delta * delta >= EIGENVALUE_MARGIN * m * lam_err:
         r = truncate(np.sqrt(lam), np.sqrt(max(delta * delta - m * lam_err, 0.0)), cap)
         return u[:, :r], float(np.sum(lam[r:])), False
-    (row_sq,) = passes.compute(_tree_sum([p for _, p in _per_slab(c, (0, 1), _RowSquares(u))]))
+    (row_sq,) = passes.arrays(_row_squares(src, u), over_data=not isinstance(src, _Spill))
     tail = np.concatenate([np.cumsum(row_sq[::-1])[::-1], [0.0]])
     r = max(1, int(np.flatnonzero(tail <= delta * delta)[0]))
     r = r if cap is None else min(r, cap)
@@ -324,62 +507,95 @@ def tt_svd(
     Returns
     -------
     TTTensor
-        As :func:`tensornet.tt_svd`; ``info`` adds ``passes`` (the passes over the data) and
-        ``out_of_core_steps`` (steps run before the remainder fit in memory).
+        As :func:`tensornet.tt_svd`; ``info`` adds ``passes`` (over the data),
+        ``remainder_passes`` (over remainders kept on disk) and ``out_of_core_steps`` (steps
+        run before the remainder fit in memory).
+
+    Notes
+    -----
+    A remainder ``B_k = U_k^T C_k`` larger than :func:`get_in_memory_limit` (in float64) is
+    written to disk blockwise by the projection pass, in the input's floating dtype (float32
+    stays float32; Gram matrices and products are accumulated in float64), with blocks small
+    enough that the next step's slabs are at most :data:`PIECE_BYTES`. Its rounding (a relative
+    ``2^-24`` per entry for float32) is of the order of the stored data's own.
     """
     if method != "exact":
         raise ValueError(f"method={method!r}: only method='exact' is streamed for Dask arrays")
     eps = check_eps(eps)
-    x = _split_blocks(_checked(x, "x"), 2)
+    x = _checked(x, "x")
     shape, d = x.shape, x.ndim
     caps = tt_rank_caps(ranks, shape)
     if eps is None and ranks is None:
         eps = 0.0
     passes = _Passes()
     if d == 1:
-        (full,) = passes.compute(x)
+        (full,) = passes.arrays(x)
         norm = float(np.linalg.norm(_finite(full, "x")))
         return _tt_result([full.reshape(1, -1, 1)], [], True, norm, passes, 0)
-    (g,) = passes.compute(_gram(x[None]))
+    c = x[None]
+    (g,) = passes.arrays(_gram(c))
     _check_gram_finite(g, "x")
     norm = float(np.sqrt(np.trace(g)))
-    sweep = _Sweep(shape, caps, error_budget(eps, norm, d - 1), passes)
-    c = sweep.stream(x[None], g)
+    sweep = _Sweep(shape, caps, error_budget(eps, norm, d - 1), passes, _spill_dtype(x.dtype))
+    with sweep.spill_root() as root:
+        rest = sweep.stream(c, g, root)
     streamed = len(sweep.cores)
-    (rest,) = passes.compute(c)
     sweep.in_memory(rest)
     return _tt_result(sweep.cores, sweep.tails, sweep.exact, norm, passes, streamed)
 
 
-def _wide(c: da.Array) -> bool:
-    """Whether the unfolding ``(a b, n...)`` of ``C`` is wide enough for the Gram step to keep
-    the in-memory accuracy (:func:`tensornet.algebra.truncation.uses_gram_path`); a remainder
-    that is not has a Gram matrix about its own size, so it is computed instead."""
-    rows = c.shape[0] * c.shape[1]
-    return uses_gram_path((rows, c.size // rows))
+def _spill_dtype(dtype: np.dtype) -> np.dtype:
+    """The input's floating dtype (float32 and smaller stay float32), float64 otherwise."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype.kind == "f" and dtype.itemsize <= 4 else np.dtype("f8")
+
+
+def _wide(shape: Sequence[int]) -> bool:
+    """Whether the unfolding ``(a b, n...)`` of a remainder of ``shape`` is wide enough for the
+    Gram step to keep the in-memory accuracy
+    (:func:`tensornet.algebra.truncation.uses_gram_path`); a remainder that is not has a Gram
+    matrix about its own size, so it is computed into memory instead."""
+    rows = shape[0] * shape[1]
+    return uses_gram_path((rows, int(np.prod(shape)) // rows))
 
 
 class _Sweep:
     """The TT-SVD sweep: streamed steps while the remainder is too large, then in memory."""
 
-    def __init__(self, shape, caps, delta, passes) -> None:
+    def __init__(self, shape, caps, delta, passes, dtype) -> None:
         self.shape, self.caps, self.delta, self.passes = shape, caps, delta, passes
+        self.dtype = dtype
         self.cores: list[np.ndarray] = []
         self.tails: list[float] = []
         self.exact = True
 
-    def stream(self, c: da.Array, g: np.ndarray) -> da.Array:
-        """Streamed steps from the first on; returns the lazy remainder ``(r_k, n_{k+1}, ...)``."""
+    @contextlib.contextmanager
+    def spill_root(self) -> Iterator[str]:
+        root = tempfile.mkdtemp(prefix="tensornet-ooc-", dir=_SPILL_DIR[0])
+        try:
+            yield root
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def stream(self, c: Any, g: np.ndarray, root: str) -> np.ndarray:
+        """Streamed steps from the first on; returns the remainder ``(r_k, n_{k+1}, ...)`` once
+        it fits in memory (or its unfolding is no longer wide)."""
         d = len(self.shape)
         for k in range(d - 1):
             if k > 0:
-                if c.nbytes <= get_in_memory_limit() or not _wide(c):
-                    break
-                (g,) = self.passes.compute(_gram(c))
+                (g,) = self.passes.arrays(_gram(c), over_data=False)
             u, tail, exact = _streamed_rank(c, g, self.caps[k], self.delta, self.passes)
             self._keep(u.reshape(c.shape[0], self.shape[k], -1), tail, exact)
-            c = _project(u, c)
-        return c
+            rest = (u.shape[1],) + tuple(c.shape[2:])
+            on_disk = k < d - 2 and 8 * int(np.prod(rest)) > get_in_memory_limit() and _wide(rest)
+            spill_to = os.path.join(root, f"step{k + 1}") if on_disk else None
+            b = _project(c, u, self.passes, spill_to, self.dtype)
+            if isinstance(c, _Spill):
+                c.remove()
+            if not isinstance(b, _Spill):
+                return b
+            c = b
+        raise AssertionError("unreachable: the last remainder is computed into memory")
 
     def in_memory(self, rest: np.ndarray) -> None:
         """The remaining steps on the computed remainder, exactly as :func:`tensornet.tt_svd`."""
@@ -414,6 +630,7 @@ def _tt_result(
         "norm": norm,
         "step_errors": [float(np.sqrt(t)) for t in tails],
         "passes": passes.count,
+        "remainder_passes": passes.remainder,
         "out_of_core_steps": streamed,
     }
     return tt
@@ -439,22 +656,23 @@ def tr_svd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | Non
     TRTensor
         As :func:`tensornet.tr_svd`; ``info`` adds ``passes``.
     """
-    x = _split_blocks(_checked(x, "x", min_ndim=2), 2)
+    x = _checked(x, "x", min_ndim=2)
     eps = check_eps(eps)
     shape, d = x.shape, x.ndim
     caps = _tr_rank_caps(ranks, d)
     first = min(shape[0], x.size // shape[0])
     caps = lower_caps(caps, (first, first) + (x.size,) * (d - 2))
     passes = _Passes()
-    (g,) = passes.compute(_gram(x[None]))
+    c = x[None]
+    (g,) = passes.arrays(_gram(c))
     _check_gram_finite(g, "x")
     norm = float(np.sqrt(np.trace(g)))
     if eps is None and ranks is None:
         eps = 0.0
     delta1, delta = tr_budgets(eps, norm, d)
     big = caps[0] * caps[1] if caps is not None else x.size
-    u, tail, exact = _streamed_rank(x[None], g, big, delta1, passes)
-    (b,) = passes.compute(_project(u, x[None]))
+    u, tail, exact = _streamed_rank(c, g, big, delta1, passes)
+    b = _project(c, u, passes, None, np.dtype(np.float64))
     first_step = Subspace(u, b.reshape(u.shape[1], -1), tail, exact, np.zeros(0))
     tr: TRTensor = tr_sweep(shape, caps, delta, norm, first_step)
     tr.info["passes"] = passes.count
@@ -462,40 +680,43 @@ def tr_svd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | Non
 
 
 # ---------------------------------------------------------------------------- HOSVD
-class _ModeGram:
-    """``slab -> X_(n) X_(n)^T`` of a slab whole along mode ``n``."""
+def _mode_groups(x: da.Array) -> list[list[int]]:
+    """The modes whose Gram matrices share a pass.
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __call__(self, slab: np.ndarray) -> np.ndarray:
-        m = np.moveaxis(slab, self.n, 0).reshape(slab.shape[self.n], -1)
-        with np.errstate(invalid="ignore", over="ignore"):
-            return m @ m.T
-
-
-class _ModeRowSquares:
-    """``slab -> row sums of (U^T X_(n))^2``."""
-
-    def __init__(self, n: int, u: np.ndarray) -> None:
-        self.n, self.ut = n, np.ascontiguousarray(u.T)
-
-    def __call__(self, slab: np.ndarray) -> np.ndarray:
-        b = self.ut @ np.moveaxis(slab, self.n, 0).reshape(slab.shape[self.n], -1)
-        return np.einsum("ij,ij->i", b, b)
+    A mode's slabs are whole along it; a block shared by the slabs of two modes the chunks split
+    stays in memory until both are done, which can be most of the data. So unless the data fit
+    :func:`get_in_memory_limit` (as stored), each split mode after the first has a pass of its
+    own; the modes the chunks do not split (slabs of one block) join the first pass.
+    """
+    split = [n for n in range(x.ndim) if x.numblocks[n] > 1]
+    if len(split) <= 1 or x.nbytes <= get_in_memory_limit():
+        return [list(range(x.ndim))]
+    whole = [n for n in range(x.ndim) if x.numblocks[n] == 1]
+    return [sorted(whole + split[:1])] + [[n] for n in split[1:]]
 
 
-def _mode_grams(x: da.Array) -> list[Any]:
-    """Every mode's Gram matrix (Delayed), each from the slabs whole along its mode."""
-    return [_tree_sum([p for _, p in _per_slab(x, (n,), _ModeGram(n))]) for n in range(x.ndim)]
+def _mode_grams(x: da.Array, passes: _Passes) -> list[np.ndarray]:
+    """Every mode's Gram matrix ``X_(n) X_(n)^T``, from the slabs whole along its mode."""
+    grams: dict[int, np.ndarray] = {}
+    for group in _mode_groups(x):
+        done = passes.arrays(*[_gram(x, (n,)) for n in group])
+        grams.update(zip(group, done, strict=True))
+    return [grams[n] for n in range(x.ndim)]
 
 
 def _mode_products(t: np.ndarray, mats: Sequence[np.ndarray]) -> np.ndarray:
-    """``t`` contracted on every axis with the rows of ``mats[k]``; each product contracts the
-    leading axis and appends the new one, so the axes come back in order."""
-    for m in mats:
-        t = np.tensordot(t, m, axes=(0, 0))
-    return t
+    """``t`` contracted on every axis ``n`` with the rows of ``mats[n]``, the axes in order.
+
+    The axes that shrink ``t`` most (smallest ``columns / rows``) go first, so no intermediate
+    grows beyond ``t`` when the matrices shrink every axis.
+    """
+    labels = list(range(t.ndim))
+    for n in sorted(range(len(mats)), key=lambda k: mats[k].shape[1] / mats[k].shape[0]):
+        pos = labels.index(n)
+        t = np.tensordot(t, mats[n], axes=(pos, 0))
+        labels.pop(pos)
+        labels.append(n)
+    return np.transpose(t, np.argsort(labels))
 
 
 def _block_slices(x: da.Array) -> Iterator[tuple[Any, tuple[slice, ...]]]:
@@ -544,12 +765,12 @@ def hosvd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | None
     x = _checked(x, "x")
     caps = None if ranks is None else _check_tucker_ranks(ranks, x.shape)
     passes = _Passes()
-    grams = passes.compute(*_mode_grams(x))
+    grams = _mode_grams(x, passes)
     _check_gram_finite(grams[0], "x")
     norm_sq = float(np.trace(grams[0]))
     delta = error_budget(eps, np.sqrt(norm_sq), x.ndim)
     factors, spectra, discarded = _hosvd_factors(x, grams, caps, delta, passes)
-    (core,) = passes.compute(_core(x, factors))
+    (core,) = passes.arrays(_core(x, factors))
     out = TuckerTensor(core, factors)
     out.info = {
         "rel_error": _hosvd_error(x, norm_sq, out, passes),
@@ -598,14 +819,14 @@ def _hosvd_factors(
 def _row_norms(
     x: da.Array, eig: Sequence[tuple], need: Sequence[bool], passes: _Passes
 ) -> list[np.ndarray | None]:
-    """Exact row norms of ``U_n^T X_(n)`` for the modes that need them, in one pass."""
-    todo = [n for n, flag in enumerate(need) if flag]
-    if not todo:
-        return [None] * x.ndim
-    sums = [
-        _tree_sum([p for _, p in _per_slab(x, (n,), _ModeRowSquares(n, eig[n][1]))]) for n in todo
-    ]
-    done = dict(zip(todo, passes.compute(*sums), strict=True))
+    """Exact row norms of ``U_n^T X_(n)`` for the modes that need them, grouped into passes as
+    the Gram matrices are (:func:`_mode_groups`)."""
+    done: dict[int, np.ndarray] = {}
+    for group in _mode_groups(x):
+        todo = [n for n in group if need[n]]
+        if todo:
+            sums = passes.arrays(*[_row_squares(x, eig[n][1], (n,)) for n in todo])
+            done.update(zip(todo, sums, strict=True))
     return [done.get(n) for n in range(x.ndim)]
 
 
@@ -622,7 +843,7 @@ def _hosvd_error(x: da.Array, norm_sq: float, t: TuckerTensor, passes: _Passes) 
         )
         for blk, sl in _block_slices(x)
     ]
-    (res,) = passes.compute(_tree_sum(parts))
+    (res,) = passes.arrays(_tree_sum(parts))
     return float(np.sqrt(res / norm_sq))
 
 
@@ -677,7 +898,7 @@ def cp_als(
     check_option(method, "method", ("dimtree", "mttkrp"))
     rng = check_random_state(random_state)
     passes = _Passes()
-    grams = passes.compute(*_mode_grams(x))
+    grams = _mode_grams(x, passes)
     _check_gram_finite(grams[0], "x")
     norm_x_sq = float(np.trace(grams[0]))
     if norm_x_sq == 0.0:
@@ -689,7 +910,7 @@ def cp_als(
     def sweep(st: _ALSState) -> tuple[_ALSState, float]:
         m = None
         for n in range(x.ndim):
-            (m,) = passes.compute(_mttkrp(x, st.factors, n))
+            (m,) = passes.arrays(_mttkrp(x, st.factors, n))
             st.update(n, m)
         err_sq, scale_sq = st.error_sq(norm_x_sq, m)
         return st, relative_error(err_sq, norm_x_sq, lambda: _cp_residual(x, st, passes), scale_sq)
@@ -759,7 +980,7 @@ def _cp_residual(x: da.Array, st: _ALSState, passes: _Passes) -> float:
         mats = [f[s] for f, s in zip(st.factors, sl, strict=True)]
         parts.append(dask.delayed(_block_cp_residual)(blk, mats, st.weights))
         norm_parts.append(dask.delayed(_block_cp_residual)(blk, [m * 0 for m in mats], st.weights))
-    res, norm_sq = passes.compute(_tree_sum(parts), _tree_sum(norm_parts))
+    res, norm_sq = passes.arrays(_tree_sum(parts), _tree_sum(norm_parts))
     return float(np.sqrt(res / norm_sq))
 
 
@@ -799,17 +1020,17 @@ def randomized_svd(
     width = rank + n_oversamples
     passes = _Passes()
     if width >= min(n_rows, n_cols):
-        (dense,) = passes.compute(m)
+        (dense,) = passes.arrays(m)
         u, s, vt = thin_svd(_finite(dense))
         return u[:, :rank], s[:rank], vt[:rank]
     omega = rng.standard_normal((n_cols, width))
-    (y,) = passes.compute(m @ da.from_array(omega))
+    (y,) = passes.arrays(m @ da.from_array(omega))
     q = _orth(_finite(y))
     for _ in range(n_iter):
-        (z,) = passes.compute(m.T @ da.from_array(q))
-        (y,) = passes.compute(m @ da.from_array(_orth(z)))
+        (z,) = passes.arrays(m.T @ da.from_array(q))
+        (y,) = passes.arrays(m @ da.from_array(_orth(z)))
         q = _orth(y)
-    (b,) = passes.compute(da.from_array(q.T) @ m)
+    (b,) = passes.arrays(da.from_array(q.T) @ m)
     ub, s, vt = thin_svd(b)
     return q @ ub[:, :rank], s[:rank], vt[:rank]
 
