@@ -106,7 +106,8 @@ def st_tucker(
     -------
     STTuckerTensor
         ``info`` holds ``rel_error`` (the Tucker algorithm's report on the split tensor, which
-        is the STTucker error), ``split_ranks`` and ``method``.
+        is the STTucker error), ``split_ranks`` and ``method``. An all-zero ``x`` gives a
+        zero core with ``rel_error = 0``.
 
     Raises
     ------

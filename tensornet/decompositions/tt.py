@@ -168,7 +168,9 @@ def tt_svd(
         discarded part was measured exactly; otherwise ``rel_error`` comes from Gram eigenvalues
         and is accurate to about ``1e-7``), ``ranks``, ``norm`` (``||X||_F``) and
         ``step_errors`` (the discarded norm of each of the ``d - 1`` steps; ``0`` for a
-        leading step skipped because its rank cap is the full row count).
+        leading step skipped because its rank cap is the full row count). An all-zero ``x``
+        gives exact zeros with ``rel_error = 0``, ``norm = 0`` and, unless ``ranks`` are given,
+        all ranks 1.
 
     Raises
     ------
@@ -266,7 +268,7 @@ def tt_matrix_svd(
     Returns
     -------
     TTMatrix
-        With the ``info`` of :func:`tt_svd`.
+        With the ``info`` of :func:`tt_svd` (an all-zero ``w`` gives exact zeros, ranks 1).
 
     Raises
     ------
