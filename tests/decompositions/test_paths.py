@@ -23,7 +23,9 @@ from tensornet.testing.strategies import ht_tensors
 
 CAP = settings(max_examples=min(settings().max_examples, 15))
 
-SHAPE = (30, 30, 30, 30)  # steps (30, 27000) and (3 * 30, 900): both large and wide
+#: steps (24, 36000) and (3 * 40, 900), both large and wide (Gram path; randomized sketch); the
+#: unequal mode sizes make a next-step Gram matrix formed for the wrong mode fail loudly
+SHAPE = (24, 40, 30, 30)
 
 
 def _exact_tt(rank, seed, shape=SHAPE):
@@ -36,8 +38,8 @@ def _exact_tt(rank, seed, shape=SHAPE):
 
 def test_the_large_steps_take_the_gram_and_sketch_paths():
     """Guard for the tests below: their unfoldings really are on the large paths."""
-    assert uses_gram_path((30, 27000)) and uses_gram_path((90, 900))
-    assert 30 * 27000 > SMALL_SIZE and 90 * 900 > SMALL_SIZE
+    assert uses_gram_path((24, 36000)) and uses_gram_path((120, 900))
+    assert 24 * 36000 > SMALL_SIZE and 120 * 900 > SMALL_SIZE
 
 
 @pytest.mark.parametrize("method", ["exact", "randomized"])
@@ -60,6 +62,7 @@ def test_rank_capped_tt_svd_above_the_tt_rank_is_still_exact_and_reports_the_ste
     tt = _exact_tt(2, seed=5)
     x = tt.full()
     out = tn.tt_svd(x, ranks=4, method=method, random_state=1)
+    assert out.ranks == (1, 4, 4, 4, 1)  # a cap alone keeps that many (no eps: nothing dropped)
     assert out.relative_error(x) < 1e-10
     assert len(out.info["step_errors"]) == 3
     assert np.sqrt(np.sum(np.square(out.info["step_errors"]))) <= 1e-6 * np.linalg.norm(x)
@@ -84,6 +87,58 @@ def test_randomized_tt_svd_with_eps_truncates_below_the_sketch_width():
     assert out.ranks == (1, 2, 2, 2, 1)
     assert out.relative_error(x) < 1e-10
     assert out.info["error_exact"] is False
+
+
+def _graded_tt(seed):
+    """A TT tensor of ranks 4 whose singular values at every bond fall by 10 per direction."""
+    rng = np.random.default_rng(seed)
+    grade = 10.0 ** -np.arange(4)
+    cores = []
+    for k, n in enumerate(SHAPE):
+        left = 1 if k == 0 else 4
+        right = 1 if k == len(SHAPE) - 1 else 4
+        q, _ = np.linalg.qr(rng.standard_normal((left * n, right)))
+        g = q.reshape(left, n, right)
+        cores.append(g * grade if right == 4 else g)
+    return tn.TTTensor(cores)
+
+
+@pytest.mark.parametrize(("eps", "rank"), [(0.3, 1), (0.05, 2), (0.01, 3), (1e-4, 4)])
+def test_randomized_tt_svd_chooses_the_ranks_of_the_exact_tt_svd_when_the_sketch_is_exact(
+    eps, rank
+):
+    """A sketch of width 4 spans the whole range of a rank-4 tensor, so ``eps`` must truncate
+    its exact singular values to the ranks the exact method chooses, in absolute terms."""
+    x = _graded_tt(13).full()
+    x = x * (1e3 / np.linalg.norm(x))  # a budget in units of ||X||, not absolute
+    exact = tn.tt_svd(x, ranks=4, eps=eps)
+    sketch = tn.tt_svd(x, ranks=4, eps=eps, method="randomized", random_state=2)
+    assert sketch.ranks == exact.ranks == (1, rank, rank, rank, 1)
+    assert sketch.relative_error(x) == pytest.approx(exact.relative_error(x), rel=1e-6)
+    assert sketch.info["rel_error"] == pytest.approx(sketch.relative_error(x), rel=1e-4, abs=1e-7)
+
+
+def test_randomized_tt_svd_of_a_generic_tensor_reports_its_true_error():
+    """With a residual the sketch cannot capture, ``rel_error`` still equals the dense error."""
+    x = np.random.default_rng(17).standard_normal(SHAPE)
+    out = tn.tt_svd(x, ranks=3, method="randomized", random_state=0)
+    assert out.info["error_exact"] is False
+    assert out.info["rel_error"] == pytest.approx(out.relative_error(x), rel=1e-6)
+    assert len(out.info["step_errors"]) == 3
+    dense = np.linalg.norm((x - out.full()).ravel())
+    assert np.sqrt(np.sum(np.square(out.info["step_errors"]))) == pytest.approx(dense, rel=1e-6)
+    with_eps = tn.tt_svd(x, ranks=3, eps=0.999, method="randomized", random_state=0)
+    assert with_eps.info["rel_error"] == pytest.approx(with_eps.relative_error(x), rel=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(300, 300), (20, 4000), (70, 40, 30)])
+def test_tt_svd_of_a_large_tensor_holding_nan_is_refused_on_every_first_step(shape):
+    """Large arrays skip the up-front scan; the check rides on the first Gram matrix or on the
+    first step's own check, whichever path that step takes."""
+    x = np.random.default_rng(0).standard_normal(shape)
+    x.flat[x.size // 3] = np.nan
+    with pytest.raises(ValueError, match="x must be finite"):
+        tn.tt_svd(x, ranks=3)
 
 
 # ---------------------------------------------------------------------------- leading full steps
@@ -124,6 +179,23 @@ def test_two_leading_full_steps_give_identity_cores():
     assert out.info["step_errors"][2] == pytest.approx(np.sqrt(np.sum(s[2:] ** 2)), rel=1e-10)
 
 
+def test_tt_svd_with_every_cap_at_the_full_row_count_is_x_with_identity_cores():
+    x = np.random.default_rng(8).standard_normal((2, 3, 7))
+    out = tn.tt_svd(x, ranks=100)  # caps lowered to (2, 6): both steps skipped
+    assert out.ranks == (1, 2, 6, 1)
+    np.testing.assert_array_equal(out.full(), x)
+    assert out.info["step_errors"] == [0.0, 0.0]
+    assert out.info["rel_error"] == 0.0
+
+
+def test_rank_capped_tt_svd_keeps_the_cap_even_above_the_numerical_rank():
+    """Without ``eps`` nothing is dropped: the caps alone decide (``truncate``'s rule)."""
+    x = np.einsum("i,j,k->ijk", *np.random.default_rng(9).standard_normal((3, 5)))
+    out = tn.tt_svd(x, ranks=2)
+    assert out.ranks == (1, 2, 2, 1)
+    assert tn.tt_svd(x).ranks == (1, 1, 1, 1)  # neither ranks nor eps: eps = 0
+
+
 # ---------------------------------------------------------------------------- HT per-node ranks
 @CAP
 @given(h=ht_tensors(max_rank=3), data=st.data())
@@ -161,6 +233,25 @@ def test_ht_svd_per_node_ranks_are_honoured_node_by_node():
         tn.ht_svd(x, ranks=[maximum[1] + 1] + ranks[1:])
     with pytest.raises(ValueError, match="one per non-root node"):
         tn.ht_svd(x, ranks=ranks[:-1])
+    with pytest.raises(ValueError, match=r"ranks\[1\]=0 must be >= 1"):
+        tn.ht_svd(x, ranks=[1, 0] + ranks[2:])
+    at_max = tn.ht_svd(x, ranks=list(maximum[1:]))  # every node at its largest rank: exact
+    assert at_max.orthonormal
+    assert at_max.relative_error(x) < 1e-12
+    ones = tn.ht_svd(x, ranks=[1] * len(ranks))
+    assert ones.ranks == (1,) * tree.n_nodes
+    assert tn.ht_svd(x, ranks=1).ranks == ones.ranks
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5, 2), (2, 6), (4, 3, 5)])
+def test_ht_max_ranks_is_min_of_inside_and_outside_sizes_as_ints(shape):
+    tree = _as_tree(None, len(shape))
+    got = ht_max_ranks(shape, tree)
+    assert got[0] == 1 and len(got) == tree.n_nodes
+    for t, modes in enumerate(tree.nodes[1:], start=1):
+        inside = int(np.prod([shape[k] for k in modes]))
+        assert got[t] == min(inside, int(np.prod(shape)) // inside)
+        assert type(got[t]) is int
 
 
 # ---------------------------------------------------------------------------- KPD over-rank
