@@ -141,6 +141,34 @@ def test_tt_svd_of_a_large_tensor_holding_nan_is_refused_on_every_first_step(sha
         tn.tt_svd(x, ranks=3)
 
 
+def test_randomized_tt_svd_steps_up_to_the_small_size_are_exact():
+    """A step of at most ``SMALL_SIZE`` entries is the exact step even with ``"randomized"``
+    (the sketch would only approximate it): the results agree with the exact method."""
+    x = np.random.default_rng(21).standard_normal((64, 1024))
+    assert x.size == SMALL_SIZE
+    sketch = tn.tt_svd(x, ranks=5, method="randomized", random_state=0)
+    exact = tn.tt_svd(x, ranks=5)
+    np.testing.assert_allclose(sketch.full(), exact.full(), atol=1e-10)
+    small = np.random.default_rng(22).standard_normal((6, 7, 8))
+    np.testing.assert_allclose(
+        tn.tt_svd(small, ranks=3, method="randomized", random_state=0).full(),
+        tn.tt_svd(small, ranks=3).full(),
+        atol=1e-10,
+    )
+
+
+def test_randomized_tt_svd_with_a_cap_at_the_full_rank_takes_the_exact_step():
+    x = np.random.default_rng(23).standard_normal((64, 2048))
+    out = tn.tt_svd(x, ranks=64, method="randomized", random_state=0)
+    assert out.info["error_exact"] is True
+    assert out.relative_error(x) < 1e-12
+
+
+def test_tt_svd_accepts_nested_lists_like_arrays():
+    x = np.random.default_rng(24).standard_normal((3, 4, 2))
+    np.testing.assert_allclose(tn.tt_svd(x.tolist(), ranks=2).full(), tn.tt_svd(x, ranks=2).full())
+
+
 # ---------------------------------------------------------------------------- leading full steps
 @CAP
 @given(
