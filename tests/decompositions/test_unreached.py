@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tensornet as tn
+from tensornet.decompositions.kron import kron_rearrange
 
 RNG = np.random.default_rng(31)
 X = RNG.standard_normal((4, 5, 6))
@@ -80,3 +81,14 @@ def test_gkpd_refuses_a_b_shape_of_the_wrong_length():
 def test_btd_als_refuses_term_ranks_of_the_wrong_type(term_ranks):
     with pytest.raises(TypeError, match="term_ranks must be an int, a sequence of ints"):
         tn.btd_als(X, 2, term_ranks)
+
+
+def test_gkpd_and_kpd_default_to_one_kronecker_term():
+    """``rank=1`` is the documented default: the nearest Kronecker product (Van Loan)."""
+    x = RNG.standard_normal((4, 4, 6))
+    assert tn.gkpd(x, (2, 2, 3)).ranks == (1,)
+    m = RNG.standard_normal((6, 10))
+    k = tn.kpd(m, (3, 2))
+    assert k.ranks == (1,)
+    s = np.linalg.svd(kron_rearrange(m, (3, 2)), compute_uv=False)
+    assert k.info["error"] == pytest.approx(np.sqrt(np.sum(s[1:] ** 2)), rel=1e-10)
