@@ -303,3 +303,34 @@ def test_kpd_at_the_full_kronecker_rank_of_unequal_products_is_exact_and_above_i
         (b_shape[0] * a_shape[0], b_shape[1] * a_shape[1])
     )
     assert tn.kpd(m2, b_shape, a_shape, rank=None).info["max_rank"] == full_rank
+
+
+# ---------------------------------------------------------------------------- TR-SVD capped split
+def _expected_split(rank, c0, c1):
+    """The largest total <= rank with a divisor pair (a, total / a) within the caps, split as
+    balanced as they allow (the larger a on a tie)."""
+    if rank == c0 * c1:
+        return c0, c1
+    for total in range(rank, 0, -1):
+        pairs = [(a, total // a) for a in range(1, c0 + 1) if total % a == 0 and total // a <= c1]
+        if pairs:
+            return min(pairs, key=lambda p: (abs(p[1] - p[0]), -p[0]))
+    raise AssertionError("total = 1 always fits")
+
+
+@settings(max_examples=min(settings().max_examples, 25))
+@given(
+    seed=st.integers(0, 2**16),
+    shape=st.lists(st.integers(2, 6), min_size=3, max_size=4).map(tuple),
+    caps=st.lists(st.integers(1, 5), min_size=4, max_size=4),
+)
+def test_tr_svd_first_split_within_rank_caps_and_its_reported_error(seed, shape, caps):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    caps = caps[: len(shape)]
+    tr = tn.tr_svd(x, ranks=caps)
+    first = min(shape[0], x.size // shape[0])  # rank of the first unfolding (generic data)
+    c0, c1 = min(caps[0], first), min(caps[1], first)
+    assert (tr.ranks[0], tr.ranks[1]) == _expected_split(min(c0 * c1, first), c0, c1)
+    assert all(r <= c for r, c in zip(tr.ranks[2:-1], caps[2:], strict=True))
+    assert tr.ranks[-1] == tr.ranks[0]
+    assert tr.info["rel_error"] == pytest.approx(tr.relative_error(x), rel=1e-7, abs=1e-13)
