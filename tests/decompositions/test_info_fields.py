@@ -42,6 +42,8 @@ def _history_fields_hold(info, n_iter_max, tol):
     assert info["n_iter"] == len(history)
     assert 1 <= len(history) <= n_iter_max
     stopped = len(history) > 1 and abs(history[-2] - history[-1]) < tol
+    for k in range(1, len(history) - 1):  # no earlier sweep met the rule: the run stops at once
+        assert abs(history[k - 1] - history[k]) >= tol
     assert info["converged"] == stopped
     if not stopped:
         assert len(history) == n_iter_max
