@@ -137,7 +137,9 @@ def ht_svd(
     HTTensor
         With orthonormal nodes and ``info`` holding ``error`` (``||X - X_HT||_F``, exact),
         ``rel_error``, ``node_errors`` (the discarded tail of every node, keyed by node index)
-        and ``delta`` (the per-node budget, or ``None``).
+        and ``delta`` (the per-node budget, or ``None``). An all-zero ``x`` gives exact zeros
+        with ``error = rel_error = 0`` (ranks 1 unless ``ranks`` are given, or without
+        ``eps``: all of them kept).
 
     Raises
     ------

@@ -166,7 +166,8 @@ def gkpd(
     KronTensor
         With ``info["error"] = sqrt(sum_{r > R} sigma_r^2)`` (the exact Frobenius error),
         ``info["rel_error"]``, ``info["singular_values"]`` (all ``sigma_r`` of ``R(X)``) and
-        ``info["max_rank"]``.
+        ``info["max_rank"]``. An all-zero ``x`` gives zero factors with ``rel_error = 0``
+        (rank 1 where ``eps`` chooses it).
 
     Raises
     ------

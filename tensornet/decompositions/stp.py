@@ -106,7 +106,8 @@ def st_tucker(
     -------
     STTuckerTensor
         ``info`` holds ``rel_error`` (the Tucker algorithm's report on the split tensor, which
-        is the STTucker error), ``split_ranks`` and ``method``.
+        is the STTucker error), ``split_ranks`` and ``method``. An all-zero ``x`` gives a
+        zero core with ``rel_error = 0``.
 
     Raises
     ------
@@ -191,7 +192,8 @@ def stt_svd(
     Returns
     -------
     STTTensor
-        ``info`` is TT-SVD's report (``rel_error``, ...), plus ``tt_ranks`` of the reduced TT.
+        ``info`` is TT-SVD's report (``rel_error``, ...) with ``ranks`` the STT's own
+        :attr:`~tensornet.formats.STTTensor.ranks`, plus ``tt_ranks`` of the reduced TT.
 
     Raises
     ------
@@ -204,7 +206,7 @@ def stt_svd(
         raise ValueError(f"t={t} does not divide the first mode size I_1={x.shape[0]}")
     tt = tt_svd(x, ranks=_stt_ranks(ranks, x.ndim, t), eps=eps)
     out = STTTensor.from_tt(tt, t)
-    out.info = {**tt.info, "tt_ranks": tt.ranks}
+    out.info = {**tt.info, "ranks": out.ranks, "tt_ranks": tt.ranks}
     return out
 
 
@@ -245,7 +247,8 @@ def str_als(
     Returns
     -------
     STRTensor
-        ``info`` is TR-ALS's report (``rel_error``, ``history``, ...), plus ``tr_ranks``.
+        ``info`` is TR-ALS's report (``rel_error``, ``history``, ...) with ``ranks`` the STR's
+        own :attr:`~tensornet.formats.STRTensor.ranks`, plus ``tr_ranks`` of the reduced TR.
 
     Raises
     ------
@@ -271,5 +274,5 @@ def str_als(
         random_state=random_state,
     )
     out = STRTensor.from_reduced(tr.cores, t)
-    out.info = {**tr.info, "tr_ranks": tr.ranks}
+    out.info = {**tr.info, "ranks": out.ranks, "tr_ranks": tr.ranks}
     return out

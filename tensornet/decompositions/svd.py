@@ -80,7 +80,8 @@ def truncated_svd(
     Notes
     -----
     With neither ``rank`` nor ``eps`` the full thin SVD is returned. The error of the result is
-    exactly $\sqrt{\sum_{i>r} s_i^2}$ (Eckart-Young-Mirsky). A zero matrix gives rank 1.
+    exactly $\sqrt{\sum_{i>r} s_i^2}$ (Eckart-Young-Mirsky). A zero matrix gives zero
+    singular values with orthonormal ``U`` and ``Vt``: rank 1 with ``eps``, else the cap.
 
     Examples
     --------
@@ -151,6 +152,7 @@ def randomized_svd(
     within a small factor of the optimal one, tending to it as ``n_iter`` grows (HMT Thm. 10.6
     and Cor. 10.10). When
     ``rank + n_oversamples`` $\ge \min(I, J)$ the exact SVD is used.
+    A zero matrix gives zero singular values with orthonormal ``U`` and ``Vt``.
     """
     m = check_array(m, "m", ndim=2)
     rank = check_rank(rank, "rank")

@@ -161,6 +161,8 @@ def tr_svd(
     -------
     TRTensor
         ``info`` holds ``rel_error`` (from the discarded parts), ``error_exact``, ``ranks``.
+        An all-zero ``x`` gives exact zeros with ``rel_error = 0`` (ranks 1 unless ``ranks``
+        are given).
 
     Raises
     ------
@@ -454,7 +456,8 @@ def tr_als(
     TRTensor
         ``info`` holds ``rel_error``, ``history`` (relative error after each sweep of the
         returned run; never increasing, since every update is an exact least-squares
-        minimization), ``n_iter``, ``converged`` and ``restart_errors``.
+        minimization), ``n_iter``, ``converged`` and ``restart_errors``. An all-zero ``x``
+        gives exact zeros (zero cores) with ``rel_error = 0``.
 
     Raises
     ------

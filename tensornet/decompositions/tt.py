@@ -167,7 +167,10 @@ def tt_svd(
         ``||X - TT||_F / ||X||_F`` from the discarded parts), ``error_exact`` (``True`` when every
         discarded part was measured exactly; otherwise ``rel_error`` comes from Gram eigenvalues
         and is accurate to about ``1e-7``), ``ranks``, ``norm`` (``||X||_F``) and
-        ``step_errors`` (the discarded norm of every step).
+        ``step_errors`` (the discarded norm of each of the ``d - 1`` steps; ``0`` for a
+        leading step skipped because its rank cap is the full row count). An all-zero ``x``
+        gives exact zeros with ``rel_error = 0``, ``norm = 0`` and, unless ``ranks`` are given,
+        all ranks 1.
 
     Raises
     ------
@@ -209,7 +212,7 @@ def tt_svd(
     gram_matrix = _first_gram(c, checked)
     norm = float(np.sqrt(np.trace(gram_matrix) if gram_matrix is not None else np.vdot(x, x)))
     delta = error_budget(eps, norm, d - 1)
-    tails, exact = [], True
+    tails, exact = [0.0] * start, True  # a skipped leading step discards nothing
     for k in range(start, d - 1):
         c = c.reshape(r_prev * shape[k], -1)
         next_rows = shape[k + 1] if k + 2 < d else None
@@ -265,7 +268,7 @@ def tt_matrix_svd(
     Returns
     -------
     TTMatrix
-        With the ``info`` of :func:`tt_svd`.
+        With the ``info`` of :func:`tt_svd` (an all-zero ``w`` gives exact zeros, ranks 1).
 
     Raises
     ------

@@ -137,7 +137,8 @@ def hosvd(
         ``error_bound`` (the relative bound ``sqrt(sum_n sum_{i>R_n} σ_i^2) / ||X||``) and
         ``singular_values`` (every mode's singular values as computed: all of them, except for
         a mode whose rank cap alone decided through its Gram matrix, where only the leading
-        ``R_n``).
+        ``R_n``). An all-zero ``x`` gives an exact zero core with ``rel_error = 0`` and
+        ``error_bound = 0`` (ranks 1 where ``eps`` chooses them).
 
     Notes
     -----
@@ -318,7 +319,8 @@ def tucker_hooi(
         Orthonormal factors and the core ``G = X ×_n U_n^T`` of the best sweep. ``info``
         holds ``rel_error`` (``sqrt(||X||^2 - ||G||^2)/||X||``, from the dense residual below
         ``1e-6``), ``history``,
-        ``n_iter`` and ``converged``.
+        ``n_iter`` and ``converged``. An all-zero ``x`` gives a zero core with
+        ``rel_error = 0``.
 
     Notes
     -----
@@ -400,7 +402,8 @@ def tucker2(
     -------
     TuckerTensor
         Factors ``[U_out, U_in, None, None]`` (``None`` = identity, not stored) and core
-        ``(R_out, R_in, H, W)``; ``n_params = S R_out + C R_in + R_out R_in H W``.
+        ``(R_out, R_in, H, W)``; ``n_params = S R_out + C R_in + R_out R_in H W``. ``info``
+        as :func:`tucker_hooi`'s (an all-zero kernel gives a zero core, ``rel_error = 0``).
 
     Examples
     --------

@@ -113,10 +113,12 @@ def test_mid_size_gram_step_is_exact_and_optimal_per_step(noise):
     tt = tt_svd(x, ranks=8)
     assert rel_err(tt, x) <= (1e-13 if noise == 0 else 2e-6)
     assert_left_orthonormal(tt, atol=1e-12)
-    # the rank-8 truncation of that step discards exactly the LAPACK singular-value tail
+    # the rank-8 truncation of that step (the second; the skipped first one discards nothing)
+    # discards exactly the LAPACK singular-value tail
     s = np.linalg.svd(x.reshape(128, -1), compute_uv=False)
     tail = np.sqrt(np.sum(s[8:] ** 2))
-    assert tt.info["step_errors"][0] == pytest.approx(tail, rel=1e-6, abs=1e-7 * s[0])
+    assert tt.info["step_errors"][0] == 0.0
+    assert tt.info["step_errors"][1] == pytest.approx(tail, rel=1e-6, abs=1e-7 * s[0])
 
 
 def test_randomized_svd_option_recovers_low_rank_tensor():
