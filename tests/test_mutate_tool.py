@@ -184,3 +184,14 @@ def test_survivors_text_lists_each_survivor_with_its_equivalence_reason():
     text = mutate.survivors_text(rec).splitlines()
     assert text[0].startswith("# tensornet/toy.py: 8/10 killed (80.0%, 88.9%")
     assert text[1].endswith("# equivalent: a != b") and text[2].startswith("uncovered")
+
+
+def test_rejudge_reads_equivalence_reasons_afresh_and_rescores():
+    rec = {
+        "mutants": 10,
+        "killed": 8,
+        "survivors": [{"id": "a", "equivalent": None}, {"id": "b", "equivalent": "old"}],
+    }
+    mutate.rejudge(rec, {"a": "a reason"})
+    assert [s["equivalent"] for s in rec["survivors"]] == ["a reason", None]
+    assert rec["equivalent"] == 1 and rec["score_non_equivalent"] == 8 / 9

@@ -617,6 +617,17 @@ def survivors_text(rec: dict) -> str:
     return head + "".join(r + "\n" for r in rows)
 
 
+def rejudge(rec: dict, equivalent: dict[str, str]) -> dict:
+    """A module's record with the equivalence reasons (and the scores) read afresh."""
+    for s in rec["survivors"]:
+        s["equivalent"] = equivalent.get(s["id"])
+    judged = sum(1 for s in rec["survivors"] if s["equivalent"])
+    rec["equivalent"] = judged
+    left = rec["mutants"] - judged
+    rec["score_non_equivalent"] = rec["killed"] / left if left else 1.0
+    return rec
+
+
 def _save(results: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
@@ -640,7 +651,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--survivors-dir", type=Path, default=None, help="append survivors here")
     ap.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    ap.add_argument(
+        "--rejudge", action="store_true", help="re-read the equivalents into --out, run nothing"
+    )
     args = ap.parse_args()
+    if args.rejudge:
+        results = json.loads(args.out.read_text())
+        for rec in results["modules"].values():
+            rejudge(rec, _equivalent())
+            print(survivors_text(rec).splitlines()[0].lstrip("# "))
+        _save(results, args.out)
+        return
     modules = _modules(ALL_TARGETS if args.all else args.targets)
     if not modules:
         ap.error("give modules, folders or --all")
