@@ -113,9 +113,12 @@ def test_body_lines_are_inside_functions_and_signatures_map_to_bodies(tmp_path):
     path.write_text(TOY_MODULE)
     body = mutate._body_lines(path)
     assert 7 in body and 3 not in body and 6 not in body  # LIMIT and the def line are not
+    assert mutate._body_lines(path, jit=True) == set()
     signature = mutate._signature_lines(path)
     assert 7 in signature[6]  # the defaults of scale are judged by the tests that call it
     assert 15 in signature  # a decorator line
+    path.write_text("import numba\n\n\n@numba.njit(cache=True)\ndef f(x):\n    return x + 1\n")
+    assert mutate._body_lines(path, jit=True) == {6}
 
 
 def test_selector_picks_the_tests_of_a_line_fastest_first_and_leaves_failing_ones_out(
@@ -129,12 +132,14 @@ def test_selector_picks_the_tests_of_a_line_fastest_first_and_leaves_failing_one
         "lines": {"tensornet/toy.py": {"3": [], "7": [0, 1, 2], "20": [1]}},
     }
     monkeypatch.setattr(mutate, "_signature_lines", lambda path: {6: range(7, 8)})
+    monkeypatch.setattr(mutate, "_body_lines", lambda path, jit=False: {30})
     select = mutate.Selector(cmap, module, ["tests/test_toy.py"])
     ids, seconds = select(7)
     assert ids == ["tests/test_toy.py::b", "tests/test_toy.py::a"] and seconds == 2.5
     assert select(6)[0] == ids  # a def line: the tests of its body
     assert select(3)[0] == ids  # import-time only: the module's tests in its mirror file
     assert select(11) == ([], 0.0)  # no test executes it: uncovered
+    assert select(30)[0] == ids  # inside a compiled function, which coverage cannot see
 
 
 def test_a_child_that_outlives_its_timeout_is_killed_and_statuses_are_judged():

@@ -318,6 +318,7 @@ class Selector:
         self.ok = {i for i, t in enumerate(self.names) if t not in failed}
         self.lines = {int(k): v for k, v in cmap["lines"].get(module.as_posix(), {}).items()}
         self.signature = _signature_lines(ROOT / module)
+        self.jit = _body_lines(ROOT / module, jit=True)
         everything = set().union(*self.lines.values()) if self.lines else set()
         in_mirror = {i for i in everything if self.names[i].split("::")[0] in mirror}
         self.module_level = in_mirror or everything
@@ -330,8 +331,8 @@ class Selector:
         if line in self.signature:  # defaults and decorators: the tests that call it
             for body_line in self.signature[line]:
                 ids |= set(self.lines.get(body_line, ()))
-        elif line in self.lines and not ids:  # executed only at import: module-level code
-            ids = set(self.module_level)
+        elif (line in self.lines and not ids) or line in self.jit:
+            ids = set(self.module_level)  # run at import only, or compiled: the module's tests
         ids &= self.ok
         order = sorted(ids, key=lambda i: (self.durations[i], self.names[i]))
         return [self.names[i] for i in order], sum(self.durations[i] for i in order)
@@ -478,11 +479,15 @@ def patch(module: str, source: str) -> bool:
     return True
 
 
-def _body_lines(path: Path) -> set[int]:
-    """The lines inside function bodies: a mutant there changes only code objects."""
+def _body_lines(path: Path, jit: bool = False) -> set[int]:
+    """The lines inside function bodies: a mutant there changes only code objects. With
+    ``jit``, only the bodies of compiled functions (a decorator naming ``jit``), which
+    coverage cannot see and a patch cannot reach (their machine code is cached by source)."""
     out: set[int] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if jit and not any("jit" in ast.unparse(d) for d in node.decorator_list):
+                continue
             out.update(range(node.body[0].lineno, (node.end_lineno or node.lineno) + 1))
     return out
 
@@ -536,7 +541,7 @@ def mutate_module(
             raise SystemExit(f"the tests of {module} fail before any mutation: {mirror}")
         base = time.perf_counter() - start
     name = ".".join(module.with_suffix("").parts)
-    body = _body_lines(path) if server.patching else set()
+    body = _body_lines(path) - _body_lines(path, jit=True) if server.patching else set()
     start = time.perf_counter()
     try:
         for k, m in enumerate(todo, 1):
