@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tensornet.nn import SGD, Adam, AdamW, CosineLR, MultiStepLR, StepLR, clip_grad_norm
 
@@ -202,3 +204,29 @@ def test_cosine_lr_after_its_warmup_follows_the_cosine_of_the_remaining_epochs()
     assert cos(4) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi / 4)))
     assert cos(10) == pytest.approx(0.1)
     assert cos(12) == pytest.approx(0.1)
+
+
+@settings(max_examples=30)
+@given(
+    total=st.floats(1.0, 50.0),
+    warmup_share=st.floats(0.0, 0.9),
+    min_factor=st.floats(0.0, 1.0),
+    at=st.floats(0.0, 1.5),
+)
+def test_cosine_lr_factor_stays_in_min_factor_to_one_and_is_positive(
+    total, warmup_share, min_factor, at
+):
+    # a learning rate is never negative: during the warm-up it is (0, 1], after it
+    # [min_factor, 1], from the first epoch on (epoch 0 included)
+    warmup = warmup_share * total
+    factor = CosineLR(total, min_factor=min_factor, warmup=warmup)(at * total)
+    assert 0.0 < factor <= 1.0 + 1e-12 if at * total < warmup else min_factor - 1e-12 <= factor
+    assert CosineLR(total, warmup=max(warmup, 0.5))(0.0) > 0.0
+
+
+def test_multistep_lr_accepts_a_milestone_at_epoch_zero():
+    # milestones are >= 0: one at 0 decays from the very first epoch
+    sched = MultiStepLR([0, 3], gamma=0.5)
+    assert sched(0) == 0.5 and sched(2.5) == 0.5 and sched(3) == 0.25
+    with pytest.raises(ValueError, match=r"milestones\[1\]"):
+        MultiStepLR([0, -1])
