@@ -230,3 +230,41 @@ def test_multistep_lr_accepts_a_milestone_at_epoch_zero():
     assert sched(0) == 0.5 and sched(2.5) == 0.5 and sched(3) == 0.25
     with pytest.raises(ValueError, match=r"milestones\[1\]"):
         MultiStepLR([0, -1])
+
+
+@settings(max_examples=30)
+@given(
+    values=st.lists(st.floats(-10.0, 10.0), min_size=1, max_size=6),
+    share=st.floats(0.01, 0.99),
+)
+def test_clip_grad_norm_result_norm_is_at_most_max_norm_and_close_to_it(values, share):
+    grads = {"a": np.array(values), "b": np.array([1.0, -2.0])}
+    norm = math.sqrt(sum(v * v for v in values) + 5.0)
+    clipped, before = clip_grad_norm(grads, share * norm)
+    after = math.sqrt(sum(float(np.vdot(g, g)) for g in clipped.values()))
+    assert before == pytest.approx(norm, rel=1e-12)
+    assert share * norm * (1 - 1e-9) <= after <= share * norm  # never above the bound
+
+
+def test_clip_grad_norm_at_exactly_max_norm_returns_the_gradients_untouched():
+    grads = {"w": np.array([3.0, 4.0])}  # norm 5 exactly
+    out, norm = clip_grad_norm(grads, 5.0)
+    assert out is grads and norm == 5.0
+
+
+@pytest.mark.parametrize("name", ["clip_norm", "clip_value"])
+def test_clipping_bounds_must_be_positive_and_small_positive_ones_are_accepted(name):
+    p, _ = _setup()
+    for bad in (0, 0.0, -1.0):
+        with pytest.raises(ValueError, match=f"{name}={bad!r} must be > 0"):
+            SGD(p, lr=0.1, **{name: bad})
+    for good in (0.5, 1.0, 3.0):
+        assert getattr(SGD(p, lr=0.1, **{name: good}), name) == good
+
+
+def test_schedule_sees_one_epoch_per_step_by_default():
+    # without fit(), steps_per_epoch is 1: the epoch given to the schedule is the step count
+    p, g = _setup()
+    opt = SGD(p, lr=1.0, schedule=StepLR(step_size=1, gamma=0.5))
+    rates = [opt.step(g) for _ in range(4)]
+    assert rates == [1.0, 0.5, 0.25, 0.125] and opt.epoch == 4.0
