@@ -268,3 +268,34 @@ def test_schedule_sees_one_epoch_per_step_by_default():
     opt = SGD(p, lr=1.0, schedule=StepLR(step_size=1, gamma=0.5))
     rates = [opt.step(g) for _ in range(4)]
     assert rates == [1.0, 0.5, 0.25, 0.125] and opt.epoch == 4.0
+
+
+def test_adam_weight_decay_is_coupled_l2_added_to_the_gradient():
+    # Adam (not AdamW) adds weight_decay * p to g before the moments: two steps by hand
+    p, g = _setup()
+    w = p["w"].copy()
+    opt = Adam(p, lr=0.01, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.5)
+    m = v = np.zeros(3)
+    for t in (1, 2):
+        gt = g["w"] + 0.5 * w
+        m = 0.9 * m + 0.1 * gt
+        v = 0.99 * v + 0.01 * gt**2
+        w = w - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.99**t)) + 1e-8)
+        opt.step(g)
+    np.testing.assert_allclose(p["w"], w, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "betas", [(1.0, 0.5), (0.5, 1.0), (1.5, 0.5), (0.5, 1.5), (-0.1, 0.5), (0.5, -0.1)]
+)
+def test_adam_betas_outside_zero_one_are_refused(betas):
+    with pytest.raises(ValueError, match="must lie in \\[0, 1\\)"):
+        Adam(_setup()[0], betas=betas)
+
+
+def test_adam_accepts_betas_at_zero_and_refuses_eps_zero():
+    p, g = _setup()
+    Adam(p, lr=0.1, betas=(0.0, 0.0)).step(g)  # plain sign-like steps: no moment memory
+    np.testing.assert_allclose(p["b"], [0.5 - 0.1], rtol=1e-6)
+    with pytest.raises(ValueError, match="eps=0.0 must be a finite number > 0"):
+        Adam(p, eps=0.0)
