@@ -299,3 +299,18 @@ def test_adam_accepts_betas_at_zero_and_refuses_eps_zero():
     np.testing.assert_allclose(p["b"], [0.5 - 0.1], rtol=1e-6)
     with pytest.raises(ValueError, match="eps=0.0 must be a finite number > 0"):
         Adam(p, eps=0.0)
+
+
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_adam_and_adamw_pass_hooks_and_schedule_on_to_the_base_optimizer(cls):
+    p, g = _setup()
+    opt = cls(p, lr=0.1, schedule=StepLR(1, 0.5), clip_norm=1.0, clip_value=0.5)
+    assert opt.clip_norm == 1.0 and opt.clip_value == 0.5
+    assert [opt.step(g) for _ in range(3)] == [0.1, 0.05, 0.025]
+
+
+def test_a_hook_that_is_not_callable_is_refused():
+    p, _ = _setup()
+    with pytest.raises(TypeError, match="hook 1 is not callable"):
+        SGD(p, lr=0.1, grad_transforms=[lambda g, p: g, 1])
+    assert len(SGD(p, lr=0.1, proxes=[lambda p, lr: None] * 2).proxes) == 2
