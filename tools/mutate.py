@@ -591,7 +591,12 @@ def record(module: Path, todo: list[Mutant], tests, start: float) -> dict:
 
 
 def _equivalent() -> dict[str, str]:
-    return json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    """Mutant id -> reason, from ``tools/mutation_equivalent.json`` and any
+    ``tools/mutation_equivalent_<part>.json`` beside it (one file per person or package)."""
+    out: dict[str, str] = {}
+    for path in sorted(EQUIVALENT.parent.glob("mutation_equivalent*.json")):
+        out.update(json.loads(path.read_text()))
+    return out
 
 
 def _modules(targets: list[str]) -> list[Path]:
