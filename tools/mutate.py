@@ -331,6 +331,8 @@ class Selector:
         if line in self.signature:  # defaults and decorators: the tests that call it
             for body_line in self.signature[line]:
                 ids |= set(self.lines.get(body_line, ()))
+            if self.jit.intersection(self.signature[line]):
+                ids = set(self.module_level)
         elif (line in self.lines and not ids) or line in self.jit:
             ids = set(self.module_level)  # run at import only, or compiled: the module's tests
         ids &= self.ok
