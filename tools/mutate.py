@@ -682,6 +682,8 @@ def main() -> None:
             for m in mutants(ROOT / module):
                 print(f"{module}:{m.line}:{m.col} {m.original!r} -> {m.mutated!r}")
         return
+    # a kill of the tool (SIGTERM) unwinds like Ctrl-C, so the module on disk is restored
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = ForkServer()
     cmap = None
     have_coverage = importlib.util.find_spec("coverage") is not None
