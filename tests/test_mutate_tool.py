@@ -65,9 +65,21 @@ def test_tests_are_found_by_the_mirror_rule():
 
 TOY_MODULE = '''"""Toy module."""
 
+import functools
+
 LIMIT = 3
 
 
+def wrap(f):
+    @functools.wraps(f)
+    def wrapper(*args):
+        return f(*args)
+
+    wrapper.fun = f
+    return wrapper
+
+
+@wrap
 def scale(x, factor=2):
     return x * factor
 
@@ -112,11 +124,11 @@ def test_body_lines_are_inside_functions_and_signatures_map_to_bodies(tmp_path):
     path = tmp_path / "toy.py"
     path.write_text(TOY_MODULE)
     body = mutate._body_lines(path)
-    assert 7 in body and 3 not in body and 6 not in body  # LIMIT and the def line are not
+    assert 19 in body and 5 not in body and 18 not in body  # LIMIT and the def line are not
     assert mutate._body_lines(path, jit=True) == set()
     signature = mutate._signature_lines(path)
-    assert 7 in signature[6]  # the defaults of scale are judged by the tests that call it
-    assert 15 in signature  # a decorator line
+    assert 19 in signature[18]  # the defaults of scale are judged by the tests that call it
+    assert 17 in signature and 30 in signature  # decorator lines
     path.write_text("import numba\n\n\n@numba.njit(cache=True)\ndef f(x):\n    return x + 1\n")
     assert mutate._body_lines(path, jit=True) == {6}
 

@@ -426,17 +426,16 @@ def forget_own_modules() -> None:
 
 def _unwrap(obj):
     """The plain function behind a decorator (functools.wraps, autograd primitive, numba
-    dispatcher, staticmethod/classmethod), or None."""
+    dispatcher, staticmethod/classmethod), or None. A wrapper that is itself a function (an
+    autograd primitive) is looked through too: its own code is the decorator's, not ours."""
     for _ in range(8):
-        if isinstance(obj, type(_unwrap)):
-            return obj
         for attr in ("__wrapped__", "__func__", "py_func", "fun"):
             inner = getattr(obj, attr, None)
-            if inner is not None:
+            if callable(inner):
                 obj = inner
                 break
         else:
-            return None
+            return obj if isinstance(obj, type(_unwrap)) else None
     return None
 
 
