@@ -220,3 +220,9 @@ def test_dropout_with_p_zero_is_the_identity_in_training_and_negative_p_is_refus
     assert Dropout(0, random_state=0).p == 0.0
     with pytest.raises(ValueError, match=r"p=-0\.1"):
         Dropout(-0.1)
+
+
+def test_linear_needs_at_least_one_output_feature():
+    with pytest.raises(ValueError, match="out_features"):
+        Linear(2, 0)
+    assert Linear(2, 1, random_state=0).apply(Linear(2, 1).params, np.ones((3, 2))).shape == (3, 1)
