@@ -226,3 +226,10 @@ def test_linear_needs_at_least_one_output_feature():
     with pytest.raises(ValueError, match="out_features"):
         Linear(2, 0)
     assert Linear(2, 1, random_state=0).apply(Linear(2, 1).params, np.ones((3, 2))).shape == (3, 1)
+
+
+def test_batchnorm_of_two_samples_doubles_the_biased_variance_in_the_running_one():
+    # m = 2 values per channel: the unbiased factor m / (m - 1) is 2
+    bn = BatchNorm1d(1, momentum=1.0, dtype=np.float64)
+    bn(np.array([[1.0], [3.0]]))
+    np.testing.assert_allclose(bn.buffers["running_var"], [2.0])
