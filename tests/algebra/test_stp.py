@@ -4,7 +4,7 @@ from math import lcm
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.algebra import fold, mode_dot, stp, stp_mode_dot, unfold
@@ -234,3 +234,20 @@ def test_stp_refuses_non_finite_input_next_to_zeros_on_every_path(x_shape, w_sha
     with pytest.raises(ValueError, match=f"{where} must be finite"):
         stp(x, w)
     assert not np.all(np.isfinite(stp(x, w, check_finite=False)))
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "p", "q"),
+    [(40, 6, 4, 40), (40, 4, 6, 40), (12, 10, 4, 80), (35, 9, 6, 30)],
+    ids=["t/n=2,t/p=3", "t/n=3,t/p=2", "t/n=2,t/p=5", "t/n=2,t/p=3,c=3"],
+)
+@settings(max_examples=5)
+@given(seed=seeds())
+def test_large_general_stp_matches_kron_identity_definition(m, n, p, q, seed):
+    # m q t above NUMBA_STP_MAX_WORK with t/n > 1 and t/p > 1: the batched gather path
+    from tensornet.algebra.stp import NUMBA_STP_MAX_WORK
+
+    assert m * q * lcm(n, p) > NUMBA_STP_MAX_WORK
+    x = random_array((m, n), seed)
+    w = random_array((p, q), seed + 1)
+    np.testing.assert_allclose(stp(x, w), kron_definition(x, w), rtol=1e-12, atol=1e-12)

@@ -189,3 +189,74 @@ def test_relu_vjp_equals_mask_definition_in_every_layout(dtype, layout):
     assert direct.dtype == dtype and direct.shape == x.shape
     _, grads = value_and_grad(lambda p: (relu(p["x"]) * g).sum())({"x": x})
     np.testing.assert_allclose(grads["x"], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [BatchNorm1d, BatchNorm2d])
+def test_batchnorm_hyperparameter_bounds(cls):
+    for eps in (0.0, -1e-5):
+        with pytest.raises(ValueError, match=f"eps={eps!r} must be > 0"):
+            cls(2, eps=eps)
+    for momentum in (-0.1, 1.1):
+        with pytest.raises(ValueError, match="must lie in \\[0, 1\\]"):
+            cls(2, momentum=momentum)
+    for momentum in (0.0, 1.0):  # both ends are allowed
+        assert cls(2, eps=1e-9, momentum=momentum).momentum == momentum
+
+
+@pytest.mark.parametrize("momentum", [0.0, 1.0])
+def test_batchnorm_momentum_zero_keeps_and_one_replaces_the_running_statistics(momentum):
+    bn = BatchNorm1d(3, momentum=momentum, dtype=np.float64)
+    x = random_weights((6, 3, 4), 2) * 2 + 1
+    bn(x)
+    m = 6 * 4
+    batch_var = x.var(axis=(0, 2)) * m / (m - 1)
+    mean, var = (np.zeros(3), np.ones(3)) if momentum == 0 else (x.mean(axis=(0, 2)), batch_var)
+    np.testing.assert_allclose(bn.buffers["running_mean"], mean, atol=1e-15)
+    np.testing.assert_allclose(bn.buffers["running_var"], var, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("cls", "shape"), [(BatchNorm1d, (5, 3)), (BatchNorm1d, (5, 3, 4)), (BatchNorm2d, (4, 3, 2, 3))]
+)
+def test_batchnorm_train_output_is_the_per_channel_standardization(cls, shape):
+    bn = cls(3, eps=1e-3, dtype=np.float64)
+    w, b = np.array([1.5, -2.0, 0.5]), np.array([0.1, 0.2, -0.3])
+    x = random_weights(shape, 7) * 3 + 2
+    axes = (0,) + tuple(range(2, len(shape)))
+    bshape = (1, 3) + (1,) * (len(shape) - 2)
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-3) * w.reshape(bshape) + b.reshape(bshape)
+    np.testing.assert_allclose(bn.apply({"weight": w, "bias": b}, x), expected, rtol=1e-10)
+    bn.eval()  # eval with the running statistics, eps included
+    rm, rv = bn.buffers["running_mean"].reshape(bshape), bn.buffers["running_var"].reshape(bshape)
+    expected = (x - rm) / np.sqrt(rv + 1e-3) * w.reshape(bshape) + b.reshape(bshape)
+    np.testing.assert_allclose(bn.apply({"weight": w, "bias": b}, x), expected, rtol=1e-10)
+
+
+def test_batchnorm_of_a_single_sample_decays_the_running_variance_only():
+    # one value per channel: the batch variance is 0 (the unbiased factor has m - 1 = 0)
+    bn = BatchNorm1d(2, momentum=0.5, dtype=np.float64)
+    bn(np.array([[3.0, -1.0]]))
+    np.testing.assert_allclose(bn.buffers["running_var"], [0.5, 0.5])
+    np.testing.assert_allclose(bn.buffers["running_mean"], [1.5, -0.5])
+
+
+def test_dropout_with_p_zero_is_the_identity_in_training_and_negative_p_is_refused():
+    x = random_weights((4, 5), 3)
+    assert Dropout(0.0, random_state=0)(x) is x
+    assert Dropout(0, random_state=0).p == 0.0
+    with pytest.raises(ValueError, match=r"p=-0\.1"):
+        Dropout(-0.1)
+
+
+def test_linear_needs_at_least_one_output_feature():
+    with pytest.raises(ValueError, match="out_features"):
+        Linear(2, 0)
+    assert Linear(2, 1, random_state=0).apply(Linear(2, 1).params, np.ones((3, 2))).shape == (3, 1)
+
+
+def test_batchnorm_of_two_samples_doubles_the_biased_variance_in_the_running_one():
+    # m = 2 values per channel: the unbiased factor m / (m - 1) is 2
+    bn = BatchNorm1d(1, momentum=1.0, dtype=np.float64)
+    bn(np.array([[1.0], [3.0]]))
+    np.testing.assert_allclose(bn.buffers["running_var"], [2.0])

@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tensornet.nn import SGD, Adam, AdamW, CosineLR, MultiStepLR, StepLR, clip_grad_norm
 
@@ -202,3 +204,113 @@ def test_cosine_lr_after_its_warmup_follows_the_cosine_of_the_remaining_epochs()
     assert cos(4) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi / 4)))
     assert cos(10) == pytest.approx(0.1)
     assert cos(12) == pytest.approx(0.1)
+
+
+@settings(max_examples=30)
+@given(
+    total=st.floats(1.0, 50.0),
+    warmup_share=st.floats(0.0, 0.9),
+    min_factor=st.floats(0.0, 1.0),
+    at=st.floats(0.0, 1.5),
+)
+def test_cosine_lr_factor_stays_in_min_factor_to_one_and_is_positive(
+    total, warmup_share, min_factor, at
+):
+    # a learning rate is never negative: during the warm-up it is (0, 1], after it
+    # [min_factor, 1], from the first epoch on (epoch 0 included)
+    warmup = warmup_share * total
+    factor = CosineLR(total, min_factor=min_factor, warmup=warmup)(at * total)
+    assert 0.0 < factor <= 1.0 + 1e-12 if at * total < warmup else min_factor - 1e-12 <= factor
+    assert CosineLR(total, warmup=max(warmup, 0.5))(0.0) > 0.0
+
+
+def test_multistep_lr_accepts_a_milestone_at_epoch_zero():
+    # milestones are >= 0: one at 0 decays from the very first epoch
+    sched = MultiStepLR([0, 3], gamma=0.5)
+    assert sched(0) == 0.5 and sched(2.5) == 0.5 and sched(3) == 0.25
+    with pytest.raises(ValueError, match=r"milestones\[1\]"):
+        MultiStepLR([0, -1])
+
+
+@settings(max_examples=30)
+@given(
+    values=st.lists(st.floats(-10.0, 10.0), min_size=1, max_size=6),
+    share=st.floats(0.01, 0.99),
+)
+def test_clip_grad_norm_result_norm_is_at_most_max_norm_and_close_to_it(values, share):
+    grads = {"a": np.array(values), "b": np.array([1.0, -2.0])}
+    norm = math.sqrt(sum(v * v for v in values) + 5.0)
+    clipped, before = clip_grad_norm(grads, share * norm)
+    after = math.sqrt(sum(float(np.vdot(g, g)) for g in clipped.values()))
+    assert before == pytest.approx(norm, rel=1e-12)
+    assert share * norm * (1 - 1e-9) <= after <= share * norm  # never above the bound
+
+
+def test_clip_grad_norm_at_exactly_max_norm_returns_the_gradients_untouched():
+    grads = {"w": np.array([3.0, 4.0])}  # norm 5 exactly
+    out, norm = clip_grad_norm(grads, 5.0)
+    assert out is grads and norm == 5.0
+
+
+@pytest.mark.parametrize("name", ["clip_norm", "clip_value"])
+def test_clipping_bounds_must_be_positive_and_small_positive_ones_are_accepted(name):
+    p, _ = _setup()
+    for bad in (0, 0.0, -1.0):
+        with pytest.raises(ValueError, match=f"{name}={bad!r} must be > 0"):
+            SGD(p, lr=0.1, **{name: bad})
+    for good in (0.5, 1.0, 3.0):
+        assert getattr(SGD(p, lr=0.1, **{name: good}), name) == good
+
+
+def test_schedule_sees_one_epoch_per_step_by_default():
+    # without fit(), steps_per_epoch is 1: the epoch given to the schedule is the step count
+    p, g = _setup()
+    opt = SGD(p, lr=1.0, schedule=StepLR(step_size=1, gamma=0.5))
+    rates = [opt.step(g) for _ in range(4)]
+    assert rates == [1.0, 0.5, 0.25, 0.125] and opt.epoch == 4.0
+
+
+def test_adam_weight_decay_is_coupled_l2_added_to_the_gradient():
+    # Adam (not AdamW) adds weight_decay * p to g before the moments: two steps by hand
+    p, g = _setup()
+    w = p["w"].copy()
+    opt = Adam(p, lr=0.01, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.5)
+    m = v = np.zeros(3)
+    for t in (1, 2):
+        gt = g["w"] + 0.5 * w
+        m = 0.9 * m + 0.1 * gt
+        v = 0.99 * v + 0.01 * gt**2
+        w = w - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.99**t)) + 1e-8)
+        opt.step(g)
+    np.testing.assert_allclose(p["w"], w, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "betas", [(1.0, 0.5), (0.5, 1.0), (1.5, 0.5), (0.5, 1.5), (-0.1, 0.5), (0.5, -0.1)]
+)
+def test_adam_betas_outside_zero_one_are_refused(betas):
+    with pytest.raises(ValueError, match="must lie in \\[0, 1\\)"):
+        Adam(_setup()[0], betas=betas)
+
+
+def test_adam_accepts_betas_at_zero_and_refuses_eps_zero():
+    p, g = _setup()
+    Adam(p, lr=0.1, betas=(0.0, 0.0)).step(g)  # plain sign-like steps: no moment memory
+    np.testing.assert_allclose(p["b"], [0.5 - 0.1], rtol=1e-6)
+    with pytest.raises(ValueError, match="eps=0.0 must be a finite number > 0"):
+        Adam(p, eps=0.0)
+
+
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_adam_and_adamw_pass_hooks_and_schedule_on_to_the_base_optimizer(cls):
+    p, g = _setup()
+    opt = cls(p, lr=0.1, schedule=StepLR(1, 0.5), clip_norm=1.0, clip_value=0.5)
+    assert opt.clip_norm == 1.0 and opt.clip_value == 0.5
+    assert [opt.step(g) for _ in range(3)] == [0.1, 0.05, 0.025]
+
+
+def test_a_hook_that_is_not_callable_is_refused():
+    p, _ = _setup()
+    with pytest.raises(TypeError, match="hook 1 is not callable"):
+        SGD(p, lr=0.1, grad_transforms=[lambda g, p: g, 1])
+    assert len(SGD(p, lr=0.1, proxes=[lambda p, lr: None] * 2).proxes) == 2
