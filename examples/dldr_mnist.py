@@ -17,8 +17,10 @@ For every seed, three sides start from the same initialization and batch order:
    ``--pbfgs-batch``, Armijo sigma 0.4, shrink 0.4, at most 20 tries).
 
 The sides run one after the other in one process, their order rotated from seed to seed
-(constant, cosine, DLDR; then cosine, DLDR, constant; ...), so a drift of the machine's load
-falls on every side. ``--threads`` sets the BLAS/OpenMP/Numba thread counts before NumPy loads.
+(seed 0: constant, cosine, DLDR; seed 1: cosine, DLDR, constant; seed 2: DLDR, constant,
+cosine), so a drift of the machine's load falls on every side. ``--merge`` combines the results
+of runs of other seeds (e.g. one process per seed on a shared machine). ``--threads`` sets the
+BLAS/OpenMP/Numba thread counts before NumPy loads.
 
 Wall time counts the training steps only (``History["seconds"]``; the per-epoch test evaluation
 is excluded) plus, for DLDR, the sampling epochs and the PCA. Each run records the load average
@@ -85,6 +87,13 @@ def parse() -> argparse.Namespace:
         "training images)",
     )
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="combine the per-seed results of several runs (e.g. one process per seed) into --out",
+    )
     args = ap.parse_args()
     full = {
         "seeds": [0, 1, 2],
@@ -413,6 +422,9 @@ SIDES = ("constant", "cosine", "dldr")
 
 def main() -> None:
     args = parse()
+    if args.merge:
+        merge(args)
+        return
     data, test = load_data(args.quick)
     payload: dict[str, Any] = {
         "experiment": "dldr_vs_sgd",
@@ -424,8 +436,8 @@ def main() -> None:
     }
     per_seed: dict[str, dict[str, Any]] = {}
     with Timer() as whole:
-        for i, seed in enumerate(args.seeds):
-            order = SIDES[i % 3 :] + SIDES[: i % 3]
+        for seed in args.seeds:
+            order = SIDES[seed % 3 :] + SIDES[: seed % 3]
             runs: dict[str, Any] = {}
             for side in order:
                 if side == "dldr":
@@ -441,6 +453,36 @@ def main() -> None:
     payload["complete"] = True
     payload["total"] = whole.record()
     write_json(args.out, payload)
+    print(json.dumps(payload["summary"], indent=2))
+
+
+def merge(args: argparse.Namespace) -> None:
+    """One result file from runs of other seeds (each a complete run of the protocol)."""
+    parts = [json.loads(Path(p).read_text()) for p in args.merge]
+    per_seed: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        per_seed.update(part["per_seed"])
+    payload = {
+        "experiment": "dldr_vs_sgd",
+        "command": command_line(),
+        "parts": [
+            {
+                "command": p["command"],
+                "seeds": sorted(p["per_seed"]),
+                "loadavg_start": p["loadavg_start"],
+                "loadavg_end": p["loadavg_end"],
+                "complete": p["complete"],
+            }
+            for p in parts
+        ],
+        "protocol": parts[0]["protocol"] | {"seeds": sorted(int(k) for k in per_seed)},
+        "n_train": parts[0]["n_train"],
+        "per_seed": per_seed,
+        "summary": aggregate(per_seed),
+        "complete": all(p["complete"] for p in parts),
+    }
+    write_json(args.out, payload)
+    plot(per_seed, args.out.with_suffix(".png"), f"DLDR vs SGD, {payload['protocol']['model']}")
     print(json.dumps(payload["summary"], indent=2))
 
 
