@@ -317,7 +317,10 @@ def summarize(runs: dict[str, Any]) -> dict[str, Any]:
             row[f"gap_pp_vs_{base_name}"] = 100 * (acc - b_acc)
             row[f"same_accuracy_vs_{base_name}"] = 100 * (b_acc - acc) <= TOLERANCE_PP
             row[f"time_ratio_vs_{base_name}"] = secs / b_secs
-            row[f"cpu_ratio_vs_{base_name}"] = cpu / base["cpu_seconds"]
+            row[f"cpu_ratio_vs_{base_name}"] = (
+                cpu / base["cpu_seconds"] if "cpu_seconds" in base else None
+            )
+            row[f"baseline_epochs_{base_name}"] = len(base["test_accuracy"])
             t_base = time_to(base, acc - TOLERANCE_PP / 100)
             row[f"time_ratio_at_matched_accuracy_vs_{base_name}"] = (
                 None if t_base is None else secs / t_base
@@ -360,6 +363,8 @@ def aggregate(per_seed: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "time_ratio_vs_cosine",
         "cpu_ratio_vs_constant",
         "cpu_ratio_vs_cosine",
+        "baseline_epochs_constant",
+        "baseline_epochs_cosine",
         "time_ratio_at_matched_accuracy_vs_constant",
         "forward_pass_ratio_vs_constant",
     )
@@ -468,10 +473,36 @@ def main() -> None:
     print(json.dumps(payload["summary"], indent=2))
 
 
+def from_progress(record: dict[str, Any], n_train: int) -> dict[str, Any]:
+    """An SGD run from the epochs a :class:`Progress` file holds (``partial``)."""
+    logs = record["logs"]
+    return {
+        "schedule": record["label"].removeprefix("sgd_"),
+        "wall_seconds": [float(s) for s in np.cumsum([log["seconds"] for log in logs])],
+        "test_accuracy": [log["val_accuracy"] for log in logs],
+        "train_loss": [log["loss"] for log in logs],
+        "partial": True,
+        "epochs_done": record["epochs_done"],
+        "command": record["command"],
+        "loadavg_end": record["loadavg"],
+        "loaded": record["loadavg"][0] > 2.5,
+        "forward_passes": 3 * record["epochs_done"] * n_train,
+    }
+
+
 def merge(args: argparse.Namespace) -> None:
-    """One result file from runs of other seeds (each a complete run of the protocol)."""
+    """One result file from the runs of other processes (sides or seeds).
+
+    A ``.partial.json`` progress file of an SGD run that was stopped is taken as that run,
+    marked ``partial`` with the epochs it completed (its time ratios are then upper bounds).
+    """
     parts = [json.loads(Path(p).read_text()) for p in args.merge]
+    progress = [p for p in parts if "label" in p]
+    parts = [p for p in parts if "label" not in p]
     per_seed: dict[str, dict[str, Any]] = {}
+    for part in progress:
+        entry = per_seed.setdefault(str(part["seed"]), {"order": [], "runs": {}})
+        entry["runs"][part["label"]] = from_progress(part, parts[0]["n_train"])
     for part in parts:
         for seed, record in part["per_seed"].items():
             entry = per_seed.setdefault(seed, {"order": [], "runs": {}})
