@@ -5,9 +5,9 @@ parameter dict (:func:`tensornet.nn.value_and_grad` on ``loss(model.apply(params
 plus an optional ``regularizer(params)``), hand the gradient to ``optimizer.step`` (which runs
 its gradient transforms, update and proximal maps; an optimizer whose ``needs_closure`` is set
 also gets a closure re-evaluating the loss of the batch, PyTorch's ``step(closure)``), then call
-every callback's
-``on_step_end`` with the live parameters. After each epoch the validation metrics are computed
-and ``on_epoch_end`` is called. Callbacks receive the live arrays: copy what you keep.
+every callback's ``on_step_end`` with the live parameters. After each epoch the validation
+metrics are computed and ``on_epoch_end`` is called. Callbacks receive the live arrays: copy
+what you keep.
 
 Checkpoints are one ``.npz`` (parameters, buffers, optimizer state) plus JSON metadata, written
 atomically by :func:`tensornet._io.save_npz` and never unpickled.
