@@ -427,7 +427,8 @@ def plot(per_seed: dict[str, dict[str, Any]], path: Path, title: str) -> None:
     ax.set_xlabel("training wall time (s), sampling and PCA included for DLDR")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(bottom=95)
-    ax.set_title(f"{title}, seeds {', '.join(sorted(per_seed))}")
+    done = [k for k in sorted(per_seed) if "summary" in per_seed[k]]
+    ax.set_title(f"{title}, seeds {', '.join(done)}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
