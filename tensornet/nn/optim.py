@@ -234,9 +234,16 @@ class Optimizer:
         Steps taken.
     steps_per_epoch : int
         Converts ``t`` to the epoch given to the schedule (set by :func:`tensornet.nn.fit`).
+    needs_closure : bool
+        Class attribute, false here. A subclass that re-evaluates the loss (a line search, as
+        in PyTorch's ``step(closure)``) sets it, and :func:`tensornet.nn.fit` then calls
+        ``step(grads, closure=closure, loss=value)``: ``closure()`` is the loss of the current
+        batch at the current parameters, ``closure(with_grad=True)`` also its gradient dict,
+        and ``value`` the loss at the parameters ``grads`` was taken at.
     """
 
     _slots: tuple[str, ...] = ()
+    needs_closure: bool = False
 
     def __init__(
         self,

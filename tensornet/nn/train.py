@@ -3,9 +3,11 @@
 One step of :func:`fit` is: draw a batch, compute the loss and its gradient with respect to the
 parameter dict (:func:`tensornet.nn.value_and_grad` on ``loss(model.apply(params, x), y)``
 plus an optional ``regularizer(params)``), hand the gradient to ``optimizer.step`` (which runs
-its gradient transforms, update and proximal maps), then call every callback's
-``on_step_end`` with the live parameters. After each epoch the validation metrics are computed
-and ``on_epoch_end`` is called. Callbacks receive the live arrays: copy what you keep.
+its gradient transforms, update and proximal maps; an optimizer whose ``needs_closure`` is set
+also gets a closure re-evaluating the loss of the batch, PyTorch's ``step(closure)``), then call
+every callback's ``on_step_end`` with the live parameters. After each epoch the validation
+metrics are computed and ``on_epoch_end`` is called. Callbacks receive the live arrays: copy
+what you keep.
 
 Checkpoints are one ``.npz`` (parameters, buffers, optimizer state) plus JSON metadata, written
 atomically by :func:`tensornet._io.save_npz` and never unpickled.
@@ -315,6 +317,7 @@ class _Trainer:
         self.n_batches = len(loader)
         self.disable = None if progress is None else not progress
         self.last_outputs: Any = None
+        self.needs_closure = bool(optimizer.needs_closure)
         frozen = _frozen_params(model, self.params)
 
         def objective(p, xb, yb):
@@ -325,13 +328,18 @@ class _Trainer:
                 value = value + regularizer(p)
             return value
 
+        self.objective = objective
         self.step_fn = value_and_grad(objective)
 
     def step(self, xb: Any, yb: Any, epoch: int) -> tuple[float, float]:
         """One optimizer step; returns ``(loss, lr)`` or raises when training diverged."""
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
             value, grads = self.step_fn(self.params, xb, yb)
-            lr = self.optimizer.step(grads)
+            if self.needs_closure:
+                closure = self.closure(xb, yb)
+                lr = self.optimizer.step(grads, closure=closure, loss=float(value))
+            else:
+                lr = self.optimizer.step(grads)
         value = float(value)
         where = f"epoch {epoch + 1}, step {self.optimizer.t}"
         if not math.isfinite(value):
@@ -340,6 +348,25 @@ class _Trainer:
             )
         _check_finite_params(self.params, where, lr)
         return value, lr
+
+    def closure(self, xb: Any, yb: Any) -> Callable[..., Any]:
+        """The objective on this batch at the live parameters, for ``optimizer.step``.
+
+        ``closure()`` returns the loss as a float; ``closure(with_grad=True)`` returns
+        ``(loss, grads)``. Neither changes the outputs recorded for the training accuracy.
+        """
+
+        def batch_objective(with_grad: bool = False) -> Any:
+            kept = self.last_outputs
+            try:
+                if with_grad:
+                    value, grads = self.step_fn(self.params, xb, yb)
+                    return float(value), grads
+                return float(getval(self.objective(self.params, xb, yb)))
+            finally:
+                self.last_outputs = kept
+
+        return batch_objective
 
     def epoch(self, epoch: int, epochs: int) -> tuple[dict[str, float], bool]:
         """Train one epoch; returns its logs and whether a callback asked to stop."""

@@ -15,7 +15,8 @@ then ``P^T`` of a ``d``-vector), which bounds their speed on a CPU: see
 * :class:`PBFGS`: BFGS on ``z`` with ``H_0 = I``, the inverse-Hessian update skipped when the
   curvature condition ``y^T s > eps`` fails, and a backtracking Armijo search on the current
   batch (sufficient decrease ``sigma = 0.4``, shrink ``0.4``, at most 20 tries), the settings
-  of the DLDR reference code. The line search needs the loss at trial points: a ``closure``.
+  of the DLDR reference code. The line search needs the loss at trial points: a ``closure``,
+  which :func:`tensornet.nn.fit` passes to :meth:`PBFGS.step` (``PBFGS.needs_closure``).
 """
 
 from __future__ import annotations
@@ -223,8 +224,9 @@ class PBFGS(Optimizer):
     basis : array_like or DLDRBasis
         ``P``, shape ``(d, D)``, orthonormal rows.
     closure : callable, optional
-        ``closure(params) -> float``: the loss of the current batch at ``params``. Can also be
-        given to :meth:`step` or set as the attribute (as :func:`train_in_subspace` does).
+        ``closure() -> float``: the loss of the current batch at the live parameters (which the
+        line search moves). Used when :meth:`step` gets none; :func:`tensornet.nn.fit` gives
+        one every step.
     sigma : float
         Armijo sufficient-decrease constant in ``(0, 1)``.
     shrink : float
@@ -243,24 +245,38 @@ class PBFGS(Optimizer):
 
     Attributes
     ----------
+    needs_closure : bool
+        True: :func:`tensornet.nn.fit` calls ``step(grads, closure=..., loss=...)`` with the
+        loss closure of the current batch and the loss it computed at the current point.
     hessian_inverse : numpy.ndarray
         ``H``, ``d x d`` (float64).
-    loss_value : float or None
-        The loss at the current parameters on the current batch when the caller knows it
-        already (saves one evaluation); consumed by the next :meth:`step`.
     n_skipped : int
         BFGS updates skipped by the curvature condition.
     n_failed : int
         Line searches that accepted no trial.
     tries : list of int
         Trials used by each step's line search.
+
+    Examples
+    --------
+    A direct call on a quadratic: the closure reads the live parameters.
+
+    >>> import numpy as np
+    >>> params = {"w": np.array([3.0, -2.0, 1.0])}
+    >>> opt = PBFGS(params, np.eye(3)[:2], closure=lambda: 0.5 * float(params["w"] @ params["w"]))
+    >>> for _ in range(5):
+    ...     _ = opt.step({"w": params["w"].copy()})
+    >>> np.round(params["w"], 6).tolist()
+    [0.0, 0.0, 1.0]
     """
+
+    needs_closure = True
 
     def __init__(
         self,
         params: dict[str, np.ndarray],
         basis: Any,
-        closure: Callable[[dict], float] | None = None,
+        closure: Callable[[], float] | None = None,
         sigma: float = 0.4,
         shrink: float = 0.4,
         max_tries: int = 20,
@@ -280,7 +296,6 @@ class PBFGS(Optimizer):
         if closure is not None and not callable(closure):
             raise TypeError(f"closure must be callable, got {closure!r}")
         self.closure = closure
-        self.loss_value: float | None = None
         d = self.projection.n_components
         self.hessian_inverse = np.eye(d)
         self._g_prev: np.ndarray | None = None
@@ -297,7 +312,7 @@ class PBFGS(Optimizer):
     def step(
         self,
         grads: dict[str, np.ndarray],
-        closure: Callable[[dict], float] | None = None,
+        closure: Callable[..., float] | None = None,
         loss: float | None = None,
     ) -> float:
         """One P-BFGS step: projection, inverse-Hessian update, direction, line search.
@@ -307,10 +322,10 @@ class PBFGS(Optimizer):
         grads : dict of str to numpy.ndarray
             Full gradient at the current parameters on the current batch.
         closure : callable, optional
-            Overrides :attr:`closure` for this step.
+            ``closure() -> float``, the loss of the current batch at the live parameters;
+            overrides :attr:`closure` for this step.
         loss : float, optional
-            The loss at the current parameters (otherwise :attr:`loss_value`, otherwise
-            evaluated by the closure).
+            The loss at the current parameters (otherwise evaluated by the closure).
 
         Returns
         -------
@@ -320,8 +335,8 @@ class PBFGS(Optimizer):
         closure = closure if closure is not None else self.closure
         if closure is None:
             raise ValueError(
-                "PBFGS.step needs a closure(params) -> loss on the current batch (pass "
-                "closure= here or to PBFGS, or train with train_in_subspace)"
+                "PBFGS.step needs a closure() -> loss of the current batch (pass closure= "
+                "here or to PBFGS, or train with nn.fit or train_in_subspace)"
             )
         for fn in self.grad_transforms:
             grads = fn(grads, self.params)
@@ -329,10 +344,7 @@ class PBFGS(Optimizer):
         self._update_inverse_hessian(g)
         p = -(self.hessian_inverse @ g)
         w = self.projection.layout.flatten(self.params)
-        f_old = loss if loss is not None else self.loss_value
-        if f_old is None:
-            f_old = float(closure(self.params))
-        self.loss_value = None
+        f_old = float(closure()) if loss is None else loss
         direction = self.projection.lift(p)
         alpha, placed = self._search(closure, w, float(f_old), float(g @ p), direction)
         if not placed:
@@ -363,7 +375,7 @@ class PBFGS(Optimizer):
     ) -> float:
         """The batch loss at ``w + alpha P^T p`` (written into the live parameters)."""
         self._move(w, alpha, direction)
-        value = float(closure(self.params))
+        value = float(closure())
         return value if math.isfinite(value) else math.inf
 
     def _move(self, w: np.ndarray, alpha: float, direction: np.ndarray) -> None:

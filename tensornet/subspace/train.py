@@ -2,9 +2,9 @@
 
 The model is moved to a chosen starting point ``w_0`` (the initialization, as DLDR does, or the
 last trajectory sample) and trained by :func:`tensornet.nn.fit` with :class:`PSGD` or
-:class:`PBFGS`, so every iterate lies in ``w_0 + span(P)``. For P-BFGS the batches are handed
-to the optimizer as a loss closure for its line search, and the loss that ``fit`` computes
-at the current point is passed on so the search does not evaluate it again.
+:class:`PBFGS`, so every iterate lies in ``w_0 + span(P)``. P-BFGS declares ``needs_closure``,
+so ``fit`` hands it the loss closure of each batch for its line search, with the loss already
+computed at the current point (the search does not evaluate it again).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from autograd.tracer import getval
 
 from .._validation import check_array, check_int
 from ..nn.losses import cross_entropy
@@ -25,39 +24,6 @@ from .optim import PBFGS, PSGD, as_basis
 __all__ = ["train_in_subspace"]
 
 OPTIMIZERS = ("psgd", "pbfgs")
-
-
-class _PBFGSFeeder:
-    """Batches of a loader; before yielding each, give PBFGS the closure of that batch."""
-
-    def __init__(self, loader: Any, optimizer: PBFGS, model: Module, loss: Callable) -> None:
-        self.loader, self.optimizer, self.model, self.loss = loader, optimizer, model, loss
-
-    def __len__(self) -> int:
-        return len(self.loader)
-
-    def __iter__(self):
-        for xb, yb in self.loader:
-            self.optimizer.closure = self._closure(xb, yb)
-            yield xb, yb
-
-    def _closure(self, xb: Any, yb: Any) -> Callable[[dict], float]:
-        def batch_loss(params: dict) -> float:
-            return float(self.loss(self.model.apply(params, xb), yb))
-
-        return batch_loss
-
-
-class _LossRecorder:
-    """The training loss, handing its value at the current point to PBFGS (``loss_value``)."""
-
-    def __init__(self, loss: Callable, optimizer: PBFGS) -> None:
-        self.loss, self.optimizer = loss, optimizer
-
-    def __call__(self, outputs: Any, targets: Any) -> Any:
-        value = self.loss(outputs, targets)
-        self.optimizer.loss_value = float(getval(value))
-        return value
 
 
 def train_in_subspace(
@@ -165,9 +131,6 @@ def train_in_subspace(
         if w0.size != layout.size:
             raise ValueError(f"start has {w0.size} entries, but the model has {layout.size}")
         layout.assign(params, w0)
-    if isinstance(opt, PBFGS):
-        loader = _PBFGSFeeder(loader, opt, model, loss)
-        loss = _LossRecorder(loss, opt)
     return fit(
         model,
         loss,

@@ -98,7 +98,7 @@ def test_pbfgs_minimizes_a_convex_quadratic_in_d_steps(d, extra, seed):
     f, grad, w0 = _quadratic(big_d, seed)
     basis = orthonormal_rows(d, big_d, seed=seed % 997)
     params = {"w": w0.copy()}
-    opt = PBFGS(params, basis, closure=f, line_search="quadratic")
+    opt = PBFGS(params, basis, closure=lambda: f(params), line_search="quadratic")
     g0 = np.linalg.norm(basis @ grad(params)["w"])
     for _ in range(d):
         opt.step(grad(params))
@@ -111,7 +111,7 @@ def test_pbfgs_with_the_armijo_search_decreases_the_loss_every_step_and_converge
     f, grad, w0 = _quadratic(8, seed=3)
     basis = orthonormal_rows(5, 8, seed=3)
     params = {"w": w0.copy()}
-    opt = PBFGS(params, basis, closure=f)
+    opt = PBFGS(params, basis, closure=lambda: f(params))
     values = [f(params)]
     for _ in range(40):
         opt.step(grad(params))
@@ -126,7 +126,7 @@ def test_pbfgs_inverse_hessian_satisfies_the_secant_condition():
     f, grad, w0 = _quadratic(6, seed=7)
     basis = orthonormal_rows(4, 6, seed=7)
     params = {"w": w0.copy()}
-    opt = PBFGS(params, basis, closure=f)
+    opt = PBFGS(params, basis, closure=lambda: f(params))
     g0 = basis @ grad(params)["w"]
     opt.step(grad(params))
     s0 = flatten_params(params) - w0
@@ -140,7 +140,7 @@ def test_pbfgs_skips_the_update_when_the_curvature_condition_fails():
     """On a concave function ``y^T s < 0``: H stays the identity and the skip is counted."""
     params = {"w": np.array([1.0, 0.5, -0.2])}
     basis = orthonormal_rows(2, 3, seed=0)
-    opt = PBFGS(params, basis, closure=lambda p: -0.5 * float(p["w"] @ p["w"]))
+    opt = PBFGS(params, basis, closure=lambda: -0.5 * float(params["w"] @ params["w"]))
     for _ in range(2):
         opt.step({"w": -params["w"].copy()})
     assert opt.n_skipped == 1
@@ -151,7 +151,7 @@ def test_pbfgs_takes_the_last_shrunk_step_when_no_trial_is_accepted():
     """Like the DLDR reference: after ``max_tries`` rejections the step is shrink**max_tries p."""
     params = {"w": np.array([1.0, 0.0])}
     basis = np.eye(2)
-    opt = PBFGS(params, basis, closure=lambda p: 0.0, max_tries=3, shrink=0.5)
+    opt = PBFGS(params, basis, closure=lambda: 0.0, max_tries=3, shrink=0.5)
     alpha = opt.step({"w": np.array([1.0, 0.0])}, loss=0.0)  # f never decreases
     assert alpha == 0.5**3 and opt.n_failed == 1 and opt.tries == [3]
     np.testing.assert_allclose(params["w"], [1.0 - 0.125, 0.0])
@@ -161,12 +161,48 @@ def test_pbfgs_state_round_trips():
     f, grad, w0 = _quadratic(5, seed=1)
     basis = orthonormal_rows(3, 5, seed=1)
     a_params, b_params = {"w": w0.copy()}, {"w": w0.copy()}
-    a = PBFGS(a_params, basis, closure=f)
+    a = PBFGS(a_params, basis, closure=lambda: f(a_params))
     for _ in range(3):
         a.step(grad(a_params))
-    b = PBFGS(b_params, basis, closure=f)
+    b = PBFGS(b_params, basis, closure=lambda: f(b_params))
     b.load_state_dict(*a.state_dict())
     b_params["w"][:] = a_params["w"]
     a.step(grad(a_params))
     b.step(grad(b_params))
     np.testing.assert_array_equal(a_params["w"], b_params["w"])
+
+
+def _least_squares(seed=0, n=40):
+    """A linear model and data: the mean squared error is a convex quadratic in its weights."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4))
+    y = x @ rng.normal(size=(4, 1)) + 0.3 + 0.1 * rng.normal(size=(n, 1))
+    model = nn.Linear(4, 1, random_state=seed, dtype=np.float64)
+    return model, [(x, y)]
+
+
+def test_pbfgs_through_fit_minimizes_a_convex_quadratic_in_d_steps():
+    model, batches = _least_squares(seed=1)
+    basis = orthonormal_rows(model.n_params, model.n_params, seed=1)  # d = D = 5
+    opt = PBFGS(model.params, basis, line_search="quadratic")
+    objective = nn.value_and_grad(lambda p: nn.mse(model.apply(p, batches[0][0]), batches[0][1]))
+    g0 = np.linalg.norm(flatten_params(objective(model.params)[1]))
+    nn.fit(model, nn.mse, opt, batches, epochs=len(basis))  # one batch: one step per epoch
+    assert np.linalg.norm(flatten_params(objective(model.params)[1])) <= 1e-7 * g0
+
+
+def test_pbfgs_through_fit_takes_the_steps_of_the_direct_call():
+    model, batches = _least_squares(seed=2)
+    twin, _ = _least_squares(seed=2)
+    basis = orthonormal_rows(3, model.n_params, seed=2)
+    x, y = batches[0]
+    nn.fit(model, nn.mse, PBFGS(model.params, basis), batches, epochs=6)
+    params = twin.params
+    direct = PBFGS(params, basis, closure=lambda: float(nn.mse(twin.apply(params, x), y)))
+    objective = nn.value_and_grad(lambda p: nn.mse(twin.apply(p, x), y))
+    for _ in range(6):
+        value, grads = objective(params)
+        direct.step(grads, loss=float(value))
+    for k in params:
+        np.testing.assert_allclose(model.params[k], params[k], rtol=1e-13, atol=1e-15)
+    assert np.linalg.norm(flatten_params(params) - flatten_params(_least_squares(2)[0].params)) > 0
