@@ -49,6 +49,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _fair  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "tt_layers.json"
+
+
+def _default_data() -> Path:
+    """``shared/data/mnist`` beside the clone (or beside a worktree's parent folders)."""
+    for parent in Path(__file__).resolve().parents[1:4]:
+        if (parent / "shared" / "data" / "mnist").is_dir():
+            return parent / "shared" / "data" / "mnist"
+    return Path("../shared/data/mnist")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 TT_IN, TT_OUT = (4, 7, 4, 7), (5, 5, 5, 5)
@@ -393,7 +403,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--parts", default="target,layers,epoch")
     parser.add_argument("--cases", default="tt_linear,tr_linear,tt_conv,tr_conv")
-    parser.add_argument("--data", default=str(ROOT.parent.parent / "shared" / "data" / "mnist"))
+    parser.add_argument("--data", default=str(_default_data()))
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args()
     if args.worker:
