@@ -95,7 +95,8 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[
             raise TypeError(f"array {key!r} has dtype object, which cannot be stored safely")
         payload[key] = arr
     record = dict(meta, file_version=FILE_VERSION)
-    payload[_META_KEY] = np.array(json.dumps(record, sort_keys=True))
+    # UTF-8 bytes: a NumPy unicode array would spend four bytes on every character
+    payload[_META_KEY] = np.frombuffer(json.dumps(record, sort_keys=True).encode(), np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -109,6 +110,15 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[
             os.unlink(tmp)
         raise
     return path
+
+
+def _meta_text(member: np.ndarray) -> str:
+    """The JSON text of the metadata member: UTF-8 bytes, or a unicode scalar (older files)."""
+    if member.dtype == np.uint8 and member.ndim == 1:
+        return member.tobytes().decode("utf-8")
+    if member.dtype.kind == "U" and member.ndim == 0:
+        return str(member[()])
+    raise ValueError(f"its metadata record has dtype {member.dtype} and shape {member.shape}")
 
 
 def load_npz(
@@ -140,7 +150,7 @@ def load_npz(
         with data:
             if _META_KEY not in data.files:
                 raise ValueError("it has no tensornet metadata record")
-            meta = json.loads(str(data[_META_KEY][()]))
+            meta = json.loads(_meta_text(data[_META_KEY]))
             arrays = {k: data[k] for k in data.files if k != _META_KEY}
     except (OSError, zipfile.BadZipFile, EOFError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{path} is not a readable tensornet file: {exc}") from exc

@@ -113,6 +113,32 @@ def test_saved_file_is_a_plain_zip_with_json_record(tmp_path):
         assert sorted(zf.namelist()) == ["__tensornet_meta__.npy", "a.npy"]
 
 
+def test_metadata_record_is_utf8_bytes_one_byte_per_ascii_character(tmp_path):
+    meta = {"kind": "K", "note": "x" * 1000, "name": "Tür"}
+    path = save_npz(tmp_path / "a.npz", {"a": np.ones(2)}, meta)
+    with np.load(path) as data:
+        record = data["__tensornet_meta__"]
+    text = json.dumps(dict(meta, file_version=1), sort_keys=True)
+    assert record.dtype == np.uint8
+    assert record.nbytes == len(text.encode("utf-8")) < 4 * len(text)
+    assert load_npz(path)[1]["name"] == "Tür"
+
+
+def test_file_with_a_unicode_scalar_record_still_loads(tmp_path):
+    path = _raw_file(
+        tmp_path / "old.npz", json.dumps({"kind": "K", "file_version": 1}), a=np.ones(3)
+    )
+    arrays, meta = load_npz(path, kind="K")
+    assert meta["kind"] == "K" and np.array_equal(arrays["a"], np.ones(3))
+
+
+def test_record_of_another_dtype_is_a_value_error_naming_it(tmp_path):
+    path = tmp_path / "odd.npz"
+    np.savez(path, __tensornet_meta__=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"odd\.npz.*metadata record has dtype float64"):
+        load_npz(path)
+
+
 # --------------------------------------------------------------------------------------------
 # files that claim sizes, types and versions they do not have (built here)
 # --------------------------------------------------------------------------------------------

@@ -358,9 +358,9 @@ def test_checkpoint_that_does_not_fit_is_a_value_error_naming_the_file(tmp_path)
         load_checkpoint(path, other)
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
-    meta = json.loads(str(arrays["__tensornet_meta__"][()]))
+    meta = json.loads(arrays["__tensornet_meta__"].tobytes().decode())
     meta["optimizer"] = 5
-    arrays["__tensornet_meta__"] = np.array(json.dumps(meta))
+    arrays["__tensornet_meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match=r"bad\.npz: cannot restore the checkpoint"):
         load_checkpoint(tmp_path / "bad.npz", small, SGD(small.params, lr=0.1))
