@@ -192,7 +192,7 @@ def _torch_forward(layer: Any, params: dict[str, Any]):
         spec = f"b{ins},n{ranks}," + ",".join(
             f"n{ins[k]}{outs[k]}{ranks[k]}" for k in range(d)
         ) + f"->b{outs}"  # fmt: skip
-        facs = [p[f"factor{k}"] for k in range(d)]
+        facs = [p[f"factor_{k}"] for k in range(d)]
         shape = tuple(layer.in_modes)
 
         def bt(x):
