@@ -52,6 +52,7 @@ __all__ = [
     "col2im",
     "conv_gemm",
     "conv_direct",
+    "conv_rows",
     "conv2d",
     "max_pool2d",
     "avg_pool2d",
@@ -402,6 +403,183 @@ def _conv_direct_vjp(argnums, ans, args, kwargs):
 defvjp_argnums(conv_direct, _conv_direct_vjp)
 
 
+@numba.njit(cache=True, nogil=True)
+def _copy(dst, src):  # pragma: no cover (compiled)
+    # one simple loop per run, so that LLVM vectorizes it (inlined in the caller's loop nest
+    # the copy stays scalar; benchmarks/bench_conv_kernels.py)
+    for t in range(dst.shape[0]):
+        dst[t] = src[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _add(dst, src):  # pragma: no cover (compiled)
+    for t in range(dst.shape[0]):
+        dst[t] += src[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _im2row_kernel(xh, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (compiled)
+    # channels-last input (B, Hp, Wp, C): out[(b, y, x), (i, j, c)] = xh[b, y*sh + i, x*sw + j, c];
+    # with stride 1 the KW*C entries of one kernel row are one contiguous run of the image row
+    n_b, n_c = xh.shape[0], xh.shape[3]
+    run = kw * n_c
+    for b in range(n_b):
+        for y in range(oh):
+            for i in range(kh):
+                src = xh[b, y * sh + i].reshape(-1)
+                for x in range(ow):
+                    dst = out[(b * oh + y) * ow + x]
+                    if sw == 1:
+                        _copy(dst[i * run : i * run + run], src[x * n_c : x * n_c + run])
+                    else:
+                        for j in range(kw):
+                            d0, s0 = (i * kw + j) * n_c, (x * sw + j) * n_c
+                            _copy(dst[d0 : d0 + n_c], src[s0 : s0 + n_c])
+
+
+@numba.njit(cache=True, nogil=True)
+def _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (compiled)
+    # adjoint of _im2row_kernel: add every row entry back onto its channels-last pixel
+    n_b, n_c = out.shape[0], out.shape[3]
+    run = kw * n_c
+    for b in range(n_b):
+        for y in range(oh):
+            for i in range(kh):
+                dst = out[b, y * sh + i].reshape(-1)
+                for x in range(ow):
+                    src = rows[(b * oh + y) * ow + x]
+                    if sw == 1:
+                        _add(dst[x * n_c : x * n_c + run], src[i * run : i * run + run])
+                    else:
+                        for j in range(kw):
+                            d0, s0 = (x * sw + j) * n_c, (i * kw + j) * n_c
+                            _add(dst[d0 : d0 + n_c], src[s0 : s0 + n_c])
+
+
+#: Bytes of one chunk of the row patch matrix of :func:`conv_rows`: it stays in the L2 cache
+#: between its im2row pass and its GEMM (a whole batch's patch matrix goes through memory);
+#: ``benchmarks/bench_conv_kernels.py``.
+_CHUNK_BYTES = 1 << 20
+
+
+def _channels_last(x: np.ndarray, ph: int, pw: int, dtype: np.dtype) -> np.ndarray:
+    """Zero-padded ``(B, H + 2 PH, W + 2 PW, C)`` C-contiguous copy of an NCHW array."""
+    b, c, h, w = x.shape
+    xh = np.zeros((b, h + 2 * ph, w + 2 * pw, c), dtype=dtype) if ph or pw else None
+    if xh is None:
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1), dtype=dtype)
+    xh[:, ph : ph + h, pw : pw + w, :] = x.transpose(0, 2, 3, 1)
+    return xh
+
+
+def _chunks(n_b: int, per_image: int, itemsize: int) -> range:
+    step = max(1, _CHUNK_BYTES // max(1, per_image * itemsize))
+    return range(0, n_b, step)
+
+
+@primitive
+def conv_rows(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+) -> np.ndarray:
+    """Cross-correlation as the tall GEMM ``rows @ W.T`` over cache-sized chunks of images.
+
+    The patch matrix is built one row per output pixel (``(B*OH*OW, KH*KW*C)``, entries in
+    ``(i, j, c)`` order from a channels-last copy of the input, so that with stride 1 a kernel
+    row is one contiguous run) and multiplied by the ``(KH*KW*C, O)`` kernel matrix chunk by
+    chunk: each chunk of rows is written and read again while it is in cache, and the backward
+    pass rebuilds it instead of keeping a whole batch's patch matrix. The tall orientation
+    (``B*OH*OW x K`` times ``K x O``) was measured faster than the wide one with OpenBLAS for
+    LeNet-5's second layer (``benchmarks/bench_conv_kernels.py``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Input ``(B, C, H, W)``.
+    w : numpy.ndarray
+        Kernel ``(O, C, KH, KW)``.
+    b : numpy.ndarray, optional
+        Bias ``(O,)``.
+    stride, padding : (int, int)
+        Step of the window and zero padding per side.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, O, OH, OW)``: a transposed view of a channels-last ``(B, OH, OW, O)`` buffer
+        (no copy); the pooling kernels and the VJP read that layout as is.
+    """
+    (sh, sw), (ph, pw) = stride, padding
+    n_b, n_o, kh, kw = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    oh = conv_output_size(x.shape[2], kh, sh, ph)
+    ow = conv_output_size(x.shape[3], kw, sw, pw)
+    dtype = np.result_type(x.dtype, w.dtype)
+    xh = _channels_last(x, ph, pw, dtype)
+    wt = w.astype(dtype, copy=False).transpose(2, 3, 1, 0).reshape(-1, n_o)
+    k, m = wt.shape[0], oh * ow
+    out = np.empty((n_b * m, n_o), dtype=dtype)
+    steps = _chunks(n_b, m * k, out.itemsize)
+    buf = np.empty((min(steps.step, n_b) * m, k), dtype=dtype)
+    for s in steps:
+        e = min(s + steps.step, n_b)
+        rows = buf[: (e - s) * m]
+        _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
+        np.dot(rows, wt, out=out[s * m : e * m])
+    if b is not None:
+        out += b.astype(dtype, copy=False)
+    return out.reshape(n_b, oh, ow, n_o).transpose(0, 3, 1, 2)
+
+
+def _conv_rows_vjp(argnums, ans, args, kwargs):
+    x, w, _, stride, padding = args
+    (sh, sw), (ph, pw) = stride, padding
+    n_b, n_o, kh, kw = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    oh, ow = ans.shape[2], ans.shape[3]
+
+    def vjp(g):
+        dtype = ans.dtype
+        gh = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=dtype).reshape(-1, n_o)
+        want_x, want_w = 0 in argnums, 1 in argnums
+        xh = _channels_last(x, ph, pw, dtype) if want_w else None
+        wt = w.astype(dtype, copy=False).transpose(2, 3, 1, 0).reshape(-1, n_o)
+        k, m = wt.shape[0], oh * ow
+        dwt = np.zeros((n_o, k), dtype=dtype) if want_w else None
+        dxh = None
+        if want_x:
+            dxh = np.zeros((n_b, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw, x.shape[1]), dtype)
+            wmat = np.ascontiguousarray(wt.T)
+        steps = _chunks(n_b, m * k, np.dtype(dtype).itemsize)
+        buf = np.empty((min(steps.step, n_b) * m, k), dtype=dtype)
+        for s in steps:
+            e = min(s + steps.step, n_b)
+            rows, gs = buf[: (e - s) * m], gh[s * m : e * m]
+            if want_w:
+                _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
+                dwt += gs.T @ rows
+            if want_x:
+                np.dot(gs, wmat, out=rows)
+                _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, dxh[s:e])
+        grads = []
+        for argnum in argnums:
+            if argnum == 0:
+                dx = dxh[:, ph : ph + x.shape[2], pw : pw + x.shape[3], :]
+                grads.append(np.ascontiguousarray(dx.transpose(0, 3, 1, 2), dtype=x.dtype))
+            elif argnum == 1:
+                dw = dwt.reshape(n_o, kh, kw, -1).transpose(0, 3, 1, 2)
+                grads.append(np.ascontiguousarray(dw, dtype=w.dtype))
+            else:
+                grads.append(gh.sum(axis=0))
+        return grads
+
+    return vjp
+
+
+defvjp_argnums(conv_rows, _conv_rows_vjp)
+
+
 def conv2d(
     x: Any,
     w: Any,
@@ -439,12 +617,11 @@ def conv2d(
             f"conv2d expects x of shape (B, {w.shape[1]}, H, W) for a kernel of shape "
             f"{tuple(w.shape)}, got {tuple(x.shape)}"
         )
-    oh = conv_output_size(x.shape[2], kernel[0], stride_[0], padding_[0])
-    ow = conv_output_size(x.shape[3], kernel[1], stride_[1], padding_[1])
+    conv_output_size(x.shape[2], kernel[0], stride_[0], padding_[0])  # the window must fit
+    conv_output_size(x.shape[3], kernel[1], stride_[1], padding_[1])
     if stride_ == (1, 1) and w.shape[0] * w.shape[1] <= 16 and not isbox(x):
         return conv_direct(x, w, b, padding_)
-    cols = im2col(x, kernel, stride_, padding_)
-    return conv_gemm(cols, w, b, (x.shape[0], oh, ow))
+    return conv_rows(x, w, b, stride_, padding_)
 
 
 # ------------------------------------------------------------------------------ pooling
@@ -558,6 +735,61 @@ def _max_pool_2x2_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
                 d1[2 * z + 1] = gv if ed else zero
 
 
+@numba.njit(cache=True, nogil=True)
+def _max4(o, a, b, c, d):  # pragma: no cover (compiled)
+    for t in range(o.shape[0]):
+        o[t] = max(max(a[t], b[t]), max(c[t], d[t]))
+
+
+@numba.njit(cache=True, nogil=True)
+def _max4_grad(da, db, dc, dd, a, b, c, d, g):  # pragma: no cover (compiled)
+    # the gradient to the first maximal entry of the window in row-major order (a, b, c, d)
+    zero = da.dtype.type(0)
+    for t in range(g.shape[0]):
+        m = max(max(a[t], b[t]), max(c[t], d[t]))
+        gv = g[t]
+        ea = a[t] == m
+        eb = (b[t] == m) and not ea
+        ec = (c[t] == m) and not (ea or eb)
+        ed = not (ea or eb or ec)
+        da[t] = gv if ea else zero
+        db[t] = gv if eb else zero
+        dc[t] = gv if ec else zero
+        dd[t] = gv if ed else zero
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_2x2_nhwc_kernel(x, out):  # pragma: no cover (compiled)
+    # channels-last (B, H, W, C) input of conv_rows: one vectorized loop over the channels of
+    # each window (benchmarks/bench_conv_kernels.py)
+    for b in range(out.shape[0]):
+        for y in range(out.shape[1]):
+            r0, r1 = x[b, 2 * y], x[b, 2 * y + 1]
+            for z in range(out.shape[2]):
+                _max4(out[b, y, z], r0[2 * z], r0[2 * z + 1], r1[2 * z], r1[2 * z + 1])
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_2x2_nhwc_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
+    for b in range(g.shape[0]):
+        for y in range(g.shape[1]):
+            r0, r1, d0, d1 = x[b, 2 * y], x[b, 2 * y + 1], dx[b, 2 * y], dx[b, 2 * y + 1]
+            for z in range(g.shape[2]):
+                p, q = 2 * z, 2 * z + 1
+                _max4_grad(d0[p], d0[q], d1[p], d1[q], r0[p], r0[q], r1[p], r1[q], g[b, y, z])
+
+
+def _nhwc_2x2(x: np.ndarray, kernel, stride, padding) -> bool:
+    """Whether ``x`` is a channels-last buffer (as :func:`conv_rows` returns) pooled 2x2/2."""
+    return (
+        tuple(kernel) == (2, 2)
+        and tuple(stride) == (2, 2)
+        and tuple(padding) == (0, 0)
+        and not x.flags.c_contiguous
+        and x.transpose(0, 2, 3, 1).flags.c_contiguous
+    )
+
+
 @primitive
 def max_pool2d(
     x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
@@ -578,6 +810,10 @@ def max_pool2d(
     """
     x = check_numeric_array(x, "x")
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
+    if _nhwc_2x2(x, kernel, stride, padding):
+        out = np.empty((x.shape[0], oh, ow, x.shape[1]), dtype=x.dtype)
+        _max_pool_2x2_nhwc_kernel(x.transpose(0, 2, 3, 1), out)
+        return out.transpose(0, 3, 1, 2)
     planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
     out = np.empty((planes.shape[0], oh, ow), dtype=x.dtype)
     if (kh, kw, sh, sw) == (2, 2, 2, 2):
@@ -591,6 +827,13 @@ def _max_pool_vjp(ans, x, kernel, stride, padding):
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
 
     def vjp(g):
+        if _nhwc_2x2(x, kernel, stride, padding):
+            xh = x.transpose(0, 2, 3, 1)
+            tiled = xh.shape[1:3] == (2 * oh, 2 * ow)
+            dxh = np.empty_like(xh) if tiled else np.zeros_like(xh)
+            gh = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=x.dtype)
+            _max_pool_2x2_nhwc_grad_kernel(xh, gh, dxh)
+            return dxh.transpose(0, 3, 1, 2)
         planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
         gp = g.transpose(1, 0, 2, 3) if swapped else g
         gp = np.ascontiguousarray(gp, dtype=x.dtype).reshape(planes.shape[0], oh, ow)
