@@ -736,53 +736,56 @@ def _max_pool_2x2_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
 
 
 @numba.njit(cache=True, nogil=True)
-def _max4(o, a, b, c, d):  # pragma: no cover (compiled)
-    for t in range(o.shape[0]):
-        o[t] = max(max(a[t], b[t]), max(c[t], d[t]))
-
-
-@numba.njit(cache=True, nogil=True)
-def _max4_grad(da, db, dc, dd, a, b, c, d, g):  # pragma: no cover (compiled)
-    # the gradient to the first maximal entry of the window in row-major order (a, b, c, d)
-    zero = da.dtype.type(0)
-    for t in range(g.shape[0]):
-        m = max(max(a[t], b[t]), max(c[t], d[t]))
-        gv = g[t]
-        ea = a[t] == m
-        eb = (b[t] == m) and not ea
-        ec = (c[t] == m) and not (ea or eb)
-        ed = not (ea or eb or ec)
-        da[t] = gv if ea else zero
-        db[t] = gv if eb else zero
-        dc[t] = gv if ec else zero
-        dd[t] = gv if ed else zero
-
-
-@numba.njit(cache=True, nogil=True)
 def _max_pool_2x2_nhwc_kernel(x, out):  # pragma: no cover (compiled)
-    # channels-last (B, H, W, C) input of conv_rows: one vectorized loop over the channels of
-    # each window (benchmarks/bench_conv_kernels.py)
+    # channels-last input of conv_rows viewed as (B, OH, 2, OW, 2C): the window of output
+    # (y, z) is x[b, y, r, z, s*C + c] for r, s in {0, 1}, so the channel loop is unit-stride
+    # and vectorizes (benchmarks/bench_conv_kernels.py)
     for b in range(out.shape[0]):
         for y in range(out.shape[1]):
-            r0, r1 = x[b, 2 * y], x[b, 2 * y + 1]
             for z in range(out.shape[2]):
-                _max4(out[b, y, z], r0[2 * z], r0[2 * z + 1], r1[2 * z], r1[2 * z + 1])
+                a0, a1, o = x[b, y, 0, z], x[b, y, 1, z], out[b, y, z]
+                n = o.shape[0]
+                for c in range(n):
+                    o[c] = max(max(a0[c], a0[n + c]), max(a1[c], a1[n + c]))
 
 
 @numba.njit(cache=True, nogil=True)
 def _max_pool_2x2_nhwc_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
+    # the same view; the gradient to the first maximal entry of the window in row-major order
+    zero = dx.dtype.type(0)
     for b in range(g.shape[0]):
         for y in range(g.shape[1]):
-            r0, r1, d0, d1 = x[b, 2 * y], x[b, 2 * y + 1], dx[b, 2 * y], dx[b, 2 * y + 1]
             for z in range(g.shape[2]):
-                p, q = 2 * z, 2 * z + 1
-                _max4_grad(d0[p], d0[q], d1[p], d1[q], r0[p], r0[q], r1[p], r1[q], g[b, y, z])
+                a0, a1, gr = x[b, y, 0, z], x[b, y, 1, z], g[b, y, z]
+                d0, d1 = dx[b, y, 0, z], dx[b, y, 1, z]
+                n = gr.shape[0]
+                for c in range(n):
+                    a, bb, cc, d = a0[c], a0[n + c], a1[c], a1[n + c]
+                    m = max(max(a, bb), max(cc, d))
+                    gv = gr[c]
+                    ea = a == m
+                    eb = (bb == m) and not ea
+                    ec = (cc == m) and not (ea or eb)
+                    ed = not (ea or eb or ec)
+                    d0[c] = gv if ea else zero
+                    d0[n + c] = gv if eb else zero
+                    d1[c] = gv if ec else zero
+                    d1[n + c] = gv if ed else zero
+
+
+def _windows_2x2(x: np.ndarray, channels_last: bool = False) -> np.ndarray:
+    """``(B, H/2, 2, W/2, 2C)`` view of a channels-last buffer (given NCHW-shaped or not)."""
+    xh = x if channels_last else x.transpose(0, 2, 3, 1)
+    b, h, w, c = xh.shape
+    return xh.reshape(b, h // 2, 2, w // 2, 2 * c)
 
 
 def _nhwc_2x2(x: np.ndarray, kernel, stride, padding) -> bool:
-    """Whether ``x`` is a channels-last buffer (as :func:`conv_rows` returns) pooled 2x2/2."""
+    """Whether ``x`` is a channels-last buffer (as :func:`conv_rows` returns) tiled by 2x2/2."""
     return (
         tuple(kernel) == (2, 2)
+        and x.shape[2] % 2 == 0
+        and x.shape[3] % 2 == 0
         and tuple(stride) == (2, 2)
         and tuple(padding) == (0, 0)
         and not x.flags.c_contiguous
@@ -812,7 +815,7 @@ def max_pool2d(
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
     if _nhwc_2x2(x, kernel, stride, padding):
         out = np.empty((x.shape[0], oh, ow, x.shape[1]), dtype=x.dtype)
-        _max_pool_2x2_nhwc_kernel(x.transpose(0, 2, 3, 1), out)
+        _max_pool_2x2_nhwc_kernel(_windows_2x2(x), out)
         return out.transpose(0, 3, 1, 2)
     planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
     out = np.empty((planes.shape[0], oh, ow), dtype=x.dtype)
@@ -828,11 +831,9 @@ def _max_pool_vjp(ans, x, kernel, stride, padding):
 
     def vjp(g):
         if _nhwc_2x2(x, kernel, stride, padding):
-            xh = x.transpose(0, 2, 3, 1)
-            tiled = xh.shape[1:3] == (2 * oh, 2 * ow)
-            dxh = np.empty_like(xh) if tiled else np.zeros_like(xh)
+            dxh = np.empty((x.shape[0], x.shape[2], x.shape[3], x.shape[1]), dtype=x.dtype)
             gh = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=x.dtype)
-            _max_pool_2x2_nhwc_grad_kernel(xh, gh, dxh)
+            _max_pool_2x2_nhwc_grad_kernel(_windows_2x2(x), gh, _windows_2x2(dxh, True))
             return dxh.transpose(0, 3, 1, 2)
         planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
         gp = g.transpose(1, 0, 2, 3) if swapped else g
