@@ -462,13 +462,26 @@ def _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (comp
 _CHUNK_BYTES = 1 << 20
 
 
+@numba.njit(cache=True, nogil=True)
+def _to_channels_last_kernel(x, ph, pw, out):  # pragma: no cover (compiled)
+    # out[b, y + ph, z + pw, c] = x[b, c, y, z]; NumPy's transposing copy runs its inner loop
+    # over the short channel axis (benchmarks/bench_conv_kernels.py)
+    for b in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for y in range(x.shape[2]):
+                src, dst = x[b, c, y], out[b, y + ph]
+                for z in range(x.shape[3]):
+                    dst[z + pw, c] = src[z]
+
+
 def _channels_last(x: np.ndarray, ph: int, pw: int, dtype: np.dtype) -> np.ndarray:
     """Zero-padded ``(B, H + 2 PH, W + 2 PW, C)`` C-contiguous copy of an NCHW array."""
     b, c, h, w = x.shape
-    xh = np.zeros((b, h + 2 * ph, w + 2 * pw, c), dtype=dtype) if ph or pw else None
-    if xh is None:
-        return np.ascontiguousarray(x.transpose(0, 2, 3, 1), dtype=dtype)
-    xh[:, ph : ph + h, pw : pw + w, :] = x.transpose(0, 2, 3, 1)
+    if x.transpose(0, 2, 3, 1).flags.c_contiguous and not (ph or pw) and x.dtype == dtype:
+        return x.transpose(0, 2, 3, 1)
+    alloc = np.zeros if ph or pw else np.empty
+    xh = alloc((b, h + 2 * ph, w + 2 * pw, c), dtype=dtype)
+    _to_channels_last_kernel(x.astype(dtype, copy=False), ph, pw, xh)
     return xh
 
 
@@ -570,8 +583,8 @@ def _conv_rows_vjp(argnums, ans, args, kwargs):
             elif argnum == 1:
                 dw = dwt.reshape(n_o, kh, kw, -1).transpose(0, 3, 1, 2)
                 grads.append(np.ascontiguousarray(dw, dtype=w.dtype))
-            else:
-                grads.append(gh.sum(axis=0))
+            else:  # a GEMV: NumPy's column sums of a tall matrix are several times slower
+                grads.append(np.ones(gh.shape[0], dtype) @ gh)
         return grads
 
     return vjp
