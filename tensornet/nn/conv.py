@@ -393,8 +393,11 @@ def _conv_direct_vjp(argnums, ans, args, kwargs):
                     xf, gf.reshape(g.shape[0], g.shape[1], -1), ans.dtype.type(0), row, gw
                 )
                 grads.append(gw.astype(w.dtype, copy=False))
-            else:
-                grads.append(g.sum(axis=(0, 2, 3)))
+            else:  # a GEMV per plane: NumPy's sum over axes (0, 2, 3) is about twice slower
+                sums = g.reshape(-1, g.shape[2] * g.shape[3]) @ np.ones(
+                    g.shape[2] * g.shape[3], g.dtype
+                )
+                grads.append(sums.reshape(g.shape[0], g.shape[1]).sum(axis=0))
         return grads
 
     return vjp
