@@ -286,6 +286,34 @@ def _dot(p, q, zero):  # pragma: no cover (compiled)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _taps5(dst, src, w0, w1, w2, w3, w4):  # pragma: no cover (compiled)
+    # dst[t] += sum_j w_j src[t + j] for one kernel row of width 5 (LeNet's), unrolled so that
+    # the loop over t vectorizes (benchmarks/bench_conv_kernels.py)
+    for t in range(dst.shape[0]):
+        dst[t] += (
+            w0 * src[t] + w1 * src[t + 1] + w2 * src[t + 2] + w3 * src[t + 3] + w4 * src[t + 4]
+        )
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
+def _dot5(g, src, zero, out):  # pragma: no cover (compiled)
+    # out[j] += sum_t g[t] src[t + j], j < 5: g read once for a whole kernel row
+    a0 = a1 = a2 = a3 = a4 = zero
+    for t in range(g.shape[0]):
+        gv = g[t]
+        a0 += gv * src[t]
+        a1 += gv * src[t + 1]
+        a2 += gv * src[t + 2]
+        a3 += gv * src[t + 3]
+        a4 += gv * src[t + 4]
+    out[0] += a0
+    out[1] += a1
+    out[2] += a2
+    out[3] += a3
+    out[4] += a4
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _direct_conv_kernel(xf, w, bias, row, out):  # pragma: no cover (compiled)
     # Flattened planes with row stride `row` (the padded input width): for output position
     # t = y*row + x, out[b, o, t] = bias[o] + sum_{c,i,j} w[o, c, i, j] * xf[b, c, t + i*row + j].
@@ -300,6 +328,11 @@ def _direct_conv_kernel(xf, w, bias, row, out):  # pragma: no cover (compiled)
             dst[:] = bias[o]
             for c in range(n_c):
                 for i in range(kh):
+                    if kw == 5:  # a kernel row per pass: dst is loaded and stored 5x less
+                        off = i * row
+                        wr = w[o, c, i]
+                        _taps5(dst, xf[b, c, off : off + n + 4], wr[0], wr[1], wr[2], wr[3], wr[4])
+                        continue
                     for j in range(kw):
                         off = i * row + j
                         _axpy(dst, xf[b, c, off : off + n], w[o, c, i, j])
@@ -318,6 +351,10 @@ def _direct_conv_wgrad_kernel(xf, gf, zero, row, gw):  # pragma: no cover (compi
             grow = gf[b, o]
             for c in range(n_c):
                 for i in range(kh):
+                    if kw == 5:  # five dot products in one pass over grow
+                        off = i * row
+                        _dot5(grow, xf[b, c, off : off + n + 4], zero, gw[o, c, i])
+                        continue
                     for j in range(kw):
                         off = i * row + j
                         gw[o, c, i, j] += _dot(grow, xf[b, c, off : off + n], zero)

@@ -247,3 +247,37 @@ def test_row2im_is_the_adjoint_of_im2row(g):
     cv._row2im_kernel(r, k, k, s, s, oh, ow, back)
     lhs = np.vdot(rows, r)
     assert abs(lhs - np.vdot(xh, back)) <= 1e-10 * max(1.0, abs(lhs))
+
+
+direct_geometry = st.tuples(
+    st.integers(1, 2),  # batch
+    st.integers(1, 2),  # in channels
+    st.integers(1, 3),  # out channels
+    st.sampled_from([(5, 5), (3, 5), (5, 3), (2, 2)]),  # kernel (5 wide: the unrolled rows)
+    st.integers(0, 2),  # padding
+    st.integers(5, 8),  # height
+    st.integers(5, 8),  # width
+    st.integers(0, 2**31),
+)
+
+
+@given(direct_geometry)
+def test_conv_direct_and_its_weight_vjp_equal_the_loop_definition_and_its_adjoint(g):
+    # forward against the loop definition; the kernel gradient through <conv(x, w), G> = <w, dw>
+    from tensornet.nn import conv as cv
+
+    n, c, o, (kh, kw), p, h, w, seed = g
+    rng = np.random.default_rng(seed)
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, kh, kw)), None
+    y = cv.conv_direct(x, wt, b, (p, p))
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    ref = np.zeros(y.shape)
+    for i in range(kh):
+        for j in range(kw):
+            ref += np.einsum("bchw,oc->bohw", xp[:, :, i : i + y.shape[2], j : j + y.shape[3]],
+                             wt[:, :, i, j])  # fmt: skip
+    np.testing.assert_allclose(y, ref, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    (dw,) = cv._conv_direct_vjp([1], y, (x, wt, b, (p, p)), {})(gy)
+    lhs = np.vdot(y, gy)
+    assert abs(lhs - np.vdot(wt, dw)) <= 1e-10 * max(1.0, abs(lhs))
