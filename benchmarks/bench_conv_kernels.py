@@ -317,6 +317,9 @@ def main() -> None:
     ap.add_argument("--inner", type=int, default=10)
     ap.add_argument("--baseline", help="a directory holding an older tensornet package")
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument(
+        "--update", action="store_true", help="keep the other parts and thread counts of --out"
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -329,12 +332,20 @@ def main() -> None:
         "threads": args.threads,
         "unit": "CPU ms per call (median of blocks; median over processes), batch 128, float32",
     }
+    if args.update and Path(args.out).exists():
+        old = json.loads(Path(args.out).read_text())
+        record["ops"], record["runs"] = old.get("ops", {}), old.get("runs", [])
+        if "kernels" in old:
+            record["kernels"] = old["kernels"]
     parts = args.parts.split(",")
     if "ops" in parts:
-        record["ops"] = part_ops(args)
+        record.setdefault("ops", {}).update(part_ops(args))
     if "kernels" in parts:
         record["kernels"] = part_kernels(args)
     _fair.finish_record(record)
+    record.setdefault("runs", []).append(
+        {k: record[k] for k in ("command", "date", "loadavg_before", "loadavg_after", "loaded")}
+    )
     _fair.write_json(args.out, record)
     print(json.dumps(_fair.strip_runs(record), indent=1))
 
