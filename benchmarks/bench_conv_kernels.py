@@ -203,29 +203,34 @@ def part_ops(args: argparse.Namespace) -> dict[str, Any]:
         res = _fair.alternate(
             __file__, sides, args.rounds, threads, alone=("torch",), key="cpu step"
         )
-        table = {}
-        for key in res["tensornet"]:
-            if not key.startswith("cpu "):
-                continue
-            row = {name: round(res[name][key]["median"], 3) for name in sides}
-            row["tensornet_over_torch"] = _fair.ratio(row["tensornet"], row["torch"])
-            if args.baseline:
-                row["baseline_over_torch"] = _fair.ratio(row["tensornet_baseline"], row["torch"])
-            table[key[4:]] = row
-        wall = {
-            key[5:]: {name: round(res[name][key]["median"], 3) for name in sides}
-            for key in res["tensornet"]
-            if key.startswith("wall ")
-        }
-        out[f"threads_{threads}"] = {
-            "cpu_ms": table,
-            "wall_ms": wall,
-            "torch_alone_over_alternating": res["torch"].get("alone_over_alternating"),
-            "max_load1": max(res[n]["max_load1"] for n in sides),
-            "loaded": any(res[n]["loaded"] for n in sides),
-            "sides": _fair.strip_runs(res),
-        }
+        out[f"threads_{threads}"] = ops_table(res, list(sides))
     return out
+
+
+def ops_table(res: dict[str, Any], sides: list[str]) -> dict[str, Any]:
+    """The per-layer CPU and wall table (medians over processes) of one thread count."""
+    table = {}
+    for key in res["tensornet"]:
+        if not key.startswith("cpu "):
+            continue
+        row = {name: round(res[name][key]["median"], 3) for name in sides}
+        row["tensornet_over_torch"] = _fair.ratio(row["tensornet"], row["torch"])
+        if "tensornet_baseline" in row:
+            row["baseline_over_torch"] = _fair.ratio(row["tensornet_baseline"], row["torch"])
+        table[key[4:]] = row
+    wall = {
+        key[5:]: {name: round(res[name][key]["median"], 3) for name in sides}
+        for key in res["tensornet"]
+        if key.startswith("wall ")
+    }
+    return {
+        "cpu_ms": table,
+        "wall_ms": wall,
+        "torch_alone_over_alternating": res["torch"].get("alone_over_alternating"),
+        "max_load1": max(res[n]["max_load1"] for n in sides),
+        "loaded": any(res[n]["loaded"] for n in sides),
+        "sides": _fair.strip_runs(res),
+    }
 
 
 def part_kernels(args: argparse.Namespace) -> dict[str, Any]:
