@@ -229,7 +229,9 @@ def ops_table(res: dict[str, Any], sides: list[str]) -> dict[str, Any]:
         "torch_alone_over_alternating": res["torch"].get("alone_over_alternating"),
         "max_load1": max(res[n]["max_load1"] for n in sides),
         "loaded": any(res[n]["loaded"] for n in sides),
-        "sides": _fair.strip_runs(res),
+        "spread_cpu_step": {n: round(res[n]["cpu step"]["spread"], 3) for n in sides},
+        "n_processes": {n: res[n]["cpu step"]["n"] for n in sides},
+        "processes": {n: res[n]["processes"] for n in sides},
     }
 
 
