@@ -14,20 +14,20 @@ document processing"):
    is returned as a transposed ``(B, O, OH, OW)`` view (no copy); the pooling kernels and the
    VJP accept that layout as is.
 
-:func:`conv2d` uses :func:`conv_rows`, the same lowering with the patch matrix transposed: one row
-per output pixel, built from a channels-last copy of the input (with stride 1 a kernel row is then
-one contiguous run), multiplied by the ``(KH*KW*C, O)`` kernel matrix in chunks of images whose rows
-stay in cache between their copy and their GEMM; the backward pass rebuilds each chunk instead of
-keeping a whole batch's patch matrix. The tall GEMM (``B*OH*OW x K`` times ``K x O``) was measured
-faster than the wide one of :func:`conv_gemm` with OpenBLAS for LeNet-5's second layer
-(``benchmarks/bench_conv_kernels.py``). Its output is a channels-last buffer seen as NCHW, which the
-2x2 max pooling reads in place. For the first layer the input is data, not a traced value, so no
-input gradient is needed; when in addition the stride is 1 and the kernel has few filters (``O*C <=
-16``, LeNet-5's first layer), :func:`conv_direct` sums the products directly instead: the patch
-matrix (10 MB per batch of 128 MNIST images) is then neither written nor read twice, which was
-measured faster. It works on flattened padded planes, so that every tap is one long unit-stride loop
-over the whole output plane (the few positions that straddle a row end are computed and dropped); a
-5-wide kernel row is one unrolled pass.
+:func:`conv2d` uses :func:`conv_rows`, the same lowering with the patch matrix transposed: one
+row per output pixel, built from a channels-last copy of the input (with stride 1 a kernel row
+is then one contiguous run), multiplied by the ``(KH*KW*C, O)`` kernel matrix in chunks of
+images whose rows stay in cache between their copy and their GEMM; the backward pass rebuilds
+each chunk instead of keeping a whole batch's patch matrix. The tall GEMM (``B*OH*OW x K`` times
+``K x O``) was measured faster than the wide one of :func:`conv_gemm` with OpenBLAS for
+LeNet-5's second layer (``benchmarks/bench_conv_kernels.py``). Its output is a channels-last
+buffer seen as NCHW, which the 2x2 max pooling reads in place. For the first layer the input is
+data, not a traced value, so no input gradient is needed; when in addition the stride is 1 and
+the kernel has few filters (``O*C <= 16``, LeNet-5's first layer), :func:`conv_direct` sums the
+products directly instead: the patch matrix (10 MB per batch of 128 MNIST images) is then
+neither written nor read twice, which was measured faster. It works on flattened padded planes,
+so that every tap is one long unit-stride loop over the whole output plane (the few positions
+that straddle a row end are computed and dropped); a 5-wide kernel row is one unrolled pass.
 Numba ``parallel=True`` kernels were measured slower at 2 threads (their worker threads
 compete with OpenBLAS's), so all kernels are serial. Epoch timings: ``benchmarks/bench_mnist.py``.
 
