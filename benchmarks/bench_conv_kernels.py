@@ -19,11 +19,17 @@ Two parts (``--parts``):
     replaces a generic one timed in alternating blocks in one process (A/B/A/B): conv2 as
     ``conv_rows`` (chunked channels-last row patches, tall GEMM) against ``im2col`` +
     ``conv_gemm``; 2x2 max pooling on channels-last buffers against the plane kernels.
+``step_ab``
+    A whole LeNet-5 step of this checkout against an older one (``--baseline-renamed DIR``
+    holding it as the package ``tensornet_base``) in alternating blocks in one process, so that
+    a busy machine slows both alike: the before / after figure.
 
 Usage::
 
-    python benchmarks/bench_conv_kernels.py [--parts ops,kernels] [--threads 1 2] [--rounds 3]
-        [--baseline DIR] [--repeats 7] [--inner 10]
+    python benchmarks/bench_conv_kernels.py [--parts ops,kernels,step_ab] [--threads 1 2]
+        [--rounds 3] [--baseline DIR] [--baseline-renamed DIR] [--repeats 7] [--inner 10]
+
+With ``--update`` a run is merged into the existing record (e.g. one thread count per run).
 
 Writes ``results/conv_kernels.json``.
 """
@@ -238,6 +244,7 @@ def ops_table(res: dict[str, Any], sides: list[str]) -> dict[str, Any]:
 def part_kernels(args: argparse.Namespace) -> dict[str, Any]:
     """Specialized kernels against the generic ones, in one process at one thread."""
     _fair.limit_threads(1)
+    sys.path.insert(0, str(_fair.ROOT))
     from tensornet.nn import conv as cv
 
     rng = np.random.default_rng(0)
@@ -314,6 +321,35 @@ def part_kernels(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def part_step_ab(args: argparse.Namespace) -> dict[str, Any]:
+    """A LeNet-5 step of this checkout against the base one in alternating blocks, one process.
+
+    ``--baseline-renamed DIR`` holds the older package copied as ``DIR/tensornet_base`` (its
+    imports are relative), so both run under the same load: the before / after figure that the
+    per-process table cannot give on a busy machine.
+    """
+    _fair.limit_threads(1)
+    sys.path.insert(0, str(_fair.ROOT))
+    sys.path.insert(1, args.baseline_renamed)
+    import importlib
+
+    x0, y = _data()
+    fns = {}
+    for name, package in (("tensornet", "tensornet.nn"), ("baseline", "tensornet_base.nn")):
+        nn = importlib.import_module(package)
+        model = nn.lenet5(random_state=0)
+        opt = nn.SGD(model.params, lr=0.01, momentum=0.9)
+        step = nn.value_and_grad(
+            lambda p, xb, yb, nn=nn, model=model: nn.cross_entropy(model.apply(p, xb), yb)
+        )
+        fns[name] = lambda model=model, opt=opt, step=step: opt.step(step(model.params, x0, y)[1])
+    cpu = _blocks(fns, args.repeats, args.inner)[0]
+    return {
+        "cpu_ms_per_step": cpu,
+        "tensornet_over_baseline": _fair.ratio(cpu["tensornet"], cpu["baseline"]),
+    }
+
+
 def main() -> None:
     """Run the parts and write ``results/conv_kernels.json``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -323,6 +359,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--inner", type=int, default=10)
     ap.add_argument("--baseline", help="a directory holding an older tensornet package")
+    ap.add_argument(
+        "--baseline-renamed", help="a directory holding the older package as tensornet_base"
+    )
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument(
         "--update", action="store_true", help="keep the other parts and thread counts of --out"
@@ -342,13 +381,16 @@ def main() -> None:
     if args.update and Path(args.out).exists():
         old = json.loads(Path(args.out).read_text())
         record["ops"], record["runs"] = old.get("ops", {}), old.get("runs", [])
-        if "kernels" in old:
-            record["kernels"] = old["kernels"]
+        for key in ("kernels", "step_ab"):
+            if key in old:
+                record[key] = old[key]
     parts = args.parts.split(",")
     if "ops" in parts:
         record.setdefault("ops", {}).update(part_ops(args))
     if "kernels" in parts:
         record["kernels"] = part_kernels(args)
+    if "step_ab" in parts:
+        record["step_ab"] = part_step_ab(args)
     _fair.finish_record(record)
     record.setdefault("runs", []).append(
         {k: record[k] for k in ("command", "date", "loadavg_before", "loadavg_after", "loaded")}
