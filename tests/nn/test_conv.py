@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.nn import AvgPool2d, Conv2d, MaxPool2d, col2im, conv2d, im2col
@@ -191,6 +191,7 @@ def test_max_pool_2x2_kernels_equal_generic_kernels_with_ties(seed, hw, layout):
     np.testing.assert_array_equal(dx, dref.reshape(x.shape))
 
 
+@settings(max_examples=25, deadline=None)
 @given(geometry, st.sampled_from([1, 1 << 20]))
 def test_conv_rows_in_any_chunks_equals_direct_loop_definition(g, chunk_bytes):
     # chunk_bytes=1: one image per chunk, so the chunk boundaries are crossed
@@ -209,6 +210,7 @@ def test_conv_rows_in_any_chunks_equals_direct_loop_definition(g, chunk_bytes):
     np.testing.assert_allclose(y, conv_loop(x, wt, b, s, p), atol=1e-12)
 
 
+@settings(max_examples=25, deadline=None)
 @given(geometry, st.sampled_from([1, 1 << 20]))
 def test_conv_rows_vjp_is_the_adjoint_of_each_linear_argument(g, chunk_bytes):
     # conv(x, w) is bilinear: <conv(x, w), G> = <x, dx> = <w, dw>, and db = sum of G
@@ -232,6 +234,7 @@ def test_conv_rows_vjp_is_the_adjoint_of_each_linear_argument(g, chunk_bytes):
     assert dx.shape == x.shape and dw.shape == wt.shape
 
 
+@settings(max_examples=25, deadline=None)
 @given(geometry)
 def test_row2im_is_the_adjoint_of_im2row(g):
     from tensornet.nn import conv as cv
@@ -261,6 +264,7 @@ direct_geometry = st.tuples(
 )
 
 
+@settings(max_examples=25, deadline=None)
 @given(direct_geometry)
 def test_conv_direct_and_its_weight_vjp_equal_the_loop_definition_and_its_adjoint(g):
     # forward against the loop definition; the kernel gradient through <conv(x, w), G> = <w, dw>
