@@ -14,14 +14,20 @@ document processing"):
    is returned as a transposed ``(B, O, OH, OW)`` view (no copy); the pooling kernels and the
    VJP accept that layout as is.
 
-The short-and-wide GEMM orientation (``O x K`` times ``K x B*OH*OW``) was measured faster
-than the tall-and-skinny one with OpenBLAS for LeNet's shapes. For the first layer the input
-is data, not a traced value, so autograd never calls :func:`col2im` there; when in addition
-the stride is 1 and the kernel has few filters (``O*C <= 16``, LeNet-5's first layer),
-:func:`conv_direct` sums the products directly instead: the patch matrix (10 MB per batch of
-128 MNIST images) is then neither written nor read twice, which was measured faster. It works
-on flattened padded planes, so that every tap is one long unit-stride loop over the whole
-output plane (the few positions that straddle a row end are computed and dropped).
+:func:`conv2d` uses :func:`conv_rows`, the same lowering with the patch matrix transposed: one
+row per output pixel, built from a channels-last copy of the input (with stride 1 a kernel row
+is then one contiguous run), multiplied by the ``(KH*KW*C, O)`` kernel matrix in chunks of
+images whose rows stay in cache between their copy and their GEMM; the backward pass rebuilds
+each chunk instead of keeping a whole batch's patch matrix. The tall GEMM (``B*OH*OW x K`` times
+``K x O``) was measured faster than the wide one of :func:`conv_gemm` with OpenBLAS for
+LeNet-5's second layer (``benchmarks/bench_conv_kernels.py``). Its output is a channels-last
+buffer seen as NCHW, which the 2x2 max pooling reads in place. For the first layer the input is
+data, not a traced value, so no input gradient is needed; when in addition the stride is 1 and
+the kernel has few filters (``O*C <= 16``, LeNet-5's first layer), :func:`conv_direct` sums the
+products directly instead: the patch matrix (10 MB per batch of 128 MNIST images) is then
+neither written nor read twice, which was measured faster. It works on flattened padded planes,
+so that every tap is one long unit-stride loop over the whole output plane (the few positions
+that straddle a row end are computed and dropped); a 5-wide kernel row is one unrolled pass.
 Numba ``parallel=True`` kernels were measured slower at 2 threads (their worker threads
 compete with OpenBLAS's), so all kernels are serial. Epoch timings: ``benchmarks/bench_mnist.py``.
 
@@ -52,6 +58,7 @@ __all__ = [
     "col2im",
     "conv_gemm",
     "conv_direct",
+    "conv_rows",
     "conv2d",
     "max_pool2d",
     "avg_pool2d",
@@ -285,6 +292,34 @@ def _dot(p, q, zero):  # pragma: no cover (compiled)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _taps5(dst, src, w0, w1, w2, w3, w4):  # pragma: no cover (compiled)
+    # dst[t] += sum_j w_j src[t + j] for one kernel row of width 5 (LeNet's), unrolled so that
+    # the loop over t vectorizes (benchmarks/bench_conv_kernels.py)
+    for t in range(dst.shape[0]):
+        dst[t] += (
+            w0 * src[t] + w1 * src[t + 1] + w2 * src[t + 2] + w3 * src[t + 3] + w4 * src[t + 4]
+        )
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})
+def _dot5(g, src, zero, out):  # pragma: no cover (compiled)
+    # out[j] += sum_t g[t] src[t + j], j < 5: g read once for a whole kernel row
+    a0 = a1 = a2 = a3 = a4 = zero
+    for t in range(g.shape[0]):
+        gv = g[t]
+        a0 += gv * src[t]
+        a1 += gv * src[t + 1]
+        a2 += gv * src[t + 2]
+        a3 += gv * src[t + 3]
+        a4 += gv * src[t + 4]
+    out[0] += a0
+    out[1] += a1
+    out[2] += a2
+    out[3] += a3
+    out[4] += a4
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _direct_conv_kernel(xf, w, bias, row, out):  # pragma: no cover (compiled)
     # Flattened planes with row stride `row` (the padded input width): for output position
     # t = y*row + x, out[b, o, t] = bias[o] + sum_{c,i,j} w[o, c, i, j] * xf[b, c, t + i*row + j].
@@ -299,6 +334,11 @@ def _direct_conv_kernel(xf, w, bias, row, out):  # pragma: no cover (compiled)
             dst[:] = bias[o]
             for c in range(n_c):
                 for i in range(kh):
+                    if kw == 5:  # a kernel row per pass: dst is loaded and stored 5x less
+                        off = i * row
+                        wr = w[o, c, i]
+                        _taps5(dst, xf[b, c, off : off + n + 4], wr[0], wr[1], wr[2], wr[3], wr[4])
+                        continue
                     for j in range(kw):
                         off = i * row + j
                         _axpy(dst, xf[b, c, off : off + n], w[o, c, i, j])
@@ -317,6 +357,10 @@ def _direct_conv_wgrad_kernel(xf, gf, zero, row, gw):  # pragma: no cover (compi
             grow = gf[b, o]
             for c in range(n_c):
                 for i in range(kh):
+                    if kw == 5:  # five dot products in one pass over grow
+                        off = i * row
+                        _dot5(grow, xf[b, c, off : off + n + 4], zero, gw[o, c, i])
+                        continue
                     for j in range(kw):
                         off = i * row + j
                         gw[o, c, i, j] += _dot(grow, xf[b, c, off : off + n], zero)
@@ -392,14 +436,207 @@ def _conv_direct_vjp(argnums, ans, args, kwargs):
                     xf, gf.reshape(g.shape[0], g.shape[1], -1), ans.dtype.type(0), row, gw
                 )
                 grads.append(gw.astype(w.dtype, copy=False))
-            else:
-                grads.append(g.sum(axis=(0, 2, 3)))
+            else:  # a GEMV per plane: NumPy's sum over axes (0, 2, 3) is about twice slower
+                sums = g.reshape(-1, g.shape[2] * g.shape[3]) @ np.ones(
+                    g.shape[2] * g.shape[3], g.dtype
+                )
+                grads.append(sums.reshape(g.shape[0], g.shape[1]).sum(axis=0))
         return grads
 
     return vjp
 
 
 defvjp_argnums(conv_direct, _conv_direct_vjp)
+
+
+@numba.njit(cache=True, nogil=True)
+def _copy(dst, src):  # pragma: no cover (compiled)
+    # one simple loop per run, so that LLVM vectorizes it (inlined in the caller's loop nest
+    # the copy stays scalar; benchmarks/bench_conv_kernels.py)
+    for t in range(dst.shape[0]):
+        dst[t] = src[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _add(dst, src):  # pragma: no cover (compiled)
+    for t in range(dst.shape[0]):
+        dst[t] += src[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _im2row_kernel(xh, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (compiled)
+    # channels-last input (B, Hp, Wp, C): out[(b, y, x), (i, j, c)] = xh[b, y*sh + i, x*sw + j, c];
+    # with stride 1 the KW*C entries of one kernel row are one contiguous run of the image row
+    n_b, n_c = xh.shape[0], xh.shape[3]
+    run = kw * n_c
+    for b in range(n_b):
+        for y in range(oh):
+            for i in range(kh):
+                src = xh[b, y * sh + i].reshape(-1)
+                for x in range(ow):
+                    dst = out[(b * oh + y) * ow + x]
+                    if sw == 1:
+                        _copy(dst[i * run : i * run + run], src[x * n_c : x * n_c + run])
+                    else:
+                        for j in range(kw):
+                            d0, s0 = (i * kw + j) * n_c, (x * sw + j) * n_c
+                            _copy(dst[d0 : d0 + n_c], src[s0 : s0 + n_c])
+
+
+@numba.njit(cache=True, nogil=True)
+def _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (compiled)
+    # adjoint of _im2row_kernel: add every row entry back onto its channels-last pixel
+    n_b, n_c = out.shape[0], out.shape[3]
+    run = kw * n_c
+    for b in range(n_b):
+        for y in range(oh):
+            for i in range(kh):
+                dst = out[b, y * sh + i].reshape(-1)
+                for x in range(ow):
+                    src = rows[(b * oh + y) * ow + x]
+                    if sw == 1:
+                        _add(dst[x * n_c : x * n_c + run], src[i * run : i * run + run])
+                    else:
+                        for j in range(kw):
+                            d0, s0 = (x * sw + j) * n_c, (i * kw + j) * n_c
+                            _add(dst[d0 : d0 + n_c], src[s0 : s0 + n_c])
+
+
+#: Bytes of one chunk of the row patch matrix of :func:`conv_rows`: it stays in the L2 cache
+#: between its im2row pass and its GEMM (a whole batch's patch matrix goes through memory);
+#: ``benchmarks/bench_conv_kernels.py``.
+_CHUNK_BYTES = 1 << 20
+
+
+@numba.njit(cache=True, nogil=True)
+def _to_channels_last_kernel(x, ph, pw, out):  # pragma: no cover (compiled)
+    # out[b, y + ph, z + pw, c] = x[b, c, y, z]; NumPy's transposing copy runs its inner loop
+    # over the short channel axis (benchmarks/bench_conv_kernels.py)
+    for b in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for y in range(x.shape[2]):
+                src, dst = x[b, c, y], out[b, y + ph]
+                for z in range(x.shape[3]):
+                    dst[z + pw, c] = src[z]
+
+
+def _channels_last(x: np.ndarray, ph: int, pw: int, dtype: np.dtype) -> np.ndarray:
+    """Zero-padded ``(B, H + 2 PH, W + 2 PW, C)`` C-contiguous copy of an NCHW array."""
+    b, c, h, w = x.shape
+    if x.transpose(0, 2, 3, 1).flags.c_contiguous and not (ph or pw) and x.dtype == dtype:
+        return x.transpose(0, 2, 3, 1)
+    alloc = np.zeros if ph or pw else np.empty
+    xh = alloc((b, h + 2 * ph, w + 2 * pw, c), dtype=dtype)
+    _to_channels_last_kernel(x.astype(dtype, copy=False), ph, pw, xh)
+    return xh
+
+
+def _chunks(n_b: int, per_image: int, itemsize: int) -> range:
+    step = max(1, _CHUNK_BYTES // max(1, per_image * itemsize))
+    return range(0, n_b, step)
+
+
+@primitive
+def conv_rows(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+) -> np.ndarray:
+    """Cross-correlation as the tall GEMM ``rows @ W.T`` over cache-sized chunks of images.
+
+    The patch matrix is built one row per output pixel (``(B*OH*OW, KH*KW*C)``, entries in
+    ``(i, j, c)`` order from a channels-last copy of the input, so that with stride 1 a kernel
+    row is one contiguous run) and multiplied by the ``(KH*KW*C, O)`` kernel matrix chunk by
+    chunk: each chunk of rows is written and read again while it is in cache, and the backward
+    pass rebuilds it instead of keeping a whole batch's patch matrix. The tall orientation
+    (``B*OH*OW x K`` times ``K x O``) was measured faster than the wide one with OpenBLAS for
+    LeNet-5's second layer (``benchmarks/bench_conv_kernels.py``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Input ``(B, C, H, W)``.
+    w : numpy.ndarray
+        Kernel ``(O, C, KH, KW)``.
+    b : numpy.ndarray, optional
+        Bias ``(O,)``.
+    stride, padding : (int, int)
+        Step of the window and zero padding per side.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, O, OH, OW)``: a transposed view of a channels-last ``(B, OH, OW, O)`` buffer
+        (no copy); the pooling kernels and the VJP read that layout as is.
+    """
+    (sh, sw), (ph, pw) = stride, padding
+    n_b, n_o, kh, kw = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    oh = conv_output_size(x.shape[2], kh, sh, ph)
+    ow = conv_output_size(x.shape[3], kw, sw, pw)
+    dtype = np.result_type(x.dtype, w.dtype)
+    xh = _channels_last(x, ph, pw, dtype)
+    wt = w.astype(dtype, copy=False).transpose(2, 3, 1, 0).reshape(-1, n_o)
+    k, m = wt.shape[0], oh * ow
+    out = np.empty((n_b * m, n_o), dtype=dtype)
+    steps = _chunks(n_b, m * k, out.itemsize)
+    buf = np.empty((min(steps.step, n_b) * m, k), dtype=dtype)
+    for s in steps:
+        e = min(s + steps.step, n_b)
+        rows = buf[: (e - s) * m]
+        _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
+        np.dot(rows, wt, out=out[s * m : e * m])
+    if b is not None:
+        out += b.astype(dtype, copy=False)
+    return out.reshape(n_b, oh, ow, n_o).transpose(0, 3, 1, 2)
+
+
+def _conv_rows_vjp(argnums, ans, args, kwargs):
+    x, w, _, stride, padding = args
+    (sh, sw), (ph, pw) = stride, padding
+    n_b, n_o, kh, kw = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
+    oh, ow = ans.shape[2], ans.shape[3]
+
+    def vjp(g):
+        dtype = ans.dtype
+        gh = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=dtype).reshape(-1, n_o)
+        want_x, want_w = 0 in argnums, 1 in argnums
+        xh = _channels_last(x, ph, pw, dtype) if want_w else None
+        wt = w.astype(dtype, copy=False).transpose(2, 3, 1, 0).reshape(-1, n_o)
+        k, m = wt.shape[0], oh * ow
+        dwt = np.zeros((n_o, k), dtype=dtype) if want_w else None
+        dxh = None
+        if want_x:
+            dxh = np.zeros((n_b, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw, x.shape[1]), dtype)
+            wmat = np.ascontiguousarray(wt.T)
+        steps = _chunks(n_b, m * k, np.dtype(dtype).itemsize)
+        buf = np.empty((min(steps.step, n_b) * m, k), dtype=dtype)
+        for s in steps:
+            e = min(s + steps.step, n_b)
+            rows, gs = buf[: (e - s) * m], gh[s * m : e * m]
+            if want_w:
+                _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
+                dwt += gs.T @ rows
+            if want_x:
+                np.dot(gs, wmat, out=rows)
+                _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, dxh[s:e])
+        grads = []
+        for argnum in argnums:
+            if argnum == 0:
+                dx = dxh[:, ph : ph + x.shape[2], pw : pw + x.shape[3], :]
+                grads.append(np.ascontiguousarray(dx.transpose(0, 3, 1, 2), dtype=x.dtype))
+            elif argnum == 1:
+                dw = dwt.reshape(n_o, kh, kw, -1).transpose(0, 3, 1, 2)
+                grads.append(np.ascontiguousarray(dw, dtype=w.dtype))
+            else:  # a GEMV: NumPy's column sums of a tall matrix are several times slower
+                grads.append(np.ones(gh.shape[0], dtype) @ gh)
+        return grads
+
+    return vjp
+
+
+defvjp_argnums(conv_rows, _conv_rows_vjp)
 
 
 def conv2d(
@@ -439,12 +676,11 @@ def conv2d(
             f"conv2d expects x of shape (B, {w.shape[1]}, H, W) for a kernel of shape "
             f"{tuple(w.shape)}, got {tuple(x.shape)}"
         )
-    oh = conv_output_size(x.shape[2], kernel[0], stride_[0], padding_[0])
-    ow = conv_output_size(x.shape[3], kernel[1], stride_[1], padding_[1])
+    conv_output_size(x.shape[2], kernel[0], stride_[0], padding_[0])  # the window must fit
+    conv_output_size(x.shape[3], kernel[1], stride_[1], padding_[1])
     if stride_ == (1, 1) and w.shape[0] * w.shape[1] <= 16 and not isbox(x):
         return conv_direct(x, w, b, padding_)
-    cols = im2col(x, kernel, stride_, padding_)
-    return conv_gemm(cols, w, b, (x.shape[0], oh, ow))
+    return conv_rows(x, w, b, stride_, padding_)
 
 
 # ------------------------------------------------------------------------------ pooling
@@ -558,6 +794,64 @@ def _max_pool_2x2_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
                 d1[2 * z + 1] = gv if ed else zero
 
 
+@numba.njit(cache=True, nogil=True)
+def _max_pool_2x2_nhwc_kernel(x, out):  # pragma: no cover (compiled)
+    # channels-last input of conv_rows viewed as (B, OH, 2, OW, 2C): the window of output
+    # (y, z) is x[b, y, r, z, s*C + c] for r, s in {0, 1}, so the channel loop is unit-stride
+    # and vectorizes (benchmarks/bench_conv_kernels.py)
+    for b in range(out.shape[0]):
+        for y in range(out.shape[1]):
+            for z in range(out.shape[2]):
+                a0, a1, o = x[b, y, 0, z], x[b, y, 1, z], out[b, y, z]
+                n = o.shape[0]
+                for c in range(n):
+                    o[c] = max(max(a0[c], a0[n + c]), max(a1[c], a1[n + c]))
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_2x2_nhwc_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
+    # the same view; the gradient to the first maximal entry of the window in row-major order
+    zero = dx.dtype.type(0)
+    for b in range(g.shape[0]):
+        for y in range(g.shape[1]):
+            for z in range(g.shape[2]):
+                a0, a1, gr = x[b, y, 0, z], x[b, y, 1, z], g[b, y, z]
+                d0, d1 = dx[b, y, 0, z], dx[b, y, 1, z]
+                n = gr.shape[0]
+                for c in range(n):
+                    a, bb, cc, d = a0[c], a0[n + c], a1[c], a1[n + c]
+                    m = max(max(a, bb), max(cc, d))
+                    gv = gr[c]
+                    ea = a == m
+                    eb = (bb == m) and not ea
+                    ec = (cc == m) and not (ea or eb)
+                    ed = not (ea or eb or ec)
+                    d0[c] = gv if ea else zero
+                    d0[n + c] = gv if eb else zero
+                    d1[c] = gv if ec else zero
+                    d1[n + c] = gv if ed else zero
+
+
+def _windows_2x2(x: np.ndarray, channels_last: bool = False) -> np.ndarray:
+    """``(B, H/2, 2, W/2, 2C)`` view of a channels-last buffer (given NCHW-shaped or not)."""
+    xh = x if channels_last else x.transpose(0, 2, 3, 1)
+    b, h, w, c = xh.shape
+    return xh.reshape(b, h // 2, 2, w // 2, 2 * c)
+
+
+def _nhwc_2x2(x: np.ndarray, kernel, stride, padding) -> bool:
+    """Whether ``x`` is a channels-last buffer (as :func:`conv_rows` returns) tiled by 2x2/2."""
+    return (
+        tuple(kernel) == (2, 2)
+        and x.shape[2] % 2 == 0
+        and x.shape[3] % 2 == 0
+        and tuple(stride) == (2, 2)
+        and tuple(padding) == (0, 0)
+        and not x.flags.c_contiguous
+        and x.transpose(0, 2, 3, 1).flags.c_contiguous
+    )
+
+
 @primitive
 def max_pool2d(
     x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
@@ -578,6 +872,10 @@ def max_pool2d(
     """
     x = check_numeric_array(x, "x")
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
+    if _nhwc_2x2(x, kernel, stride, padding):
+        out = np.empty((x.shape[0], oh, ow, x.shape[1]), dtype=x.dtype)
+        _max_pool_2x2_nhwc_kernel(_windows_2x2(x), out)
+        return out.transpose(0, 3, 1, 2)
     planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
     out = np.empty((planes.shape[0], oh, ow), dtype=x.dtype)
     if (kh, kw, sh, sw) == (2, 2, 2, 2):
@@ -591,6 +889,11 @@ def _max_pool_vjp(ans, x, kernel, stride, padding):
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
 
     def vjp(g):
+        if _nhwc_2x2(x, kernel, stride, padding):
+            dxh = np.empty((x.shape[0], x.shape[2], x.shape[3], x.shape[1]), dtype=x.dtype)
+            gh = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=x.dtype)
+            _max_pool_2x2_nhwc_grad_kernel(_windows_2x2(x), gh, _windows_2x2(dxh, True))
+            return dxh.transpose(0, 3, 1, 2)
         planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
         gp = g.transpose(1, 0, 2, 3) if swapped else g
         gp = np.ascontiguousarray(gp, dtype=x.dtype).reshape(planes.shape[0], oh, ow)

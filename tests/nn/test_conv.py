@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensornet.nn import AvgPool2d, Conv2d, MaxPool2d, col2im, conv2d, im2col
@@ -163,16 +163,22 @@ def test_conv_pool_chain_gradient_matches_finite_differences():
     assert_grad_matches_fd(lambda p, x: (net.apply(p, x) * probe).sum(), params, x)
 
 
-@given(st.integers(0, 2**31), st.sampled_from([(4, 6), (6, 4), (5, 7)]), st.booleans())
-def test_max_pool_2x2_kernels_equal_generic_kernels_with_ties(seed, hw, channel_major):
+@given(
+    st.integers(0, 2**31),
+    st.sampled_from([(4, 6), (6, 4), (5, 7)]),
+    st.sampled_from(["nchw", "channel_major", "channels_last"]),
+)
+def test_max_pool_2x2_kernels_equal_generic_kernels_with_ties(seed, hw, layout):
     # the 2x2 fast path against the generic window loop (the reference), on small integers so
     # that windows hold ties: the gradient must go to the same (first, row-major) entry
     from tensornet.nn import conv as cv
 
     rng = np.random.default_rng(seed)
     x = rng.integers(-2, 3, size=(2, 3) + hw).astype(np.float32)
-    if channel_major:  # the (O, B, H, W) buffer seen as NCHW that conv_gemm returns
+    if layout == "channel_major":  # the (O, B, H, W) buffer seen as NCHW that conv_gemm returns
         x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    elif layout == "channels_last":  # the (B, H, W, C) buffer seen as NCHW that conv_rows returns
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     y, oh, ow = max_pool2d(x, (2, 2), (2, 2), (0, 0)), hw[0] // 2, hw[1] // 2
     planes = np.ascontiguousarray(x).reshape(6, *hw)
     ref = np.empty((6, oh, ow), np.float32)
@@ -183,3 +189,99 @@ def test_max_pool_2x2_kernels_equal_generic_kernels_with_ties(seed, hw, channel_
     dref = np.zeros_like(planes)
     cv._max_pool_grad_kernel(planes, g.reshape(6, oh, ow), 2, 2, 2, 2, dref)
     np.testing.assert_array_equal(dx, dref.reshape(x.shape))
+
+
+@settings(max_examples=25, deadline=None)
+@given(geometry, st.sampled_from([1, 1 << 20]))
+def test_conv_rows_in_any_chunks_equals_direct_loop_definition(g, chunk_bytes):
+    # chunk_bytes=1: one image per chunk, so the chunk boundaries are crossed
+    from tensornet.nn import conv as cv
+
+    n, c, o, k, s, p, h, w, seed = g
+    rng = np.random.default_rng(seed)
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, k, k)), None
+    if seed % 2:
+        b = rng.standard_normal(o)
+    saved, cv._CHUNK_BYTES = cv._CHUNK_BYTES, chunk_bytes
+    try:
+        y = cv.conv_rows(x, wt, b, (s, s), (p, p))
+    finally:
+        cv._CHUNK_BYTES = saved
+    np.testing.assert_allclose(y, conv_loop(x, wt, b, s, p), atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(geometry, st.sampled_from([1, 1 << 20]))
+def test_conv_rows_vjp_is_the_adjoint_of_each_linear_argument(g, chunk_bytes):
+    # conv(x, w) is bilinear: <conv(x, w), G> = <x, dx> = <w, dw>, and db = sum of G
+    from tensornet.nn import conv as cv
+
+    n, c, o, k, s, p, h, w, seed = g
+    rng = np.random.default_rng(seed)
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, k, k)), np.zeros(o)
+    saved, cv._CHUNK_BYTES = cv._CHUNK_BYTES, chunk_bytes
+    try:
+        y = cv.conv_rows(x, wt, b, (s, s), (p, p))
+        gy = rng.standard_normal(y.shape)
+        dx, dw, db = cv._conv_rows_vjp([0, 1, 2], y, (x, wt, b, (s, s), (p, p)), {})(gy)
+    finally:
+        cv._CHUNK_BYTES = saved
+    lhs = np.vdot(y, gy)
+    tol = 1e-10 * max(1.0, abs(lhs))
+    assert abs(lhs - np.vdot(x, dx)) <= tol
+    assert abs(lhs - np.vdot(wt, dw)) <= tol
+    np.testing.assert_allclose(db, gy.sum(axis=(0, 2, 3)), atol=1e-12)
+    assert dx.shape == x.shape and dw.shape == wt.shape
+
+
+@settings(max_examples=25, deadline=None)
+@given(geometry)
+def test_row2im_is_the_adjoint_of_im2row(g):
+    from tensornet.nn import conv as cv
+
+    n, c, _, k, s, p, h, w, seed = g
+    rng = np.random.default_rng(seed)
+    xh = rng.standard_normal((n, h + 2 * p, w + 2 * p, c))
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    rows = np.empty((n * oh * ow, k * k * c))
+    cv._im2row_kernel(xh, k, k, s, s, oh, ow, rows)
+    r = rng.standard_normal(rows.shape)
+    back = np.zeros_like(xh)
+    cv._row2im_kernel(r, k, k, s, s, oh, ow, back)
+    lhs = np.vdot(rows, r)
+    assert abs(lhs - np.vdot(xh, back)) <= 1e-10 * max(1.0, abs(lhs))
+
+
+direct_geometry = st.tuples(
+    st.integers(1, 2),  # batch
+    st.integers(1, 2),  # in channels
+    st.integers(1, 3),  # out channels
+    st.sampled_from([(5, 5), (3, 5), (5, 3), (2, 2)]),  # kernel (5 wide: the unrolled rows)
+    st.integers(0, 2),  # padding
+    st.integers(5, 8),  # height
+    st.integers(5, 8),  # width
+    st.integers(0, 2**31),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(direct_geometry)
+def test_conv_direct_and_its_weight_vjp_equal_the_loop_definition_and_its_adjoint(g):
+    # forward against the loop definition; the kernel gradient through <conv(x, w), G> = <w, dw>
+    from tensornet.nn import conv as cv
+
+    n, c, o, (kh, kw), p, h, w, seed = g
+    rng = np.random.default_rng(seed)
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, kh, kw)), None
+    y = cv.conv_direct(x, wt, b, (p, p))
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    ref = np.zeros(y.shape)
+    for i in range(kh):
+        for j in range(kw):
+            ref += np.einsum("bchw,oc->bohw", xp[:, :, i : i + y.shape[2], j : j + y.shape[3]],
+                             wt[:, :, i, j])  # fmt: skip
+    np.testing.assert_allclose(y, ref, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    (dw,) = cv._conv_direct_vjp([1], y, (x, wt, b, (p, p)), {})(gy)
+    lhs = np.vdot(y, gy)
+    assert abs(lhs - np.vdot(wt, dw)) <= 1e-10 * max(1.0, abs(lhs))
