@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+import dask
 import numpy as np
 import pytest
 
@@ -105,6 +106,86 @@ def test_streamed_hosvd_needs_two_passes_at_a_large_eps():
     t = tn.hosvd(da.from_array(X, chunks=(3, 5, 7, 8, 9)), eps=0.2)
     assert t.info["passes"] == 2
     assert _rel(t.full(), X) <= 0.2
+
+
+#: the multilinear pass's cases: whole, split along the first mode, uneven blocks thinner than
+#: the ranks along modes 1-3, blocks of one index of the first two modes
+ML_CHUNKS = [SHAPE, (2, 5, 7, 8, 9), (4, 2, 3, 5, 4), (1, 1, 7, 8, 9)]
+
+
+@pytest.mark.parametrize("chunks", ML_CHUNKS)
+@pytest.mark.parametrize("keep", [None, 1, 3])
+def test_multilinear_pass_equals_the_dense_mode_products(monkeypatch, chunks, keep):
+    # pieces of at most 8 kB: many folds, every accumulator update cut into pieces
+    monkeypatch.setattr(ooc, "PIECE_BYTES", 8_000)
+    rng = np.random.default_rng(2)
+    factors = [
+        None if k == keep else rng.standard_normal((n, r))
+        for k, (n, r) in enumerate(zip(SHAPE, (3, 5, 7, 6, 4), strict=True))
+    ]
+    expected = X
+    for k, u in enumerate(factors):
+        if u is not None:
+            expected = np.moveaxis(np.tensordot(expected, u, axes=(k, 0)), -1, k)
+    (got,) = dask.compute(ooc._multilinear(da.from_array(X, chunks=chunks), factors))
+    assert _rel(got, expected) < 1e-13
+
+
+def test_multilinear_pass_multiplies_out_only_the_modes_cut_finer_than_the_rank():
+    factors = [np.ones((n, r)) for n, r in zip(SHAPE, (3, 5, 7, 6, 4), strict=True)]
+    assert ooc._multilinear_plan(da.from_array(X, chunks=(1, 1, 7, 8, 9)), factors) == [0, 1]
+    assert ooc._multilinear_plan(da.from_array(X, chunks=(4, 2, 3, 5, 4)), factors) == [1, 2, 3]
+    assert ooc._multilinear_plan(da.from_array(X, chunks=SHAPE), factors) == []
+
+
+XH = tn.TTTensor(CORES).full() + 1e-2 * np.random.default_rng(11).standard_normal(SHAPE)
+HOOI_RANKS = (3, 4, 3, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "kwargs"),
+    [
+        ((4, 2, 3, 5, 4), {}),
+        ((2, 5, 7, 8, 9), {"method": "eigh"}),
+        ((1, 1, 7, 8, 9), {}),
+        ((1, 1, 7, 8, 9), {"init": "random", "random_state": 3}),
+    ],
+)
+def test_streamed_tucker_hooi_takes_the_in_memory_iterates(chunks, kwargs):
+    kw = {"n_iter_max": 2, "tol": 0.0, **kwargs}
+    streamed = tn.tucker_hooi(da.from_array(XH, chunks=chunks), HOOI_RANKS, **kw)
+    direct = tn.tucker_hooi(XH, HOOI_RANKS, **kw)
+    assert streamed.ranks == direct.ranks
+    assert _rel(streamed.full(), direct.full()) < 1e-10
+    assert np.allclose(streamed.info["history"], direct.info["history"], rtol=1e-10, atol=0)
+    # the start (a Gram pass per split mode beyond the first unless the data fit, or a norm
+    # pass for a random start), then one pass per mode and sweep
+    start = 1 if "init" in kwargs else len(ooc._mode_groups(da.from_array(XH, chunks=chunks)))
+    assert streamed.info["passes"] == start + 2 * XH.ndim
+
+
+def test_streamed_tucker_hooi_converges_to_the_in_memory_result():
+    dx = da.from_array(XH, chunks=(3, 5, 7, 8, 9))
+    streamed = tn.tucker_hooi(dx, HOOI_RANKS, method="eigh")
+    direct = tn.tucker_hooi(XH, HOOI_RANKS, method="eigh")
+    assert streamed.info["n_iter"] == direct.info["n_iter"]
+    assert _rel(streamed.full(), direct.full()) < 1e-10
+    assert abs(streamed.info["rel_error"] - _rel(streamed.full(), XH)) < 1e-12
+    assert streamed.info["rel_error"] <= tn.hosvd(XH, ranks=HOOI_RANKS).info["rel_error"]
+
+
+def test_streamed_tucker_hooi_error_from_a_residual_pass_at_exact_ranks():
+    # exact multilinear ranks: ||X||^2 - ||G||^2 has lost its digits, a residual pass decides
+    exact = tn.TuckerTensor(
+        np.random.default_rng(4).standard_normal((2, 3, 2)),
+        [
+            np.linalg.qr(np.random.default_rng(k).standard_normal((n, r)))[0]
+            for k, (n, r) in enumerate([(5, 2), (6, 3), (7, 2)])
+        ],
+    ).full()
+    t = tn.tucker_hooi(da.from_array(exact, chunks=(2, 3, 7)), (2, 3, 2), n_iter_max=2, tol=0)
+    assert t.info["rel_error"] < 1e-13
+    assert t.info["passes"] > 1 + 2 * 3  # the residual passes
 
 
 @pytest.mark.parametrize("chunks", [(300, 200), (70, 50)])
