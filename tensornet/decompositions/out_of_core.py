@@ -791,8 +791,22 @@ def _block_residual(block: np.ndarray, core: np.ndarray, mats: Sequence[np.ndarr
 
 
 def _multilinear_plan(x: da.Array, factors: Sequence[np.ndarray | None]) -> list[int]:
-    """The expanded modes: a factor, and blocks thinner than its rank along it."""
-    return [k for k, u in enumerate(factors) if u is not None and max(x.chunks[k]) < u.shape[1]]
+    """The expanded modes: a factor, and blocks thinner than its rank along it, the thinnest
+    first while a block's Kronecker product of their factor rows stays within the result's size
+    (a mode left out is contracted in the block, which grows it by ``R_k / |S_k|`` there)."""
+    out_size = int(
+        np.prod([x.shape[k] if u is None else u.shape[1] for k, u in enumerate(factors)])
+    )
+    thin = [k for k, u in enumerate(factors) if u is not None and max(x.chunks[k]) < u.shape[1]]
+    expanded: list[int] = []
+    rows = cols = 1
+    for k in sorted(thin, key=lambda k: (max(x.chunks[k]), k)):
+        s, r = max(x.chunks[k]), factors[k].shape[1]
+        if rows * s * cols * r > max(out_size, 1):
+            break
+        expanded.append(k)
+        rows, cols = rows * s, cols * r
+    return sorted(expanded)
 
 
 def _reduce_block(
@@ -817,9 +831,9 @@ def _reduce_block(
 class _Fold:
     """``acc, batch -> acc`` with every reduced block of the batch added in place (picklable).
 
-    A batch item is ``(kept, kron, reduced)``: the block's slices of the kept modes (where its
-    contribution lands), the Kronecker product of its rows of the expanded modes' factors
-    ``(p, R_e...)``, and the reduced block ``(p, *others)``. Items landing in the same place are
+    A batch item is ``(kept, rows, reduced)``: the block's slices of the kept modes (where its
+    contribution lands), its rows of the expanded modes' factors (their Kronecker product is
+    ``(p, R_e...)``), and the reduced block ``(p, *others)``. Items landing in the same place are
     stacked and multiplied out in one contraction per piece of the accumulator.
     """
 
@@ -830,8 +844,8 @@ class _Fold:
         if acc is None:
             acc = np.zeros(self.shape)
         groups: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for kept, kron, reduced in batch:
-            groups.setdefault(tuple(kept), []).append((kron, reduced))
+        for kept, rows, reduced in batch:
+            groups.setdefault(tuple(kept), []).append((_kron_rows(rows), reduced))
         others = [k for k in range(len(self.shape)) if k not in self.expanded]
         for kept, items in groups.items():
             index = [slice(None)] * len(self.shape)
@@ -891,12 +905,11 @@ def _multilinear(x: da.Array, factors: Sequence[np.ndarray | None]) -> Any:
     held = 0
     for blk, sl in _block_slices(x):
         mats = [None if u is None else u[s] for u, s in zip(factors, sl, strict=True)]
-        kron = _kron_rows([mats[k] for k in expanded])
         kept = tuple(
             (k, s.start) for k, (u, s) in enumerate(zip(factors, sl, strict=True)) if u is None
         )
         reduced = dask.delayed(_reduce_block)(blk, mats, expanded)
-        batch.append((kept, kron, reduced))
+        batch.append((kept, [mats[k] for k in expanded], reduced))
         held += _reduced_bytes(sl, factors, expanded)
         if held >= budget:
             acc = dask.delayed(fold)(acc, batch)
