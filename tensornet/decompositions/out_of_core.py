@@ -1,6 +1,7 @@
 """Decompositions of tensors larger than memory by streaming passes (Dask engine).
 
-:func:`tensornet.tt_svd`, :func:`tensornet.hosvd` and :func:`tensornet.randomized_svd` given a
+:func:`tensornet.tt_svd`, :func:`tensornet.hosvd`, :func:`tensornet.tucker_hooi` and
+:func:`tensornet.randomized_svd` given a
 ``dask.array.Array`` run the functions here (the optional ``dask`` extra). Each touches the data
 only through a few blockwise reductions, *passes*, each one ``dask.compute`` that reads every
 stored chunk once; everything whose size is a rank times a mode size stays in memory. The passes
@@ -21,10 +22,19 @@ whole along the contracted rows) to one task, which converts it to float64 one p
   accuracy on it); the sweep then goes on in memory. Otherwise the projection pass writes it to
   disk blockwise, in the input's floating dtype, in blocks small enough for the next step's
   slabs, and the next step streams over it (``info["remainder_passes"]``).
-* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass (one pass per mode the
-  chunks split, when the data exceed the in-memory limit), the core ``X ×_n U_n^T`` as a sum of
-  every chunk's contribution in another, the error from ``||X||^2 - ||G||^2`` (one more pass,
-  the residual, only when that difference has lost its digits).
+* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass (one task per slab
+  along the first mode the chunks split computes that mode's and every unsplit mode's; each
+  further split mode has a pass of its own when the data exceed the in-memory limit, since a
+  block shared by two modes' slabs would stay in memory until both are done), the core
+  ``X ×_n U_n^T`` in a *multilinear pass* (below), the error from ``||X||^2 - ||G||^2`` (one
+  more pass, the residual, only when that difference has lost its digits).
+* HOOI (De Lathauwer et al. 2000b): the HOSVD start, then per sweep one multilinear pass per
+  mode for ``Y = X ×_{k≠n} U_k^T``, whose leading subspace and the core are computed in memory.
+* A multilinear pass: each block contracted with its rows of the factors along the modes on
+  which that shrinks it, and a chain of tasks adding these reduced blocks, a batch at a time,
+  into one accumulator of the result's size, where the modes the blocks cut finer than the rank
+  are multiplied out piece by piece: one result in memory, never one result-sized partial per
+  block.
 * Randomized SVD (Halko, Martinsson & Tropp 2011, Alg. 4.4): the range finder ``M Omega``, each
   power iteration's two products and the final ``Q^T M`` are one pass each; the ``Omega`` drawn
   is the in-memory function's, so both give the same result from the same seed.
