@@ -234,7 +234,7 @@ def _slabs(src: Any, rows: Sequence[int]) -> Iterator[tuple[tuple[int, ...], lis
     """Every slab of ``src`` (a Dask array or a :class:`_Spill`) along ``rows``: the position
     of its blocks along the other axes (start offsets) and the nested list of its blocks
     (Delayed or paths), one nesting level per row axis."""
-    refs = src.refs() if isinstance(src, _Spill) else src.to_delayed()
+    refs = src.refs() if isinstance(src, _Spill) else _block_refs(src)
     others = [a for a in range(src.ndim) if a not in rows]
     starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in src.chunks]
     for pos in np.ndindex(*[src.numblocks[a] for a in others]):
@@ -246,12 +246,42 @@ def _slabs(src: Any, rows: Sequence[int]) -> Iterator[tuple[tuple[int, ...], lis
         yield tuple(origin), refs[tuple(index)].tolist()
 
 
+class _Reader:
+    """One block of a Dask array, read by the task that uses it (see :func:`_block_refs`)."""
+
+    def __init__(self, block: da.Array) -> None:
+        self.block = block
+
+    def read(self) -> np.ndarray:
+        return np.asarray(self.block.compute(scheduler="sync"))
+
+
+def _on_cluster() -> bool:
+    """Whether the active scheduler is a ``dask.distributed`` client's."""
+    get = dask.base.get_scheduler()
+    return (getattr(get, "__module__", None) or "").startswith("distributed")
+
+
+def _block_refs(x: da.Array) -> np.ndarray:
+    """The object array of ``x``'s blocks as the slab tasks get them: their Delayed reads, or on
+    a cluster a :class:`_Reader` each, so that the worker running a slab's task reads its
+    blocks itself instead of receiving them from the workers that ran the reads."""
+    if not _on_cluster():
+        return x.to_delayed()
+    out = np.empty(x.numblocks, dtype=object)
+    for idx in np.ndindex(*x.numblocks):
+        out[idx] = _Reader(x.blocks[idx])
+    return out
+
+
 def _load(blocks: Any) -> Any:
-    """Nested lists of blocks with every path replaced by the array it holds."""
+    """Nested lists of blocks with every path or reader replaced by the array it holds."""
     if isinstance(blocks, list):
         return [_load(b) for b in blocks]
     if isinstance(blocks, str):
         return np.load(blocks, allow_pickle=False)
+    if isinstance(blocks, _Reader):
+        return blocks.read()
     return blocks
 
 
