@@ -1,6 +1,7 @@
 """Decompositions of tensors larger than memory by streaming passes (Dask engine).
 
-:func:`tensornet.tt_svd`, :func:`tensornet.hosvd` and :func:`tensornet.randomized_svd` given a
+:func:`tensornet.tt_svd`, :func:`tensornet.hosvd`, :func:`tensornet.tucker_hooi` and
+:func:`tensornet.randomized_svd` given a
 ``dask.array.Array`` run the functions here (the optional ``dask`` extra). Each touches the data
 only through a few blockwise reductions, *passes*, each one ``dask.compute`` that reads every
 stored chunk once; everything whose size is a rank times a mode size stays in memory. The passes
@@ -21,10 +22,19 @@ whole along the contracted rows) to one task, which converts it to float64 one p
   accuracy on it); the sweep then goes on in memory. Otherwise the projection pass writes it to
   disk blockwise, in the input's floating dtype, in blocks small enough for the next step's
   slabs, and the next step streams over it (``info["remainder_passes"]``).
-* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass (one pass per mode the
-  chunks split, when the data exceed the in-memory limit), the core ``X ×_n U_n^T`` as a sum of
-  every chunk's contribution in another, the error from ``||X||^2 - ||G||^2`` (one more pass,
-  the residual, only when that difference has lost its digits).
+* HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass (one task per slab
+  along the first mode the chunks split computes that mode's and every unsplit mode's; each
+  further split mode has a pass of its own when the data exceed the in-memory limit, since a
+  block shared by two modes' slabs would stay in memory until both are done), the core
+  ``X ×_n U_n^T`` in a *multilinear pass* (below), the error from ``||X||^2 - ||G||^2`` (one
+  more pass, the residual, only when that difference has lost its digits).
+* HOOI (De Lathauwer et al. 2000b): the HOSVD start, then per sweep one multilinear pass per
+  mode for ``Y = X ×_{k≠n} U_k^T``, whose leading subspace and the core are computed in memory.
+* A multilinear pass: each block contracted with its rows of the factors along the modes on
+  which that shrinks it, and a chain of tasks adding these reduced blocks, a batch at a time,
+  into one accumulator of the result's size, where the modes the blocks cut finer than the rank
+  are multiplied out piece by piece: one result in memory, never one result-sized partial per
+  block.
 * Randomized SVD (Halko, Martinsson & Tropp 2011, Alg. 4.4): the range finder ``M Omega``, each
   power iteration's two products and the final ``Q^T M`` are one pass each; the ``Omega`` drawn
   is the in-memory function's, so both give the same result from the same seed.
@@ -64,6 +74,7 @@ from ..algebra.truncation import (
     EIGENVALUE_MARGIN,
     Subspace,
     error_budget,
+    leading_eigenvectors,
     leading_subspace,
     thin_svd,
     truncate,
@@ -72,16 +83,17 @@ from ..algebra.truncation import (
 from ..formats.cp import CPTensor
 from ..formats.tr import TRTensor
 from ..formats.tt import TTTensor, tt_rank_caps
-from ..formats.tucker import TuckerTensor
+from ..formats.tucker import TuckerTensor, project
 from .als import als, relative_error
 from .cp import _ALSState, _check_rank_possible, _degeneracy
 from .tr import _tr_rank_caps, tr_budgets, tr_sweep
-from .tucker import _check_tucker_ranks
+from .tucker import _check_tucker_ranks, _leading_subspace, _power_step
 
 __all__ = [
     "tt_svd",
     "tr_svd",
     "hosvd",
+    "tucker_hooi",
     "cp_als",
     "randomized_svd",
     "in_memory_limit",
@@ -222,7 +234,7 @@ def _slabs(src: Any, rows: Sequence[int]) -> Iterator[tuple[tuple[int, ...], lis
     """Every slab of ``src`` (a Dask array or a :class:`_Spill`) along ``rows``: the position
     of its blocks along the other axes (start offsets) and the nested list of its blocks
     (Delayed or paths), one nesting level per row axis."""
-    refs = src.refs() if isinstance(src, _Spill) else src.to_delayed()
+    refs = src.refs() if isinstance(src, _Spill) else _block_refs(src)
     others = [a for a in range(src.ndim) if a not in rows]
     starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in src.chunks]
     for pos in np.ndindex(*[src.numblocks[a] for a in others]):
@@ -234,12 +246,42 @@ def _slabs(src: Any, rows: Sequence[int]) -> Iterator[tuple[tuple[int, ...], lis
         yield tuple(origin), refs[tuple(index)].tolist()
 
 
+class _Reader:
+    """One block of a Dask array, read by the task that uses it (see :func:`_block_refs`)."""
+
+    def __init__(self, block: da.Array) -> None:
+        self.block = block
+
+    def read(self) -> np.ndarray:
+        return np.asarray(self.block.compute(scheduler="sync"))
+
+
+def _on_cluster() -> bool:
+    """Whether the active scheduler is a ``dask.distributed`` client's."""
+    get = dask.base.get_scheduler()
+    return (getattr(get, "__module__", None) or "").startswith("distributed")
+
+
+def _block_refs(x: da.Array) -> np.ndarray:
+    """The object array of ``x``'s blocks as the slab tasks get them: their Delayed reads, or on
+    a cluster a :class:`_Reader` each, so that the worker running a slab's task reads its
+    blocks itself instead of receiving them from the workers that ran the reads."""
+    if not _on_cluster():
+        return x.to_delayed()
+    out = np.empty(x.numblocks, dtype=object)
+    for idx in np.ndindex(*x.numblocks):
+        out[idx] = _Reader(x.blocks[idx])
+    return out
+
+
 def _load(blocks: Any) -> Any:
-    """Nested lists of blocks with every path replaced by the array it holds."""
+    """Nested lists of blocks with every path or reader replaced by the array it holds."""
     if isinstance(blocks, list):
         return [_load(b) for b in blocks]
     if isinstance(blocks, str):
         return np.load(blocks, allow_pickle=False)
+    if isinstance(blocks, _Reader):
+        return blocks.read()
     return blocks
 
 
@@ -332,7 +374,9 @@ def _tree_sum(parts: Sequence[Any], fan_in: int = 8) -> Any:
     return parts[0]
 
 
-def _sum(items: Sequence[np.ndarray]) -> np.ndarray:
+def _sum(items: Sequence[Any]) -> Any:
+    if isinstance(items[0], list):  # lists of arrays, summed entry by entry
+        return [_sum([item[i] for item in items]) for i in range(len(items[0]))]
     total = np.array(items[0], dtype=np.float64, copy=True)
     for item in items[1:]:
         total += item
@@ -686,7 +730,8 @@ def _mode_groups(x: da.Array) -> list[list[int]]:
     A mode's slabs are whole along it; a block shared by the slabs of two modes the chunks split
     stays in memory until both are done, which can be most of the data. So unless the data fit
     :func:`get_in_memory_limit` (as stored), each split mode after the first has a pass of its
-    own; the modes the chunks do not split (slabs of one block) join the first pass.
+    own; the modes the chunks do not split join the first pass, computed by the same tasks (each
+    block read by one task).
     """
     split = [n for n in range(x.ndim) if x.numblocks[n] > 1]
     if len(split) <= 1 or x.nbytes <= get_in_memory_limit():
@@ -695,11 +740,53 @@ def _mode_groups(x: da.Array) -> list[list[int]]:
     return [sorted(whole + split[:1])] + [[n] for n in split[1:]]
 
 
+def _block_grams(block: np.ndarray, modes: Sequence[int]) -> list[np.ndarray]:
+    """``B_(m) B_(m)^T`` of one block for each of ``modes`` (along which it is whole)."""
+    b = np.asarray(block, dtype=np.float64)
+    out = []
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf show on the diagonal
+        for m in modes:
+            unfolded = np.moveaxis(b, m, 0).reshape(b.shape[m], -1)
+            out.append(unfolded @ unfolded.T)
+    return out
+
+
+def _slab_grams(
+    row: int, whole: Sequence[int], steps: Sequence[int], origin: Any, blocks: Any
+) -> list[np.ndarray]:
+    """One slab's share of the Gram matrices of mode ``row`` (the slab is whole along it; in
+    pieces) and of the ``whole`` modes (no block is split along them; block by block)."""
+    out = [_on_slab(_Gram((row,)), (row,), steps, origin, blocks)]
+    if whole:
+        out += _sum([_block_grams(b, whole) for b in blocks])
+    return out
+
+
+def _first_grams(x: da.Array, modes: Sequence[int]) -> Any:
+    """The Gram matrices of ``modes`` (at most one of them split by the chunks) in one pass of
+    one task per slab (Delayed list in the order of ``modes``)."""
+    split = [n for n in modes if x.numblocks[n] > 1]
+    row = split[0] if split else modes[0]
+    whole = [n for n in modes if n != row]
+    steps = _rows_steps(x, (row,))
+    parts = [
+        dask.delayed(_slab_grams, pure=False)(row, whole, steps, origin, blocks)
+        for origin, blocks in _slabs(x, (row,))
+    ]
+    total = _tree_sum(parts)
+    order = [row] + whole
+    return [total[order.index(n)] for n in modes]
+
+
 def _mode_grams(x: da.Array, passes: _Passes) -> list[np.ndarray]:
     """Every mode's Gram matrix ``X_(n) X_(n)^T``, from the slabs whole along its mode."""
     grams: dict[int, np.ndarray] = {}
-    for group in _mode_groups(x):
-        done = passes.arrays(*[_gram(x, (n,)) for n in group])
+    for i, group in enumerate(_mode_groups(x)):
+        split = [n for n in group if x.numblocks[n] > 1]
+        if i == 0 and len(split) <= 1:
+            done = passes.arrays(*_first_grams(x, group))
+        else:  # the data fit in memory (or one split mode a pass): a task per mode and slab
+            done = passes.arrays(*[_gram(x, (n,)) for n in group])
         grams.update(zip(group, done, strict=True))
     return [grams[n] for n in range(x.ndim)]
 
@@ -728,22 +815,148 @@ def _block_slices(x: da.Array) -> Iterator[tuple[Any, tuple[slice, ...]]]:
         yield blocks[idx], sl
 
 
-def _block_core(block: np.ndarray, mats: Sequence[np.ndarray]) -> np.ndarray:
-    return _mode_products(np.asarray(block, dtype=np.float64), mats)
-
-
 def _block_residual(block: np.ndarray, core: np.ndarray, mats: Sequence[np.ndarray]) -> float:
     diff = np.asarray(block, dtype=np.float64) - _mode_products(core, mats)
     return float(np.vdot(diff, diff))
 
 
-def _core(x: da.Array, factors: Sequence[np.ndarray]) -> Any:
-    """``X ×_n U_n^T`` as a sum of every block's contribution (Delayed, one pass)."""
-    parts = [
-        dask.delayed(_block_core)(blk, [u[s] for u, s in zip(factors, sl, strict=True)])
-        for blk, sl in _block_slices(x)
+# ---------------------------------------------------------------------------- multilinear passes
+# ``X ×_k U_k^T`` over the modes ``k`` with a factor (the other modes kept whole) as one pass:
+# every block contracts the modes on which that shrinks it (its rows of ``U_k``; a *reduced*
+# block, at most about the block's own size), and a chain of *fold* tasks adds the reduced
+# blocks, a batch at a time, into one accumulator of the result's size: the modes the blocks
+# cut finer than the rank (``|S_k| < R_k``, the *expanded* modes) are multiplied out only
+# there, piece by piece. So the pass holds one result, a batch of reduced blocks and the blocks
+# being read, never one result-sized partial per block.
+
+
+def _multilinear_plan(x: da.Array, factors: Sequence[np.ndarray | None]) -> list[int]:
+    """The expanded modes: a factor, and blocks thinner than its rank along it, the thinnest
+    first while a block's Kronecker product of their factor rows stays within the result's size
+    (a mode left out is contracted in the block, which grows it by ``R_k / |S_k|`` there)."""
+    out_size = int(
+        np.prod([x.shape[k] if u is None else u.shape[1] for k, u in enumerate(factors)])
+    )
+    thin = [k for k, u in enumerate(factors) if u is not None and max(x.chunks[k]) < u.shape[1]]
+    expanded: list[int] = []
+    rows = cols = 1
+    for k in sorted(thin, key=lambda k: (max(x.chunks[k]), k)):
+        s, r = max(x.chunks[k]), factors[k].shape[1]
+        if rows * s * cols * r > max(out_size, 1):
+            break
+        expanded.append(k)
+        rows, cols = rows * s, cols * r
+    return sorted(expanded)
+
+
+def _reduce_block(
+    block: np.ndarray, mats: Sequence[np.ndarray | None], expanded: Sequence[int]
+) -> np.ndarray:
+    """The block contracted with ``mats[k]`` (its rows of ``U_k``) on every mode with a factor
+    but the expanded ones, which are moved to the front and flattened: ``(p, *others)``."""
+    t = np.asarray(block, dtype=np.float64)
+    shrink = [k for k, m in enumerate(mats) if m is not None and k not in expanded]
+    labels = list(range(t.ndim))
+    for k in sorted(shrink, key=lambda k: mats[k].shape[1] / mats[k].shape[0]):
+        pos = labels.index(k)
+        t = np.tensordot(t, mats[k], axes=(pos, 0))
+        labels.pop(pos)
+        labels.append(k)
+    order = list(expanded) + [k for k in range(t.ndim) if k not in expanded]
+    t = np.transpose(t, [labels.index(k) for k in order])
+    p = int(np.prod([t.shape[i] for i in range(len(expanded))]))
+    return t.reshape((p,) + t.shape[len(expanded) :])
+
+
+class _Fold:
+    """``acc, batch -> acc`` with every reduced block of the batch added in place (picklable).
+
+    A batch item is ``(kept, rows, reduced)``: the block's slices of the kept modes (where its
+    contribution lands), its rows of the expanded modes' factors (their Kronecker product is
+    ``(p, R_e...)``), and the reduced block ``(p, *others)``. Items landing in the same place are
+    stacked and multiplied out in one contraction per piece of the accumulator.
+    """
+
+    def __init__(self, shape: Sequence[int], expanded: Sequence[int]) -> None:
+        self.shape, self.expanded = tuple(shape), tuple(expanded)
+
+    def __call__(self, acc: np.ndarray | None, batch: Sequence[tuple]) -> np.ndarray:
+        if acc is None:
+            acc = np.zeros(self.shape)
+        groups: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for kept, rows, reduced in batch:
+            groups.setdefault(tuple(kept), []).append((_kron_rows(rows), reduced))
+        others = [k for k in range(len(self.shape)) if k not in self.expanded]
+        for kept, items in groups.items():
+            index = [slice(None)] * len(self.shape)
+            for k, s in kept:
+                index[k] = slice(s, s + items[0][1].shape[1 + others.index(k)])
+            target = np.transpose(acc[tuple(index)], list(self.expanded) + others)
+            kron = np.concatenate([a for a, _ in items]) if len(items) > 1 else items[0][0]
+            red = np.concatenate([b for _, b in items]) if len(items) > 1 else items[0][1]
+            _add_product(target, kron, red, len(self.expanded))
+        return acc
+
+
+def _add_product(target: np.ndarray, kron: np.ndarray, red: np.ndarray, n_exp: int) -> None:
+    """``target += kron ×_0 red`` (contracting the stacked rows) one piece at a time: pieces
+    of at most :data:`PIECE_BYTES` with the rows, cut along the kept axes first."""
+    p = kron.shape[0]
+    extents = list(target.shape)
+
+    def size(steps: Sequence[int]) -> int:
+        box = int(np.prod(steps))
+        return 8 * (box + p * int(np.prod(steps[n_exp:])) + p * int(np.prod(steps[:n_exp])))
+
+    order = list(range(n_exp, target.ndim)) + list(range(n_exp))
+    steps = _piece_steps(extents, order, size, PIECE_BYTES)
+    for box in _boxes(extents, steps, ()):
+        k = kron[(slice(None),) + box[:n_exp]]
+        r = red[(slice(None),) + box[n_exp:]]
+        target[box] += np.tensordot(k, r, axes=(0, 0))
+
+
+def _kron_rows(mats: Sequence[np.ndarray]) -> np.ndarray:
+    """``(p, R_1, ..., R_m)``: the rows of the Kronecker product of ``mats`` (``(s_i, R_i)``),
+    row ``(s_1, ..., s_m)`` in C order, the columns unflattened."""
+    out = np.ones((1,))
+    for m in mats:
+        out = np.einsum("p...,sr->ps...r", out, m).reshape((-1,) + out.shape[1:] + m.shape[1:])
+    return out
+
+
+def _reduced_bytes(sl: Sequence[slice], factors, expanded: Sequence[int]) -> int:
+    sizes = [
+        s.stop - s.start if u is None or k in expanded else u.shape[1]
+        for k, (u, s) in enumerate(zip(factors, sl, strict=True))
     ]
-    return _tree_sum(parts)
+    return 8 * int(np.prod(sizes))
+
+
+def _multilinear(x: da.Array, factors: Sequence[np.ndarray | None]) -> Any:
+    """``X ×_k U_k^T`` for every ``k`` with a factor (Delayed, one pass); see above."""
+    expanded = _multilinear_plan(x, factors)
+    shape = [x.shape[k] if u is None else u.shape[1] for k, u in enumerate(factors)]
+    fold = _Fold(shape, expanded)
+    out_bytes = 8 * int(np.prod(shape))
+    budget = max(PIECE_BYTES, min(8 * PIECE_BYTES, out_bytes // 8))
+    acc: Any = None
+    batch: list[Any] = []
+    held = 0
+    for blk, sl in _block_slices(x):
+        mats = [None if u is None else u[s] for u, s in zip(factors, sl, strict=True)]
+        kept = tuple(
+            (k, s.start) for k, (u, s) in enumerate(zip(factors, sl, strict=True)) if u is None
+        )
+        reduced = dask.delayed(_reduce_block)(blk, mats, expanded)
+        batch.append((kept, [mats[k] for k in expanded], reduced))
+        held += _reduced_bytes(sl, factors, expanded)
+        if held >= budget:
+            acc = dask.delayed(fold)(acc, batch)
+            batch, held = [], 0
+    if batch:
+        acc = dask.delayed(fold)(acc, batch)
+    return acc
 
 
 def hosvd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | None = None):
@@ -770,7 +983,7 @@ def hosvd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | None
     norm_sq = float(np.trace(grams[0]))
     delta = error_budget(eps, np.sqrt(norm_sq), x.ndim)
     factors, spectra, discarded = _hosvd_factors(x, grams, caps, delta, passes)
-    (core,) = passes.arrays(_core(x, factors))
+    (core,) = passes.arrays(_multilinear(x, factors))
     out = TuckerTensor(core, factors)
     out.info = {
         "rel_error": _hosvd_error(x, norm_sq, out, passes),
@@ -845,6 +1058,128 @@ def _hosvd_error(x: da.Array, norm_sq: float, t: TuckerTensor, passes: _Passes) 
     ]
     (res,) = passes.arrays(_tree_sum(parts))
     return float(np.sqrt(res / norm_sq))
+
+
+# ---------------------------------------------------------------------------- HOOI
+def tucker_hooi(
+    x: Any,
+    ranks: int | Sequence[int],
+    *,
+    n_iter_max: int = 100,
+    tol: float = 1e-8,
+    init: str | TuckerTensor = "hosvd",
+    method: str = "power",
+    random_state: Any = None,
+) -> TuckerTensor:
+    """HOOI of a Dask array with one streamed pass per mode and sweep (see
+    :func:`tensornet.tucker_hooi`; De Lathauwer, De Moor & Vandewalle 2000b).
+
+    The HOSVD start takes every mode's Gram matrix from the first pass(es) (as :func:`hosvd`).
+    Each update of factor ``n`` needs ``Y = X ×_{k≠n} U_k^T`` (``I_n x prod_{k≠n} R_k``, which
+    must fit in memory): one multilinear pass (every block contracted with its rows of the
+    factors, the results added into one ``Y``); the leading subspace of ``Y_(n)`` (block power
+    step or eigendecomposition, ``method``) and the core ``G = Y ×_n U_n^T`` are in memory, as
+    in :func:`tensornet.tucker_hooi`, which makes the same updates in the same order. The error
+    is ``sqrt(||X||^2 - ||G||^2) / ||X||``, or from a residual pass where that formula has lost
+    its digits.
+
+    Parameters
+    ----------
+    x : dask.array.Array
+        Real, finite, ``d >= 2``.
+    ranks, n_iter_max, tol, init, method, random_state
+        As for :func:`tensornet.tucker_hooi` (the same seed draws the same random start). A
+        mode whose unfolding is taller than wide starts from its Gram matrix's eigenvectors, as
+        the wide ones do (the in-memory function takes an SVD there).
+
+    Returns
+    -------
+    TuckerTensor
+        As :func:`tensornet.tucker_hooi`; ``info`` adds ``passes`` (``d`` per sweep, plus the
+        start's and any residual pass).
+    """
+    x = _checked(x, "x", min_ndim=2)
+    ranks_t = _check_tucker_ranks(ranks, x.shape)
+    n_iter_max = check_int(n_iter_max, "n_iter_max", minimum=1)
+    tol = check_tol(tol)
+    if isinstance(init, TuckerTensor):
+        if init.shape != x.shape:
+            raise ValueError(f"init has shape {init.shape}, expected {x.shape}")
+        if tuple(init.ranks) != ranks_t:
+            raise ValueError(f"init has ranks {init.ranks}, expected {ranks_t}")
+    else:
+        init = check_option(init, "init", ("hosvd", "random"))
+    method = check_option(method, "method", ("power", "eigh"))
+    rng = check_random_state(random_state)
+    passes = _Passes()
+    if isinstance(init, str) and init == "hosvd":
+        grams = _mode_grams(x, passes)
+        _check_gram_finite(grams[0], "x")
+        norm_x_sq = float(np.trace(grams[0]))
+    else:
+        (norm_x_sq,) = passes.arrays(da.sum(x.astype(np.float64) ** 2))
+        norm_x_sq = float(norm_x_sq)
+        if not np.isfinite(norm_x_sq):
+            raise ValueError("x must be finite (no NaN or Inf)")
+        grams = []
+    factors = _hooi_start(x.shape, ranks_t, init, grams, rng)
+
+    def sweep(state: tuple) -> tuple[tuple, float]:
+        new = list(state[1])
+        core = None
+        for n in range(x.ndim):
+            (y,) = passes.arrays(
+                _multilinear(x, [None if k == n else u for k, u in enumerate(new)])
+            )
+            if method == "power" and new[n] is not None:
+                new[n] = _power_step(y, n, new[n])
+            else:
+                new[n] = _leading_subspace(y, n, ranks_t[n])
+            core = project(y, [new[n] if k == n else None for k in range(x.ndim)])
+        assert core is not None
+        res_sq = norm_x_sq - float(np.vdot(core, core))
+        err = relative_error(
+            res_sq, norm_x_sq, lambda: _tucker_residual(x, norm_x_sq, core, new, passes)
+        )
+        return (core, new), err
+
+    run = als(lambda i: (None, factors), sweep, n_iter_max=n_iter_max, tol=tol, keep_best=True)
+    out = TuckerTensor(*run.state)
+    info = run.info()
+    del info["restart_errors"]  # HOOI has a single, deterministic start
+    out.info = {**info, "passes": passes.count}
+    return out
+
+
+def _hooi_start(
+    shape: tuple[int, ...],
+    ranks: Sequence[int],
+    init: str | TuckerTensor,
+    grams: Sequence[np.ndarray],
+    rng: np.random.Generator,
+) -> list[np.ndarray | None]:
+    """The starting factors of :func:`tensornet.tucker_hooi` (the first HOSVD one unused)."""
+    factors: list[np.ndarray | None] = [None] * len(shape)
+    for n, (size, r) in enumerate(zip(shape, ranks, strict=True)):
+        if isinstance(init, TuckerTensor):
+            factors[n] = np.linalg.qr(init.factor(n))[0]
+        elif init == "random":
+            factors[n] = np.linalg.qr(rng.standard_normal((size, r)))[0]
+        elif n > 0:
+            factors[n] = np.eye(size) if r >= size else leading_eigenvectors(grams[n], r)[1]
+    return factors
+
+
+def _tucker_residual(
+    x: da.Array, norm_x_sq: float, core: np.ndarray, factors: Sequence[np.ndarray], passes
+) -> float:
+    """``||X - G ×_n U_n|| / ||X||`` from one pass."""
+    parts = [
+        dask.delayed(_block_residual)(blk, core, [u[s].T for u, s in zip(factors, sl, strict=True)])
+        for blk, sl in _block_slices(x)
+    ]
+    (res,) = passes.arrays(_tree_sum(parts))
+    return float(np.sqrt(res / norm_x_sq))
 
 
 # ---------------------------------------------------------------------------- CP-ALS

@@ -273,6 +273,7 @@ def _initial_factors(
     renamed={"solver": "method"},
     positional=("n_iter_max", "tol", "init", "solver", "random_state"),
 )
+@streams_dask
 @scale_equivariant
 def tucker_hooi(
     x: np.ndarray,

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+import dask
 import numpy as np
 import pytest
 
@@ -105,6 +106,88 @@ def test_streamed_hosvd_needs_two_passes_at_a_large_eps():
     t = tn.hosvd(da.from_array(X, chunks=(3, 5, 7, 8, 9)), eps=0.2)
     assert t.info["passes"] == 2
     assert _rel(t.full(), X) <= 0.2
+
+
+#: the multilinear pass's cases: whole, split along the first mode, uneven blocks thinner than
+#: the ranks along modes 1-3, blocks of one index of the first two modes
+ML_CHUNKS = [SHAPE, (2, 5, 7, 8, 9), (4, 2, 3, 5, 4), (1, 1, 7, 8, 9)]
+
+
+@pytest.mark.parametrize("chunks", ML_CHUNKS)
+@pytest.mark.parametrize("keep", [None, 1, 3])
+def test_multilinear_pass_equals_the_dense_mode_products(monkeypatch, chunks, keep):
+    # pieces of at most 8 kB: many folds, every accumulator update cut into pieces
+    monkeypatch.setattr(ooc, "PIECE_BYTES", 8_000)
+    rng = np.random.default_rng(2)
+    factors = [
+        None if k == keep else rng.standard_normal((n, r))
+        for k, (n, r) in enumerate(zip(SHAPE, (3, 5, 7, 6, 4), strict=True))
+    ]
+    expected = X
+    for k, u in enumerate(factors):
+        if u is not None:
+            expected = np.moveaxis(np.tensordot(expected, u, axes=(k, 0)), -1, k)
+    (got,) = dask.compute(ooc._multilinear(da.from_array(X, chunks=chunks), factors))
+    assert _rel(got, expected) < 1e-13
+
+
+def test_multilinear_pass_multiplies_out_only_the_modes_cut_finer_than_the_rank():
+    factors = [np.ones((n, r)) for n, r in zip(SHAPE, (3, 5, 7, 6, 4), strict=True)]
+    assert ooc._multilinear_plan(da.from_array(X, chunks=(1, 1, 7, 8, 9)), factors) == [0, 1]
+    # the thinnest first, while a block's Kronecker product (2 x 5, then 6 x 35) stays within
+    # the result's 2520 entries (30 x 210 would not)
+    assert ooc._multilinear_plan(da.from_array(X, chunks=(4, 2, 3, 5, 4)), factors) == [1, 2]
+    assert ooc._multilinear_plan(da.from_array(X, chunks=SHAPE), factors) == []
+
+
+XH = tn.TTTensor(CORES).full() + 1e-2 * np.random.default_rng(11).standard_normal(SHAPE)
+HOOI_RANKS = (3, 4, 3, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "kwargs"),
+    [
+        ((4, 2, 3, 5, 4), {}),
+        ((2, 5, 7, 8, 9), {"method": "eigh"}),
+        ((1, 1, 7, 8, 9), {}),
+        ((1, 1, 7, 8, 9), {"init": "random", "random_state": 3}),
+    ],
+)
+def test_streamed_tucker_hooi_takes_the_in_memory_iterates(chunks, kwargs):
+    kw = {"n_iter_max": 2, "tol": 0.0, **kwargs}
+    streamed = tn.tucker_hooi(da.from_array(XH, chunks=chunks), HOOI_RANKS, **kw)
+    direct = tn.tucker_hooi(XH, HOOI_RANKS, **kw)
+    assert streamed.ranks == direct.ranks
+    assert _rel(streamed.full(), direct.full()) < 1e-10
+    assert np.allclose(streamed.info["history"], direct.info["history"], rtol=1e-10, atol=0)
+    # the start (a Gram pass per split mode beyond the first unless the data fit, or a norm
+    # pass for a random start), then one pass per mode and sweep
+    start = 1 if "init" in kwargs else len(ooc._mode_groups(da.from_array(XH, chunks=chunks)))
+    assert streamed.info["passes"] == start + 2 * XH.ndim
+
+
+def test_streamed_tucker_hooi_converges_to_the_in_memory_result():
+    dx = da.from_array(XH, chunks=(3, 5, 7, 8, 9))
+    streamed = tn.tucker_hooi(dx, HOOI_RANKS, method="eigh")
+    direct = tn.tucker_hooi(XH, HOOI_RANKS, method="eigh")
+    assert streamed.info["n_iter"] == direct.info["n_iter"]
+    assert _rel(streamed.full(), direct.full()) < 1e-10
+    assert abs(streamed.info["rel_error"] - _rel(streamed.full(), XH)) < 1e-12
+    assert streamed.info["rel_error"] <= tn.hosvd(XH, ranks=HOOI_RANKS).info["rel_error"]
+
+
+def test_streamed_tucker_hooi_error_from_a_residual_pass_at_exact_ranks():
+    # exact multilinear ranks: ||X||^2 - ||G||^2 has lost its digits, a residual pass decides
+    exact = tn.TuckerTensor(
+        np.random.default_rng(4).standard_normal((2, 3, 2)),
+        [
+            np.linalg.qr(np.random.default_rng(k).standard_normal((n, r)))[0]
+            for k, (n, r) in enumerate([(5, 2), (6, 3), (7, 2)])
+        ],
+    ).full()
+    t = tn.tucker_hooi(da.from_array(exact, chunks=(2, 3, 7)), (2, 3, 2), n_iter_max=2, tol=0)
+    assert t.info["rel_error"] < 1e-13
+    assert t.info["passes"] > 1 + 2 * 3  # the residual passes
 
 
 @pytest.mark.parametrize("chunks", [(300, 200), (70, 50)])
@@ -277,13 +360,15 @@ def test_hosvd_gives_each_split_mode_a_gram_pass_when_the_data_exceed_the_limit(
     assert _rel(t.full(), tn.hosvd(X, eps=1e-3).full()) < 1e-10
 
 
-#: Run in a fresh interpreter: the streamed TT-SVD of the Zarr store argv[1] (remainders above
-#: argv[2] bytes on disk) on 2 threads; prints the peak resident set size above the baseline of
-#: the interpreter, its imports and a warm-up call, sampled every 2 ms by a thread.
+#: Run in a fresh interpreter: the streamed decomposition argv[3] (keywords argv[4], JSON) of
+#: the Zarr store argv[1] (intermediates above argv[2] bytes on disk, pieces of argv[5] bytes)
+#: on 2 threads; prints the peak resident set size above the baseline of the interpreter, its
+#: imports and a warm-up call, sampled every 2 ms by a thread.
 PEAK_SCRIPT = """
 import json, sys, threading, time
 import dask, dask.array as da, numpy as np
 import tensornet as tn
+from tensornet.decompositions import out_of_core
 from tensornet.decompositions.out_of_core import in_memory_limit
 
 def rss():
@@ -292,7 +377,9 @@ def rss():
 
 dask.config.set(scheduler="threads", num_workers=2)
 x = da.from_zarr(sys.argv[1])
-tn.tt_svd(da.from_array(np.ones((4, 4, 4), np.float32), chunks=2), ranks=2)
+method, kwargs = getattr(tn, sys.argv[3]), json.loads(sys.argv[4])
+out_of_core.PIECE_BYTES = int(sys.argv[5])
+method(da.from_array(np.ones((4, 4, 4), np.float32), chunks=2), ranks=2)
 base = peak = rss()
 done = threading.Event()
 
@@ -304,32 +391,15 @@ def sample():
 thread = threading.Thread(target=sample)
 thread.start()
 with in_memory_limit(int(sys.argv[2])):
-    tt = tn.tt_svd(x, ranks=4)
+    t = method(x, **kwargs)
 done.set()
 thread.join()
-print(json.dumps({"peak": max(peak, rss()) - base, "info": {
-    k: tt.info[k] for k in ("passes", "remainder_passes", "out_of_core_steps", "ranks")}}))
+info = {k: t.info[k] for k in ("passes", "remainder_passes", "out_of_core_steps") if k in t.info}
+print(json.dumps({"peak": max(peak, rss()) - base, "ranks": list(t.ranks), "info": info}))
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-def test_streamed_tt_svd_of_a_256_mb_store_peaks_below_a_quarter_of_its_size(tmp_path):
-    # 16^6 x 4 float32 (256 MiB) stored in 1 MiB chunks (one per index of the first two
-    # modes); the remainders (r_1 / n_1 of the data and less) exceed the in-memory limit, so
-    # they go to disk. The issue's 2 GB case is in benchmarks/bench_out_of_core.py.
-    zarr = pytest.importorskip("zarr")
-    shape = (16,) * 6 + (4,)
-    store = zarr.create_array(
-        tmp_path / "x.zarr",
-        shape=shape,
-        chunks=(1, 1) + shape[2:],
-        dtype="float32",
-        compressors=None,
-    )
-    base = np.random.default_rng(0).random(shape[1:], dtype=np.float32)
-    for i in range(shape[0]):
-        store[i] = np.roll(base, i)
-    size = 4 * int(np.prod(shape))
+def _peak(path, limit: int, method: str, kwargs: dict, piece_bytes: int) -> dict:
     # a fixed mmap threshold: glibc's dynamic one keeps freed slabs in its heap for reuse, so
     # the resident size would count memory the allocator holds besides what the algorithm does
     env = {
@@ -337,15 +407,58 @@ def test_streamed_tt_svd_of_a_256_mb_store_peaks_below_a_quarter_of_its_size(tmp
         "PYTHONPATH": os.pathsep.join(sys.path),
         "MALLOC_MMAP_THRESHOLD_": "131072",
     }
+    args = [str(path), str(limit), method, json.dumps(kwargs), str(piece_bytes)]
     out = subprocess.run(
-        [sys.executable, "-c", PEAK_SCRIPT, str(tmp_path / "x.zarr"), str(size // 16)],
+        [sys.executable, "-c", PEAK_SCRIPT, *args],
         capture_output=True,
         text=True,
         env=env,
         check=True,
         timeout=600,
     )
-    result = json.loads(out.stdout)
-    assert result["info"]["ranks"] == [1, 4, 4, 4, 4, 4, 4, 1]
+    return json.loads(out.stdout)
+
+
+def _store(path, shape: tuple[int, ...]):
+    """A float32 Zarr store of ``shape`` in chunks of one index of the first two modes, written
+    one index of the first mode at a time."""
+    zarr = pytest.importorskip("zarr")
+    store = zarr.create_array(
+        path, shape=shape, chunks=(1, 1) + shape[2:], dtype="float32", compressors=None
+    )
+    base = np.random.default_rng(0).random(shape[1:], dtype=np.float32)
+    for i in range(shape[0]):
+        store[i] = np.roll(base, i)
+    return store
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_streamed_hosvd_of_a_128_mb_store_peaks_below_a_quarter_of_its_size(tmp_path):
+    # 32^2 x 16^3 x 8 float32 (128 MiB) in 128 kB chunks, slabs of 1/32 of the data, pieces of
+    # 1 MiB (the data and the pieces scaled down together); the core (8, 8, 16, 16, 8, 8) is
+    # 1/16 of the data, and the blocks are thinner than its ranks along the first two modes,
+    # so every block contributes to all of it: one result-sized partial per block would be
+    # 1024 of them
+    shape = (32, 32, 16, 16, 16, 8)
+    _store(tmp_path / "x.zarr", shape)
+    size = 4 * int(np.prod(shape))
+    ranks = [8, 8, 16, 16, 8, 8]
+    result = _peak(tmp_path / "x.zarr", size // 16, "hosvd", {"ranks": ranks}, 1 << 20)
+    assert result["ranks"] == ranks
+    # a Gram pass for modes 0 and 2-5 (one task per slab along mode 0), one for mode 1, the core
+    assert result["info"]["passes"] == 3
+    assert result["peak"] < 0.25 * size, result["peak"] / size
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_streamed_tt_svd_of_a_256_mb_store_peaks_below_a_quarter_of_its_size(tmp_path):
+    # 16^6 x 4 float32 (256 MiB) stored in 1 MiB chunks (one per index of the first two
+    # modes); the remainders (r_1 / n_1 of the data and less) exceed the in-memory limit, so
+    # they go to disk. The issue's 2 GB case is in benchmarks/bench_out_of_core.py.
+    shape = (16,) * 6 + (4,)
+    _store(tmp_path / "x.zarr", shape)
+    size = 4 * int(np.prod(shape))
+    result = _peak(tmp_path / "x.zarr", size // 16, "tt_svd", {"ranks": 4}, ooc.PIECE_BYTES)
+    assert result["ranks"] == [1, 4, 4, 4, 4, 4, 4, 1]
     assert result["info"]["passes"] == 2 and result["info"]["out_of_core_steps"] >= 2
     assert result["peak"] < 0.25 * size, result["peak"] / size
