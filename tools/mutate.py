@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gc
 import hashlib
 import importlib
 import importlib.util
@@ -502,6 +503,10 @@ class ForkServer:
         """Run ``job()`` in a forked child; its exit status, or ``"timeout"`` (child killed)."""
         sys.stdout.flush()
         sys.stderr.flush()
+        # the loaded modules' objects move out of the collector's reach: a child's full
+        # collections (pytest runs several) then neither scan them nor copy their pages
+        gc.collect()
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the child: its own process group, so a kill takes its helpers too
             code = 3
