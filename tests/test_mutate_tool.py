@@ -297,8 +297,14 @@ def test_tests_that_killed_a_nearby_mutant_run_first_then_the_fastest(monkeypatc
     monkeypatch.setattr(mutate, "_signature_lines", lambda path: {})
     monkeypatch.setattr(mutate, "_body_lines", lambda path, jit=False: set())
     select = mutate.Selector(cmap, Path("tensornet/toy.py"), ["tests/test_toy.py"])
+    select.extras = ["tests/test_mutants_toy.py"]  # written after the map: run last
+    assert select(7)[0] == [
+        "tests/test_toy.py::a",
+        "tests/test_toy.py::b",
+        "tests/test_toy.py::c",
+        "tests/test_mutants_toy.py",
+    ]
     select.extras = []
-    assert select(7)[0] == ["tests/test_toy.py::a", "tests/test_toy.py::b", "tests/test_toy.py::c"]
     select.killed("tests/test_toy.py::c", 9)
     select.killed("tests/test_toy.py::b", 500)  # too far away to count
     assert select(7)[0] == ["tests/test_toy.py::c", "tests/test_toy.py::a", "tests/test_toy.py::b"]
@@ -359,3 +365,12 @@ def test_the_report_sample_is_the_longest_prefix_of_the_order_with_cached_outcom
     assert [s["id"] for s in rec["survivors"]] == [order[1].id]
     assert rec["interval95"][0] < 2 / 3 < rec["interval95"][1]
     mutate._FILE_HASHES.clear()
+
+
+def test_a_kill_by_a_test_file_written_after_the_map_is_a_survivor_before_it():
+    mapped = {"tests/formats/test_tt.py"}
+    new = {"status": "killed", "killer": "tests/formats/test_mutants_tt.py::test_x"}
+    old = {"status": "killed", "killer": "tests/formats/test_tt.py::test_y"}
+    assert mutate.first_status(new, mapped) == "survived"
+    assert mutate.first_status(old, mapped) == "killed"
+    assert mutate.first_status({"status": "uncovered", "killer": None}, mapped) == "uncovered"

@@ -384,7 +384,9 @@ def _signature_lines(path: Path) -> dict[int, range]:
 
 class Selector:
     """The tests to run for a mutant on a given line of a module: the tests that killed a
-    mutant on a nearby line first (nearest first), then the others fastest first."""
+    mutant on a nearby line first (nearest first), then the others fastest first, then the test
+    files written after the map (last, so a kill by one of them shows that no older test kills
+    the mutant: the "before" counts it as a survivor)."""
 
     def __init__(self, cmap: dict | None, module: Path, mirror: list[str]):
         self.module = module
@@ -436,7 +438,7 @@ class Selector:
 
         order = sorted(ids, key=key)
         names = [self.names[i] for i in order]
-        return [*self.extras, *names], sum(self.durations[i] for i in order)
+        return [*names, *self.extras], sum(self.durations[i] for i in order)
 
 
 #: a test that killed a mutant at most this many lines away runs first
@@ -860,7 +862,8 @@ def report(module: Path, seed: int, cmap: dict | None, outcomes: Outcomes, tests
         sample.append((m, entry))
     equivalent = _equivalent()
     rec = summary([(m, e["status"]) for m, e in sample], equivalent)
-    before = [(m, (outcomes.first(m.id, module_hash) or e)["status"]) for m, e in sample]
+    mapped = {t.split("::")[0] for t in cmap["tests"]} if cmap else None
+    before = [(m, first_status(outcomes.first(m.id, module_hash) or e, mapped)) for m, e in sample]
     cpu = [e["cpu"] for _, e in sample if e["status"] != "uncovered"]
     rec.update(
         module=module.as_posix(),
@@ -878,6 +881,16 @@ def report(module: Path, seed: int, cmap: dict | None, outcomes: Outcomes, tests
         ],
     )
     return rec
+
+
+def first_status(entry: dict, mapped: set[str] | None) -> str:
+    """The status of a mutant's first outcome with the tests of the coverage map alone: a kill by
+    a test file written after the map (which runs last) means that every mapped test passed."""
+    killer = entry.get("killer")
+    if entry["status"] == "killed" and killer and mapped is not None:
+        if killer.split("::")[0] not in mapped:
+            return "survived"
+    return entry["status"]
 
 
 def summary(rows: list[tuple[Mutant, str]], equivalent: dict[str, str]) -> dict:
