@@ -55,7 +55,6 @@ import importlib.util
 import io
 import json
 import os
-import random
 import signal
 import sys
 import time
@@ -136,6 +135,8 @@ def mutants(path: Path) -> list[Mutant]:
 
     for i, tok in enumerate(tokens):
         if tok.type in (tokenize.OP, tokenize.NAME) and tok.string in SWAPS:
+            if tok.string in ("*", "**") and _unary(tokens, i):
+                continue  # a star of unpacking or of a signature, not a product
             if tok.string == "-" and _unary(tokens, i):
                 add(tok, "")
                 continue
@@ -525,21 +526,24 @@ class ForkServer:
             finally:
                 os._exit(code)
         deadline = time.monotonic() + timeout
-        while True:
-            done, status, usage = os.wait4(pid, os.WNOHANG)
-            if done:
-                self.cpu = usage.ru_utime + usage.ru_stime
-                return os.waitstatus_to_exitcode(status)
-            if time.monotonic() > deadline:
-                for target in (-pid, pid):
-                    try:
-                        os.kill(target, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                _, _, usage = os.wait4(pid, 0)
-                self.cpu = usage.ru_utime + usage.ru_stime
-                return "timeout"
-            time.sleep(0.02)
+        try:
+            while True:
+                done, status, usage = os.wait4(pid, os.WNOHANG)
+                if done:
+                    pid = 0
+                    self.cpu = usage.ru_utime + usage.ru_stime
+                    return os.waitstatus_to_exitcode(status)
+                if time.monotonic() > deadline:
+                    _kill_group(pid)
+                    _, _, usage = os.wait4(pid, 0)
+                    pid = 0
+                    self.cpu = usage.ru_utime + usage.ru_stime
+                    return "timeout"
+                time.sleep(0.02)
+        finally:
+            if pid:  # the tool itself was stopped: its child goes too
+                _kill_group(pid)
+                os.waitpid(pid, 0)
 
     def pytest(
         self,
@@ -567,6 +571,14 @@ class ForkServer:
             return pytest.main(args, plugins=[FirstFailure()])
 
         return self.run(job, timeout)
+
+
+def _kill_group(pid: int) -> None:
+    for target in (-pid, pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def forget_own_modules() -> None:
@@ -714,9 +726,11 @@ def _file_hash(files: list[str]) -> str:
 def sample_order(module: Path, todo: list[Mutant], seed: int) -> list[Mutant]:
     """The mutants of ``module`` in one fixed random order (by ``seed`` and the module's path):
     ``--max N`` takes its first N, so a later larger N extends the same sample."""
-    order = sorted(todo, key=lambda m: m.id)
-    random.Random(f"{seed}:{module.as_posix()}").shuffle(order)
-    return order
+
+    def key(m: Mutant) -> str:  # each mutant's own random key: a mutant added or left out
+        return hashlib.sha256(f"{seed}:{m.id}".encode()).hexdigest()  # moves no other
+
+    return sorted(todo, key=key)
 
 
 def module_mutants(module: Path) -> tuple[str, list[Mutant]]:
