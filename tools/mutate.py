@@ -780,6 +780,7 @@ def mutate_module(
     outcomes: Outcomes,
     restorer: Restorer,
     rerun: bool = False,
+    only: set[str] | None = None,
 ) -> None:
     """Run the first ``limit`` mutants (all when None) of ``module`` in its fixed random order,
     each unless a valid outcome is cached (``rerun``: all), appending each outcome."""
@@ -788,6 +789,8 @@ def mutate_module(
     original, todo = module_mutants(module)
     module_hash = hashlib.sha256(original.encode()).hexdigest()[:16]
     todo = sample_order(module, todo, seed)[:limit]
+    if only is not None:
+        todo = [m for m in todo if m.id in only]
     for m in todo:  # cached kills order the tests of their neighbours
         old = outcomes.valid(m.id, module_hash, None)
         if old and old.get("killer"):
@@ -1002,6 +1005,7 @@ def main() -> None:
     ap.add_argument("--remap", action="store_true", help="map the targets afresh")
     ap.add_argument("--cache", type=Path, default=CACHE / "outcomes.jsonl")
     ap.add_argument("--rerun", action="store_true", help="run mutants even with a cached outcome")
+    ap.add_argument("--only", nargs="+", default=None, help="run only these mutant ids")
     ap.add_argument("--max", type=int, default=None, help="the first N of each module's order")
     ap.add_argument("--seed", type=int, default=0, help="the seed of each module's order")
     ap.add_argument("--profile", default="ci", help="Hypothesis profile (mutation: fewer examples)")
@@ -1068,6 +1072,7 @@ def main() -> None:
                 outcomes,
                 restorer,
                 rerun=args.rerun,
+                only=None if args.only is None else set(args.only),
             )
             write_report([module], args, outcomes, command)
     else:
