@@ -1093,6 +1093,11 @@ def write_report(modules: list[Path], args, outcomes: Outcomes, command: str | N
             continue  # nothing cached for this source: keep the last record
         if "before" in old and not old.get("sampled", False) and not rec["sampled"]:
             rec["before"] = old["before"]  # a complete earlier run stays the "before"
+        elif old and not old.get("sampled", False) and rec["sampled"]:
+            keep = ("mutants", "killed", "uncovered", "equivalent", "score", "command")
+            rec["last_complete_run"] = {k: old.get(k) for k in keep}
+        elif "last_complete_run" in old and rec["sampled"]:
+            rec["last_complete_run"] = old["last_complete_run"]
         results["modules"][module.as_posix()] = rec
         text = survivors_text(rec)
         print(text.splitlines()[0].lstrip("# "), flush=True)
