@@ -159,6 +159,13 @@ def test_selector_picks_the_tests_of_a_line_fastest_first_and_leaves_failing_one
 def test_a_child_that_outlives_its_timeout_is_killed_and_statuses_are_judged():
     server = mutate.ForkServer.__new__(mutate.ForkServer)  # no chdir, no environment change
     assert server.run(lambda: time.sleep(30), timeout=0.5) == "timeout"
+
+    def spin():
+        while True:
+            pass
+
+    assert server.run(spin, timeout=600, cpu_limit=0) == "timeout"  # stopped by its CPU time
+    assert server.cpu >= 0.9
     assert server.run(lambda: 4, timeout=10) == 4
     assert server.run(lambda: 1 / 0, timeout=10) == 3
     assert [mutate.judge(s) for s in (0, 1, 2, 3, "timeout", 5)] == [

@@ -55,6 +55,7 @@ import importlib.util
 import io
 import json
 import os
+import resource
 import signal
 import sys
 import time
@@ -442,6 +443,9 @@ class Selector:
         return [*names, *self.extras], sum(self.durations[i] for i in order)
 
 
+#: a mutant's child is stopped after its CPU limit or this many times that in wall time
+WALL_BACKSTOP = 20.0
+
 #: a test that killed a mutant at most this many lines away runs first
 NEAR = 30
 
@@ -502,8 +506,13 @@ class ForkServer:
             except Exception:  # noqa: BLE001 - a module that cannot be preloaded loads later
                 pass
 
-    def run(self, job, timeout: float, quiet: bool = True) -> int | str:
-        """Run ``job()`` in a forked child; its exit status, or ``"timeout"`` (child killed)."""
+    def run(
+        self, job, timeout: float, quiet: bool = True, cpu_limit: float | None = None
+    ) -> int | str:
+        """Run ``job()`` in a forked child; its exit status, or ``"timeout"`` when it outlives
+        ``timeout`` seconds of wall time or ``cpu_limit`` seconds of CPU time (killed). On a
+        shared machine a niced child can wait for a core far longer than it computes, so
+        mutants are limited by CPU time, with a wall-time backstop for a child that sleeps."""
         sys.stdout.flush()
         sys.stderr.flush()
         # the loaded modules' objects move out of the collector's reach: a child's full
@@ -515,6 +524,9 @@ class ForkServer:
             code = 3
             try:
                 os.setpgid(0, 0)
+                if cpu_limit is not None:  # a hang burns CPU: the kernel stops it (SIGXCPU)
+                    limit = int(cpu_limit) + 1
+                    resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 5))
                 if quiet:
                     devnull = os.open(os.devnull, os.O_WRONLY)
                     os.dup2(devnull, 1)
@@ -532,7 +544,8 @@ class ForkServer:
                 if done:
                     pid = 0
                     self.cpu = usage.ru_utime + usage.ru_stime
-                    return os.waitstatus_to_exitcode(status)
+                    code = os.waitstatus_to_exitcode(status)
+                    return "timeout" if code == -signal.SIGXCPU else code
                 if time.monotonic() > deadline:
                     _kill_group(pid)
                     _, _, usage = os.wait4(pid, 0)
@@ -570,7 +583,7 @@ class ForkServer:
             args = ["-x", "-q", "-p", "no:cacheprovider", *tests]
             return pytest.main(args, plugins=[FirstFailure()])
 
-        return self.run(job, timeout)
+        return self.run(job, WALL_BACKSTOP * timeout, cpu_limit=timeout)
 
 
 def _kill_group(pid: int) -> None:
@@ -694,6 +707,8 @@ class Outcomes:
         for entry in reversed(self.entries.get(mid, [])):
             if entry["module_hash"] != module_hash:
                 continue
+            if entry.get("timeout") and entry.get("limit") != "cpu":
+                continue  # a wall-time timeout of a starved child tells nothing
             if entry["status"] == "killed" and entry.get("killer"):
                 if _file_hash([entry["killer"].split("::")[0]]) == entry["killer_hash"]:
                     return entry
@@ -704,6 +719,8 @@ class Outcomes:
     def first(self, mid: str, module_hash: str) -> dict | None:
         """The first outcome recorded for mutant ``mid`` of this source (the "before")."""
         for entry in self.entries.get(mid, []):
+            if entry.get("timeout") and entry.get("limit") != "cpu":
+                continue
             if entry["module_hash"] == module_hash:
                 return entry
         return None
@@ -837,6 +854,7 @@ def mutate_module(
                 restorer.restore(module, original)
                 entry["status"] = judge(status)
                 entry["timeout"] = status == "timeout"
+                entry["limit"] = "cpu"
                 if killer.exists():
                     entry["killer"] = killer.read_text()
                     entry["killer_hash"] = _file_hash([entry["killer"].split("::")[0]])
