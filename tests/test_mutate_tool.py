@@ -126,6 +126,7 @@ def test_body_lines_are_inside_functions_and_signatures_map_to_bodies(tmp_path):
     body = mutate._body_lines(path)
     assert 19 in body and 5 not in body and 18 not in body  # LIMIT and the def line are not
     assert mutate._body_lines(path, jit=True) == set()
+    assert mutate._nested_lines(path) == set(range(9, 12))  # wrap's wrapper: a fresh import
     signature = mutate._signature_lines(path)
     assert 19 in signature[18]  # the defaults of scale are judged by the tests that call it
     assert 17 in signature and 30 in signature  # decorator lines

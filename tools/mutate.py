@@ -656,6 +656,20 @@ def patch(module: str, source: str) -> bool:
     return True
 
 
+def _nested_lines(path: Path) -> set[int]:
+    """The lines of functions defined inside functions: a closure made at import (the wrapper
+    a decorator returns) keeps its code object, which :func:`patch` cannot reach, so a mutant
+    there is imported afresh."""
+    out: set[int] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                if inner is not node and isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
+                    first = min([inner.lineno, *(d.lineno for d in inner.decorator_list)])
+                    out.update(range(first, (inner.end_lineno or inner.lineno) + 1))
+    return out
+
+
 def _body_lines(path: Path, jit: bool = False) -> set[int]:
     """The lines inside function bodies: a mutant there changes only code objects. With
     ``jit``, only the bodies of compiled functions (a decorator naming ``jit``), which
@@ -820,6 +834,7 @@ def mutate_module(
         base = time.perf_counter() - start
     name = ".".join(module.with_suffix("").parts)
     body = _body_lines(ROOT / module) - _body_lines(ROOT / module, jit=True)
+    body -= _nested_lines(ROOT / module)
     body = body if server.patching else set()
     killer = ROOT / ".mutation" / "killer.txt"
     try:
