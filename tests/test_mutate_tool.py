@@ -49,6 +49,15 @@ def test_mutants_change_one_code_token_and_leave_docstrings_and_comments(module)
     assert not any(line == 5 for line, _, _ in found)  # nor from the comment
 
 
+def test_stars_of_signatures_and_unpacking_are_not_mutated(tmp_path):
+    path = tmp_path / "stars.py"
+    path.write_text("def f(\n    a,\n    *,\n    b=2,\n    **kw\n):\n    return g(*a, **kw) * b\n")
+    found = {(m.line, m.original) for m in mutate.mutants(path)}
+    assert (7, "*") in found  # the product
+    assert not any(orig in ("*", "**") and line != 7 for line, orig in found)
+    assert sum(orig in ("*", "**") for _, orig in found) == 1  # not the unpacking stars
+
+
 def test_every_mutant_differs_from_the_source_in_one_place_and_compiles(module):
     for m in mutate.mutants(module):
         text = mutate.apply(SOURCE, m)

@@ -157,7 +157,11 @@ def mutants(path: Path) -> list[Mutant]:
 
 
 def _unary(tokens: list[tokenize.TokenInfo], i: int) -> bool:
-    prev = tokens[i - 1]
+    skip = (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT)
+    j = i - 1
+    while j > 0 and tokens[j].type in skip:  # a signature or call spread over lines
+        j -= 1
+    prev = tokens[j]
     return (
         prev.type == tokenize.OP
         and prev.string in "([{,=:+-*/<>%"
