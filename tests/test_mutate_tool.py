@@ -49,6 +49,15 @@ def test_mutants_change_one_code_token_and_leave_docstrings_and_comments(module)
     assert not any(line == 5 for line, _, _ in found)  # nor from the comment
 
 
+def test_stars_of_signatures_and_unpacking_are_not_mutated(tmp_path):
+    path = tmp_path / "stars.py"
+    path.write_text("def f(\n    a,\n    *,\n    b=2,\n    **kw\n):\n    return g(*a, **kw) * b\n")
+    found = {(m.line, m.original) for m in mutate.mutants(path)}
+    assert (7, "*") in found  # the product
+    assert not any(orig in ("*", "**") and line != 7 for line, orig in found)
+    assert sum(orig in ("*", "**") for _, orig in found) == 1  # not the unpacking stars
+
+
 def test_every_mutant_differs_from_the_source_in_one_place_and_compiles(module):
     for m in mutate.mutants(module):
         text = mutate.apply(SOURCE, m)
@@ -126,6 +135,7 @@ def test_body_lines_are_inside_functions_and_signatures_map_to_bodies(tmp_path):
     body = mutate._body_lines(path)
     assert 19 in body and 5 not in body and 18 not in body  # LIMIT and the def line are not
     assert mutate._body_lines(path, jit=True) == set()
+    assert mutate._nested_lines(path) == set(range(9, 12))  # wrap's wrapper: a fresh import
     signature = mutate._signature_lines(path)
     assert 19 in signature[18]  # the defaults of scale are judged by the tests that call it
     assert 17 in signature and 30 in signature  # decorator lines
@@ -141,7 +151,9 @@ def test_selector_picks_the_tests_of_a_line_fastest_first_and_leaves_failing_one
         "tests": ["tests/test_toy.py::a", "tests/test_toy.py::b", "tests/test_x.py::c"],
         "durations": [2.0, 0.5, 1.0],
         "failed": ["tests/test_x.py::c"],
-        "lines": {"tensornet/toy.py": {"3": [], "7": [0, 1, 2], "20": [1]}},
+        "modules": {
+            "tensornet/toy.py": {"hash": "h", "lines": {"3": [], "7": [0, 1, 2], "20": [1]}}
+        },
     }
     monkeypatch.setattr(mutate, "_signature_lines", lambda path: {6: range(7, 8)})
     monkeypatch.setattr(mutate, "_body_lines", lambda path, jit=False: {30})
@@ -157,6 +169,13 @@ def test_selector_picks_the_tests_of_a_line_fastest_first_and_leaves_failing_one
 def test_a_child_that_outlives_its_timeout_is_killed_and_statuses_are_judged():
     server = mutate.ForkServer.__new__(mutate.ForkServer)  # no chdir, no environment change
     assert server.run(lambda: time.sleep(30), timeout=0.5) == "timeout"
+
+    def spin():
+        while True:
+            pass
+
+    assert server.run(spin, timeout=600, cpu_limit=0) == "timeout"  # stopped by its CPU time
+    assert server.cpu >= 0.9
     assert server.run(lambda: 4, timeout=10) == 4
     assert server.run(lambda: 1 / 0, timeout=10) == 3
     assert [mutate.judge(s) for s in (0, 1, 2, 3, "timeout", 5)] == [
@@ -212,3 +231,163 @@ def test_rejudge_reads_equivalence_reasons_afresh_and_rescores():
     mutate.rejudge(rec, {"a": "a reason"})
     assert [s["equivalent"] for s in rec["survivors"]] == ["a reason", None]
     assert rec["equivalent"] == 1 and rec["score_non_equivalent"] == 8 / 9
+
+
+def test_the_sample_of_n_is_a_prefix_of_the_sample_of_a_larger_n_and_reproducible(module):
+    todo = mutate.mutants(module)
+    order = mutate.sample_order(Path("tensornet/toy.py"), todo, seed=3)
+    again = mutate.sample_order(Path("tensornet/toy.py"), list(reversed(todo)), seed=3)
+    assert [m.id for m in order] == [m.id for m in again]
+    assert sorted(m.id for m in order) == sorted(m.id for m in todo)
+    other = mutate.sample_order(Path("tensornet/toy.py"), todo, seed=4)
+    assert [m.id for m in other] != [m.id for m in order]
+
+
+def _entry(mid, status, module_hash="m1", tests_hash="t1", **extra):
+    return {
+        "id": mid,
+        "module": "tensornet/toy.py",
+        "module_hash": module_hash,
+        "tests_hash": tests_hash,
+        "status": status,
+        "killer": None,
+        "cpu": 1.0,
+        **extra,
+    }
+
+
+def test_outcomes_survive_a_cut_line_and_hold_while_module_and_tests_are_unchanged(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    mutate._FILE_HASHES.clear()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_k.py").write_text("def test_k(): pass\n")
+    cache = tmp_path / "outcomes.jsonl"
+    out = mutate.Outcomes(cache)
+    out.add(_entry("a", "survived"))
+    killer_hash = mutate._file_hash(["tests/test_k.py"])
+    out.add(_entry("b", "killed", killer="tests/test_k.py::test_k", killer_hash=killer_hash))
+    with open(cache, "a") as f:
+        f.write('{"id": "c", "stat')  # a run killed in the middle of a write
+    again = mutate.Outcomes(cache)
+    assert again.valid("a", "m1", "t1")["status"] == "survived"
+    assert again.valid("a", "m1", "t2") is None  # its tests changed: run it again
+    assert again.valid("a", "m2", "t1") is None  # its module changed
+    assert again.valid("b", "m1", "t2")["status"] == "killed"  # the killer is unchanged
+    (tmp_path / "tests" / "test_k.py").write_text("def test_k(): assert 0\n")
+    mutate._FILE_HASHES.clear()
+    assert again.valid("b", "m1", "t1") is None  # the killing test changed
+    again.add(_entry("a", "killed", tests_hash="t2"))
+    assert again.first("a", "m1")["status"] == "survived"  # the "before"
+    mutate._FILE_HASHES.clear()
+
+
+def test_merge_maps_reindexes_the_new_modules_and_keeps_the_old():
+    old = {
+        "tests": ["t::a", "t::b"],
+        "durations": [1.0, 2.0],
+        "failed": ["t::b"],
+        "modules": {"m1": {"hash": "x", "lines": {"3": [0, 1]}}},
+    }
+    new = {
+        "tests": ["t::b", "t::c"],
+        "durations": [5.0, 0.5],
+        "failed": [],
+        "modules": {"m2": {"hash": "y", "lines": {"4": [0, 1]}}},
+    }
+    merged = mutate.merge_maps(old, new)
+    names = merged["tests"]
+    assert names == ["t::a", "t::b", "t::c"] and merged["durations"] == [1.0, 5.0, 0.5]
+    assert merged["failed"] == []  # t::b passed in the newer run
+    assert [names[i] for i in merged["modules"]["m1"]["lines"]["3"]] == ["t::a", "t::b"]
+    assert [names[i] for i in merged["modules"]["m2"]["lines"]["4"]] == ["t::b", "t::c"]
+
+
+def test_tests_that_killed_a_nearby_mutant_run_first_then_the_fastest(monkeypatch):
+    cmap = {
+        "tests": ["tests/test_toy.py::a", "tests/test_toy.py::b", "tests/test_toy.py::c"],
+        "durations": [0.1, 0.5, 9.0],
+        "failed": [],
+        "modules": {"tensornet/toy.py": {"hash": "h", "lines": {"7": [0, 1, 2]}}},
+    }
+    monkeypatch.setattr(mutate, "_signature_lines", lambda path: {})
+    monkeypatch.setattr(mutate, "_body_lines", lambda path, jit=False: set())
+    select = mutate.Selector(cmap, Path("tensornet/toy.py"), ["tests/test_toy.py"])
+    select.extras = ["tests/test_mutants_toy.py"]  # written after the map: run last
+    assert select(7)[0] == [
+        "tests/test_toy.py::a",
+        "tests/test_toy.py::b",
+        "tests/test_toy.py::c",
+        "tests/test_mutants_toy.py",
+    ]
+    select.extras = []
+    select.killed("tests/test_toy.py::c", 9)
+    select.killed("tests/test_toy.py::b", 500)  # too far away to count
+    assert select(7)[0] == ["tests/test_toy.py::c", "tests/test_toy.py::a", "tests/test_toy.py::b"]
+
+
+def test_new_test_files_naming_a_module_run_for_its_mutants(tmp_path, monkeypatch):
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    folder = tmp_path / "tests" / "formats"
+    folder.mkdir(parents=True)
+    for name in ("test_tt.py", "test_mutants_tt.py", "test_mutants_tt_matrix.py", "test_cp.py"):
+        (folder / name).write_text("")
+    found = mutate.new_test_files(Path("tensornet/formats/tt.py"), {"tests/formats/test_tt.py"})
+    assert found == ["tests/formats/test_mutants_tt.py"]
+
+
+def test_wilson_interval_contains_the_proportion_and_narrows_with_n():
+    lo, hi = mutate.wilson(9, 10)
+    assert lo < 0.9 < hi <= 1.0
+    lo2, hi2 = mutate.wilson(90, 100)
+    assert lo < lo2 < 0.9 < hi2 < hi
+    assert mutate.wilson(10, 10)[1] == 1.0 and mutate.wilson(0, 0) == [0.0, 1.0]
+
+
+def test_a_module_left_mutated_by_a_killed_run_is_restored_at_the_next_start(tmp_path, monkeypatch):
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    (tmp_path / "pkg").mkdir()
+    target = tmp_path / "pkg" / "m.py"
+    target.write_text("x = 1\n")
+    restorer = mutate.Restorer(tmp_path / ".mutation")
+    restorer.write(Path("pkg/m.py"), "x = 1\n", "x = 2\n")
+    assert target.read_text() == "x = 2\n"
+    mutate.Restorer(tmp_path / ".mutation").repair()  # what the next run does first
+    assert target.read_text() == "x = 1\n"
+    assert not (tmp_path / ".mutation" / "mutated.json").exists()
+
+
+def test_the_report_sample_is_the_longest_prefix_of_the_order_with_cached_outcomes(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    monkeypatch.setattr(mutate, "_equivalent", lambda: {})
+    mutate._FILE_HASHES.clear()
+    (tmp_path / "tensornet").mkdir()
+    (tmp_path / "tensornet" / "toy.py").write_text(SOURCE)
+    module = Path("tensornet/toy.py")
+    _, todo = mutate.module_mutants(module)
+    order = mutate.sample_order(module, todo, seed=0)
+    module_hash = mutate.hashlib.sha256(SOURCE.encode()).hexdigest()[:16]
+    tests_hash = mutate._file_hash(["tests/test_toy.py"])
+    out = mutate.Outcomes(tmp_path / "o.jsonl")
+    for k, m in enumerate(order[:5]):
+        if k != 3:  # the fourth is missing: the sample stops before it
+            status = "survived" if k == 1 else "killed"
+            out.add(_entry(m.id, status, module_hash=module_hash, tests_hash=tests_hash))
+    rec = mutate.report(module, 0, None, out, tests=["tests/test_toy.py"])
+    assert rec["mutants"] == 3 and rec["killed"] == 2 and rec["sampled"]
+    assert rec["total"] == len(todo)
+    assert [s["id"] for s in rec["survivors"]] == [order[1].id]
+    assert rec["interval95"][0] < 2 / 3 < rec["interval95"][1]
+    mutate._FILE_HASHES.clear()
+
+
+def test_a_kill_by_a_test_file_written_after_the_map_is_a_survivor_before_it():
+    mapped = {"tests/formats/test_tt.py"}
+    new = {"status": "killed", "killer": "tests/formats/test_mutants_tt.py::test_x"}
+    old = {"status": "killed", "killer": "tests/formats/test_tt.py::test_y"}
+    assert mutate.first_status(new, mapped) == "survived"
+    assert mutate.first_status(old, mapped) == "killed"
+    assert mutate.first_status({"status": "uncovered", "killer": None}, mapped) == "uncovered"
