@@ -755,7 +755,9 @@ def _slab_grams(
     row: int, whole: Sequence[int], steps: Sequence[int], origin: Any, blocks: Any
 ) -> list[np.ndarray]:
     """One slab's share of the Gram matrices of mode ``row`` (the slab is whole along it; in
-    pieces) and of the ``whole`` modes (no block is split along them; block by block)."""
+    pieces) and of the ``whole`` modes (no block is split along them; block by block). The
+    blocks are read once (on a cluster they arrive as readers) and serve both."""
+    blocks = _load(blocks)
     out = [_on_slab(_Gram((row,)), (row,), steps, origin, blocks)]
     if whole:
         out += _sum([_block_grams(b, whole) for b in blocks])

@@ -250,9 +250,12 @@ def test_streamed_tt_svd_runs_on_a_distributed_cluster_of_two_worker_processes()
         dx = da.from_array(X, chunks=(3, 5, 7, 4, 9))
         tt = tn.tt_svd(dx, eps=1e-3)
         t = tn.hosvd(dx, eps=1e-3)
+        # modes 1-4 whole: their Gram matrices come block by block from the slab's readers
+        t_whole = tn.hosvd(da.from_array(X, chunks=(3, 5, 7, 8, 9)), eps=1e-3)
         assert len(client.scheduler_info()["workers"]) == 2
     assert _rel(tt.full(), tn.tt_svd(X, eps=1e-3).full()) < 1e-10
     assert _rel(t.full(), tn.hosvd(X, eps=1e-3).full()) < 1e-10
+    assert _rel(t_whole.full(), tn.hosvd(X, eps=1e-3).full()) < 1e-10
 
 
 RING = tn.TRTensor([RNG.standard_normal(s) for s in [(2, 6, 3), (3, 5, 2), (2, 7, 2), (2, 8, 2)]])
