@@ -65,7 +65,7 @@ def test_btd_als_factor_blocks_are_orthonormal(shape, n_terms, seed):
             np.testing.assert_allclose(f.T @ f, np.eye(f.shape[1]), atol=1e-10)
 
 
-@settings(max_examples=min(FEW, 30), phases=NO_SHRINK)  # up to 4 ALS runs of 1000 sweeps
+@settings(max_examples=min(FEW, 15), phases=NO_SHRINK)  # up to 4 ALS runs of 1000 sweeps
 @given(st.lists(st.integers(4, 6), min_size=3, max_size=3).map(tuple), st.integers(1, 2), seeds())
 def test_btd_with_rank_one_terms_fits_exact_cp_tensor_like_cp(shape, rank, seed):
     rng = np.random.default_rng(seed)
