@@ -49,6 +49,7 @@ from autograd.extend import defvjp, defvjp_argnums, primitive
 from autograd.tracer import isbox
 
 from .._validation import check_int, check_numeric_array, check_random_state
+from . import _parallel
 from . import init as _init
 from .module import Module
 
@@ -409,9 +410,42 @@ def conv_direct(
     row = x.shape[3] + 2 * pw
     xf = _flat_padded(x, ph, pw, kw, dtype)
     bias = np.zeros(w.shape[0], dtype) if b is None else b.astype(dtype, copy=False)
-    out = np.empty((x.shape[0], w.shape[0], oh * row), dtype=dtype)
-    _direct_conv_kernel(xf, w.astype(dtype, copy=False), bias, row, out)
-    return np.ascontiguousarray(out.reshape(x.shape[0], w.shape[0], oh, row)[..., :ow])
+    wd = w.astype(dtype, copy=False)
+    n_b, n_o = x.shape[0], w.shape[0]
+    out = np.empty((n_b, n_o, oh * row), dtype=dtype)
+    res = np.empty((n_b, n_o, oh, ow), dtype=dtype)
+
+    def part(s: int, e: int) -> None:
+        _direct_conv_kernel(xf[s:e], wd, bias, row, out[s:e])
+        res[s:e] = out[s:e].reshape(e - s, n_o, oh, row)[..., :ow]
+
+    _parallel.run(part, _parallel.split(n_b, out[0].nbytes))
+    return res
+
+
+def _direct_wgrad(
+    x: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], padding: tuple[int, int]
+) -> np.ndarray:
+    """Kernel gradient of :func:`conv_direct`: a partial sum per part of the batch, summed in
+    part order (reproducible for a given thread budget)."""
+    dtype, kw = g.dtype, w_shape[3]
+    row = x.shape[3] + 2 * padding[1]
+    xf = _flat_padded(x, *padding, kw, dtype)
+
+    def part(s: int, e: int) -> np.ndarray:
+        gf = np.zeros((e - s, g.shape[1], g.shape[2], row), dtype=dtype)
+        gf[..., : g.shape[3]] = g[s:e]
+        gw = np.zeros(w_shape, dtype=dtype)
+        _direct_conv_wgrad_kernel(
+            xf[s:e], gf.reshape(e - s, g.shape[1], -1), dtype.type(0), row, gw
+        )
+        return gw
+
+    partials = _parallel.run(part, _parallel.split(x.shape[0], xf[0].nbytes + g[0].nbytes))
+    gw = partials[0]
+    for extra in partials[1:]:
+        gw += extra
+    return gw
 
 
 def _conv_direct_vjp(argnums, ans, args, kwargs):
@@ -427,15 +461,7 @@ def _conv_direct_vjp(argnums, ans, args, kwargs):
                 cols = w.reshape(w.shape[0], -1).T @ g2
                 grads.append(col2im(cols, x.shape, kernel, (1, 1), padding))
             elif argnum == 1:
-                row = x.shape[3] + 2 * padding[1]
-                xf = _flat_padded(x, *padding, kernel[1], ans.dtype)
-                gf = np.zeros(g.shape[:3] + (row,), dtype=ans.dtype)
-                gf[..., : g.shape[3]] = g
-                gw = np.zeros(w.shape, dtype=ans.dtype)
-                _direct_conv_wgrad_kernel(
-                    xf, gf.reshape(g.shape[0], g.shape[1], -1), ans.dtype.type(0), row, gw
-                )
-                grads.append(gw.astype(w.dtype, copy=False))
+                grads.append(_direct_wgrad(x, g, w.shape, padding).astype(w.dtype, copy=False))
             else:  # a GEMV per plane: NumPy's sum over axes (0, 2, 3) is about twice slower
                 sums = g.reshape(-1, g.shape[2] * g.shape[3]) @ np.ones(
                     g.shape[2] * g.shape[3], g.dtype
@@ -531,9 +557,9 @@ def _channels_last(x: np.ndarray, ph: int, pw: int, dtype: np.dtype) -> np.ndarr
     return xh
 
 
-def _chunks(n_b: int, per_image: int, itemsize: int) -> range:
+def _chunks(start: int, stop: int, per_image: int, itemsize: int) -> range:
     step = max(1, _CHUNK_BYTES // max(1, per_image * itemsize))
-    return range(0, n_b, step)
+    return range(start, stop, step)
 
 
 @primitive
@@ -580,15 +606,20 @@ def conv_rows(
     wt = w.astype(dtype, copy=False).transpose(2, 3, 1, 0).reshape(-1, n_o)
     k, m = wt.shape[0], oh * ow
     out = np.empty((n_b * m, n_o), dtype=dtype)
-    steps = _chunks(n_b, m * k, out.itemsize)
-    buf = np.empty((min(steps.step, n_b) * m, k), dtype=dtype)
-    for s in steps:
-        e = min(s + steps.step, n_b)
-        rows = buf[: (e - s) * m]
-        _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
-        np.dot(rows, wt, out=out[s * m : e * m])
-    if b is not None:
-        out += b.astype(dtype, copy=False)
+    bias = None if b is None else b.astype(dtype, copy=False)
+
+    def part(s0: int, e0: int) -> None:
+        steps = _chunks(s0, e0, m * k, out.itemsize)
+        buf = _parallel.scratch((min(steps.step, e0 - s0) * m, k), dtype)
+        for s in steps:
+            e = min(s + steps.step, e0)
+            rows = buf[: (e - s) * m]
+            _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
+            np.dot(rows, wt, out=out[s * m : e * m])
+        if bias is not None:
+            out[s0 * m : e0 * m] += bias
+
+    _parallel.run(part, _parallel.split(n_b, m * k * out.itemsize))
     return out.reshape(n_b, oh, ow, n_o).transpose(0, 3, 1, 2)
 
 
@@ -605,22 +636,30 @@ def _conv_rows_vjp(argnums, ans, args, kwargs):
         xh = _channels_last(x, ph, pw, dtype) if want_w else None
         wt = w.astype(dtype, copy=False).transpose(2, 3, 1, 0).reshape(-1, n_o)
         k, m = wt.shape[0], oh * ow
-        dwt = np.zeros((n_o, k), dtype=dtype) if want_w else None
         dxh = None
         if want_x:
             dxh = np.zeros((n_b, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw, x.shape[1]), dtype)
             wmat = np.ascontiguousarray(wt.T)
-        steps = _chunks(n_b, m * k, np.dtype(dtype).itemsize)
-        buf = np.empty((min(steps.step, n_b) * m, k), dtype=dtype)
-        for s in steps:
-            e = min(s + steps.step, n_b)
-            rows, gs = buf[: (e - s) * m], gh[s * m : e * m]
-            if want_w:
-                _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
-                dwt += gs.T @ rows
-            if want_x:
-                np.dot(gs, wmat, out=rows)
-                _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, dxh[s:e])
+
+        def part(s0: int, e0: int) -> np.ndarray | None:
+            steps = _chunks(s0, e0, m * k, np.dtype(dtype).itemsize)
+            buf = _parallel.scratch((min(steps.step, e0 - s0) * m, k), dtype)
+            dwt = np.zeros((n_o, k), dtype=dtype) if want_w else None
+            for s in steps:
+                e = min(s + steps.step, e0)
+                rows, gs = buf[: (e - s) * m], gh[s * m : e * m]
+                if want_w:
+                    _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
+                    dwt += gs.T @ rows
+                if want_x:
+                    np.dot(gs, wmat, out=rows)
+                    _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, dxh[s:e])
+            return dwt
+
+        partials = _parallel.run(part, _parallel.split(n_b, m * k * np.dtype(dtype).itemsize))
+        dwt = partials[0]
+        for extra in partials[1:] if want_w else ():  # in part order: reproducible
+            dwt += extra
         grads = []
         for argnum in argnums:
             if argnum == 0:
@@ -832,6 +871,14 @@ def _max_pool_2x2_nhwc_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
                     d1[n + c] = gv if ed else zero
 
 
+def _by_parts(kernel: Any, *arrays: np.ndarray) -> None:
+    """``kernel(*arrays)`` on contiguous parts of the arrays' common first axis, concurrently
+    (the 2x2 pooling kernels: each output entry depends on its own slice of the first axis)."""
+    first = arrays[0]
+    parts = _parallel.split(len(first), first[:1].nbytes)
+    _parallel.run(lambda s, e: kernel(*(a[s:e] for a in arrays)), parts)
+
+
 def _windows_2x2(x: np.ndarray, channels_last: bool = False) -> np.ndarray:
     """``(B, H/2, 2, W/2, 2C)`` view of a channels-last buffer (given NCHW-shaped or not)."""
     xh = x if channels_last else x.transpose(0, 2, 3, 1)
@@ -874,12 +921,12 @@ def max_pool2d(
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
     if _nhwc_2x2(x, kernel, stride, padding):
         out = np.empty((x.shape[0], oh, ow, x.shape[1]), dtype=x.dtype)
-        _max_pool_2x2_nhwc_kernel(_windows_2x2(x), out)
+        _by_parts(_max_pool_2x2_nhwc_kernel, _windows_2x2(x), out)
         return out.transpose(0, 3, 1, 2)
     planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
     out = np.empty((planes.shape[0], oh, ow), dtype=x.dtype)
     if (kh, kw, sh, sw) == (2, 2, 2, 2):
-        _max_pool_2x2_kernel(planes, out)
+        _by_parts(_max_pool_2x2_kernel, planes, out)
     else:
         _max_pool_kernel(planes, kh, kw, sh, sw, out)
     return _unplanes(out, x.shape, swapped)
@@ -892,7 +939,7 @@ def _max_pool_vjp(ans, x, kernel, stride, padding):
         if _nhwc_2x2(x, kernel, stride, padding):
             dxh = np.empty((x.shape[0], x.shape[2], x.shape[3], x.shape[1]), dtype=x.dtype)
             gh = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=x.dtype)
-            _max_pool_2x2_nhwc_grad_kernel(_windows_2x2(x), gh, _windows_2x2(dxh, True))
+            _by_parts(_max_pool_2x2_nhwc_grad_kernel, _windows_2x2(x), gh, _windows_2x2(dxh, True))
             return dxh.transpose(0, 3, 1, 2)
         planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
         gp = g.transpose(1, 0, 2, 3) if swapped else g
@@ -900,7 +947,7 @@ def _max_pool_vjp(ans, x, kernel, stride, padding):
         tiled = (kh, kw) == (sh, sw) and planes.shape[1:] == (oh * kh, ow * kw)
         if tiled and (kh, kw) == (2, 2):
             dx = np.empty_like(planes)
-            _max_pool_2x2_grad_kernel(planes, gp, dx)
+            _by_parts(_max_pool_2x2_grad_kernel, planes, gp, dx)
         elif tiled:
             dx = np.empty_like(planes)
             _max_pool_grad_tiled_kernel(planes, gp, kh, kw, dx)

@@ -1,0 +1,149 @@
+"""Contiguous parts of a batch on a few Python threads, for the kernels of ``conv.py``.
+
+The Numba kernels of :mod:`tensornet.nn.conv` are compiled with ``nogil=True`` and NumPy's
+GEMM releases the GIL, so the images of a batch can be split into contiguous parts that run
+concurrently, each part doing its own patch copies and its own (one-thread) GEMMs on its own
+scratch buffer. While the parts run, OpenBLAS is held at one thread: its two-thread GEMM at
+LeNet-5's conv shapes was measured slower than its one-thread GEMM, and its worker threads spin
+after each call on the core the second part needs (``benchmarks/bench_conv_kernels.py``).
+
+The number of parts is the thread budget of the process: ``NUMBA_NUM_THREADS`` (which defaults
+to the number of cores), capped by OpenBLAS's own thread count when ``threadpoolctl`` can read
+it, so ``threadpoolctl.threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` keeps everything on
+the calling thread. A part is never smaller than :data:`MIN_PART_BYTES` of data, so small batches
+stay serial. The split depends only on the batch size and the thread budget, never on timing,
+so the results are reproducible for a given budget (partial weight gradients are summed in part
+order).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import numba
+import numpy as np
+
+#: Smallest part, in bytes of data its kernels touch: below it a thread hand-off costs more
+#: than the work it moves (``benchmarks/bench_conv_kernels.py``).
+MIN_PART_BYTES = 1 << 18
+
+#: Thread budget used instead of the detected one when set (tests force several parts).
+BUDGET: int | None = None
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()
+_LOCAL = threading.local()
+_BLAS: list[Any] | None = None
+
+
+def _blas_controllers() -> list[Any]:
+    """threadpoolctl's controllers of the loaded BLAS libraries (empty without threadpoolctl)."""
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        except Exception:  # noqa: BLE001 (threadpoolctl missing or unable to read a library)
+            _BLAS = []
+    return _BLAS
+
+
+def thread_budget() -> int:
+    """Threads this process may use for one operation (at least 1)."""
+    if BUDGET is not None:
+        return BUDGET
+    budget = int(numba.config.NUMBA_NUM_THREADS)
+    for lib in _blas_controllers():
+        budget = min(budget, int(lib.get_num_threads()))
+    return max(1, budget)
+
+
+def split(n_items: int, item_bytes: int) -> list[tuple[int, int]]:
+    """Contiguous ``(start, stop)`` parts of ``range(n_items)``, one per thread of the budget.
+
+    Parameters
+    ----------
+    n_items : int
+        Number of images (or planes) to split.
+    item_bytes : int
+        Bytes one item's work writes or reads (its patch rows, its output plane); a part gets
+        at least :data:`MIN_PART_BYTES` of them, so small batches stay on the calling thread.
+
+    Returns
+    -------
+    list of (int, int)
+        Parts in order, sizes differing by at most one.
+    """
+    per_part = max(1, -(-MIN_PART_BYTES // max(1, item_bytes)))
+    parts = max(1, min(thread_budget(), n_items // per_part))
+    bounds = [n_items * k // parts for k in range(parts + 1)]
+    return [(bounds[k], bounds[k + 1]) for k in range(parts)]
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    global _POOL, _POOL_SIZE
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_SIZE < size:
+            if _POOL is not None:
+                _POOL.shutdown(wait=True)
+            _POOL, _POOL_SIZE = ThreadPoolExecutor(size, thread_name_prefix="tensornet"), size
+        return _POOL
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    libs = _blas_controllers()
+    saved = [int(lib.get_num_threads()) for lib in libs]
+    for lib, n in zip(libs, saved, strict=True):
+        if n > 1:
+            lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libs, saved, strict=True):
+            if n > 1:
+                lib.set_num_threads(n)
+
+
+def run(fn: Callable[[int, int], Any], parts: list[tuple[int, int]]) -> list[Any]:
+    """``[fn(start, stop) for (start, stop) in parts]``, the parts on concurrent threads.
+
+    The calling thread runs the first part; with one part nothing is handed off. Every part
+    is waited for before an exception is raised, so no thread still writes into the caller's
+    arrays afterwards.
+    """
+    if len(parts) == 1:
+        return [fn(*parts[0])]
+    pool = _pool(len(parts) - 1)
+    with _one_blas_thread():
+        futures = [pool.submit(fn, s, e) for s, e in parts[1:]]
+        try:
+            first = fn(*parts[0])
+        finally:
+            rest = [f.exception() for f in futures]
+        for err in rest:
+            if err is not None:
+                raise err
+        return [first] + [f.result() for f in futures]
+
+
+def scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialized array of the calling thread's own reusable buffer.
+
+    A part's patch rows live in it between their copy and their GEMM; reusing one buffer per
+    thread avoids the page faults of a fresh large allocation at every call (which also
+    serialize concurrent threads on the process's memory map).
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buf = getattr(_LOCAL, "buf", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(max(nbytes, 1), dtype=np.uint8)
+        _LOCAL.buf = buf
+    return buf[:nbytes].view(dtype).reshape(shape)

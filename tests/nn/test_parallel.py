@@ -1,0 +1,144 @@
+"""Batch parts on threads (tensornet/nn/_parallel.py) and the conv kernels run in parts."""
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tensornet.nn import _parallel
+from tensornet.nn import conv as cv
+
+from .test_conv import conv_loop, pool_loop
+
+
+@pytest.fixture
+def parts3():
+    """Force up to three parts of at least one byte each, then restore the defaults."""
+    saved = _parallel.BUDGET, _parallel.MIN_PART_BYTES
+    _parallel.BUDGET, _parallel.MIN_PART_BYTES = 3, 1
+    try:
+        yield
+    finally:
+        _parallel.BUDGET, _parallel.MIN_PART_BYTES = saved
+
+
+@given(st.integers(0, 40), st.integers(1, 4), st.integers(1, 100), st.integers(1, 300))
+def test_split_parts_tile_the_range_in_order_with_sizes_differing_by_at_most_one(
+    n, budget, item_bytes, min_bytes
+):
+    saved = _parallel.BUDGET, _parallel.MIN_PART_BYTES
+    _parallel.BUDGET, _parallel.MIN_PART_BYTES = budget, min_bytes
+    try:
+        parts = _parallel.split(n, item_bytes)
+    finally:
+        _parallel.BUDGET, _parallel.MIN_PART_BYTES = saved
+    assert parts[0][0] == 0 and parts[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+    sizes = [e - s for s, e in parts]
+    assert max(sizes) - min(sizes) <= 1 and len(parts) <= budget
+    if len(parts) > 1:  # every part carries at least the minimum work
+        assert min(sizes) * item_bytes >= min_bytes
+
+
+def test_run_returns_results_in_part_order_and_uses_other_threads(parts3):
+    seen = []
+
+    def fn(s, e):
+        seen.append(threading.get_ident())
+        return list(range(s, e))
+
+    out = _parallel.run(fn, [(0, 2), (2, 5), (5, 6)])
+    assert out == [[0, 1], [2, 3, 4], [5]]
+    assert threading.get_ident() in seen and len(set(seen)) >= 2
+
+
+def test_run_waits_for_every_part_before_raising(parts3):
+    done = []
+
+    def fn(s, e):
+        if s == 0:
+            raise ValueError("first part failed")
+        threading.Event().wait(0.05)
+        done.append(s)
+
+    with pytest.raises(ValueError, match="first part failed"):
+        _parallel.run(fn, [(0, 1), (1, 2), (2, 3)])
+    assert sorted(done) == [1, 2]
+
+
+def test_scratch_is_reused_by_a_thread_and_private_to_it():
+    a = _parallel.scratch((4, 5), np.float32)
+    b = _parallel.scratch((2, 3), np.float64)
+    assert np.shares_memory(a, b)  # the same thread's buffer, reused
+    other = []
+    t = threading.Thread(target=lambda: other.append(_parallel.scratch((4, 5), np.float32)))
+    t.start()
+    t.join()
+    assert not np.shares_memory(a, other[0])
+
+
+batch_geometry = st.tuples(
+    st.integers(3, 7),  # batch: several parts
+    st.integers(1, 3),  # in channels
+    st.integers(1, 3),  # out channels
+    st.integers(1, 3),  # kernel
+    st.integers(1, 2),  # stride
+    st.integers(0, 1),  # padding
+    st.integers(3, 6),  # height
+    st.integers(3, 6),  # width
+    st.integers(0, 2**31),
+)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch_geometry)
+def test_conv_rows_in_parts_equals_loop_definition_and_its_vjp_is_the_adjoint(parts3, g):
+    n, c, o, k, s, p, h, w, seed = g
+    rng = np.random.default_rng(seed)
+    x, wt, b = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, k, k)), None
+    if seed % 2:
+        b = rng.standard_normal(o)
+    y = cv.conv_rows(x, wt, b, (s, s), (p, p))
+    np.testing.assert_allclose(y, conv_loop(x, wt, b, s, p), atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    dx, dw = cv._conv_rows_vjp([0, 1], y, (x, wt, b, (s, s), (p, p)), {})(gy)
+    lhs = np.vdot(y - conv_loop(x, 0 * wt, b, s, p), gy)  # the bilinear part of y
+    tol = 1e-10 * max(1.0, abs(lhs))
+    assert abs(lhs - np.vdot(x, dx)) <= tol and abs(lhs - np.vdot(wt, dw)) <= tol
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(3, 7), st.integers(1, 2), st.integers(1, 3), st.integers(0, 2**31))
+def test_conv_direct_in_parts_equals_loop_definition_and_its_weight_vjp_is_the_adjoint(
+    parts3, n, c, o, seed
+):
+    rng = np.random.default_rng(seed)
+    x, wt = rng.standard_normal((n, c, 7, 6)), rng.standard_normal((o, c, 5, 5))
+    y = cv.conv_direct(x, wt, None, (2, 2))
+    np.testing.assert_allclose(y, conv_loop(x, wt, None, 1, 2), atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    (dw,) = cv._conv_direct_vjp([1], y, (x, wt, None, (2, 2)), {})(gy)
+    lhs = np.vdot(y, gy)
+    assert abs(lhs - np.vdot(wt, dw)) <= 1e-10 * max(1.0, abs(lhs))
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_max_pool_2x2_in_parts_equals_loop_definition_and_routes_gradient_to_maxima(parts3, layout):
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (5, 4, 6, 8)).astype(np.float32)  # many ties
+    if layout == "channels_last":  # the buffer conv_rows returns
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    y = cv.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(y, pool_loop(x, 2, 2, 0, "max"))
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx = cv._max_pool_vjp(y, x, (2, 2), (2, 2), (0, 0))(g)
+    planes = np.ascontiguousarray(x).reshape(-1, 6, 8)
+    ref = np.zeros_like(planes)
+    cv._max_pool_grad_kernel(planes, g.reshape(-1, 3, 4), 2, 2, 2, 2, ref)
+    np.testing.assert_array_equal(dx, ref.reshape(x.shape))
