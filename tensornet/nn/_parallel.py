@@ -19,8 +19,7 @@ order).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,9 +33,6 @@ MIN_PART_BYTES = 1 << 18
 #: Thread budget used instead of the detected one when set (tests force several parts).
 BUDGET: int | None = None
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-_POOL_LOCK = threading.Lock()
 _LOCAL = threading.local()
 _BLAS: list[Any] | None = None
 
@@ -86,18 +82,14 @@ def split(n_items: int, item_bytes: int) -> list[tuple[int, int]]:
     return [(bounds[k], bounds[k + 1]) for k in range(parts)]
 
 
-def _pool(size: int) -> ThreadPoolExecutor:
-    global _POOL, _POOL_SIZE
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_SIZE < size:
-            if _POOL is not None:
-                _POOL.shutdown(wait=True)
-            _POOL, _POOL_SIZE = ThreadPoolExecutor(size, thread_name_prefix="tensornet"), size
-        return _POOL
+def n_parts(n_items: int, item_bytes: int) -> int:
+    """``len(split(n_items, item_bytes))``: the number of threads an operation uses."""
+    return len(split(n_items, item_bytes))
 
 
 @contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> Iterator[None]:
+    """Hold every loaded OpenBLAS at one thread inside the block (restored on exit)."""
     libs = _blas_controllers()
     saved = [int(lib.get_num_threads()) for lib in libs]
     for lib, n in zip(libs, saved, strict=True):
@@ -109,28 +101,6 @@ def _one_blas_thread() -> Iterator[None]:
         for lib, n in zip(libs, saved, strict=True):
             if n > 1:
                 lib.set_num_threads(n)
-
-
-def run(fn: Callable[[int, int], Any], parts: list[tuple[int, int]]) -> list[Any]:
-    """``[fn(start, stop) for (start, stop) in parts]``, the parts on concurrent threads.
-
-    The calling thread runs the first part; with one part nothing is handed off. Every part
-    is waited for before an exception is raised, so no thread still writes into the caller's
-    arrays afterwards.
-    """
-    if len(parts) == 1:
-        return [fn(*parts[0])]
-    pool = _pool(len(parts) - 1)
-    with _one_blas_thread():
-        futures = [pool.submit(fn, s, e) for s, e in parts[1:]]
-        try:
-            first = fn(*parts[0])
-        finally:
-            rest = [f.exception() for f in futures]
-        for err in rest:
-            if err is not None:
-                raise err
-        return [first] + [f.result() for f in futures]
 
 
 def scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -147,3 +117,21 @@ def scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         buf = np.empty(max(nbytes, 1), dtype=np.uint8)
         _LOCAL.buf = buf
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+#: Largest ``M*N*K`` of a product that :func:`matmul` keeps at one OpenBLAS thread.
+SMALL_GEMM = 1 << 24
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``, at one OpenBLAS thread when the product is small and the budget is > 1.
+
+    A small GEMM (a batch-128 dense layer of LeNet-5) gains little from OpenBLAS's second
+    thread, and that thread then spins on the core which the next convolution's second part
+    needs (``benchmarks/bench_conv_kernels.py``); large products keep OpenBLAS's threads.
+    """
+    sa, sb = np.shape(a), np.shape(b)
+    if len(sa) == 2 and len(sb) == 2 and sa[0] * sa[1] * sb[1] <= SMALL_GEMM:
+        with one_blas_thread():
+            return a @ b
+    return a @ b

@@ -42,32 +42,6 @@ def test_split_parts_tile_the_range_in_order_with_sizes_differing_by_at_most_one
         assert min(sizes) * item_bytes >= min_bytes
 
 
-def test_run_returns_results_in_part_order_and_uses_other_threads(parts3):
-    seen = []
-
-    def fn(s, e):
-        seen.append(threading.get_ident())
-        return list(range(s, e))
-
-    out = _parallel.run(fn, [(0, 2), (2, 5), (5, 6)])
-    assert out == [[0, 1], [2, 3, 4], [5]]
-    assert threading.get_ident() in seen and len(set(seen)) >= 2
-
-
-def test_run_waits_for_every_part_before_raising(parts3):
-    done = []
-
-    def fn(s, e):
-        if s == 0:
-            raise ValueError("first part failed")
-        threading.Event().wait(0.05)
-        done.append(s)
-
-    with pytest.raises(ValueError, match="first part failed"):
-        _parallel.run(fn, [(0, 1), (1, 2), (2, 3)])
-    assert sorted(done) == [1, 2]
-
-
 def test_scratch_is_reused_by_a_thread_and_private_to_it():
     a = _parallel.scratch((4, 5), np.float32)
     b = _parallel.scratch((2, 3), np.float64)
