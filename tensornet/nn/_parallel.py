@@ -1,19 +1,20 @@
-"""Contiguous parts of a batch on a few Python threads, for the kernels of ``conv.py``.
+"""Thread budget, batch parts and OpenBLAS's thread count for the kernels of ``conv.py``.
 
-The Numba kernels of :mod:`tensornet.nn.conv` are compiled with ``nogil=True`` and NumPy's
-GEMM releases the GIL, so the images of a batch can be split into contiguous parts that run
-concurrently, each part doing its own patch copies and its own (one-thread) GEMMs on its own
-scratch buffer. While the parts run, OpenBLAS is held at one thread: its two-thread GEMM at
-LeNet-5's conv shapes was measured slower than its one-thread GEMM, and its worker threads spin
-after each call on the core the second part needs (``benchmarks/bench_conv_kernels.py``).
+The convolution and pooling kernels of :mod:`tensornet.nn.conv` split a batch into contiguous
+parts, one per thread, and run them in a Numba ``prange`` loop (each part does its own patch
+copies and one-thread GEMMs on its own scratch rows). While the parts run, OpenBLAS is held at
+one thread: its two-thread GEMM at LeNet-5's conv shapes was measured slower than its
+one-thread GEMM, and its worker threads spin after each call on the core the second part needs
+(``benchmarks/bench_conv_kernels.py``). For the same reason :func:`matmul` keeps small products
+(the dense layers of a batch-128 LeNet-5) at one OpenBLAS thread.
 
 The number of parts is the thread budget of the process: ``NUMBA_NUM_THREADS`` (which defaults
 to the number of cores), capped by OpenBLAS's own thread count when ``threadpoolctl`` can read
 it, so ``threadpoolctl.threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` keeps everything on
-the calling thread. A part is never smaller than :data:`MIN_PART_BYTES` of data, so small batches
-stay serial. The split depends only on the batch size and the thread budget, never on timing,
-so the results are reproducible for a given budget (partial weight gradients are summed in part
-order).
+the calling thread. A part is never smaller than :data:`MIN_PART_BYTES` of data, so small
+batches stay serial. The split depends only on the batch size and the thread budget, never on
+timing, so results are reproducible for a given budget (partial weight gradients are summed in
+part order).
 """
 
 from __future__ import annotations

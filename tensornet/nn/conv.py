@@ -28,8 +28,16 @@ products directly instead: the patch matrix (10 MB per batch of 128 MNIST images
 neither written nor read twice, which was measured faster. It works on flattened padded planes,
 so that every tap is one long unit-stride loop over the whole output plane (the few positions
 that straddle a row end are computed and dropped); a 5-wide kernel row is one unrolled pass.
-Numba ``parallel=True`` kernels were measured slower at 2 threads (their worker threads
-compete with OpenBLAS's), so all kernels are serial. Epoch timings: ``benchmarks/bench_mnist.py``.
+
+With more than one thread (``NUMBA_NUM_THREADS`` and OpenBLAS's count, see
+:mod:`tensornet.nn._parallel`), the batch is split into contiguous parts, one per thread, each
+running the serial kernels above on its images (its own patch buffer and one-thread GEMMs
+called from compiled code) inside one Numba ``prange`` loop, while OpenBLAS is held at one
+thread: OpenBLAS's two-thread GEMM was measured slower than one thread at these shapes, and
+Numba's OpenMP workers, which spin briefly between calls, start the next part without the
+wake-up delay of a sleeping thread (``benchmarks/bench_conv_kernels.py``). Weight gradients are
+per-part sums added in part order, so a result depends only on the thread budget. Epoch
+timings: ``benchmarks/bench_mnist.py``.
 
 Max pooling routes the gradient to the first maximal entry of each window (as PyTorch does);
 average pooling divides the window sum by ``KH*KW`` (zero padding counted, PyTorch's default).
