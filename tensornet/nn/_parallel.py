@@ -1,6 +1,6 @@
 """Thread budget, batch parts and OpenBLAS's thread count for the kernels of ``conv.py``.
 
-The convolution and pooling kernels of :mod:`tensornet.nn.conv` split a batch into contiguous
+The convolution kernels of :mod:`tensornet.nn.conv` split a batch into contiguous
 parts, one per thread, and run them in a Numba ``prange`` loop (each part does its own patch
 copies and one-thread GEMMs on its own scratch rows). While the parts run, OpenBLAS is held at
 one thread: its two-thread GEMM at LeNet-5's conv shapes was measured slower than its

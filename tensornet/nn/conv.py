@@ -36,7 +36,9 @@ called from compiled code) inside one Numba ``prange`` loop, while OpenBLAS is h
 thread: OpenBLAS's two-thread GEMM was measured slower than one thread at these shapes, and
 Numba's OpenMP workers, which spin briefly between calls, start the next part without the
 wake-up delay of a sleeping thread (``benchmarks/bench_conv_kernels.py``). Weight gradients are
-per-part sums added in part order, so a result depends only on the thread budget. Epoch
+per-part sums added in part order, so a result depends only on the thread budget. Pooling
+stays serial: each ``prange`` driver adds seconds of one-time compilation (Numba links and
+re-optimizes the kernels it calls), more than the pooling's share of a step is worth. Epoch
 timings: ``benchmarks/bench_mnist.py``.
 
 Max pooling routes the gradient to the first maximal entry of each window (as PyTorch does);
@@ -971,57 +973,6 @@ def _max_pool_2x2_nhwc_grad_kernel(x, g, dx):  # pragma: no cover (compiled)
                     d1[n + c] = gv if ed else zero
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _pool_parts(x, out, n_parts):  # pragma: no cover (compiled)
-    # the 2x2 pooling kernels on contiguous parts of the first axis, on Numba's threads
-    n = x.shape[0]
-    for p in numba.prange(n_parts):
-        s0, e0 = n * p // n_parts, n * (p + 1) // n_parts
-        _max_pool_2x2_kernel(x[s0:e0], out[s0:e0])
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _pool_grad_parts(x, g, dx, n_parts):  # pragma: no cover (compiled)
-    n = x.shape[0]
-    for p in numba.prange(n_parts):
-        s0, e0 = n * p // n_parts, n * (p + 1) // n_parts
-        _max_pool_2x2_grad_kernel(x[s0:e0], g[s0:e0], dx[s0:e0])
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _pool_nhwc_parts(x, out, n_parts):  # pragma: no cover (compiled)
-    n = x.shape[0]
-    for p in numba.prange(n_parts):
-        s0, e0 = n * p // n_parts, n * (p + 1) // n_parts
-        _max_pool_2x2_nhwc_kernel(x[s0:e0], out[s0:e0])
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _pool_nhwc_grad_parts(x, g, dx, n_parts):  # pragma: no cover (compiled)
-    n = x.shape[0]
-    for p in numba.prange(n_parts):
-        s0, e0 = n * p // n_parts, n * (p + 1) // n_parts
-        _max_pool_2x2_nhwc_grad_kernel(x[s0:e0], g[s0:e0], dx[s0:e0])
-
-
-def _by_parts(kernel: Any, *arrays: np.ndarray) -> None:
-    """``kernel(*arrays)`` (a 2x2 max pooling kernel or its gradient), on contiguous parts of
-    the arrays' common first axis when the thread budget allows."""
-    parts = _parallel.n_parts(len(arrays[0]), arrays[0][:1].nbytes)
-    if parts == 1:
-        kernel(*arrays)
-    else:
-        _POOL_PARTS[kernel](*arrays, parts)
-
-
-_POOL_PARTS = {
-    _max_pool_2x2_kernel: _pool_parts,
-    _max_pool_2x2_grad_kernel: _pool_grad_parts,
-    _max_pool_2x2_nhwc_kernel: _pool_nhwc_parts,
-    _max_pool_2x2_nhwc_grad_kernel: _pool_nhwc_grad_parts,
-}
-
-
 def _windows_2x2(x: np.ndarray, channels_last: bool = False) -> np.ndarray:
     """``(B, H/2, 2, W/2, 2C)`` view of a channels-last buffer (given NCHW-shaped or not)."""
     xh = x if channels_last else x.transpose(0, 2, 3, 1)
@@ -1064,12 +1015,12 @@ def max_pool2d(
     kh, kw, sh, sw, ph, pw, oh, ow = _pool_geometry(x, kernel, stride, padding)
     if _nhwc_2x2(x, kernel, stride, padding):
         out = np.empty((x.shape[0], oh, ow, x.shape[1]), dtype=x.dtype)
-        _by_parts(_max_pool_2x2_nhwc_kernel, _windows_2x2(x), out)
+        _max_pool_2x2_nhwc_kernel(_windows_2x2(x), out)
         return out.transpose(0, 3, 1, 2)
     planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
     out = np.empty((planes.shape[0], oh, ow), dtype=x.dtype)
     if (kh, kw, sh, sw) == (2, 2, 2, 2):
-        _by_parts(_max_pool_2x2_kernel, planes, out)
+        _max_pool_2x2_kernel(planes, out)
     else:
         _max_pool_kernel(planes, kh, kw, sh, sw, out)
     return _unplanes(out, x.shape, swapped)
@@ -1082,7 +1033,7 @@ def _max_pool_vjp(ans, x, kernel, stride, padding):
         if _nhwc_2x2(x, kernel, stride, padding):
             dxh = np.empty((x.shape[0], x.shape[2], x.shape[3], x.shape[1]), dtype=x.dtype)
             gh = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=x.dtype)
-            _by_parts(_max_pool_2x2_nhwc_grad_kernel, _windows_2x2(x), gh, _windows_2x2(dxh, True))
+            _max_pool_2x2_nhwc_grad_kernel(_windows_2x2(x), gh, _windows_2x2(dxh, True))
             return dxh.transpose(0, 3, 1, 2)
         planes, swapped = _planes(_pad(x, ph, pw, -np.inf))
         gp = g.transpose(1, 0, 2, 3) if swapped else g
@@ -1090,7 +1041,7 @@ def _max_pool_vjp(ans, x, kernel, stride, padding):
         tiled = (kh, kw) == (sh, sw) and planes.shape[1:] == (oh * kh, ow * kw)
         if tiled and (kh, kw) == (2, 2):
             dx = np.empty_like(planes)
-            _by_parts(_max_pool_2x2_grad_kernel, planes, gp, dx)
+            _max_pool_2x2_grad_kernel(planes, gp, dx)
         elif tiled:
             dx = np.empty_like(planes)
             _max_pool_grad_tiled_kernel(planes, gp, kh, kw, dx)

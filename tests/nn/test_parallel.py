@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from tensornet.nn import _parallel
 from tensornet.nn import conv as cv
 
-from .test_conv import conv_loop, pool_loop
+from .test_conv import conv_loop
 
 
 @pytest.fixture
@@ -100,19 +100,3 @@ def test_conv_direct_in_parts_equals_loop_definition_and_its_weight_vjp_is_the_a
     (dw,) = cv._conv_direct_vjp([1], y, (x, wt, None, (2, 2)), {})(gy)
     lhs = np.vdot(y, gy)
     assert abs(lhs - np.vdot(wt, dw)) <= 1e-10 * max(1.0, abs(lhs))
-
-
-@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
-def test_max_pool_2x2_in_parts_equals_loop_definition_and_routes_gradient_to_maxima(parts3, layout):
-    rng = np.random.default_rng(7)
-    x = rng.integers(0, 3, (5, 4, 6, 8)).astype(np.float32)  # many ties
-    if layout == "channels_last":  # the buffer conv_rows returns
-        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    y = cv.max_pool2d(x, (2, 2), (2, 2), (0, 0))
-    np.testing.assert_array_equal(y, pool_loop(x, 2, 2, 0, "max"))
-    g = rng.standard_normal(y.shape).astype(np.float32)
-    dx = cv._max_pool_vjp(y, x, (2, 2), (2, 2), (0, 0))(g)
-    planes = np.ascontiguousarray(x).reshape(-1, 6, 8)
-    ref = np.zeros_like(planes)
-    cv._max_pool_grad_kernel(planes, g.reshape(-1, 3, 4), 2, 2, 2, 2, ref)
-    np.testing.assert_array_equal(dx, ref.reshape(x.shape))
