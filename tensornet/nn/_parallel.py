@@ -39,16 +39,28 @@ _BLAS: list[Any] | None = None
 
 
 def _blas_controllers() -> list[Any]:
-    """threadpoolctl's controllers of the loaded BLAS libraries (empty without threadpoolctl)."""
+    """``(get_num_threads, set_num_threads)`` of every loaded BLAS (empty without
+    threadpoolctl): OpenBLAS's own C functions when threadpoolctl can name them (a call is then
+    a microsecond, which matters for the dense layers' small GEMMs), else its methods."""
     global _BLAS
     if _BLAS is None:
         try:
             from threadpoolctl import ThreadpoolController
 
-            _BLAS = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+            libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
         except Exception:  # noqa: BLE001 (threadpoolctl missing or unable to read a library)
-            _BLAS = []
+            libs = []
+        _BLAS = [_thread_functions(lib) for lib in libs]
     return _BLAS
+
+
+def _thread_functions(lib: Any) -> tuple[Any, Any]:
+    symbol = getattr(lib, "_get_symbol", None)
+    if lib.internal_api == "openblas" and lib.threading_layer == "pthreads" and symbol:
+        get, set_ = symbol("openblas_get_num_threads"), symbol("openblas_set_num_threads")
+        if get is not None and set_ is not None:
+            return get, set_
+    return lib.get_num_threads, lib.set_num_threads
 
 
 def thread_budget() -> int:
@@ -56,8 +68,8 @@ def thread_budget() -> int:
     if BUDGET is not None:
         return BUDGET
     budget = int(numba.config.NUMBA_NUM_THREADS)
-    for lib in _blas_controllers():
-        budget = min(budget, int(lib.get_num_threads()))
+    for get, _ in _blas_controllers():
+        budget = min(budget, int(get() or 1))
     return max(1, budget)
 
 
@@ -92,16 +104,16 @@ def n_parts(n_items: int, item_bytes: int) -> int:
 def one_blas_thread() -> Iterator[None]:
     """Hold every loaded OpenBLAS at one thread inside the block (restored on exit)."""
     libs = _blas_controllers()
-    saved = [int(lib.get_num_threads()) for lib in libs]
-    for lib, n in zip(libs, saved, strict=True):
+    saved = [int(get() or 1) for get, _ in libs]
+    for (_, set_), n in zip(libs, saved, strict=True):
         if n > 1:
-            lib.set_num_threads(1)
+            set_(1)
     try:
         yield
     finally:
-        for lib, n in zip(libs, saved, strict=True):
+        for (_, set_), n in zip(libs, saved, strict=True):
             if n > 1:
-                lib.set_num_threads(n)
+                set_(n)
 
 
 def scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
