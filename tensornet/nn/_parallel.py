@@ -31,6 +31,9 @@ import numpy as np
 #: than the work it moves (``benchmarks/bench_conv_kernels.py``).
 MIN_PART_BYTES = 1 << 18
 
+#: Largest buffer :func:`scratch` keeps for reuse (a training batch's patch rows fit).
+SCRATCH_MAX_BYTES = 1 << 24
+
 #: Thread budget used instead of the detected one when set (tests force several parts).
 BUDGET: int | None = None
 
@@ -125,6 +128,8 @@ def scratch(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes > SCRATCH_MAX_BYTES:  # a large inference batch: not kept after the call
+        return np.empty(shape, dtype=dtype)
     buf = getattr(_LOCAL, "buf", None)
     if buf is None or buf.nbytes < nbytes:
         buf = np.empty(max(nbytes, 1), dtype=np.uint8)

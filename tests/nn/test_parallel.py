@@ -51,6 +51,8 @@ def test_scratch_is_reused_by_a_thread_and_private_to_it():
     t.start()
     t.join()
     assert not np.shares_memory(a, other[0])
+    big = _parallel.scratch((_parallel.SCRATCH_MAX_BYTES // 4 + 1,), np.float32)
+    assert not np.shares_memory(big, _parallel.scratch((4, 5), np.float32))  # not kept
 
 
 batch_geometry = st.tuples(
