@@ -13,7 +13,9 @@ Two parts (``--parts``):
     side, autograd recording on PyTorch's), its backward as a repeated VJP of that trace
     (``torch.autograd.grad(..., retain_graph=True)``), both with ``time.process_time``, which on
     a shared machine measures the work and not the wait; at two threads it adds both threads'
-    CPU, including time spent spinning, so wall times are recorded too.
+    CPU, including time spent spinning (OpenBLAS's and OpenMP's idle workers), so wall times
+    are recorded too and are the figures to compare at two threads (CPU time / wall time near
+    2 shows that the process had both cores).
 ``kernels``
     The kernels of ``tensornet/nn/conv.py`` at LeNet-5's shapes, where a specialized kernel
     replaces a generic one timed in alternating blocks in one process (A/B/A/B): conv2 as
