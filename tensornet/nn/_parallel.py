@@ -9,12 +9,12 @@ one-thread GEMM, and its worker threads spin after each call on the core the sec
 (the dense layers of a batch-128 LeNet-5) at one OpenBLAS thread.
 
 The number of parts is the thread budget of the process: ``NUMBA_NUM_THREADS`` (which defaults
-to the number of cores), capped by OpenBLAS's own thread count when ``threadpoolctl`` can read
-it, so ``threadpoolctl.threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1`` keeps everything on
-the calling thread. A part is never smaller than :data:`MIN_PART_BYTES` of data, so small
-batches stay serial. The split depends only on the batch size and the thread budget, never on
-timing, so results are reproducible for a given budget (partial weight gradients are summed in
-part order).
+to the number of cores), capped by OpenBLAS's own thread count, read and set through
+``threadpoolctl``; without ``threadpoolctl`` everything stays on the calling thread, and so it
+does under ``threadpoolctl.threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1``. A part is
+never smaller than :data:`MIN_PART_BYTES` of data, so small batches stay serial. The split
+depends only on the batch size and the thread budget, never on timing, so results are
+reproducible for a given budget (partial weight gradients are summed in part order).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ SCRATCH_MAX_BYTES = 1 << 24
 BUDGET: int | None = None
 
 _LOCAL = threading.local()
-_BLAS: list[Any] | None = None
+_BLAS: list[Any] | None = None  # None: threadpoolctl unavailable (or not yet looked up)
 
 
 def _blas_controllers() -> list[Any]:
@@ -52,9 +52,14 @@ def _blas_controllers() -> list[Any]:
 
             libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
         except Exception:  # noqa: BLE001 (threadpoolctl missing or unable to read a library)
-            libs = []
-        _BLAS = [_thread_functions(lib) for lib in libs]
-    return _BLAS
+            libs = None
+        _BLAS = None if libs is None else [_thread_functions(lib) for lib in libs]
+    return _BLAS or []
+
+
+def _blas_controllable() -> bool:
+    _blas_controllers()
+    return _BLAS is not None
 
 
 def _thread_functions(lib: Any) -> tuple[Any, Any]:
@@ -70,6 +75,8 @@ def thread_budget() -> int:
     """Threads this process may use for one operation (at least 1)."""
     if BUDGET is not None:
         return BUDGET
+    if not _blas_controllable():  # OpenBLAS's spinning threads would take the parts' cores
+        return 1
     budget = int(numba.config.NUMBA_NUM_THREADS)
     for get, _ in _blas_controllers():
         budget = min(budget, int(get() or 1))

@@ -102,3 +102,15 @@ def test_conv_direct_in_parts_equals_loop_definition_and_its_weight_vjp_is_the_a
     (dw,) = cv._conv_direct_vjp([1], y, (x, wt, None, (2, 2)), {})(gy)
     lhs = np.vdot(y, gy)
     assert abs(lhs - np.vdot(wt, dw)) <= 1e-10 * max(1.0, abs(lhs))
+
+
+def test_without_threadpoolctl_every_operation_stays_on_the_calling_thread(monkeypatch):
+    # OpenBLAS's thread count cannot then be held at one, and its spinning workers would take
+    # the second part's core
+    monkeypatch.setattr(_parallel, "_BLAS", None)
+    monkeypatch.setattr(_parallel, "BUDGET", None)
+    monkeypatch.setitem(__import__("sys").modules, "threadpoolctl", None)
+    assert _parallel.thread_budget() == 1
+    assert _parallel.split(10_000, 1 << 20) == [(0, 10_000)]
+    with _parallel.one_blas_thread():  # a no-op
+        pass
