@@ -283,6 +283,20 @@ def part_kernels(args: argparse.Namespace) -> dict[str, Any]:
             args.inner,
         )[0],
     }
+
+    def rows_step(chunk: int) -> None:  # conv2 forward and backward at a given chunk size
+        saved, cv._CHUNK_BYTES = cv._CHUNK_BYTES, chunk
+        try:
+            y = cv.conv_rows(x1, w2, b2, (1, 1), (0, 0))
+            cv._conv_rows_vjp([0, 1, 2], y, (x1, w2, b2, (1, 1), (0, 0)), {})(g2_rows)
+        finally:
+            cv._CHUNK_BYTES = saved
+
+    out["conv2 forward + backward by chunk size"] = _blocks(
+        {f"{c >> 10} KiB": lambda c=c: rows_step(c) for c in (1 << 17, 1 << 18, 1 << 19, 1 << 20)},
+        args.repeats,
+        args.inner,
+    )[0]
     y_nhwc = np.ascontiguousarray(rng.standard_normal((BATCH, 10, 10, 16)).astype(f32))
     view = cv._windows_2x2(y_nhwc, True)
     planes = np.ascontiguousarray(y_nhwc.transpose(3, 0, 1, 2)).reshape(-1, 10, 10)

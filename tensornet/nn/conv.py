@@ -573,10 +573,11 @@ def _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (comp
                             _add(dst[d0 : d0 + n_c], src[s0 : s0 + n_c])
 
 
-#: Bytes of one chunk of the row patch matrix of :func:`conv_rows`: it stays in the L2 cache
-#: between its im2row pass and its GEMM (a whole batch's patch matrix goes through memory);
-#: ``benchmarks/bench_conv_kernels.py``.
-_CHUNK_BYTES = 1 << 20
+#: Bytes of one chunk of the row patch matrix of :func:`conv_rows`: it stays in cache between
+#: its im2row pass and its GEMM (a whole batch's patch matrix goes through memory); 256 KiB was
+#: measured faster than 128 KiB and 0.5-2 MiB at one and two threads for LeNet-5's second layer
+#: (``benchmarks/bench_conv_kernels.py``, part ``kernels``).
+_CHUNK_BYTES = 1 << 18
 
 
 @numba.njit(cache=True, nogil=True)
