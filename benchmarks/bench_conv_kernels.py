@@ -397,9 +397,8 @@ def main() -> None:
     if args.update and Path(args.out).exists():
         old = json.loads(Path(args.out).read_text())
         record["ops"], record["runs"] = old.get("ops", {}), old.get("runs", [])
-        for key in ("kernels", "step_ab"):
-            if key in old:
-                record[key] = old[key]
+        for key, value in old.items():  # the other parts and any notes stay
+            record.setdefault(key, value)
     parts = args.parts.split(",")
     if "ops" in parts:
         record.setdefault("ops", {}).update(part_ops(args))
