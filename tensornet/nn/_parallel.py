@@ -38,6 +38,7 @@ SCRATCH_MAX_BYTES = 1 << 24
 BUDGET: int | None = None
 
 _LOCAL = threading.local()
+_PARTS_RAN = False  # set once a convolution ran on several parts
 _BLAS: list[Any] | None = None  # None: threadpoolctl unavailable (or not yet looked up)
 
 
@@ -106,8 +107,13 @@ def split(n_items: int, item_bytes: int) -> list[tuple[int, int]]:
 
 
 def n_parts(n_items: int, item_bytes: int) -> int:
-    """``len(split(n_items, item_bytes))``: the number of threads an operation uses."""
-    return len(split(n_items, item_bytes))
+    """``len(split(n_items, item_bytes))``: the number of threads an operation uses (a split
+    into several parts turns on :func:`matmul`'s one-thread rule for the rest of the process)."""
+    global _PARTS_RAN
+    parts = len(split(n_items, item_bytes))
+    if parts > 1:
+        _PARTS_RAN = True
+    return parts
 
 
 @contextmanager
@@ -149,14 +155,17 @@ SMALL_GEMM = 1 << 24
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b``, at one OpenBLAS thread when the product is small and the budget is > 1.
+    """``a @ b``, at one OpenBLAS thread when the product is small and convolutions of this
+    process run on batch parts.
 
     A small GEMM (a batch-128 dense layer of LeNet-5) gains little from OpenBLAS's second
     thread, and that thread then spins on the core which the next convolution's second part
-    needs (``benchmarks/bench_conv_kernels.py``); large products keep OpenBLAS's threads.
+    needs: a LeNet-5 step was measured 2-3x slower without this rule. Large products, and every
+    product of a process that has not split a convolution (a dense network), keep OpenBLAS's
+    threads (``benchmarks/bench_conv_kernels.py``).
     """
     sa, sb = np.shape(a), np.shape(b)
-    if len(sa) == 2 and len(sb) == 2 and sa[0] * sa[1] * sb[1] <= SMALL_GEMM:
+    if _PARTS_RAN and len(sa) == 2 and len(sb) == 2 and sa[0] * sa[1] * sb[1] <= SMALL_GEMM:
         with one_blas_thread():
             return a @ b
     return a @ b

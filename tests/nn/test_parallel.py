@@ -114,3 +114,23 @@ def test_without_threadpoolctl_every_operation_stays_on_the_calling_thread(monke
     assert _parallel.split(10_000, 1 << 20) == [(0, 10_000)]
     with _parallel.one_blas_thread():  # a no-op
         pass
+
+
+def test_matmul_equals_the_product_and_holds_openblas_only_after_a_split(monkeypatch):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((6, 5)), rng.standard_normal((5, 4))
+    held = []
+    monkeypatch.setattr(_parallel, "one_blas_thread", lambda: held.append(1) or _null())
+    monkeypatch.setattr(_parallel, "_PARTS_RAN", False)
+    np.testing.assert_array_equal(_parallel.matmul(a, b), a @ b)
+    assert held == []  # a dense network keeps OpenBLAS's threads
+    monkeypatch.setattr(_parallel, "BUDGET", 2)
+    assert _parallel.n_parts(4, _parallel.MIN_PART_BYTES) == 2
+    np.testing.assert_array_equal(_parallel.matmul(a, b), a @ b)
+    assert held == [1]
+
+
+def _null():
+    import contextlib
+
+    return contextlib.nullcontext()
