@@ -13,7 +13,9 @@ Two parts (``--parts``):
     side, autograd recording on PyTorch's), its backward as a repeated VJP of that trace
     (``torch.autograd.grad(..., retain_graph=True)``), both with ``time.process_time``, which on
     a shared machine measures the work and not the wait; at two threads it adds both threads'
-    CPU, including time spent spinning, so wall times are recorded too.
+    CPU, including time spent spinning (OpenBLAS's and OpenMP's idle workers), so wall times
+    are recorded too and are the figures to compare at two threads (CPU time / wall time near
+    2 shows that the process had both cores).
 ``kernels``
     The kernels of ``tensornet/nn/conv.py`` at LeNet-5's shapes, where a specialized kernel
     replaces a generic one timed in alternating blocks in one process (A/B/A/B): conv2 as
@@ -281,6 +283,20 @@ def part_kernels(args: argparse.Namespace) -> dict[str, Any]:
             args.inner,
         )[0],
     }
+
+    def rows_step(chunk: int) -> None:  # conv2 forward and backward at a given chunk size
+        saved, cv._CHUNK_BYTES = cv._CHUNK_BYTES, chunk
+        try:
+            y = cv.conv_rows(x1, w2, b2, (1, 1), (0, 0))
+            cv._conv_rows_vjp([0, 1, 2], y, (x1, w2, b2, (1, 1), (0, 0)), {})(g2_rows)
+        finally:
+            cv._CHUNK_BYTES = saved
+
+    out["conv2 forward + backward by chunk size"] = _blocks(
+        {f"{c >> 10} KiB": lambda c=c: rows_step(c) for c in (1 << 17, 1 << 18, 1 << 19, 1 << 20)},
+        args.repeats,
+        args.inner,
+    )[0]
     y_nhwc = np.ascontiguousarray(rng.standard_normal((BATCH, 10, 10, 16)).astype(f32))
     view = cv._windows_2x2(y_nhwc, True)
     planes = np.ascontiguousarray(y_nhwc.transpose(3, 0, 1, 2)).reshape(-1, 10, 10)
@@ -381,9 +397,8 @@ def main() -> None:
     if args.update and Path(args.out).exists():
         old = json.loads(Path(args.out).read_text())
         record["ops"], record["runs"] = old.get("ops", {}), old.get("runs", [])
-        for key in ("kernels", "step_ab"):
-            if key in old:
-                record[key] = old[key]
+        for key, value in old.items():  # the other parts and any notes stay
+            record.setdefault(key, value)
     parts = args.parts.split(",")
     if "ops" in parts:
         record.setdefault("ops", {}).update(part_ops(args))

@@ -28,8 +28,18 @@ products directly instead: the patch matrix (10 MB per batch of 128 MNIST images
 neither written nor read twice, which was measured faster. It works on flattened padded planes,
 so that every tap is one long unit-stride loop over the whole output plane (the few positions
 that straddle a row end are computed and dropped); a 5-wide kernel row is one unrolled pass.
-Numba ``parallel=True`` kernels were measured slower at 2 threads (their worker threads
-compete with OpenBLAS's), so all kernels are serial. Epoch timings: ``benchmarks/bench_mnist.py``.
+
+With more than one thread (``NUMBA_NUM_THREADS`` and OpenBLAS's count, see
+:mod:`tensornet.nn._parallel`), the batch is split into contiguous parts, one per thread, each
+running the serial kernels above on its images (its own patch buffer and one-thread GEMMs
+called from compiled code) inside one Numba ``prange`` loop, while OpenBLAS is held at one
+thread: OpenBLAS's two-thread GEMM was measured slower than one thread at these shapes, and
+Numba's OpenMP workers, which spin briefly between calls, start the next part without the
+wake-up delay of a sleeping thread (``benchmarks/bench_conv_kernels.py``). Weight gradients are
+per-part sums added in part order, so a result depends only on the thread budget. Pooling
+stays serial: each ``prange`` driver adds seconds of one-time compilation (Numba links and
+re-optimizes the kernels it calls), more than the pooling's share of a step is worth. Epoch
+timings: ``benchmarks/bench_mnist.py``.
 
 Max pooling routes the gradient to the first maximal entry of each window (as PyTorch does);
 average pooling divides the window sum by ``KH*KW`` (zero padding counted, PyTorch's default).
@@ -49,6 +59,7 @@ from autograd.extend import defvjp, defvjp_argnums, primitive
 from autograd.tracer import isbox
 
 from .._validation import check_int, check_numeric_array, check_random_state
+from . import _parallel
 from . import init as _init
 from .module import Module
 
@@ -409,9 +420,78 @@ def conv_direct(
     row = x.shape[3] + 2 * pw
     xf = _flat_padded(x, ph, pw, kw, dtype)
     bias = np.zeros(w.shape[0], dtype) if b is None else b.astype(dtype, copy=False)
-    out = np.empty((x.shape[0], w.shape[0], oh * row), dtype=dtype)
-    _direct_conv_kernel(xf, w.astype(dtype, copy=False), bias, row, out)
-    return np.ascontiguousarray(out.reshape(x.shape[0], w.shape[0], oh, row)[..., :ow])
+    wd = np.ascontiguousarray(w, dtype=dtype)
+    n_b, n_o = x.shape[0], w.shape[0]
+    res = np.empty((n_b, n_o, oh, ow), dtype=dtype)
+    parts = _parallel.n_parts(n_b, n_o * oh * row * res.itemsize)
+    out = _parallel.scratch((n_b, n_o, oh * row), dtype)
+    if parts == 1:
+        _direct_conv_part(xf, wd, bias, row, out, res, 0, n_b)
+    else:
+        _direct_conv_parts(xf, wd, bias, row, out, res, parts)
+    return res
+
+
+@numba.njit(cache=True, nogil=True)
+def _direct_conv_part(xf, w, bias, row, out, res, s0, e0):  # pragma: no cover (compiled)
+    # images s0:e0 on the padded grid, then the valid columns copied out
+    _direct_conv_kernel(xf[s0:e0], w, bias, row, out[s0:e0])
+    ow = res.shape[3]
+    for b in range(s0, e0):
+        for o in range(res.shape[1]):
+            for y in range(res.shape[2]):
+                _copy(res[b, o, y], out[b, o, y * row : y * row + ow])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _direct_conv_parts(xf, w, bias, row, out, res, n_parts):  # pragma: no cover (compiled)
+    n_b = xf.shape[0]
+    for p in numba.prange(n_parts):
+        _direct_conv_part(xf, w, bias, row, out, res, n_b * p // n_parts, n_b * (p + 1) // n_parts)
+
+
+def _direct_wgrad(
+    x: np.ndarray, g: np.ndarray, w_shape: tuple[int, ...], padding: tuple[int, int]
+) -> np.ndarray:
+    """Kernel gradient of :func:`conv_direct`: a partial sum per part of the batch, summed in
+    part order (reproducible for a given thread budget)."""
+    dtype, kw = g.dtype, w_shape[3]
+    row = x.shape[3] + 2 * padding[1]
+    xf = _flat_padded(x, *padding, kw, dtype)
+    parts = _parallel.n_parts(x.shape[0], xf[0].nbytes + g[0].nbytes)
+    gws = np.zeros((parts,) + tuple(w_shape), dtype=dtype)
+    gf = _parallel.scratch(g.shape[:3] + (row,), dtype)
+    if parts == 1:
+        _direct_wgrad_part(xf, g, dtype.type(0), row, gf, gws[0], 0, x.shape[0])
+    else:
+        _direct_wgrad_parts(xf, g, dtype.type(0), row, gf, gws)
+    gw = gws[0]
+    for extra in gws[1:]:
+        gw += extra
+    return gw
+
+
+@numba.njit(cache=True, nogil=True)
+def _direct_wgrad_part(xf, g, zero, row, gf, gw, s0, e0):  # pragma: no cover (compiled)
+    # images s0:e0: the output gradient laid on the padded grid (zero at the discarded
+    # positions), then the kernel gradient's dot products
+    ow = g.shape[3]
+    for b in range(s0, e0):
+        for o in range(g.shape[1]):
+            for y in range(g.shape[2]):
+                dst = gf[b, o, y]
+                _copy(dst[:ow], g[b, o, y])
+                dst[ow:] = zero
+    n = g.shape[2] * row
+    _direct_conv_wgrad_kernel(xf[s0:e0], gf[s0:e0].reshape(e0 - s0, g.shape[1], n), zero, row, gw)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _direct_wgrad_parts(xf, g, zero, row, gf, gws):  # pragma: no cover (compiled)
+    n_parts, n_b = gws.shape[0], g.shape[0]
+    for p in numba.prange(n_parts):
+        s0, e0 = n_b * p // n_parts, n_b * (p + 1) // n_parts
+        _direct_wgrad_part(xf, g, zero, row, gf, gws[p], s0, e0)
 
 
 def _conv_direct_vjp(argnums, ans, args, kwargs):
@@ -427,19 +507,10 @@ def _conv_direct_vjp(argnums, ans, args, kwargs):
                 cols = w.reshape(w.shape[0], -1).T @ g2
                 grads.append(col2im(cols, x.shape, kernel, (1, 1), padding))
             elif argnum == 1:
-                row = x.shape[3] + 2 * padding[1]
-                xf = _flat_padded(x, *padding, kernel[1], ans.dtype)
-                gf = np.zeros(g.shape[:3] + (row,), dtype=ans.dtype)
-                gf[..., : g.shape[3]] = g
-                gw = np.zeros(w.shape, dtype=ans.dtype)
-                _direct_conv_wgrad_kernel(
-                    xf, gf.reshape(g.shape[0], g.shape[1], -1), ans.dtype.type(0), row, gw
-                )
-                grads.append(gw.astype(w.dtype, copy=False))
+                grads.append(_direct_wgrad(x, g, w.shape, padding).astype(w.dtype, copy=False))
             else:  # a GEMV per plane: NumPy's sum over axes (0, 2, 3) is about twice slower
-                sums = g.reshape(-1, g.shape[2] * g.shape[3]) @ np.ones(
-                    g.shape[2] * g.shape[3], g.dtype
-                )
+                ones = np.ones((g.shape[2] * g.shape[3], 1), g.dtype)
+                sums = _parallel.matmul(g.reshape(-1, g.shape[2] * g.shape[3]), ones)
                 grads.append(sums.reshape(g.shape[0], g.shape[1]).sum(axis=0))
         return grads
 
@@ -502,10 +573,11 @@ def _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, out):  # pragma: no cover (comp
                             _add(dst[d0 : d0 + n_c], src[s0 : s0 + n_c])
 
 
-#: Bytes of one chunk of the row patch matrix of :func:`conv_rows`: it stays in the L2 cache
-#: between its im2row pass and its GEMM (a whole batch's patch matrix goes through memory);
-#: ``benchmarks/bench_conv_kernels.py``.
-_CHUNK_BYTES = 1 << 20
+#: Bytes of one chunk of the row patch matrix of :func:`conv_rows`: it stays in cache between
+#: its im2row pass and its GEMM (a whole batch's patch matrix goes through memory); 256 KiB was
+#: measured faster than 128 KiB and 0.5-2 MiB at one and two threads for LeNet-5's second layer
+#: (``benchmarks/bench_conv_kernels.py``, part ``kernels``).
+_CHUNK_BYTES = 1 << 18
 
 
 @numba.njit(cache=True, nogil=True)
@@ -531,9 +603,66 @@ def _channels_last(x: np.ndarray, ph: int, pw: int, dtype: np.dtype) -> np.ndarr
     return xh
 
 
-def _chunks(n_b: int, per_image: int, itemsize: int) -> range:
-    step = max(1, _CHUNK_BYTES // max(1, per_image * itemsize))
-    return range(0, n_b, step)
+def _chunk_images(per_image: int, itemsize: int) -> int:
+    """Images per chunk of :func:`conv_rows`: their patch rows fill :data:`_CHUNK_BYTES`."""
+    return max(1, _CHUNK_BYTES // max(1, per_image * itemsize))
+
+
+@numba.njit(cache=True, nogil=True)
+def _rows_forward_part(
+    xh, wt, bias, kh, kw, sh, sw, oh, ow, s0, e0, step, buf, out
+):  # pragma: no cover (compiled)
+    # images s0:e0 in chunks of `step`: patch rows into buf, one GEMM per chunk, then the bias
+    m = oh * ow
+    for s in range(s0, e0, step):
+        e = min(s + step, e0)
+        rows = buf[: (e - s) * m]
+        _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
+        np.dot(rows, wt, out[s * m : e * m])
+    for r in range(s0 * m, e0 * m):
+        _add(out[r], bias)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _rows_forward_parts(
+    xh, wt, bias, kh, kw, sh, sw, oh, ow, step, bufs, out
+):  # pragma: no cover (compiled)
+    # contiguous parts of the batch on Numba's threads, each with its own patch buffer
+    n_parts, n_b = bufs.shape[0], xh.shape[0]
+    for p in numba.prange(n_parts):
+        s0, e0 = n_b * p // n_parts, n_b * (p + 1) // n_parts
+        _rows_forward_part(xh, wt, bias, kh, kw, sh, sw, oh, ow, s0, e0, step, bufs[p], out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _rows_backward_part(
+    xh, gh, wmat, kh, kw, sh, sw, oh, ow, step, s0, e0, buf, want_w, want_x, dwt, tmp, dxh
+):  # pragma: no cover (compiled)
+    # images s0:e0: dwt += gs.T @ rows (patches rebuilt per chunk); dxh += row2im(gs @ wmat)
+    m = oh * ow
+    for s in range(s0, e0, step):
+        e = min(s + step, e0)
+        rows, gs = buf[: (e - s) * m], gh[s * m : e * m]
+        if want_w:
+            _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
+            np.dot(gs.T, rows, tmp)
+            _add(dwt.reshape(-1), tmp.reshape(-1))
+        if want_x:
+            np.dot(gs, wmat, rows)
+            _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, dxh[s:e])
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _rows_backward_parts(
+    xh, gh, wmat, kh, kw, sh, sw, oh, ow, step, bufs, want_w, want_x, dwts, tmps, dxh
+):  # pragma: no cover (compiled)
+    n_parts, n_b = bufs.shape[0], gh.shape[0] // (oh * ow)
+    for p in numba.prange(n_parts):
+        s0, e0 = n_b * p // n_parts, n_b * (p + 1) // n_parts
+        _rows_backward_part(
+            xh, gh, wmat, kh, kw, sh, sw, oh, ow, step, s0, e0, bufs[p], want_w, want_x,
+            dwts[p], tmps[p], dxh,
+        )  # fmt: skip
 
 
 @primitive
@@ -576,19 +705,23 @@ def conv_rows(
     oh = conv_output_size(x.shape[2], kh, sh, ph)
     ow = conv_output_size(x.shape[3], kw, sw, pw)
     dtype = np.result_type(x.dtype, w.dtype)
+    if dtype.kind not in "fc":  # the compiled GEMM takes floats: integers go through float64
+        y = conv_rows(x.astype(np.float64), w.astype(np.float64), b, stride, padding)
+        return y.astype(dtype)
     xh = _channels_last(x, ph, pw, dtype)
     wt = w.astype(dtype, copy=False).transpose(2, 3, 1, 0).reshape(-1, n_o)
     k, m = wt.shape[0], oh * ow
     out = np.empty((n_b * m, n_o), dtype=dtype)
-    steps = _chunks(n_b, m * k, out.itemsize)
-    buf = np.empty((min(steps.step, n_b) * m, k), dtype=dtype)
-    for s in steps:
-        e = min(s + steps.step, n_b)
-        rows = buf[: (e - s) * m]
-        _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
-        np.dot(rows, wt, out=out[s * m : e * m])
-    if b is not None:
-        out += b.astype(dtype, copy=False)
+    bias = np.zeros(n_o, dtype) if b is None else b.astype(dtype, copy=False)
+    step = _chunk_images(m * k, out.itemsize)
+    parts = _parallel.n_parts(n_b, m * k * out.itemsize)
+    bufs = _parallel.scratch((parts, min(step, n_b) * m, k), dtype)
+    wt = np.ascontiguousarray(wt)
+    if parts == 1:
+        _rows_forward_part(xh, wt, bias, kh, kw, sh, sw, oh, ow, 0, n_b, step, bufs[0], out)
+    else:
+        with _parallel.one_blas_thread():
+            _rows_forward_parts(xh, wt, bias, kh, kw, sh, sw, oh, ow, step, bufs, out)
     return out.reshape(n_b, oh, ow, n_o).transpose(0, 3, 1, 2)
 
 
@@ -599,28 +732,37 @@ def _conv_rows_vjp(argnums, ans, args, kwargs):
     oh, ow = ans.shape[2], ans.shape[3]
 
     def vjp(g):
-        dtype = ans.dtype
+        dtype = ans.dtype if ans.dtype.kind in "fc" else np.dtype(np.float64)
         gh = np.ascontiguousarray(g.transpose(0, 2, 3, 1), dtype=dtype).reshape(-1, n_o)
         want_x, want_w = 0 in argnums, 1 in argnums
         xh = _channels_last(x, ph, pw, dtype) if want_w else None
         wt = w.astype(dtype, copy=False).transpose(2, 3, 1, 0).reshape(-1, n_o)
         k, m = wt.shape[0], oh * ow
-        dwt = np.zeros((n_o, k), dtype=dtype) if want_w else None
         dxh = None
         if want_x:
             dxh = np.zeros((n_b, x.shape[2] + 2 * ph, x.shape[3] + 2 * pw, x.shape[1]), dtype)
-            wmat = np.ascontiguousarray(wt.T)
-        steps = _chunks(n_b, m * k, np.dtype(dtype).itemsize)
-        buf = np.empty((min(steps.step, n_b) * m, k), dtype=dtype)
-        for s in steps:
-            e = min(s + steps.step, n_b)
-            rows, gs = buf[: (e - s) * m], gh[s * m : e * m]
-            if want_w:
-                _im2row_kernel(xh[s:e], kh, kw, sh, sw, oh, ow, rows)
-                dwt += gs.T @ rows
-            if want_x:
-                np.dot(gs, wmat, out=rows)
-                _row2im_kernel(rows, kh, kw, sh, sw, oh, ow, dxh[s:e])
+
+        step = _chunk_images(m * k, np.dtype(dtype).itemsize)
+        parts = _parallel.n_parts(n_b, m * k * np.dtype(dtype).itemsize)
+        bufs = _parallel.scratch((parts, min(step, n_b) * m, k), dtype)
+        dwts = np.zeros((parts, n_o, k), dtype=dtype)
+        tmps = np.empty((parts, n_o, k), dtype=dtype)
+        empty = np.zeros((0, 1, 1, 1), dtype)
+        args = (
+            xh if want_w else empty,
+            gh,
+            np.ascontiguousarray(wt.T) if want_x else np.zeros((n_o, k), dtype),
+            kh, kw, sh, sw, oh, ow, step,
+        )  # fmt: skip
+        dxh_ = dxh if want_x else empty
+        if parts == 1:
+            _rows_backward_part(*args, 0, n_b, bufs[0], want_w, want_x, dwts[0], tmps[0], dxh_)
+        else:
+            with _parallel.one_blas_thread():
+                _rows_backward_parts(*args, bufs, want_w, want_x, dwts, tmps, dxh_)
+        dwt = dwts[0]
+        for extra in dwts[1:]:  # partial sums in part order: reproducible
+            dwt += extra
         grads = []
         for argnum in argnums:
             if argnum == 0:
@@ -630,7 +772,7 @@ def _conv_rows_vjp(argnums, ans, args, kwargs):
                 dw = dwt.reshape(n_o, kh, kw, -1).transpose(0, 3, 1, 2)
                 grads.append(np.ascontiguousarray(dw, dtype=w.dtype))
             else:  # a GEMV: NumPy's column sums of a tall matrix are several times slower
-                grads.append(np.ones(gh.shape[0], dtype) @ gh)
+                grads.append(_parallel.matmul(np.ones((1, gh.shape[0]), dtype), gh)[0])
         return grads
 
     return vjp

@@ -20,6 +20,7 @@ from autograd.tracer import getval
 from scipy.special import expit
 
 from .._validation import check_int, check_numeric_array, check_option, check_random_state
+from . import _parallel
 from . import init as _init
 from .module import Module
 
@@ -62,7 +63,7 @@ def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndar
     """
     check_numeric_array(x, "x")
     check_numeric_array(w, "w")
-    out = x @ w
+    out = _parallel.matmul(x, w)
     if b is not None:
         out += b
     return out
@@ -75,9 +76,9 @@ def _linear_vjp(argnums, ans, args, kwargs):
         grads = []
         for argnum in argnums:
             if argnum == 0:
-                grads.append(g @ w.T)
+                grads.append(_parallel.matmul(g, w.T))
             elif argnum == 1:
-                grads.append(x.T @ g)
+                grads.append(_parallel.matmul(x.T, g))
             else:
                 grads.append(g.sum(axis=0))
         return grads

@@ -22,8 +22,9 @@ Contraction order of the factor path (all blocks at once, one batched GEMM per m
 is contracted with ``A^(1)``, ``A^(2)``, ... in turn, the consumed input mode leaving and the
 pair ``(n_k, a_k)`` joining at the back (a reshape and a transposition between GEMMs), and the
 result is contracted with the cores and summed over the blocks in one final GEMV. The last
-intermediate holds ``B N_b prod_k n_k R_k`` numbers, which grows fast with ``d`` and the ranks;
-the ``"auto"`` mode then prefers the dense path.
+intermediate holds ``B N_b prod_k n_k R_k`` numbers, which grows fast with ``d`` and the ranks,
+and every step copies its state in a new axis order: ``"auto"`` counts those bytes as well as
+the multiply-adds (:attr:`BTLinear.BYTE_COST`) and then prefers the dense path.
 """
 
 from __future__ import annotations
@@ -584,11 +585,28 @@ class BTLinear(_PairedModeFactors, FactorizedLinear):
         bias = params.get("bias")
         return y if bias is None else y + bias
 
+    #: Multiply-adds that one byte of an intermediate state of the factor path costs: every
+    #: step of :func:`bt_sweep` copies its state into a new axis order before a thin batched
+    #: GEMM, which the multiply-add count misses; ``time ~ a * flops + b * bytes`` fitted to the
+    #: CPU times of both paths (forward + backward, batch 128, float32) gives ``b / a`` of 9-12
+    #: for every layer of ``benchmarks/bench_factorized_a.py`` and the LeNet-sized layers.
+    BYTE_COST = 12.0
+
     def factor_flops(self, input_shape: Sequence[int]) -> int:
         """:func:`sweep_flops` with lead ``B`` and extra bond 1."""
         return sweep_flops(
             self.in_modes, self.out_modes, self.ranks, self.n_blocks, int(input_shape[0]), 1
         )
+
+    def bytes_moved(self, input_shape: Sequence[int], path: str) -> int:
+        """Bytes of the intermediate states of the factor path (:func:`sweep_activations`);
+        0 for the dense path, whose one GEMM reads and writes only what both paths do."""
+        if path == "dense":
+            return 0
+        states = sweep_activations(
+            self.in_modes, self.out_modes, self.ranks, self.n_blocks, int(input_shape[0]), 1
+        )
+        return int(states) * self._params["core"].dtype.itemsize
 
     def reconstruction_flops(self) -> int:
         """:func:`tucker_full_flops` on the merged modes ``m_k n_k``, plus the block sum."""
