@@ -469,6 +469,13 @@ def new_test_files(module: Path, mapped: set[str]) -> list[str]:
 
 # ---------------------------------------------------------------- running tests per mutant
 
+THREAD_VARIABLES = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
 
 class ForkServer:
     """Imports the third-party modules the tests need once, then forks a child per job, so a
@@ -477,6 +484,10 @@ class ForkServer:
     def __init__(self) -> None:
         sys.dont_write_bytecode = True  # a mutant's bytecode must never be cached
         os.environ.update(HYPOTHESIS_PROFILE="ci", PYTHONDONTWRITEBYTECODE="1")
+        # one thread everywhere: a forked child must not inherit a started OpenMP pool (GNU
+        # OpenMP is not fork safe) or BLAS threads, and one-thread tests are the cheapest per mutant
+        for var in THREAD_VARIABLES:
+            os.environ[var] = "1"
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
         os.chdir(ROOT)

@@ -10,8 +10,10 @@ one-thread GEMM, and its worker threads spin after each call on the core the sec
 
 The number of parts is the thread budget of the process: ``NUMBA_NUM_THREADS`` (which defaults
 to the number of cores), capped by OpenBLAS's own thread count, read and set through
-``threadpoolctl``; without ``threadpoolctl`` everything stays on the calling thread, and so it
-does under ``threadpoolctl.threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1``. A part is
+``threadpoolctl`` when it is installed, else through OpenBLAS's own functions in the libraries
+the process has loaded (Linux); where neither can hold the BLAS at one thread (another BLAS, another
+system) everything stays on the calling thread, and so it does under
+``threadpoolctl.threadpool_limits(1)`` or ``OPENBLAS_NUM_THREADS=1``. A part is
 never smaller than :data:`MIN_PART_BYTES` of data, so small batches stay serial. The split
 depends only on the batch size and the thread budget, never on timing, so results are
 reproducible for a given budget (partial weight gradients are summed in part order).
@@ -39,13 +41,14 @@ BUDGET: int | None = None
 
 _LOCAL = threading.local()
 _PARTS_RAN = False  # set once a convolution ran on several parts
-_BLAS: list[Any] | None = None  # None: threadpoolctl unavailable (or not yet looked up)
+_BLAS: list[Any] | None = None  # None: no BLAS control found (or not yet looked up)
 
 
 def _blas_controllers() -> list[Any]:
-    """``(get_num_threads, set_num_threads)`` of every loaded BLAS (empty without
-    threadpoolctl): OpenBLAS's own C functions when threadpoolctl can name them (a call is then
-    a microsecond, which matters for the dense layers' small GEMMs), else its methods."""
+    """``(get_num_threads, set_num_threads)`` of every loaded BLAS (empty when none can be
+    controlled): OpenBLAS's own C functions when threadpoolctl or the process's library list
+    can name them (a call is then a microsecond, which matters for the dense layers' small
+    GEMMs), else threadpoolctl's methods."""
     global _BLAS
     if _BLAS is None:
         try:
@@ -54,8 +57,52 @@ def _blas_controllers() -> list[Any]:
             libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
         except Exception:  # noqa: BLE001 (threadpoolctl missing or unable to read a library)
             libs = None
-        _BLAS = None if libs is None else [_thread_functions(lib) for lib in libs]
+        _BLAS = _openblas_of_maps() if libs is None else [_thread_functions(lib) for lib in libs]
     return _BLAS or []
+
+
+#: Symbol spellings of OpenBLAS's thread functions: plain builds, 64-bit-integer builds and the
+#: ``scipy_openblas`` builds that NumPy and SciPy wheels bundle.
+_OPENBLAS_NAMES = [
+    (f"{pre}openblas_get_num_threads{suf}", f"{pre}openblas_set_num_threads{suf}")
+    for pre in ("", "scipy_")
+    for suf in ("", "64_")
+]
+
+
+def _openblas_of_maps(maps: str = "/proc/self/maps") -> list[Any] | None:
+    """``(get, set)`` of every OpenBLAS this process has loaded, found from the libraries it
+    maps (Linux), for when threadpoolctl is not installed. ``None`` when the list cannot be
+    read, when any other BLAS (MKL, BLIS, ...) is loaded, or when an OpenBLAS lacks the
+    functions: the budget is then one thread, never an uncontrolled second BLAS pool."""
+    import ctypes
+    import os
+
+    try:
+        with open(maps, encoding="utf-8") as f:
+            paths = {line.split()[-1] for line in f if "/" in line}
+    except OSError:
+        return None
+    names = {os.path.basename(p).lower(): p for p in paths}
+    if any(k in n for n in names for k in ("mkl_rt", "libblis", "libflexiblas", "accelerate")):
+        return None
+    out = []
+    for base, path in sorted(names.items()):
+        if "openblas" not in base or ".so" not in base:
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            return None
+        pair = next(
+            ((getattr(lib, g), getattr(lib, s)) for g, s in _OPENBLAS_NAMES if hasattr(lib, g)),
+            None,
+        )
+        if pair is None:
+            return None
+        pair[0].restype, pair[1].argtypes = ctypes.c_int, [ctypes.c_int]
+        out.append(pair)
+    return out or None
 
 
 def _blas_controllable() -> bool:

@@ -1,6 +1,7 @@
 """Batch parts on threads (tensornet/nn/_parallel.py) and the conv kernels run in parts."""
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,12 +105,13 @@ def test_conv_direct_in_parts_equals_loop_definition_and_its_weight_vjp_is_the_a
     assert abs(lhs - np.vdot(wt, dw)) <= 1e-10 * max(1.0, abs(lhs))
 
 
-def test_without_threadpoolctl_every_operation_stays_on_the_calling_thread(monkeypatch):
+def test_without_any_blas_control_every_operation_stays_on_the_calling_thread(monkeypatch):
     # OpenBLAS's thread count cannot then be held at one, and its spinning workers would take
     # the second part's core
     monkeypatch.setattr(_parallel, "_BLAS", None)
     monkeypatch.setattr(_parallel, "BUDGET", None)
     monkeypatch.setitem(__import__("sys").modules, "threadpoolctl", None)
+    monkeypatch.setattr(_parallel, "_openblas_of_maps", lambda: None)
     assert _parallel.thread_budget() == 1
     assert _parallel.split(10_000, 1 << 20) == [(0, 10_000)]
     with _parallel.one_blas_thread():  # a no-op
@@ -134,3 +136,33 @@ def _null():
     import contextlib
 
     return contextlib.nullcontext()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's library list")
+def test_without_threadpoolctl_openblas_is_held_through_its_own_functions(monkeypatch):
+    found = _parallel._openblas_of_maps()
+    if found is None:
+        pytest.skip("this NumPy's BLAS is not an OpenBLAS")
+    monkeypatch.setattr(_parallel, "_BLAS", None)
+    monkeypatch.setitem(__import__("sys").modules, "threadpoolctl", None)
+    libs = _parallel._blas_controllers()
+    assert len(libs) == len(found) >= 1
+    before = [get() for get, _ in libs]
+    for _, set_ in libs:
+        set_(2)
+    try:
+        with _parallel.one_blas_thread():
+            assert [get() for get, _ in libs] == [1] * len(libs)
+        assert [get() for get, _ in libs] == [2] * len(libs)
+    finally:
+        for (_, set_), n in zip(libs, before, strict=True):
+            set_(n)
+
+
+def test_a_library_list_naming_another_blas_or_unreadable_gives_no_control(tmp_path):
+    maps = tmp_path / "maps"
+    maps.write_text("7f00-7f01 r-xp 0 08:01 1 /usr/lib/libmkl_rt.so.2\n")
+    assert _parallel._openblas_of_maps(str(maps)) is None
+    assert _parallel._openblas_of_maps(str(tmp_path / "missing")) is None
+    maps.write_text("7f00-7f01 r-xp 0 08:01 1 /usr/lib/libc.so.6\n")
+    assert _parallel._openblas_of_maps(str(maps)) is None
