@@ -56,6 +56,7 @@ import io
 import json
 import os
 import resource
+import runpy
 import signal
 import sys
 import time
@@ -410,9 +411,11 @@ class Selector:
         self.signature = _signature_lines(ROOT / module)
         self.jit = _body_lines(ROOT / module, jit=True)
         everything = set().union(*self.lines.values()) if self.lines else set()
-        in_mirror = {i for i in everything if self.names[i].split("::")[0] in mirror}
+        own = set(mirror) | set(own_test_files(module))
+        in_mirror = {i for i in everything if self.names[i].split("::")[0] in own}
         self.module_level = in_mirror or everything
-        self.extras = new_test_files(module, {t.split("::")[0] for t in self.names})
+        # files not in THIS module's map (it may be older than a file mapped for another module)
+        self.extras = new_test_files(module, {self.names[i].split("::")[0] for i in everything})
 
     def killed(self, test: str, line: int) -> None:
         """Remember that ``test`` killed a mutant on ``line`` (it goes first for its neighbours)."""
@@ -454,17 +457,23 @@ WALL_BACKSTOP = 20.0
 NEAR = 30
 
 
-def new_test_files(module: Path, mapped: set[str]) -> list[str]:
-    """Test files written after the coverage map for ``module``: in its mirror folder
-    ``tests/<package>/``, named ``test_<stem>.py`` or ``test_..._<stem>.py``, not in ``mapped``."""
+def own_test_files(module: Path) -> list[str]:
+    """The test files of ``module`` by name: in its mirror folder ``tests/<package>/``, named
+    ``test_<stem>.py`` or ``test_..._<stem>.py`` (e.g. ``test_mutants_<stem>.py``)."""
     rel = module.relative_to("tensornet")
     folder = ROOT / "tests" / rel.parent
-    out = []
-    for f in sorted(folder.glob("test_*.py")) if folder.is_dir() else []:
-        name = f.relative_to(ROOT).as_posix()
-        if name not in mapped and (f.stem == f"test_{rel.stem}" or f.stem.endswith(f"_{rel.stem}")):
-            out.append(name)
-    return out
+    files = sorted(folder.glob("test_*.py")) if folder.is_dir() else []
+    return [
+        f.relative_to(ROOT).as_posix()
+        for f in files
+        if f.stem == f"test_{rel.stem}" or f.stem.endswith(f"_{rel.stem}")
+    ]
+
+
+def new_test_files(module: Path, mapped: set[str]) -> list[str]:
+    """The own test files of ``module`` (:func:`own_test_files`) that are not in ``mapped``,
+    the test files of its coverage map: written after it, they run for every mutant."""
+    return [name for name in own_test_files(module) if name not in mapped]
 
 
 # ---------------------------------------------------------------- running tests per mutant
@@ -513,6 +522,11 @@ class ForkServer:
         """Import ``names`` here (tensornet and the test modules too when ``own``: a mutant
         inside a function body is then patched into the loaded code, see :func:`patch`)."""
         skip = ("conftest", "__main__", "mutate_tool") + (() if own else ("tensornet", "tests"))
+        if own:
+            # a test module's @settings take their unset values from the profile loaded when it
+            # is imported: load the suite's profile first, or preloaded tests keep Hypothesis's
+            # defaults (a 200 ms deadline: false kills when a mutant triggers a compile)
+            runpy.run_path(str(ROOT / "tests" / "conftest.py"))
         for name in names:
             if name.split(".")[0] in skip or name in sys.modules:
                 continue
