@@ -33,3 +33,18 @@ def test_gram_step_error_stays_within_delta_when_the_last_value_is_just_above_it
     assert delta**2 >= EIGENVALUE_MARGIN * m * lam_err  # the eigenvalues choose the rank
     sub = leading_subspace(c, delta=delta)
     assert np.linalg.norm(c - sub.u @ sub.b) <= delta
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((64, 128), True),  # GRAM_MIN_ROWS rows, exactly twice as wide
+        ((64, 127), False),
+        ((63, 126), False),  # too few rows, too small for the wide rule
+        ((129, 516), True),  # large and exactly WIDE_RATIO times as wide
+        ((32, 2049), True),  # large, fewer than GRAM_MIN_ROWS rows, wider than WIDE_RATIO
+        ((32, 2048), False),  # 65536 elements: not above SMALL_SIZE
+    ],
+)
+def test_uses_gram_path_holds_exactly_on_the_documented_boundaries(shape, expected):
+    assert uses_gram_path(shape) is expected
