@@ -17,3 +17,10 @@ def test_mttkrp_keeps_float32_and_equals_the_unfolding_product_when_rank_exceeds
     assert out.dtype == np.float32
     ref = mttkrp_reference(x.astype(np.float64), [f.astype(np.float64) for f in factors], mode)
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("x", "shown"), [("abc", "'abc'"), (b"ab", "b'ab'"), (None, "None")])
+def test_mttkrp_names_a_string_or_none_x_by_its_value_not_by_a_dtype(x, shown):
+    factors = [np.ones((2, 1)), np.ones((3, 1))]
+    with pytest.raises(TypeError, match=f"x must be a real numeric array, got {shown}$"):
+        mttkrp(x, factors, 0)
