@@ -1,12 +1,16 @@
-"""Mutation-found gaps of ``tensornet.algebra.truncation``: the Gram step's round-off margin."""
+"""Mutation-found gaps of ``tensornet.algebra.truncation``: the Gram step's round-off margin,
+the path predicate's boundaries, eigenpair order and the SVD fallback."""
 
 import numpy as np
 import pytest
 
+from tensornet.algebra import truncation
 from tensornet.algebra.truncation import (
     EIGENVALUE_ERROR,
     EIGENVALUE_MARGIN,
+    leading_eigenvectors,
     leading_subspace,
+    thin_svd,
     uses_gram_path,
 )
 
@@ -48,3 +52,35 @@ def test_gram_step_error_stays_within_delta_when_the_last_value_is_just_above_it
 )
 def test_uses_gram_path_holds_exactly_on_the_documented_boundaries(shape, expected):
     assert uses_gram_path(shape) is expected
+
+
+@pytest.mark.parametrize("r", [1, 3, 5])
+def test_leading_eigenvectors_pairs_each_eigenvalue_with_its_own_eigenvector(r):
+    # G u_i = lam_i u_i for every returned pair, lam non-increasing and the r largest
+    rng = np.random.default_rng(r)
+    q = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    lam_all = np.array([9.0, 7.0, 4.0, 2.0, 1.0, 0.5])
+    g = (q * lam_all) @ q.T
+    lam, u = leading_eigenvectors(g, r)
+    np.testing.assert_allclose(lam, lam_all[:r], rtol=1e-12)
+    np.testing.assert_allclose(g @ u, u * lam, atol=1e-12)
+    np.testing.assert_allclose(u.T @ u, np.eye(r), atol=1e-12)
+
+
+def test_thin_svd_falls_back_to_gesvd_and_still_returns_the_thin_factors(monkeypatch):
+    # a LAPACK convergence failure of the default driver is retried with gesvd
+    svd = truncation.scipy.linalg.svd
+    drivers = []
+
+    def flaky_svd(m, *args, **kwargs):
+        drivers.append(kwargs.get("lapack_driver", "gesdd"))
+        if drivers[-1] != "gesvd":
+            raise np.linalg.LinAlgError("SVD did not converge")
+        return svd(m, *args, **kwargs)
+
+    monkeypatch.setattr(truncation.scipy.linalg, "svd", flaky_svd)
+    c = np.random.default_rng(0).standard_normal((5, 3))
+    u, s, vt = thin_svd(c)
+    assert drivers == ["gesdd", "gesvd"]
+    assert u.shape == (5, 3) and s.shape == (3,) and vt.shape == (3, 3)
+    np.testing.assert_allclose((u * s) @ vt, c, atol=1e-12)
