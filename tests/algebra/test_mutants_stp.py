@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tensornet.algebra.kernels import stp_reference
-from tensornet.algebra.stp import NUMBA_STP_MAX_WORK, stp
+from tensornet.algebra.stp import NUMBA_STP_MAX_WORK, stp, stp_mode_dot
 
 # (x shape, w shape): the Numba loop (t/n, t/p > 1, tiny), the gather path (same, large) and
 # the broadcast path (t/n = 1)
@@ -60,3 +60,8 @@ def test_a_1d_x_is_one_row_and_a_1d_w_one_column():
     np.testing.assert_allclose(y, stp_reference(x.reshape(1, -1), w))
     v = np.arange(1.0, 3.0)  # (2,) -> (2, 1)
     np.testing.assert_allclose(stp(w.T, v), stp_reference(w.T, v.reshape(-1, 1)))
+
+
+def test_stp_mode_dot_refuses_a_scalar_x_by_its_ndim():
+    with pytest.raises(ValueError, match=r"x must have ndim >= 1, got ndim=0"):
+        stp_mode_dot(np.float64(1.0), np.ones((2, 1)), 0)

@@ -109,3 +109,9 @@ def test_the_abstract_core_chain_base_of_tt_and_tr_is_not_a_format():
     with pytest.raises(ValueError, match="unknown tensor format 'CoreChainTensor'"):
         format_class("CoreChainTensor")
     assert format_class("TTTensor") is TTTensor
+
+
+def test_full_builds_a_tensor_of_exactly_max_elements_and_refuses_one_more():
+    assert _TT.full(max_elements=_TT.size).shape == (2, 3)
+    with pytest.raises(ValueError, match="would have 6 elements, more than max_elements=5"):
+        _TT.full(max_elements=_TT.size - 1)
