@@ -19,3 +19,14 @@ def test_norm_equals_the_dense_norm_when_only_one_term_needs_rebalancing(shift):
     x = BTDTensor([scaled, TuckerTensor(core1, f1)])
     assert x._balanced() is not None and x.terms[1]._balanced() is None
     assert x.norm() == pytest.approx(np.linalg.norm(x.full()), rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_norm_of_a_btd_whose_every_term_is_huge_or_tiny_scales_exactly(scale):
+    # every term lies outside the exponent window: squares would overflow (underflow) unscaled
+    rng = np.random.default_rng(1)
+    cores = [rng.standard_normal((2, 2, 2)) for _ in range(2)]
+    factors = [[rng.standard_normal((3, 2)) for _ in range(3)] for _ in range(2)]
+    plain = BTDTensor([TuckerTensor(c, f) for c, f in zip(cores, factors, strict=True)])
+    scaled = BTDTensor([TuckerTensor(c * scale, f) for c, f in zip(cores, factors, strict=True)])
+    assert scaled.norm() == pytest.approx(scale * plain.norm(), rel=1e-12)
