@@ -1,5 +1,7 @@
 """Mutation-found gaps of ``tensornet.algebra.truncation``: the Gram step's round-off margin,
-the path predicate's boundaries, eigenpair order and the SVD fallback."""
+eigenpair order, the SVD fallback, the rank rules' edges and scale invariance (the path
+predicate's boundaries are in the mirror file test_truncation.py, where the tool runs a module's
+constants)."""
 
 import numpy as np
 import pytest
@@ -8,9 +10,12 @@ from tensornet.algebra import truncation
 from tensornet.algebra.truncation import (
     EIGENVALUE_ERROR,
     EIGENVALUE_MARGIN,
+    error_budget,
     leading_eigenvectors,
     leading_subspace,
+    rank_for_error,
     thin_svd,
+    truncate,
     uses_gram_path,
 )
 
@@ -37,21 +42,6 @@ def test_gram_step_error_stays_within_delta_when_the_last_value_is_just_above_it
     assert delta**2 >= EIGENVALUE_MARGIN * m * lam_err  # the eigenvalues choose the rank
     sub = leading_subspace(c, delta=delta)
     assert np.linalg.norm(c - sub.u @ sub.b) <= delta
-
-
-@pytest.mark.parametrize(
-    ("shape", "expected"),
-    [
-        ((64, 128), True),  # GRAM_MIN_ROWS rows, exactly twice as wide
-        ((64, 127), False),
-        ((63, 126), False),  # too few rows, too small for the wide rule
-        ((129, 516), True),  # large and exactly WIDE_RATIO times as wide
-        ((32, 2049), True),  # large, fewer than GRAM_MIN_ROWS rows, wider than WIDE_RATIO
-        ((32, 2048), False),  # 65536 elements: not above SMALL_SIZE
-    ],
-)
-def test_uses_gram_path_holds_exactly_on_the_documented_boundaries(shape, expected):
-    assert uses_gram_path(shape) is expected
 
 
 @pytest.mark.parametrize("r", [1, 3, 5])
@@ -84,3 +74,37 @@ def test_thin_svd_falls_back_to_gesvd_and_still_returns_the_thin_factors(monkeyp
     assert drivers == ["gesdd", "gesvd"]
     assert u.shape == (5, 3) and s.shape == (3,) and vt.shape == (3, 3)
     np.testing.assert_allclose((u * s) @ vt, c, atol=1e-12)
+
+
+def test_truncate_keeps_at_least_one_value_even_when_delta_covers_everything():
+    assert truncate([3.0, 2.0, 1.0], delta=100.0) == 1
+    assert rank_for_error([3.0, 2.0, 1.0], delta=100.0, min_rank=0) == 0  # min_rank 0 allowed
+
+
+def test_error_budget_of_a_single_mode_tensor_is_the_whole_budget():
+    # n_truncations = d - 1 = 0: no division by zero, the budget is eps ||X||
+    assert error_budget(0.1, 2.0, 0) == pytest.approx(0.2)
+    assert error_budget(0.1, 2.0, 4) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("delta", [-1.0, np.nan, np.inf])
+def test_rank_for_error_refuses_a_negative_or_non_finite_delta(delta):
+    with pytest.raises(ValueError, match="must be a finite number >= 0"):
+        rank_for_error([3.0, 2.0, 1.0], delta)
+
+
+@pytest.mark.parametrize("c", [1e-200, 1e200])
+def test_rank_for_error_is_scale_invariant_where_squares_would_underflow_or_overflow(c):
+    s = np.array([1.0, 0.5, 0.1, 0.01])
+    for delta in (0.005, 0.05, 0.2, 0.6):
+        assert rank_for_error(c * s, c * delta) == rank_for_error(s, delta)
+
+
+def test_capped_gram_step_without_cap_keeps_every_row_of_a_wide_matrix_exactly():
+    rng = np.random.default_rng(0)
+    c = rng.standard_normal((8, 8200))
+    assert uses_gram_path(c.shape)
+    for cap in (None, 8, 20):
+        sub = leading_subspace(c, cap=cap)
+        assert sub.u.shape == (8, 8) and sub.exact
+        np.testing.assert_allclose(sub.u @ sub.b, c, atol=1e-10)
