@@ -108,3 +108,18 @@ def test_capped_gram_step_without_cap_keeps_every_row_of_a_wide_matrix_exactly()
         sub = leading_subspace(c, cap=cap)
         assert sub.u.shape == (8, 8) and sub.exact
         np.testing.assert_allclose(sub.u @ sub.b, c, atol=1e-10)
+
+
+def test_a_tail_reported_as_exact_is_the_measured_residual_and_any_tail_is_within_its_bound():
+    # delta far above the eigenvalues' error: the Gram step may read the tail off eigenvalues,
+    # which are accurate to about m u ||C||^2 only; it must not then call the tail exact
+    m, n = 8, 8200
+    s = np.array([1.0, 0.5, 1e-6, 8e-7, 5e-7, 3e-7, 2e-7, 1e-7])
+    c = _matrix(s, n, 0)
+    sub = leading_subspace(c, delta=1e-4)
+    assert sub.u.shape[1] == 2
+    residual_sq = float(np.linalg.norm(c - sub.u @ sub.b) ** 2)
+    bound = EIGENVALUE_ERROR * m * np.finfo(float).eps * float(np.sum(s**2))
+    assert abs(sub.tail_sq - residual_sq) <= m * bound
+    if sub.exact:  # (here the eigenvalue tail is off by about 3e-5 relative)
+        assert sub.tail_sq == pytest.approx(residual_sq, rel=1e-7, abs=0.0)
