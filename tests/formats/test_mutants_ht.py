@@ -43,3 +43,25 @@ def test_a_stored_orthonormal_claim_is_checked_on_load(tmp_path):
     false_claim = save_npz(tmp_path / "claim.npz", arrays, {**meta, "orthonormal": True})
     with pytest.raises(ValueError, match="claims orthonormal=true but its bases are not"):
         StructuredTensor.load(false_claim)
+
+
+def test_a_tree_naming_a_mode_past_the_last_lists_it_as_out_of_range():
+    with pytest.raises(ValueError, match=r"missing \[2\], repeated \[\], out of range \[3\]"):
+        DimensionTree(((0, 1), 3))
+
+
+def test_contract_refuses_in_modes_that_do_not_match_the_batch_shape():
+    tree, leaves, transfers = _ht()
+    x = np.ones((2, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"x must have shape \(B, \*in_modes\)"):
+        HTTensor(tree, leaves, transfers).contract(x, in_modes=(3, 3, 1))
+
+
+def test_an_orthonormal_ht_svd_result_round_trips_with_its_claim(tmp_path):
+    # the root transfer tensor carries the norm: only the other nodes must be orthonormal
+    from tensornet.decompositions.ht import ht_svd
+
+    x = ht_svd(3.0 + np.random.default_rng(0).standard_normal((3, 3, 3, 3)), ranks=2)
+    assert x._metadata()["orthonormal"] is True
+    back = StructuredTensor.load(x.save(tmp_path / "o.npz"))
+    np.testing.assert_allclose(back.full(), x.full(), rtol=1e-12, atol=1e-12)
