@@ -46,11 +46,19 @@ def _as_matrix(a: np.ndarray, name: str, vector_as: str) -> np.ndarray:
     a = np.asarray(a)
     if not np.issubdtype(a.dtype, np.floating) or a.size == 0:
         a = check_array(a, name)
+    elif a.dtype == np.float16:  # the package's convention, as check_array does
+        a = a.astype(np.float32)
     if a.ndim == 1:
         return a.reshape(1, -1) if vector_as == "row" else a.reshape(-1, 1)
     if a.ndim != 2:
         raise ValueError(f"{name} must be 1-D or 2-D, got ndim={a.ndim} (shape {a.shape})")
     return a
+
+
+def _numba_dtype(x: np.ndarray, w: np.ndarray) -> bool:
+    """Whether the Numba loop computes in the dtype the batched products would return (it
+    compiles float32 and float64 only; ``longdouble`` stays on the NumPy paths)."""
+    return np.result_type(x, w) in (np.float32, np.float64)
 
 
 def _stp_matrices(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -68,7 +76,7 @@ def _stp_matrices(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     t = lcm(n, p)
     a, b = t // n, t // p
     c = t // (a * b)
-    if a > 1 and b > 1 and m * q * t <= NUMBA_STP_MAX_WORK:
+    if a > 1 and b > 1 and m * q * t <= NUMBA_STP_MAX_WORK and _numba_dtype(x, w):
         return stp_numba(x, w)
     x3 = x.reshape(m, c, b)
     w3 = w.reshape(c, a, q)
@@ -106,7 +114,8 @@ def stp(x: np.ndarray, w: np.ndarray, *, check_finite: bool = True) -> np.ndarra
     Returns
     -------
     numpy.ndarray, shape (m t / n, q t / p)
-        Always 2-D.
+        Always 2-D; of the operands' common floating dtype on every path (integers give
+        ``float64``, ``float16`` gives ``float32``).
 
     Raises
     ------

@@ -67,6 +67,15 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _is_abstract(cls: type) -> bool:
+    """Whether ``cls`` leaves an abstract method unimplemented, found as ``ABCMeta`` does (its
+    ``__abstractmethods__`` is set only after ``__init_subclass__`` has run)."""
+    names = {n for n, v in vars(cls).items() if getattr(v, "__isabstractmethod__", False)}
+    for parent in cls.__mro__[1:]:
+        names.update(getattr(parent, "__abstractmethods__", ()))
+    return any(getattr(getattr(cls, n, None), "__isabstractmethod__", False) for n in names)
+
+
 def _overflow_safe(norm: Any) -> Any:
     """Wrap a format's ``norm`` so that it runs on the :meth:`StructuredTensor._balanced` copy."""
 
@@ -99,7 +108,7 @@ class StructuredTensor(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not getattr(cls, "__abstractmethods__", None):
+        if not _is_abstract(cls):
             _FORMATS[cls.__name__] = cls
         if "norm" in cls.__dict__:
             cls.norm = _overflow_safe(cls.__dict__["norm"])  # type: ignore[method-assign]

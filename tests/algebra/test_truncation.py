@@ -125,3 +125,18 @@ def test_leading_subspace_recovers_exact_rank_below_gram_eigenvalue_accuracy():
     sub = leading_subspace(c, None, 1e-10 * float(np.linalg.norm(c)))
     assert sub.u.shape[1] == 1
     assert sub.exact
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((64, 128), True),  # GRAM_MIN_ROWS rows, exactly twice as wide
+        ((64, 127), False),
+        ((63, 126), False),  # too few rows, too small for the wide rule
+        ((129, 516), True),  # large and exactly WIDE_RATIO times as wide
+        ((32, 2049), True),  # large, fewer than GRAM_MIN_ROWS rows, wider than WIDE_RATIO
+        ((32, 2048), False),  # 65536 elements: not above SMALL_SIZE
+    ],
+)
+def test_uses_gram_path_holds_exactly_on_the_documented_boundaries(shape, expected):
+    assert uses_gram_path(shape) is expected

@@ -1,0 +1,26 @@
+"""Mutation-found gaps of ``tensornet.algebra.kernels``: MTTKRP's two-sided path."""
+
+import numpy as np
+import pytest
+
+from tensornet.algebra.kernels import mttkrp, mttkrp_reference
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+def test_mttkrp_keeps_float32_and_equals_the_unfolding_product_when_rank_exceeds_i0(mode):
+    # I_0 = 2 < R = 3 sends modes >= 1 to the two-sided contraction; the last mode has no
+    # right-hand factors there (its Khatri-Rao block is a row of ones)
+    rng = np.random.default_rng(mode)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    factors = [rng.standard_normal((n, 3)).astype(np.float32) for n in x.shape]
+    out = mttkrp(x, factors, mode)
+    assert out.dtype == np.float32
+    ref = mttkrp_reference(x.astype(np.float64), [f.astype(np.float64) for f in factors], mode)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("x", "shown"), [("abc", "'abc'"), (b"ab", "b'ab'"), (None, "None")])
+def test_mttkrp_names_a_string_or_none_x_by_its_value_not_by_a_dtype(x, shown):
+    factors = [np.ones((2, 1)), np.ones((3, 1))]
+    with pytest.raises(TypeError, match=f"x must be a real numeric array, got {shown}$"):
+        mttkrp(x, factors, 0)
