@@ -722,6 +722,12 @@ def judge(status: int | str) -> str:
     return "killed"
 
 
+#: Outcomes of another version of the tool are ignored (kept in the file). 2: the suite's
+#: Hypothesis profile holds in the preloaded test modules (version 1 ran them with Hypothesis's
+#: defaults, whose 200 ms deadline made slow examples count as kills).
+TOOL_VERSION = 2
+
+
 class Outcomes:
     """Every mutant's outcome, appended one JSON line at a time to ``path`` (a run stopped at any
     point loses at most the mutant it was running). An outcome stays valid while its module's
@@ -737,9 +743,11 @@ class Outcomes:
                     entry = json.loads(row)
                 except json.JSONDecodeError:  # a line cut short by a kill
                     continue
-                self.entries.setdefault(entry["id"], []).append(entry)
+                if entry.get("tool", 1) == TOOL_VERSION:
+                    self.entries.setdefault(entry["id"], []).append(entry)
 
     def add(self, entry: dict) -> None:
+        entry = {**entry, "tool": TOOL_VERSION}
         self.entries.setdefault(entry["id"], []).append(entry)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a") as f:
