@@ -1,0 +1,30 @@
+"""Mutation-found gaps of ``tensornet.decompositions.cp``."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tensornet.decompositions import cp_als
+from tensornet.formats import CPTensor
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_rel_error_of_a_cancelling_fit_equals_the_dense_residual(seed):
+    # Two nearly collinear rank-1 terms with opposite weights ~1e3-1e4 x ||X||: the cheap
+    # formula ||X||^2 - 2<X, X̂> + ||X̂||^2 cancels terms of size |w|^T |H| |w| down to a
+    # residual ~1e-10 ||X||^2, far below its round-off, so rel_error must come from the dense
+    # residual (the threshold is 1e4 ulps of that scale, not of ||X||^2).
+    rng = np.random.default_rng(seed)
+    base, step = rng.standard_normal((2, 3, 4))
+    factors = [np.stack([base[k], base[k] + 1e-4 * step[k]], axis=1) for k in range(3)]
+    weights = np.array([1.0, -1.0])
+    x = CPTensor(weights, factors).full()
+    scale = np.linalg.norm(x)
+    x = x / scale + 1e-5 * rng.standard_normal(x.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # CPDegeneracyWarning: degenerate on purpose
+        cp = cp_als(x, 2, n_iter_max=2, tol=0, init=CPTensor(weights / scale, factors))
+    assert cp.info["weight_ratio"] > 1e3
+    dense = np.linalg.norm(x - cp.full()) / np.linalg.norm(x)
+    np.testing.assert_allclose(cp.info["rel_error"], dense, rtol=1e-3)

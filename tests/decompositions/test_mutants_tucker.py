@@ -1,0 +1,18 @@
+"""Mutation-found gaps of ``tensornet.decompositions.tucker``."""
+
+import numpy as np
+import pytest
+
+from tensornet.decompositions import tucker_hooi
+
+
+@pytest.mark.parametrize("method", ["power", "eigh"])
+@pytest.mark.parametrize("full_mode", [0, 1])
+def test_hooi_leaves_a_full_rank_mode_uncompressed_with_the_identity_factor(method, full_mode):
+    # A mode kept at full rank needs no subspace: its factor is I, so the core along it is X
+    # itself (no rotation by orth(Y_(n) Y_(n)^T) from a power step).
+    x = np.random.default_rng(1).standard_normal((4, 5, 6))
+    ranks = [2, 3, 3]
+    ranks[full_mode] = x.shape[full_mode]
+    t = tucker_hooi(x, ranks, n_iter_max=3, tol=0, method=method)
+    np.testing.assert_array_equal(t.factors[full_mode], np.eye(x.shape[full_mode]))
