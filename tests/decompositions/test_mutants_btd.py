@@ -1,0 +1,34 @@
+"""Mutation-found gaps of ``tensornet.decompositions.btd``."""
+
+import numpy as np
+import pytest
+
+from tensornet.decompositions.als import relative_error
+from tensornet.decompositions.btd import _update_cores
+from tensornet.formats import TuckerTensor
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_joint_core_solve_hands_a_cancelling_fit_to_the_dense_residual(seed):
+    # Two nearly parallel rank-(1, 1, 1) terms: the least-squares cores are about +-5e3 while
+    # ||X|| = 1, so ||X||^2 - 2 g^T b + g^T G g cancels terms ~1e8 down to a residual ~1e-9.
+    # The scale returned with the error must be that of the cancelling terms, so that
+    # relative_error trusts the cheap formula only where it still has its digits.
+    rng = np.random.default_rng(seed)
+    base, step = rng.standard_normal((2, 3, 4))
+    near = base + 1e-4 * step
+    factors = [
+        [(b / np.linalg.norm(b))[:, None] for b in base],
+        [(b / np.linalg.norm(b))[:, None] for b in near],
+    ]
+    one = np.ones((1, 1, 1))
+    x = TuckerTensor(one, factors[0]).full() - TuckerTensor(one, factors[1]).full()
+    x = x / np.linalg.norm(x) + 1e-5 * rng.standard_normal(x.shape)
+    norm_x_sq = float(np.vdot(x, x))
+    cores = [np.zeros((1, 1, 1)), np.zeros((1, 1, 1))]
+    err_sq, scale_sq = _update_cores(x, cores, factors, norm_x_sq)
+    assert min(abs(float(g[0, 0, 0])) for g in cores) > 1e3
+    model = sum(TuckerTensor(g, f).full() for g, f in zip(cores, factors, strict=True))
+    dense = float(np.linalg.norm(x - model)) / np.sqrt(norm_x_sq)
+    got = relative_error(err_sq, norm_x_sq, lambda: dense, scale_sq)
+    np.testing.assert_allclose(got, dense, rtol=1e-3)
