@@ -28,3 +28,35 @@ def test_rel_error_of_a_cancelling_fit_equals_the_dense_residual(seed):
     assert cp.info["weight_ratio"] > 1e3
     dense = np.linalg.norm(x - cp.full()) / np.linalg.norm(x)
     np.testing.assert_allclose(cp.info["rel_error"], dense, rtol=1e-3)
+
+
+def _two_components(congruence, weights):
+    """An exact rank-2 CP tensor whose components have cosine ``congruence ** (1/3)`` in every
+    mode (so their congruence, signed by the weights, is ``+-congruence``)."""
+    rng = np.random.default_rng(0)
+    c = congruence ** (1.0 / 3.0)
+    factors = []
+    for _ in range(3):
+        q, _ = np.linalg.qr(rng.standard_normal((4, 2)))
+        factors.append(np.stack([q[:, 0], c * q[:, 0] + np.sqrt(1 - c * c) * q[:, 1]], axis=1))
+    return CPTensor(np.array(weights, dtype=float), factors)
+
+
+@pytest.mark.parametrize(
+    ("congruence", "weights", "ratio"),
+    [
+        (0.89, [1.0, -1.0], (2.0, 2.3)),  # large weights, but the pair cancels less than -0.9
+        (0.95, [1.0, -0.2], (1.0, 2.0)),  # a strongly cancelling pair, but weights below 2 ||X||
+    ],
+)
+def test_degenerate_needs_both_a_weight_above_twice_the_norm_and_a_pair_below_minus_0_9(
+    congruence, weights, ratio
+):
+    exact = _two_components(congruence, weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no CPDegeneracyWarning either
+        cp = cp_als(exact.full(), 2, init=exact, n_iter_max=3, tol=0)
+    assert cp.info["rel_error"] < 1e-10
+    assert ratio[0] < cp.info["weight_ratio"] < ratio[1]
+    np.testing.assert_allclose(cp.info["min_congruence"], -congruence, rtol=1e-9)
+    assert not cp.info["degenerate"]
