@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tensornet.decompositions import btd_als
 from tensornet.decompositions.als import relative_error
 from tensornet.decompositions.btd import _update_cores
 from tensornet.formats import TuckerTensor
@@ -32,3 +33,9 @@ def test_joint_core_solve_hands_a_cancelling_fit_to_the_dense_residual(seed):
     dense = float(np.linalg.norm(x - model)) / np.sqrt(norm_x_sq)
     got = relative_error(err_sq, norm_x_sq, lambda: dense, scale_sq)
     np.testing.assert_allclose(got, dense, rtol=1e-3)
+
+
+def test_btd_als_refuses_zero_sweeps_by_name():
+    x = np.random.default_rng(0).standard_normal((3, 3, 3))
+    with pytest.raises(ValueError, match="n_iter_max=0 must be >= 1"):
+        btd_als(x, 1, 1, n_iter_max=0)

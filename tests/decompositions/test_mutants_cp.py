@@ -60,3 +60,15 @@ def test_degenerate_needs_both_a_weight_above_twice_the_norm_and_a_pair_below_mi
     assert ratio[0] < cp.info["weight_ratio"] < ratio[1]
     np.testing.assert_allclose(cp.info["min_congruence"], -congruence, rtol=1e-9)
     assert not cp.info["degenerate"]
+
+
+def test_a_start_with_a_repeated_component_fits_through_the_singular_normal_equations():
+    # two equal columns make V = ⊛ A_k^T A_k singular: the update falls back to the
+    # least-squares solve and still reaches the exact rank-1 fit (split over both columns)
+    rng = np.random.default_rng(0)
+    vectors = [rng.standard_normal(n) for n in (4, 5, 6)]
+    x = np.einsum("i,j,k->ijk", *vectors)
+    twice = [np.stack([v / np.linalg.norm(v)] * 2, axis=1) for v in vectors]
+    cp = cp_als(x, 2, init=CPTensor(np.ones(2), twice), n_iter_max=3, tol=0)
+    assert cp.info["rel_error"] < 1e-12
+    assert np.linalg.norm(cp.full() - x) < 1e-12 * np.linalg.norm(x)
