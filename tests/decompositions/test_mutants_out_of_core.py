@@ -8,6 +8,7 @@ import pytest
 import tensornet as tn
 
 da = pytest.importorskip("dask.array")
+ooc = pytest.importorskip("tensornet.decompositions.out_of_core")
 
 RNG = np.random.default_rng(0)
 #: multilinear rank (2, 3, 2) plus noise 1e-9: a small eps keeps (2, 3, 2), a tiny one all
@@ -26,3 +27,35 @@ def test_streamed_hosvd_at_a_small_eps_takes_the_exact_tails_of_the_in_memory_on
     assert streamed.ranks == direct.ranks == ranks
     assert streamed.info["error_bound"] == pytest.approx(direct.info["error_bound"], abs=1e-12)
     assert np.linalg.norm(streamed.full() - X) <= eps * np.linalg.norm(X)
+
+
+def test_streamed_tt_svd_of_a_vector_is_the_in_memory_one():
+    v = RNG.standard_normal(12)
+    streamed = tn.tt_svd(da.from_array(v, chunks=5))
+    direct = tn.tt_svd(v)
+    np.testing.assert_array_equal(streamed.cores[0], direct.cores[0])
+    for key in ("rel_error", "error_exact", "ranks", "norm", "step_errors"):
+        assert streamed.info[key] == direct.info[key], key
+
+
+def test_streamed_cp_als_from_a_given_cp_tensor_is_the_in_memory_one():
+    # the given start (its factors 1, 2; factor 0 is updated first from them) gives the
+    # in-memory iterates
+    start = tn.CPTensor(
+        np.array([3.0, 0.5]), [RNG.standard_normal((n, 2)) for n in X.shape]
+    ).normalize()
+    streamed = tn.cp_als(da.from_array(X, chunks=(2, 5, 3)), 2, init=start, n_iter_max=3, tol=0)
+    direct = tn.cp_als(X, 2, init=start, n_iter_max=3, tol=0)
+    np.testing.assert_allclose(streamed.full(), direct.full(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(streamed.info["history"], direct.info["history"], rtol=1e-10)
+
+
+def test_streamed_randomized_svd_oversamples_ten_by_default():
+    m = RNG.standard_normal((30, 25)) * (1.0 / np.arange(1, 26))
+    dm = da.from_array(m, chunks=(10, 25))
+    default = ooc.randomized_svd(dm, 3, n_iter=0, random_state=5)
+    ten = ooc.randomized_svd(dm, 3, n_oversamples=10, n_iter=0, random_state=5)
+    for got, want in zip(default, ten, strict=True):
+        np.testing.assert_array_equal(got, want)
+    nine = ooc.randomized_svd(dm, 3, n_oversamples=9, n_iter=0, random_state=5)
+    assert not np.array_equal(default[1], nine[1])
