@@ -59,3 +59,8 @@ def test_streamed_randomized_svd_oversamples_ten_by_default():
         np.testing.assert_array_equal(got, want)
     nine = ooc.randomized_svd(dm, 3, n_oversamples=9, n_iter=0, random_state=5)
     assert not np.array_equal(default[1], nine[1])
+
+
+def test_streamed_tucker_hooi_refuses_a_vector_by_its_ndim():
+    with pytest.raises(ValueError, match=r"x must have at least 2 dimension"):
+        tn.tucker_hooi(da.ones(4, chunks=2), 2)
