@@ -64,3 +64,15 @@ def test_streamed_randomized_svd_oversamples_ten_by_default():
 def test_streamed_tucker_hooi_refuses_a_vector_by_its_ndim():
     with pytest.raises(ValueError, match=r"x must have at least 2 dimension"):
         tn.tucker_hooi(da.ones(4, chunks=2), 2)
+
+
+def test_streamed_tr_svd_with_unequal_first_caps_keeps_the_in_memory_ranks():
+    # caps r_0 = 3 > r_1 = 2 bind on a full-rank tensor: the first step keeps r_0 r_1 = 6
+    # columns. (The rings themselves may differ by the first basis' signs, see
+    # test_out_of_core.py; the ranks and the error report do not.)
+    y = np.random.default_rng(3).standard_normal((6, 5, 4))
+    streamed = tn.tr_svd(da.from_array(y, chunks=(3, 5, 4)), ranks=(3, 2, 2))
+    direct = tn.tr_svd(y, ranks=(3, 2, 2))
+    assert streamed.ranks == direct.ranks == (3, 2, 2, 3)
+    rel = np.linalg.norm(streamed.full() - y) / np.linalg.norm(y)
+    assert abs(rel - streamed.info["rel_error"]) < 1e-9
