@@ -76,3 +76,15 @@ def test_streamed_tr_svd_with_unequal_first_caps_keeps_the_in_memory_ranks():
     assert streamed.ranks == direct.ranks == (3, 2, 2, 3)
     rel = np.linalg.norm(streamed.full() - y) / np.linalg.norm(y)
     assert abs(rel - streamed.info["rel_error"]) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"eps": 1e-7}, {"eps": 1e-12, "ranks": 2}], ids=["eps", "eps-and-cap"]
+)
+def test_streamed_tt_svd_at_a_small_eps_keeps_the_in_memory_ranks(kwargs):
+    # eps * ||X|| below the Gram eigenvalues' round-off: each step's rank comes from the exact
+    # row norms of U^T C (one more pass), and a cap still binds on top of it
+    streamed = tn.tt_svd(da.from_array(X, chunks=(2, 5, 6)), **kwargs)
+    direct = tn.tt_svd(X, **kwargs)
+    assert streamed.ranks == direct.ranks
+    assert streamed.info["rel_error"] == pytest.approx(direct.info["rel_error"], rel=1e-6)
