@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tensornet.decompositions import cp_als
+from tensornet.decompositions.cp import _quantize_symmetric
 from tensornet.formats import CPTensor
 
 
@@ -72,3 +73,19 @@ def test_a_start_with_a_repeated_component_fits_through_the_singular_normal_equa
     cp = cp_als(x, 2, init=CPTensor(np.ones(2), twice), n_iter_max=3, tol=0)
     assert cp.info["rel_error"] < 1e-12
     assert np.linalg.norm(cp.full() - x) < 1e-12 * np.linalg.norm(x)
+
+
+def test_quantize_accepts_16_bits_and_refuses_17_by_name():
+    x = np.random.default_rng(5).standard_normal((3, 4, 5))
+    assert (
+        cp_als(x, 2, quantize=16, n_iter_max=2, random_state=0).info["quantization"]["bits"] == 16
+    )
+    with pytest.raises(ValueError, match="quantize=17 must be <= 16"):
+        cp_als(x, 2, quantize=17)
+
+
+def test_quantizing_an_all_zero_factor_gives_zeros_on_the_unit_grid():
+    # the documented scale of an all-zero array is 1 (not 0 / q, which would divide by zero)
+    codes, scale = _quantize_symmetric(np.zeros((3, 2)), 8)
+    assert scale == 1.0
+    np.testing.assert_array_equal(codes, np.zeros((3, 2)))
