@@ -39,3 +39,41 @@ def test_btd_als_refuses_zero_sweeps_by_name():
     x = np.random.default_rng(0).standard_normal((3, 3, 3))
     with pytest.raises(ValueError, match="n_iter_max=0 must be >= 1"):
         btd_als(x, 1, 1, n_iter_max=0)
+
+
+def test_btd_als_accepts_terms_with_exactly_as_many_core_entries_as_x():
+    # one (2, 2, 2) term has 8 core entries = x.size: allowed (only more is refused), exact
+    x = np.random.default_rng(1).standard_normal((2, 2, 2))
+    btd = btd_als(x, 1, (2, 2, 2), random_state=0)
+    assert np.linalg.norm(btd.full() - x) < 1e-10 * np.linalg.norm(x)
+
+
+@pytest.mark.parametrize("n_terms", [1, 2])
+def test_rel_error_of_a_poor_fit_equals_the_dense_residual(n_terms):
+    # a random tensor with rank-(1, 1, 1) terms: most of ||X||^2 stays in the residual, where
+    # the cheap formula ||X||^2 - 2 g^T b + g^T G g is accurate and is what info reports
+    x = np.random.default_rng(2).standard_normal((4, 5, 6))
+    btd = btd_als(x, n_terms, 1, n_iter_max=5, tol=0, random_state=0)
+    dense = np.linalg.norm(x - btd.full()) / np.linalg.norm(x)
+    assert dense > 0.5
+    np.testing.assert_allclose(btd.info["rel_error"], dense, rtol=1e-9)
+
+
+def test_rel_error_of_a_near_exact_fit_is_the_dense_relative_residual():
+    # below 1e-6 the error comes from the dense residual, relative to ||X|| (here about 10)
+    rng = np.random.default_rng(3)
+    term = TuckerTensor(
+        rng.standard_normal((2, 2, 2)), [rng.standard_normal((5, 2)) for _ in range(3)]
+    )
+    x = term.full()
+    x = x + 1e-8 * np.linalg.norm(x) / np.sqrt(x.size) * rng.standard_normal(x.shape)
+    btd = btd_als(x, 1, (2, 2, 2), n_iter_max=20, tol=0, random_state=0)
+    dense = np.linalg.norm(x - btd.full()) / np.linalg.norm(x)
+    assert dense < 1e-6 and np.linalg.norm(x) > 4
+    np.testing.assert_allclose(btd.info["rel_error"], dense, rtol=1e-4)
+
+
+def test_btd_als_refuses_zero_restarts_by_name():
+    x = np.random.default_rng(0).standard_normal((3, 3, 3))
+    with pytest.raises(ValueError, match="n_restarts=0 must be >= 1"):
+        btd_als(x, 1, 1, n_restarts=0)
