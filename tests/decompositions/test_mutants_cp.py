@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tensornet.decompositions import cp_als
-from tensornet.decompositions.cp import _quantize_symmetric
+from tensornet.decompositions.cp import _ALSState, _quantize_symmetric
 from tensornet.formats import CPTensor
 
 
@@ -89,3 +89,20 @@ def test_quantizing_an_all_zero_factor_gives_zeros_on_the_unit_grid():
     codes, scale = _quantize_symmetric(np.zeros((3, 2)), 8)
     assert scale == 1.0
     np.testing.assert_array_equal(codes, np.zeros((3, 2)))
+
+
+def test_update_drops_a_direction_of_the_normal_equations_at_round_off_level():
+    # V = (A_1^T A_1) * (A_2^T A_2) has eigenvalues 2 and 1e-14: at (R + sum_k I_k) ulps of
+    # the largest, 1e-14 is round-off, and the least-squares update ignores that direction
+    # (inverting it would give weights ~1e14)
+    rng = np.random.default_rng(0)
+    n = 60
+    q1, _ = np.linalg.qr(rng.standard_normal((n, 2)))
+    angle = np.sqrt(2e-14)  # cos(angle) = 1 - 1e-14
+    a1 = np.stack([q1[:, 0], np.cos(angle) * q1[:, 0] + np.sin(angle) * q1[:, 1]], axis=1)
+    u2 = np.linalg.qr(rng.standard_normal((n, 1)))[0][:, 0]
+    a2 = np.stack([u2, u2], axis=1)
+    state = _ALSState([rng.standard_normal((n, 2)), a1, a2])
+    m = rng.standard_normal((n, 2))
+    state.update(0, m)
+    assert np.max(np.abs(state.weights)) <= np.linalg.norm(m)
