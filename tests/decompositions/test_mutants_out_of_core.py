@@ -1,0 +1,90 @@
+"""Mutation-found gaps of ``tensornet.decompositions.out_of_core``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensornet as tn
+
+da = pytest.importorskip("dask.array")
+ooc = pytest.importorskip("tensornet.decompositions.out_of_core")
+
+RNG = np.random.default_rng(0)
+#: multilinear rank (2, 3, 2) plus noise 1e-9: a small eps keeps (2, 3, 2), a tiny one all
+X = tn.TuckerTensor(
+    RNG.standard_normal((2, 3, 2)),
+    [RNG.standard_normal((n, r)) for n, r in zip((4, 5, 6), (2, 3, 2), strict=True)],
+).full() + 1e-9 * RNG.standard_normal((4, 5, 6))
+
+
+@pytest.mark.parametrize(("eps", "ranks"), [(1e-6, (2, 3, 2)), (1e-10, (4, 5, 6))])
+def test_streamed_hosvd_at_a_small_eps_takes_the_exact_tails_of_the_in_memory_one(eps, ranks):
+    # eps * ||X|| below the eigenvalues' round-off: the ranks come from exact row norms of
+    # U_n^T X_(n) (one more pass), as the in-memory HOSVD takes them from the SVD
+    streamed = tn.hosvd(da.from_array(X, chunks=(2, 5, 6)), eps=eps)
+    direct = tn.hosvd(X, eps=eps)
+    assert streamed.ranks == direct.ranks == ranks
+    assert streamed.info["error_bound"] == pytest.approx(direct.info["error_bound"], abs=1e-12)
+    assert np.linalg.norm(streamed.full() - X) <= eps * np.linalg.norm(X)
+
+
+def test_streamed_tt_svd_of_a_vector_is_the_in_memory_one():
+    v = RNG.standard_normal(12)
+    streamed = tn.tt_svd(da.from_array(v, chunks=5))
+    direct = tn.tt_svd(v)
+    np.testing.assert_array_equal(streamed.cores[0], direct.cores[0])
+    for key in ("rel_error", "error_exact", "ranks", "norm", "step_errors"):
+        assert streamed.info[key] == direct.info[key], key
+
+
+def test_streamed_cp_als_from_a_given_cp_tensor_is_the_in_memory_one():
+    # the given start (its factors 1, 2; factor 0 is updated first from them) gives the
+    # in-memory iterates
+    start = tn.CPTensor(
+        np.array([3.0, 0.5]), [RNG.standard_normal((n, 2)) for n in X.shape]
+    ).normalize()
+    streamed = tn.cp_als(da.from_array(X, chunks=(2, 5, 3)), 2, init=start, n_iter_max=3, tol=0)
+    direct = tn.cp_als(X, 2, init=start, n_iter_max=3, tol=0)
+    np.testing.assert_allclose(streamed.full(), direct.full(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(streamed.info["history"], direct.info["history"], rtol=1e-10)
+
+
+def test_streamed_randomized_svd_oversamples_ten_by_default():
+    m = RNG.standard_normal((30, 25)) * (1.0 / np.arange(1, 26))
+    dm = da.from_array(m, chunks=(10, 25))
+    default = ooc.randomized_svd(dm, 3, n_iter=0, random_state=5)
+    ten = ooc.randomized_svd(dm, 3, n_oversamples=10, n_iter=0, random_state=5)
+    for got, want in zip(default, ten, strict=True):
+        np.testing.assert_array_equal(got, want)
+    nine = ooc.randomized_svd(dm, 3, n_oversamples=9, n_iter=0, random_state=5)
+    assert not np.array_equal(default[1], nine[1])
+
+
+def test_streamed_tucker_hooi_refuses_a_vector_by_its_ndim():
+    with pytest.raises(ValueError, match=r"x must have at least 2 dimension"):
+        tn.tucker_hooi(da.ones(4, chunks=2), 2)
+
+
+def test_streamed_tr_svd_with_unequal_first_caps_keeps_the_in_memory_ranks():
+    # caps r_0 = 3 > r_1 = 2 bind on a full-rank tensor: the first step keeps r_0 r_1 = 6
+    # columns. (The rings themselves may differ by the first basis' signs, see
+    # test_out_of_core.py; the ranks and the error report do not.)
+    y = np.random.default_rng(3).standard_normal((6, 5, 4))
+    streamed = tn.tr_svd(da.from_array(y, chunks=(3, 5, 4)), ranks=(3, 2, 2))
+    direct = tn.tr_svd(y, ranks=(3, 2, 2))
+    assert streamed.ranks == direct.ranks == (3, 2, 2, 3)
+    rel = np.linalg.norm(streamed.full() - y) / np.linalg.norm(y)
+    assert abs(rel - streamed.info["rel_error"]) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"eps": 1e-7}, {"eps": 1e-12, "ranks": 2}], ids=["eps", "eps-and-cap"]
+)
+def test_streamed_tt_svd_at_a_small_eps_keeps_the_in_memory_ranks(kwargs):
+    # eps * ||X|| below the Gram eigenvalues' round-off: each step's rank comes from the exact
+    # row norms of U^T C (one more pass), and a cap still binds on top of it
+    streamed = tn.tt_svd(da.from_array(X, chunks=(2, 5, 6)), **kwargs)
+    direct = tn.tt_svd(X, **kwargs)
+    assert streamed.ranks == direct.ranks
+    assert streamed.info["rel_error"] == pytest.approx(direct.info["rel_error"], rel=1e-6)

@@ -1,0 +1,66 @@
+"""Mutation-found gaps of ``tensornet.decompositions.tr``."""
+
+import numpy as np
+import pytest
+
+from tensornet.decompositions import tr_als
+from tensornet.decompositions.tr import _first_split, balanced_split
+from tensornet.formats import TRTensor
+
+
+@pytest.mark.parametrize("init", ["svd", "random"])
+def test_tr_als_recovers_an_exact_ring_whose_sizes_are_all_odd(init):
+    # an odd number of entries (3 * 5 * 3 = 45) in every cyclic reshaping of X
+    rng = np.random.default_rng(0)
+    shape, ranks = (3, 5, 3), (1, 2, 2)
+    ring = TRTensor(
+        [rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % 3])) for k in range(3)]
+    )
+    x = ring.full()
+    tr = tr_als(x, ranks, init=init, random_state=1, n_iter_max=10, tol=0)
+    assert tr.info["rel_error"] < 1e-8
+    assert np.linalg.norm(tr.full() - x) < 1e-8 * np.linalg.norm(x)
+
+
+def test_tr_als_recovers_an_exact_ring_with_unequal_ranks():
+    # r_1 = 2 != r_2 = 3: the exact error (dense residual, below 1e-6) contracts the ring in
+    # the right order of ranks
+    rng = np.random.default_rng(2)
+    shape, ranks = (3, 5, 3), (1, 2, 3)
+    cores = [rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % 3])) for k in range(3)]
+    x = TRTensor(cores).full()
+    tr = tr_als(x, ranks, random_state=1, n_iter_max=10, tol=0)
+    assert tr.info["rel_error"] < 1e-8
+    assert abs(tr.info["rel_error"] - np.linalg.norm(tr.full() - x) / np.linalg.norm(x)) < 1e-12
+
+
+def test_tr_als_accepts_ranks_with_exactly_as_many_unknowns_as_equations():
+    # r_k r_{k+1} = 2 * 2 = 4 = the size of the other modes for every core: allowed (only
+    # more unknowns than equations is refused), and the full-rank ring is exact
+    x = np.random.default_rng(3).standard_normal((2, 2, 2))
+    tr = tr_als(x, 2, random_state=0, n_iter_max=50, tol=0)
+    assert tr.ranks == (2, 2, 2, 2)
+    assert np.linalg.norm(tr.full() - x) < 1e-8 * np.linalg.norm(x)
+
+
+def test_balanced_split_refuses_rank_zero_by_name():
+    with pytest.raises(ValueError, match="rank=0 must be >= 1"):
+        balanced_split(0)
+
+
+def _best_split(rank, c0, c1):
+    """Reference: the largest R' <= R with a divisor pair r_0 r_1 = R' within the caps, the
+    most balanced such pair, ties to the larger r_0."""
+    for total in range(rank, 0, -1):
+        pairs = [(a, total // a) for a in range(1, c0 + 1) if total % a == 0 and total // a <= c1]
+        if pairs:
+            return max(pairs, key=lambda p: (-abs(p[1] - p[0]), p[0]))
+    raise AssertionError("unreachable")
+
+
+def test_first_split_takes_the_largest_fitting_rank_split_most_evenly():
+    for rank in range(1, 26):
+        for c0 in range(1, 6):
+            for c1 in range(1, 6):
+                if rank <= c0 * c1:
+                    assert _first_split(rank, (c0, c1, 1)) == _best_split(rank, c0, c1)
