@@ -849,14 +849,16 @@ def mutate_module(
     restorer: Restorer,
     rerun: bool = False,
     only: set[str] | None = None,
+    start: int = 0,
 ) -> None:
     """Run the first ``limit`` mutants (all when None) of ``module`` in its fixed random order,
-    each unless a valid outcome is cached (``rerun``: all), appending each outcome."""
+    leaving out the first ``start`` (a held-out window), each unless a valid outcome is cached
+    (``rerun``: all), appending each outcome."""
     mirror = tests or tests_for(module)
     select = Selector(None if tests else cmap, module, mirror)
     original, todo = module_mutants(module)
     module_hash = hashlib.sha256(original.encode()).hexdigest()[:16]
-    todo = sample_order(module, todo, seed)[:limit]
+    todo = sample_order(module, todo, seed)[start:limit]
     if only is not None:
         todo = [m for m in todo if m.id in only]
     for m in todo:  # cached kills order the tests of their neighbours
@@ -970,6 +972,48 @@ def report(module: Path, seed: int, cmap: dict | None, outcomes: Outcomes, tests
     return rec
 
 
+def held_out(
+    module: Path, seed: int, window: tuple[int, int | None], cmap: dict | None, outcomes: Outcomes
+) -> dict:
+    """The record of the mutants ``window`` (start, stop) of ``module``'s fixed random order: a
+    held-out sample, run after the mutants before it were turned into tests. ``before`` counts
+    each one's first recorded outcome (the suite as it was when the window was first run);
+    mutants without a valid outcome are counted as ``missing``."""
+    original, todo = module_mutants(module)
+    module_hash = hashlib.sha256(original.encode()).hexdigest()[:16]
+    select = Selector(cmap, module, tests_for(module))
+    rows, missing = [], 0
+    for m in sample_order(module, todo, seed)[window[0] : window[1]]:
+        ids, _ = select(m.line)
+        entry = outcomes.valid(m.id, module_hash, _file_hash([t.split("::")[0] for t in ids]))
+        if entry is None:
+            missing += 1
+        else:
+            rows.append((m, entry))
+    equivalent = _equivalent()
+    mapped = {t.split("::")[0] for t in cmap["tests"]} if cmap else None
+    first = [(m, first_status(outcomes.first(m.id, module_hash) or e, mapped)) for m, e in rows]
+    rec = summary([(m, e["status"]) for m, e in rows], equivalent)
+    rec.update(
+        module=module.as_posix(),
+        window=[window[0], window[1]],
+        sampled=True,
+        missing=missing,
+        before={k: v for k, v in summary(first, equivalent).items() if k != "survivors"},
+        survivors=[
+            {**asdict(m), "status": e["status"], "equivalent": equivalent.get(m.id)}
+            for m, e in sorted(rows, key=lambda p: (p[0].line, p[0].col))
+            if e["status"] != "killed"
+        ],
+        survivors_before=[
+            {**asdict(m), "status": s, "equivalent": equivalent.get(m.id)}
+            for m, s in sorted(first, key=lambda p: (p[0].line, p[0].col))
+            if s != "killed"
+        ],
+    )
+    return rec
+
+
 def first_status(entry: dict, mapped: set[str] | None) -> str:
     """The status of a mutant's first outcome with the tests of the coverage map alone: a kill by
     a test file written after the map (which runs last) means that every mapped test passed."""
@@ -1026,6 +1070,8 @@ def survivors_text(rec: dict) -> str:
         return "-" if x is None else f"{100 * x:.1f}%"
 
     sample = f" (a sample of {rec['mutants']}/{rec['total']})" if rec.get("sampled") else ""
+    if "window" in rec:
+        sample = f" (held-out mutants {rec['window'][0] + 1}-{rec['window'][1]})"
     interval = rec.get("interval95")
     ci = f", 95% interval {pct(interval[0])}-{pct(interval[1])}" if rec.get("sampled") else ""
     head = (
@@ -1077,6 +1123,9 @@ def main() -> None:
     ap.add_argument("--rerun", action="store_true", help="run mutants even with a cached outcome")
     ap.add_argument("--only", nargs="+", default=None, help="run only these mutant ids")
     ap.add_argument("--max", type=int, default=None, help="the first N of each module's order")
+    ap.add_argument(
+        "--start", type=int, default=0, help="leave out the first N of each order (held out)"
+    )
     ap.add_argument("--seed", type=int, default=0, help="the seed of each module's order")
     ap.add_argument("--profile", default="ci", help="Hypothesis profile (mutation: fewer examples)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -1143,6 +1192,7 @@ def main() -> None:
                 restorer,
                 rerun=args.rerun,
                 only=None if args.only is None else set(args.only),
+                start=args.start,
             )
             write_report([module], args, outcomes, command)
     else:
@@ -1155,6 +1205,16 @@ def write_report(modules: list[Path], args, outcomes: Outcomes, command: str | N
     if not args.tests and not args.no_map and args.map.exists():
         cmap = _upgrade(json.loads(args.map.read_text())) or None
     results = json.loads(args.out.read_text()) if args.out.exists() else {"modules": {}}
+    if args.start:
+        for module in modules:
+            rec = held_out(module, args.seed, (args.start, args.max), cmap, outcomes)
+            rec["command"] = command
+            entry = results["modules"].setdefault(module.as_posix(), {})
+            if rec["mutants"] or "held_out" not in entry:
+                entry["held_out"] = rec
+            print(survivors_text({**rec, "total": None}).splitlines()[0].lstrip("# "), flush=True)
+        _save(results, args.out)
+        return
     for module in modules:
         rec = report(module, args.seed, cmap, outcomes, args.tests)
         old = results["modules"].get(module.as_posix(), {})
