@@ -238,22 +238,11 @@ def main() -> None:
     if not (args.reuse and os.path.exists(path)):
         write_store(path, shape, args.rank, args.noise)
     write_seconds = time.perf_counter() - t0
-    runs = []
+    runs: list[dict] = []
     # a fixed mmap threshold (inherited by a cluster's worker processes): glibc's dynamic one
     # keeps freed blocks in the heap, so the resident size would count what the allocator holds
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)}
-    for job in args.jobs.split(","):
-        cmd = [sys.executable, __file__, "--worker", path, job] + sys.argv[1:]
-        cmd += ["--memory-limit-mb", str(args.memory_limit_mb)]
-        done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(json.dumps(runs[-1]), file=sys.stderr)
-    by_job = {r["job"]: r for r in runs}
-
-    def ratio(a: str, b: str) -> float | None:
-        return by_job[a]["seconds"] / by_job[b]["seconds"] if {a, b} <= by_job.keys() else None
-
-    result = {
+    context = {
         "command": " ".join(["python", "benchmarks/bench_out_of_core.py", *sys.argv[1:]]),
         "shape": list(shape),
         "chunks": [1, 1, *shape[2:]],
@@ -264,6 +253,27 @@ def main() -> None:
         "threads": args.threads,
         "malloc_mmap_threshold": MMAP_THRESHOLD,
         "load_average_start": load_start,
+    }
+    for job in args.jobs.split(","):
+        cmd = [sys.executable, __file__, "--worker", path, job] + sys.argv[1:]
+        cmd += ["--memory-limit-mb", str(args.memory_limit_mb)]
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(runs[-1]), file=sys.stderr)
+        # written after every job: a long run stopped part way keeps what it measured
+        _write(args.results, summarize(context, runs, size_mb))
+    print(json.dumps(summarize(context, runs, size_mb), indent=2))
+
+
+def summarize(context: dict, runs: list[dict], size_mb: float) -> dict:
+    """The results file: the run's settings, every job's record and the ratios between them."""
+    by_job = {r["job"]: r for r in runs}
+
+    def ratio(a: str, b: str) -> float | None:
+        return by_job[a]["seconds"] / by_job[b]["seconds"] if {a, b} <= by_job.keys() else None
+
+    return {
+        **context,
         "load_average_end": os.getloadavg(),
         "runs": runs,
         "time_over_read_pass": {
@@ -276,9 +286,15 @@ def main() -> None:
             j: (r["peak_rss_mb"] - r["baseline_rss_mb"]) / size_mb for j, r in by_job.items()
         },
     }
-    print(json.dumps(result, indent=2))
-    Path(args.results).parent.mkdir(exist_ok=True)
-    Path(args.results).write_text(json.dumps(result, indent=2) + "\n")
+
+
+def _write(path: str, result: dict) -> None:
+    """Write the JSON atomically (a temporary file beside it, then a rename)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(out)
 
 
 if __name__ == "__main__":

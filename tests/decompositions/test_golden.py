@@ -19,6 +19,10 @@ from tensornet.rank import evbmf, select_ranks
 
 GOLDEN = Path(__file__).with_name("golden.npz")
 RTOL = 1e-12
+#: values that are a minimizer's location, not an algebraic result: a smooth minimum fixes its
+#: argument only to about sqrt(machine epsilon) relative, and the bounded Brent search's
+#: arithmetic differs between SciPy releases
+RTOL_MINIMIZER = {"evbmf/sigma2": 1e-6}
 
 
 def _tt_data(shape, rank, seed, noise=1e-3):
@@ -201,7 +205,8 @@ def test_decomposition_matches_golden_output(name):
         assert value.shape == want.shape, (key, value.shape, want.shape)
         scale = max(float(np.linalg.norm(want)), np.finfo(float).tiny)
         err = float(np.linalg.norm(value - want)) / scale
-        assert err <= RTOL, f"{name}/{key}: relative change {err:.3e} > {RTOL}"
+        rtol = RTOL_MINIMIZER.get(f"{name}/{key}", RTOL)
+        assert err <= rtol, f"{name}/{key}: relative change {err:.3e} > {rtol}"
 
 
 if __name__ == "__main__" and "--regenerate" in sys.argv:

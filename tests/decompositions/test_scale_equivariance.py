@@ -94,7 +94,8 @@ def test_evbmf_rank_of_c_m_equals_rank_of_m_and_sigma2_scales_by_c_squared(c):
     m = signal + rng.standard_normal((30, 40))
     base, scaled = evbmf(m), evbmf(m * c)
     assert scaled.rank == base.rank == 2
-    assert scaled.sigma2 == pytest.approx(base.sigma2 * c * c, rel=1e-9)
+    # sigma2 is a minimizer's location: fixed to about sqrt(machine epsilon) relative
+    assert scaled.sigma2 == pytest.approx(base.sigma2 * c * c, rel=1e-6)
     np.testing.assert_allclose(scaled.s / c, base.s, rtol=1e-9)
     np.testing.assert_allclose(scaled.denoised / c, base.denoised, rtol=1e-7, atol=1e-9)
 
