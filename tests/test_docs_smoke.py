@@ -147,6 +147,20 @@ def test_console_errors_and_exceptions_are_problems_and_warnings_are_not():
     assert docs_smoke.console_problem(verbose) is None
 
 
+def test_the_browsers_own_favicon_request_is_not_a_problem_but_other_404s_are():
+    """Chromium asks for /favicon.ico by itself when a page declares no icon."""
+    entry = {"level": "error", "text": "Failed to load resource", "url": ""}
+    for url, problem in [
+        ("http://127.0.0.1:8000/favicon.ico", False),
+        ("http://127.0.0.1:8000/img/favicon.ico", True),
+        ("http://127.0.0.1:8000/x.png", True),
+    ]:
+        message = {"method": "Log.entryAdded", "params": {"entry": {**entry, "url": url}}}
+        assert (docs_smoke.console_problem(message) is not None) == problem
+    log = [("/favicon.ico", 404), ("/x.png", 404), ("/", 200)]
+    assert docs_smoke.server_problems(log) == ["HTTP 404 for /x.png"]
+
+
 def test_server_logs_every_request_and_its_status(site):
     with docs_smoke.serve(site) as (base, log):
         with urllib.request.urlopen(base + "/guide/tt/") as response:

@@ -212,7 +212,18 @@ def asset_problems(site: Path, page_path: str, document: str | _Page) -> list[st
 
 def server_problems(log: list[tuple[str, int]]) -> list[str]:
     """Requests of the server log answered with an error status."""
-    return [f"HTTP {status} for {path}" for path, status in log if status >= 400]
+    return [
+        f"HTTP {status} for {path}"
+        for path, status in log
+        if status >= 400 and not _browser_favicon(path)
+    ]
+
+
+def _browser_favicon(url: str) -> bool:
+    """Whether ``url`` is ``/favicon.ico``, which Chromium requests by itself for a page that
+    declares no icon: its 404 is not a missing asset of the site (a declared icon is checked
+    with the page's other assets)."""
+    return urllib.parse.urlsplit(url).path == "/favicon.ico"
 
 
 def console_problem(message: dict) -> str | None:
@@ -227,6 +238,8 @@ def console_problem(message: dict) -> str | None:
         return f"console.{params['type']}: {args}"
     if method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
         entry = params["entry"]
+        if _browser_favicon(entry.get("url", "")):
+            return None
         return f"console error: {entry.get('text')} {entry.get('url', '')}".rstrip()
     return None
 
