@@ -65,3 +65,18 @@ def test_an_orthonormal_ht_svd_result_round_trips_with_its_claim(tmp_path):
     assert x._metadata()["orthonormal"] is True
     back = StructuredTensor.load(x.save(tmp_path / "o.npz"))
     np.testing.assert_allclose(back.full(), x.full(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_linear_tree_needs_two_modes():
+    """DimensionTree.linear refuses d < 2 with its own d in the message."""
+    with pytest.raises(ValueError, match="d=1 must be >= 2"):
+        DimensionTree.linear(1)
+    assert DimensionTree.linear(2).d == 2
+
+
+@pytest.mark.parametrize("out_modes", [(1, 1), (1, 1, 1, 1)])
+def test_contract_refuses_out_modes_of_the_wrong_length(out_modes):
+    """contract raises ValueError when out_modes does not hold one entry per mode."""
+    tree, leaves, transfers = _ht()
+    with pytest.raises(ValueError):
+        HTTensor(tree, leaves, transfers).contract(np.ones((2, 3, 3, 3)), out_modes=out_modes)
