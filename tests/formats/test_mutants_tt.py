@@ -26,3 +26,38 @@ def test_gather_chain_of_a_ring_sums_the_trace_over_every_boundary_index():
     index = np.array([[0, 0, 0], [1, 2, 1], [0, 1, 1], [1, 0, 0]], dtype=np.int64)
     want = [np.trace(cores[0][:, i] @ cores[1][:, j] @ cores[2][:, k]) for i, j, k in index]
     np.testing.assert_allclose(gather_chain(cores, index), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "ranks", [(1, 2, 3, 1), (1, 3, 2, 1), (2, 1, 3, 2), (3, 2, 1, 3)], ids=lambda r: str(r)
+)
+def test_the_gather_kernel_run_as_python_stays_in_bounds_and_matches_full(ranks, monkeypatch):
+    """The gather kernel, run as plain Python (NumPy checks every index), sizes its scratch
+    vectors by the largest rank anywhere in the chain and gives the entries of full()."""
+    import numpy as np
+
+    from tensornet.formats import tt
+    from tensornet.formats.tr import TRTensor
+
+    rng = np.random.default_rng(1)
+    cores = [rng.standard_normal((ranks[k], n, ranks[k + 1])) for k, n in enumerate((2, 3, 2))]
+    x = (tt.TTTensor if ranks[0] == 1 else TRTensor)(cores)
+    monkeypatch.setattr(tt, "_gather_kernel", tt._gather_kernel.py_func)
+    idx = np.array([[0, 0, 0], [1, 2, 1], [0, 1, 1], [1, 0, 0]], dtype=np.int64)
+    np.testing.assert_allclose(x.gather(idx), x.full()[tuple(idx.T)], rtol=1e-12, atol=1e-12)
+
+
+def test_tt_cores_are_copied_by_default_and_a_scalar_multiple_shares_the_unchanged_cores():
+    """TTTensor(cores) copies its cores (editing the input later changes nothing), while
+    alpha * X makes a new first core only and shares the others (no copy)."""
+    import numpy as np
+
+    from tensornet.formats.tt import TTTensor
+
+    cores = [np.ones((1, 2, 2)), np.ones((2, 3, 1))]
+    x = TTTensor(cores)
+    cores[0][...] = 5.0
+    np.testing.assert_array_equal(x.full(), np.full((2, 3), 2.0))
+    y = 3.0 * x
+    assert y.cores[1] is x.cores[1] and not np.shares_memory(y.cores[0], x.cores[0])
+    np.testing.assert_array_equal(y.full(), np.full((2, 3), 6.0))
