@@ -61,3 +61,22 @@ def test_tt_cores_are_copied_by_default_and_a_scalar_multiple_shares_the_unchang
     y = 3.0 * x
     assert y.cores[1] is x.cores[1] and not np.shares_memory(y.cores[0], x.cores[0])
     np.testing.assert_array_equal(y.full(), np.full((2, 3), 6.0))
+
+
+def test_rank_specs_that_are_not_sequences_are_refused_and_any_sequence_is_read_as_one():
+    """tt_rank_caps refuses a set (not a sequence) by name and reads any Sequence, e.g. a
+    memoryview of d + 1 entries, like a list (it is no single rank)."""
+    with pytest.raises(TypeError, match="ranks must be an int or a sequence of ints"):
+        tt_rank_caps({2}, (2, 2))
+    assert tt_rank_caps(memoryview(bytes([1, 2, 1])), (2, 2)) == tt_rank_caps([1, 2, 1], (2, 2))
+
+
+def test_rounding_the_zero_tensor_reports_a_zero_relative_error():
+    """TTTensor.round of the zero tensor gives rel_error 0.0 (not 0/0)."""
+    import numpy as np
+
+    from tensornet.formats.tt import TTTensor
+
+    out = TTTensor([np.zeros((1, 2, 2)), np.zeros((2, 3, 1))]).round()
+    assert out.info["rel_error"] == 0.0
+    np.testing.assert_array_equal(out.full(), np.zeros((2, 3)))
