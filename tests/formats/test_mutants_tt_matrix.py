@@ -54,3 +54,12 @@ def test_the_sweep_cost_estimate_counts_the_multiply_adds_of_the_sweep_that_runs
         assert rtl == rev[0] and ltr == rev[1]
         (w.matmat if args[1] is ins else w.rmatmat)(x)
         assert sum(count) == min(ltr, rtl)
+
+
+def test_tt_matrix_cores_are_copied_by_default():
+    """TTMatrix(cores) copies its cores: editing the input arrays later changes nothing."""
+    cores = [np.ones((1, 2, 2, 1))]
+    w = TTMatrix(cores)
+    cores[0][...] = 5.0
+    np.testing.assert_array_equal(w.full(), np.ones((2, 2)))
+    assert not np.shares_memory(TTMatrix(cores, copy=True).cores[0], cores[0])
