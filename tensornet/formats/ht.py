@@ -557,7 +557,7 @@ class HTTensor(StructuredTensor):
                     )
             out_modes = tuple(size // i for i, size in zip(in_modes, self.shape, strict=False))
         out_modes = tuple(int(n) for n in out_modes)
-        for k, (i, j, size) in enumerate(zip(in_modes, out_modes, self.shape, strict=False)):
+        for k, (i, j, size) in enumerate(zip(in_modes, out_modes, self.shape, strict=True)):
             if i * j != size:
                 raise ValueError(
                     f"in_modes[{k}] * out_modes[{k}] = {i} * {j} must equal the HT mode size "

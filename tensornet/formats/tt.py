@@ -115,7 +115,7 @@ def tt_rank_caps(ranks: Any, shape: Sequence[int], name: str = "ranks") -> tuple
     ranks = check_rank_spec(ranks, name)
     if ranks is None:
         return bound
-    if isinstance(ranks, numbers.Number) or np.isscalar(ranks):
+    if isinstance(ranks, numbers.Number):
         caps = check_ranks(ranks, d - 1, name)
     else:
         seq = list(np.asarray(ranks).tolist()) if isinstance(ranks, np.ndarray) else ranks

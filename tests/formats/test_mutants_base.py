@@ -115,3 +115,23 @@ def test_full_builds_a_tensor_of_exactly_max_elements_and_refuses_one_more():
     assert _TT.full(max_elements=_TT.size).shape == (2, 3)
     with pytest.raises(ValueError, match="would have 6 elements, more than max_elements=5"):
         _TT.full(max_elements=_TT.size - 1)
+
+
+def test_scale_by_on_a_list_or_dict_component_scales_only_its_first_entry():
+    """_scale_by multiplies entry 0 of a list (TT cores) or dict (HT transfers, key 0 = root)
+    component by the factor, so the tensor is scaled by exactly that factor."""
+    from tensornet.formats.ht import DimensionTree, HTTensor
+
+    rng = np.random.default_rng(0)
+    tt = TTTensor([rng.standard_normal(s) for s in [(1, 2, 3), (3, 4, 2), (2, 3, 1)]])
+    leaves = [rng.standard_normal((3, 2)) for _ in range(3)]
+    ht = HTTensor(
+        DimensionTree(3), leaves, [rng.standard_normal((2, 2, 1)), rng.standard_normal((2, 2, 2))]
+    )
+    for x, parts in ((tt, lambda t: t.cores), (ht, lambda t: [t.transfers[0], t.transfers[1]])):
+        before, old = x.full(), [p.copy() for p in parts(x)]
+        x._scale_by(-2.5)
+        np.testing.assert_allclose(x.full(), -2.5 * before, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(parts(x)[0], -2.5 * old[0])
+        for new, was in zip(parts(x)[1:], old[1:], strict=True):
+            np.testing.assert_array_equal(new, was)

@@ -65,3 +65,48 @@ def test_an_orthonormal_ht_svd_result_round_trips_with_its_claim(tmp_path):
     assert x._metadata()["orthonormal"] is True
     back = StructuredTensor.load(x.save(tmp_path / "o.npz"))
     np.testing.assert_allclose(back.full(), x.full(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_linear_tree_needs_two_modes():
+    """DimensionTree.linear refuses d < 2 with its own d in the message."""
+    with pytest.raises(ValueError, match="d=1 must be >= 2"):
+        DimensionTree.linear(1)
+    assert DimensionTree.linear(2).d == 2
+
+
+@pytest.mark.parametrize("out_modes", [(1, 1), (1, 1, 1, 1)])
+def test_contract_refuses_out_modes_of_the_wrong_length(out_modes):
+    """contract raises ValueError when out_modes does not hold one entry per mode."""
+    tree, leaves, transfers = _ht()
+    with pytest.raises(ValueError):
+        HTTensor(tree, leaves, transfers).contract(np.ones((2, 3, 3, 3)), out_modes=out_modes)
+
+
+def test_a_balanced_tree_needs_two_modes():
+    """DimensionTree.balanced refuses d < 2 with its own d in the message."""
+    with pytest.raises(ValueError, match="d=1 must be >= 2"):
+        DimensionTree.balanced(1)
+    assert DimensionTree.balanced(2).d == 2
+
+
+def test_an_orthonormal_ht_svd_result_has_the_norm_of_its_root_and_rectangular_transfers_load():
+    """norm() of an orthonormal HT tensor is that of the full tensor (read from the root), and
+    the orthonormality check reshapes each non-root B_t to (k_l k_r, k_t) even when k_r != k_t."""
+    from tensornet.decompositions.ht import ht_svd
+
+    x = ht_svd(np.random.default_rng(0).standard_normal((2, 2, 3, 3)), ranks=3)
+    assert x.orthonormal and x.transfers[1].shape == (2, 2, 3)
+    assert x.norm() == pytest.approx(np.linalg.norm(x.full()), rel=1e-12)
+    assert x._bases_orthonormal()
+
+
+@pytest.mark.parametrize(("k", "expected"), [(200, True), (202, False)])
+def test_the_float32_orthonormality_tolerance_is_100_eps_times_the_largest_size(k, expected):
+    """A float32 leaf diag(a, 1) is orthonormal iff |a^2 - 1| <= 100 eps * 2 (eps of float32)."""
+    eps = float(np.finfo(np.float32).eps)
+    a = np.float32(1.0 - k * eps / 2)  # exact: the float32 spacing below 1 is eps / 2
+    dev = 1.0 - float(a) ** 2
+    assert (198 * eps < dev <= 200 * eps) if expected else (200 * eps < dev <= 202 * eps)
+    leaves = [np.diag([a, 1]).astype(np.float32), np.eye(2, dtype=np.float32)]
+    x = HTTensor(DimensionTree(2), leaves, [np.ones((2, 2, 1), dtype=np.float32)])
+    assert x._bases_orthonormal() is expected
