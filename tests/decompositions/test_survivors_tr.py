@@ -42,7 +42,9 @@ def test_tr_als_exact_error_of_data_with_a_norm_below_one():
     """The exact (dense) relative error is also reported for data of norm below 1."""
     rng = np.random.default_rng(2)
     shape, ranks = (3, 4, 5), (2, 2, 2)
-    ring = TRTensor([rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % 3])) for k in range(3)])
+    ring = TRTensor(
+        [rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % 3])) for k in range(3)]
+    )
     x = ring.full()
     x = x + 1e-5 * np.linalg.norm(x) / np.sqrt(x.size) * rng.standard_normal(shape)
     x *= 0.5 / np.linalg.norm(x)
@@ -83,4 +85,3 @@ def test_tr_als_update_residual_identity_holds_for_a_rank_deficient_design():
     assert abs(resid_sq - dense_sq) < 1e-10 * dense_sq
     projected = design @ np.linalg.pinv(design) @ y.reshape(20, 3)  # the best fit
     assert abs(dense_sq - np.linalg.norm(y.reshape(20, 3) - projected) ** 2) < 1e-10 * dense_sq
-
