@@ -34,3 +34,15 @@ def test_stp_plan_returns_whole_numbers_as_documented(n, p):
     assert (a, b, c) == (t // n, t // p, np.gcd(n, p))
     assert all(type(k) is int for k in (a, b, c))
     assert v_of.shape == (a, b)
+
+
+def test_mttkrp_without_check_finite_passes_nan_through_instead_of_raising():
+    """check_finite=False skips the scan: NaN input gives a NaN result, no error."""
+    x = np.ones((2, 3, 4))
+    x[1, 2, 3] = np.nan
+    factors = [np.ones((2, 2)), np.ones((3, 2)), np.ones((4, 2))]
+    out = mttkrp(x, factors, 1, check_finite=False)
+    assert out.shape == (3, 2)
+    assert np.isnan(out[2]).all() and np.all(out[:2] == 8.0)
+    with pytest.raises(ValueError, match="NaN"):
+        mttkrp(x, factors, 1)
