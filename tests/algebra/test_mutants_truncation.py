@@ -79,6 +79,7 @@ def test_thin_svd_falls_back_to_gesvd_and_still_returns_the_thin_factors(monkeyp
 def test_truncate_keeps_at_least_one_value_even_when_delta_covers_everything():
     assert truncate([3.0, 2.0, 1.0], delta=100.0) == 1
     assert rank_for_error([3.0, 2.0, 1.0], delta=100.0, min_rank=0) == 0  # min_rank 0 allowed
+    assert rank_for_error([3.0, 2.0, 1.0], delta=100.0) == 1  # the default min_rank is 1
 
 
 def test_error_budget_of_a_single_mode_tensor_is_the_whole_budget():
