@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tensornet.algebra.kernels import mttkrp, mttkrp_reference
+from tensornet.algebra.kernels import mttkrp, mttkrp_reference, stp_plan
 
 
 @pytest.mark.parametrize("mode", [0, 1, 2])
@@ -24,3 +24,25 @@ def test_mttkrp_names_a_string_or_none_x_by_its_value_not_by_a_dtype(x, shown):
     factors = [np.ones((2, 1)), np.ones((3, 1))]
     with pytest.raises(TypeError, match=f"x must be a real numeric array, got {shown}$"):
         mttkrp(x, factors, 0)
+
+
+@pytest.mark.parametrize(("n", "p"), [(4, 6), (6, 4), (3, 3), (12, 8)])
+def test_stp_plan_returns_whole_numbers_as_documented(n, p):
+    """stp_plan gives ints a = t/n, b = t/p, c = t/(ab) = gcd(n, p) (c is a loop length)."""
+    a, b, c, v_of = stp_plan(n, p)
+    t = np.lcm(n, p)
+    assert (a, b, c) == (t // n, t // p, np.gcd(n, p))
+    assert all(type(k) is int for k in (a, b, c))
+    assert v_of.shape == (a, b)
+
+
+def test_mttkrp_without_check_finite_passes_nan_through_instead_of_raising():
+    """check_finite=False skips the scan: NaN input gives a NaN result, no error."""
+    x = np.ones((2, 3, 4))
+    x[1, 2, 3] = np.nan
+    factors = [np.ones((2, 2)), np.ones((3, 2)), np.ones((4, 2))]
+    out = mttkrp(x, factors, 1, check_finite=False)
+    assert out.shape == (3, 2)
+    assert np.isnan(out[2]).all() and np.all(out[:2] == 8.0)
+    with pytest.raises(ValueError, match="NaN"):
+        mttkrp(x, factors, 1)

@@ -79,6 +79,7 @@ def test_thin_svd_falls_back_to_gesvd_and_still_returns_the_thin_factors(monkeyp
 def test_truncate_keeps_at_least_one_value_even_when_delta_covers_everything():
     assert truncate([3.0, 2.0, 1.0], delta=100.0) == 1
     assert rank_for_error([3.0, 2.0, 1.0], delta=100.0, min_rank=0) == 0  # min_rank 0 allowed
+    assert rank_for_error([3.0, 2.0, 1.0], delta=100.0) == 1  # the default min_rank is 1
 
 
 def test_error_budget_of_a_single_mode_tensor_is_the_whole_budget():
@@ -123,3 +124,36 @@ def test_a_tail_reported_as_exact_is_the_measured_residual_and_any_tail_is_withi
     assert abs(sub.tail_sq - residual_sq) <= m * bound
     if sub.exact:  # (here the eigenvalue tail is off by about 3e-5 relative)
         assert sub.tail_sq == pytest.approx(residual_sq, rel=1e-7, abs=0.0)
+
+
+def test_uses_gram_path_refuses_large_square_and_tall_matrices():
+    """A large matrix takes the Gram path only when it is at least twice as wide as tall."""
+    for shape in [(1000, 1000), (2000, 300), (300, 599), (300, 600), (100, 1000)]:
+        assert uses_gram_path(shape) is (2 * shape[0] <= shape[1]), shape
+
+
+def test_the_svd_path_reports_its_tail_as_exact():
+    """A small matrix goes to LAPACK's SVD, whose discarded energy is exact (exact=True)."""
+    c = _matrix(np.array([3.0, 1.0, 1e-3]), 7, 0)
+    assert not uses_gram_path(c.shape)
+    for cap, delta in [(None, 0.01), (1, None), (None, None)]:
+        sub = leading_subspace(c, cap=cap, delta=delta)
+        assert sub.exact is True
+        residual_sq = float(np.linalg.norm(c - sub.u @ sub.b) ** 2)
+        assert sub.tail_sq == pytest.approx(residual_sq, rel=1e-9, abs=1e-28)
+
+
+def test_a_budget_inside_the_eigenvalue_margin_measures_the_tail_exactly():
+    """delta^2 below EIGENVALUE_MARGIN * m * lam_err (lam_err ~ m u ||C||^2) takes exact row
+    norms: the tail is the measured residual and called exact (here ||C||^2 = 90, m = 8)."""
+    m, n = 8, 8200
+    s = np.array([6.0, 5.0, 4.0, 3.0, 2.0, 1e-6, 5e-7, 1e-7])
+    c = _matrix(s, n, 1)
+    assert uses_gram_path(c.shape)
+    lam_err = EIGENVALUE_ERROR * m * np.finfo(float).eps * float(np.sum(s**2))
+    delta = 5e-5
+    assert delta**2 < EIGENVALUE_MARGIN * m * lam_err
+    sub = leading_subspace(c, delta=delta)
+    assert sub.u.shape[1] == 5 and sub.exact
+    residual_sq = float(np.linalg.norm(c - sub.u @ sub.b) ** 2)
+    assert sub.tail_sq == pytest.approx(residual_sq, rel=1e-7, abs=0.0)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tensornet.nn.optim import SGD
+from tensornet.nn.optim import SGD, Adam, AdamW
 
 
 def test_plain_sgd_leaves_the_velocity_slot_untouched():
@@ -14,3 +14,11 @@ def test_plain_sgd_leaves_the_velocity_slot_untouched():
     opt.step(g)
     np.testing.assert_allclose(p["w"], [0.95, -2.025, 3.1])
     np.testing.assert_array_equal(opt.state["velocity"]["w"], np.zeros(3))
+
+
+def test_builtin_optimizers_do_not_ask_fit_for_a_closure():
+    """SGD/Adam/AdamW declare needs_closure false, so fit calls step(grads) without a closure."""
+    p = {"w": np.ones(2)}
+    for cls in (SGD, Adam, AdamW):
+        opt = cls(p, lr=0.1)
+        assert opt.needs_closure is False
