@@ -714,7 +714,7 @@ def tr_svd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | Non
     if eps is None and ranks is None:
         eps = 0.0
     delta1, delta = tr_budgets(eps, norm, d)
-    big = caps[0] * caps[1] if caps is not None else x.size
+    big = min(caps[0] * caps[1] if caps is not None else x.size, first)  # as leading_subspace
     u, tail, exact = _streamed_rank(c, g, big, delta1, passes)
     b = _project(c, u, passes, None, np.dtype(np.float64))
     first_step = Subspace(u, b.reshape(u.shape[1], -1), tail, exact, np.zeros(0))

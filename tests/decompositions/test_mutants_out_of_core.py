@@ -88,3 +88,63 @@ def test_streamed_tt_svd_at_a_small_eps_keeps_the_in_memory_ranks(kwargs):
     direct = tn.tt_svd(X, **kwargs)
     assert streamed.ranks == direct.ranks
     assert streamed.info["rel_error"] == pytest.approx(direct.info["rel_error"], rel=1e-6)
+
+
+def test_streamed_tr_svd_caps_the_first_ranks_by_the_first_unfolding():
+    """r_0, r_1 <= min(I_1, prod I / I_1): caps above it give the in-memory ranks."""
+    # (6, 2, 2): the first unfolding is 6 x 4, so caps 5 on r_0 come down to 4
+    y = np.random.default_rng(4).standard_normal((6, 2, 2))
+    streamed = tn.tr_svd(da.from_array(y, chunks=(3, 2, 2)), ranks=(5, 1, 1))
+    direct = tn.tr_svd(y, ranks=(5, 1, 1))
+    assert streamed.ranks == direct.ranks == (4, 1, 1, 4)
+
+
+@pytest.mark.parametrize("decompose", [tn.tt_svd, tn.tr_svd], ids=["tt", "tr"])
+def test_streamed_svd_at_an_underflowing_eps_keeps_every_nonzero_direction(decompose):
+    """eps so small that delta^2 underflows to 0: the exact tail 0 still meets the budget."""
+    y = np.random.default_rng(5).standard_normal((6, 2, 2))
+    streamed = decompose(da.from_array(y, chunks=(3, 2, 2)), eps=1e-300)
+    direct = decompose(y, eps=1e-300)
+    assert streamed.ranks == direct.ranks
+    assert np.linalg.norm(streamed.full() - y) < 1e-12 * np.linalg.norm(y)
+
+
+def test_streamed_tr_svd_refuses_a_vector_by_its_ndim():
+    """The streamed TR-SVD needs d >= 2 and says so."""
+    with pytest.raises(ValueError, match=r"x must have at least 2 dimension"):
+        tn.tr_svd(da.ones(4, chunks=2), 2)
+
+
+@pytest.mark.parametrize("name", ["tt_svd", "tr_svd", "hosvd", "tucker_hooi", "cp_als"])
+def test_streamed_defaults_are_the_in_memory_ones(name):
+    """Every option the streamed function shares with the in-memory one has the same default."""
+    import inspect
+
+    streamed = inspect.signature(getattr(ooc, name)).parameters
+    direct = inspect.signature(getattr(tn, name)).parameters
+    shared = [p for p in streamed if p in direct and p not in ("x", "method")]
+    assert shared
+    for p in shared:
+        assert streamed[p].default == direct[p].default, p
+
+
+def test_streamed_hooi_from_a_random_start_reads_x_once_before_the_sweeps():
+    """init='random' needs only ||X|| (one pass), not the mode Gram matrices (a pass per split
+    mode when the data do not fit in memory)."""
+    y = np.random.default_rng(6).standard_normal((4, 4, 4))
+    dy = da.from_array(y, chunks=(2, 2, 2))
+    with ooc.in_memory_limit(64):
+        out = tn.tucker_hooi(dy, (2, 2, 2), init="random", random_state=0, n_iter_max=2, tol=0)
+        hosvd = tn.tucker_hooi(dy, (2, 2, 2), n_iter_max=2, tol=0)
+    assert out.info["n_iter"] == hosvd.info["n_iter"] == 2
+    assert out.info["passes"] == 1 + 3 * 2
+    assert hosvd.info["passes"] == 3 + 3 * 2
+
+
+def test_streamed_tr_svd_caps_r0_r1_by_the_rank_of_the_first_unfolding():
+    """Caps with r_0 r_1 above min(I_1, prod I / I_1) keep the in-memory ranks (regression:
+    the streamed first step kept I_1 = 6 columns of a rank-4 unfolding, two of them null)."""
+    y = np.random.default_rng(5).standard_normal((6, 2, 2))
+    streamed = tn.tr_svd(da.from_array(y, chunks=(3, 2, 2)), ranks=(3, 3, 3))
+    direct = tn.tr_svd(y, ranks=(3, 3, 3))
+    assert streamed.ranks == direct.ranks == (2, 2, 3, 2)
