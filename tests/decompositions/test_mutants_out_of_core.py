@@ -115,7 +115,9 @@ def test_streamed_tr_svd_refuses_a_vector_by_its_ndim():
         tn.tr_svd(da.ones(4, chunks=2), 2)
 
 
-@pytest.mark.parametrize("name", ["tt_svd", "tr_svd", "hosvd", "tucker_hooi", "cp_als"])
+@pytest.mark.parametrize(
+    "name", ["tt_svd", "tr_svd", "hosvd", "tucker_hooi", "cp_als", "randomized_svd"]
+)
 def test_streamed_defaults_are_the_in_memory_ones(name):
     """Every option the streamed function shares with the in-memory one has the same default."""
     import inspect
@@ -148,3 +150,63 @@ def test_streamed_tr_svd_caps_r0_r1_by_the_rank_of_the_first_unfolding():
     streamed = tn.tr_svd(da.from_array(y, chunks=(3, 2, 2)), ranks=(3, 3, 3))
     direct = tn.tr_svd(y, ranks=(3, 3, 3))
     assert streamed.ranks == direct.ranks == (2, 2, 3, 2)
+
+
+def test_streamed_cp_als_accepts_a_single_sweep():
+    """n_iter_max=1 is allowed (the minimum is 1): one sweep, reported in info."""
+    out = tn.cp_als(da.from_array(X, chunks=(2, 5, 6)), 2, n_iter_max=1, random_state=0)
+    assert out.info["n_iter"] == 1
+
+
+def test_streamed_cp_als_refuses_a_vector_by_its_ndim():
+    """The streamed CP-ALS needs d >= 2 and says so."""
+    with pytest.raises(ValueError, match=r"x must have at least 2 dimension"):
+        tn.cp_als(da.ones(4, chunks=2), 1)
+
+
+@pytest.mark.parametrize("init", ["random", "svd"])
+def test_streamed_cp_als_draws_the_in_memory_start(init):
+    """The same seed draws the same random columns as the in-memory CP-ALS (rank 5 > I_0 = 4
+    makes the SVD start draw extra columns too)."""
+    y = np.random.default_rng(7).standard_normal((4, 5, 6))
+    kw = {"init": init, "random_state": 0, "n_iter_max": 3, "tol": 0}
+    streamed = tn.cp_als(da.from_array(y, chunks=(2, 5, 3)), 5, **kw)
+    direct = tn.cp_als(y, 5, **kw)
+    np.testing.assert_allclose(streamed.info["history"], direct.info["history"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["power", "eigh"])
+def test_streamed_hooi_sweep_is_the_in_memory_one(method):
+    """One streamed HOOI sweep from the HOSVD start gives the in-memory sweep's result."""
+    y = np.random.default_rng(9).standard_normal((4, 5, 6))
+    kw = {"n_iter_max": 1, "tol": 0, "method": method}
+    streamed = tn.tucker_hooi(da.from_array(y, chunks=(2, 5, 3)), (2, 2, 2), **kw)
+    direct = tn.tucker_hooi(y, (2, 2, 2), **kw)
+    np.testing.assert_allclose(streamed.full(), direct.full(), rtol=0, atol=1e-12)
+
+
+def test_streamed_hooi_returns_the_best_sweep_when_round_off_makes_the_history_wobble():
+    """An exact multilinear-rank tensor: every error is round-off, the best sweep is kept."""
+    rng = np.random.default_rng(2)
+    x = tn.TuckerTensor(
+        rng.standard_normal((2, 2, 2)), [rng.standard_normal((n, 2)) for n in (5, 6, 7)]
+    ).full()
+    t = tn.tucker_hooi(da.from_array(x, chunks=(3, 6, 7)), (2, 2, 2), n_iter_max=4, tol=0)
+    assert t.info["rel_error"] == min(t.info["history"])
+
+
+def test_streamed_tt_svd_of_a_rank_one_tensor_at_a_small_eps_keeps_rank_one():
+    """In the exact row-norm branch (small eps) a rank-1 tensor keeps TT ranks 1."""
+    rng = np.random.default_rng(8)
+    x = np.einsum("i,j,k->ijk", *[rng.standard_normal(n) for n in (4, 5, 6)])
+    streamed = tn.tt_svd(da.from_array(x, chunks=(2, 5, 6)), eps=1e-10)
+    assert streamed.ranks == tn.tt_svd(x, eps=1e-10).ranks == (1, 1, 1, 1)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_streamed_hooi_refuses_an_x_whose_squared_norm_overflows():
+    """||X||^2 = inf shows on the first mode's Gram diagonal (not on every mode's): refused."""
+    z = np.zeros((2, 2))
+    z[0] = 1e154  # mode-0 diagonal 2e308 = inf; mode-1 diagonal 1e308, 1e308
+    with pytest.raises(ValueError, match="x must be finite"):
+        tn.tucker_hooi(da.from_array(z, chunks=1), (1, 1))
