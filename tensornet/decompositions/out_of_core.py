@@ -1014,7 +1014,7 @@ def _hosvd_factors(
     rows = _row_norms(x, eig, need_rows, passes)
     factors, spectra, discarded = [], [], 0.0
     for n, (lam, u) in enumerate(eig):
-        cap = None if caps is None else caps[n]
+        cap = min(len(lam) if caps is None else caps[n], x.size // len(lam))  # <= rank of X_(n)
         if rows[n] is not None:
             tail = np.concatenate([np.cumsum(rows[n][::-1])[::-1], [0.0]])
             r = max(1, int(np.flatnonzero(tail <= delta * delta)[0]))
@@ -1025,7 +1025,7 @@ def _hosvd_factors(
             lam_err = EIGENVALUE_ERROR * m * _U * float(np.sum(lam))
             budget = None if delta is None else np.sqrt(max(delta * delta - m * lam_err, 0.0))
             r = truncate(np.sqrt(lam), budget, cap)
-            discarded += float(np.sum(lam[r:]))
+            discarded += float(np.sum(lam[r : x.size // m]))  # the rest is round-off
         factors.append(u[:, :r])
         spectra.append(np.sqrt(lam))
     return factors, spectra, discarded

@@ -99,7 +99,7 @@ def test_streamed_tr_svd_caps_the_first_ranks_by_the_first_unfolding():
     assert streamed.ranks == direct.ranks == (4, 1, 1, 4)
 
 
-@pytest.mark.parametrize("decompose", [tn.tt_svd, tn.tr_svd], ids=["tt", "tr"])
+@pytest.mark.parametrize("decompose", [tn.tt_svd, tn.tr_svd, tn.hosvd], ids=["tt", "tr", "hosvd"])
 def test_streamed_svd_at_an_underflowing_eps_keeps_every_nonzero_direction(decompose):
     """eps so small that delta^2 underflows to 0: the exact tail 0 still meets the budget."""
     y = np.random.default_rng(5).standard_normal((6, 2, 2))
@@ -166,11 +166,11 @@ def test_streamed_cp_als_refuses_a_vector_by_its_ndim():
 
 @pytest.mark.parametrize("init", ["random", "svd"])
 def test_streamed_cp_als_draws_the_in_memory_start(init):
-    """The same seed draws the same random columns as the in-memory CP-ALS (rank 5 > I_0 = 4
+    """The same seed draws the same random columns as the in-memory CP-ALS (rank 5 > I_1 = 4
     makes the SVD start draw extra columns too)."""
-    y = np.random.default_rng(7).standard_normal((4, 5, 6))
+    y = np.random.default_rng(7).standard_normal((6, 4, 5))
     kw = {"init": init, "random_state": 0, "n_iter_max": 3, "tol": 0}
-    streamed = tn.cp_als(da.from_array(y, chunks=(2, 5, 3)), 5, **kw)
+    streamed = tn.cp_als(da.from_array(y, chunks=(3, 4, 5)), 5, **kw)
     direct = tn.cp_als(y, 5, **kw)
     np.testing.assert_allclose(streamed.info["history"], direct.info["history"], rtol=1e-10)
 
@@ -195,12 +195,13 @@ def test_streamed_hooi_returns_the_best_sweep_when_round_off_makes_the_history_w
     assert t.info["rel_error"] == min(t.info["history"])
 
 
-def test_streamed_tt_svd_of_a_rank_one_tensor_at_a_small_eps_keeps_rank_one():
-    """In the exact row-norm branch (small eps) a rank-1 tensor keeps TT ranks 1."""
+def test_streamed_svds_of_a_rank_one_tensor_at_a_small_eps_keep_rank_one():
+    """In the exact row-norm branch (small eps) a rank-1 tensor keeps TT and Tucker ranks 1."""
     rng = np.random.default_rng(8)
     x = np.einsum("i,j,k->ijk", *[rng.standard_normal(n) for n in (4, 5, 6)])
     streamed = tn.tt_svd(da.from_array(x, chunks=(2, 5, 6)), eps=1e-10)
     assert streamed.ranks == tn.tt_svd(x, eps=1e-10).ranks == (1, 1, 1, 1)
+    assert tn.hosvd(da.from_array(x, chunks=(2, 5, 6)), eps=1e-10).ranks == (1, 1, 1)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -210,3 +211,57 @@ def test_streamed_hooi_refuses_an_x_whose_squared_norm_overflows():
     z[0] = 1e154  # mode-0 diagonal 2e308 = inf; mode-1 diagonal 1e308, 1e308
     with pytest.raises(ValueError, match="x must be finite"):
         tn.tucker_hooi(da.from_array(z, chunks=1), (1, 1))
+
+
+def test_streamed_cp_als_accepts_a_matrix_and_refuses_zero_restarts():
+    """The streamed CP-ALS takes a matrix (d = 2) and refuses n_restarts=0 by name."""
+    m = np.random.default_rng(10).standard_normal((5, 4))
+    out = tn.cp_als(da.from_array(m, chunks=(2, 4)), 2, n_iter_max=2, random_state=0)
+    assert out.shape == (5, 4)
+    with pytest.raises(ValueError, match="n_restarts=0 must be >= 1"):
+        tn.cp_als(da.from_array(m, chunks=(2, 4)), 2, n_restarts=0)
+
+
+def test_streamed_cp_als_with_a_first_chunk_of_one_row_is_the_in_memory_one():
+    """Blocks are grouped by their row range of the mode (chunks (1, 3) along mode 0)."""
+    kw = {"random_state": 0, "n_iter_max": 2, "tol": 0}
+    streamed = tn.cp_als(da.from_array(X, chunks=((1, 3), 5, 6)), 2, **kw)
+    direct = tn.cp_als(X, 2, **kw)
+    np.testing.assert_allclose(streamed.info["history"], direct.info["history"], rtol=1e-10)
+
+
+def test_streamed_tt_svd_at_a_small_eps_reports_an_exact_error():
+    """The row-norm branch's tail is exact, as the in-memory SVD's."""
+    streamed = tn.tt_svd(da.from_array(X, chunks=(2, 5, 6)), eps=1e-10)
+    assert streamed.info["out_of_core_steps"] == 1
+    assert streamed.info["error_exact"] is tn.tt_svd(X, eps=1e-10).info["error_exact"] is True
+
+
+def test_streamed_tt_svd_of_a_vector_streams_no_step():
+    """A vector is one core: no SVD step, so out_of_core_steps is 0."""
+    assert tn.tt_svd(da.from_array(np.arange(1.0, 6.0), chunks=2)).info["out_of_core_steps"] == 0
+
+
+def test_streamed_randomized_svd_takes_the_dense_svd_when_the_sketch_is_full_width():
+    """rank + n_oversamples == min(m, n): the exact SVD, bitwise the in-memory one."""
+    m = np.random.default_rng(11).standard_normal((12, 8))
+    streamed = ooc.randomized_svd(da.from_array(m, chunks=(6, 8)), 3, n_oversamples=5)
+    for got, want in zip(streamed, tn.randomized_svd(m, 3, n_oversamples=5), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_streamed_randomized_svd_refuses_a_vector_by_its_ndim():
+    """A 1-D m is refused by the ndim check."""
+    with pytest.raises(ValueError, match=r"m must have at least 2 dimension"):
+        ooc.randomized_svd(da.ones(4, chunks=2), 1)
+
+
+@pytest.mark.parametrize("kwargs", [{"ranks": (6, 2, 2)}, {"eps": 1e-17}], ids=["ranks", "eps"])
+def test_streamed_hosvd_caps_each_rank_by_the_rank_of_its_unfolding(kwargs):
+    """Regression: X_(0) of a (6, 2, 2) tensor is 6 x 4, so r_0 <= 4 as in memory (the streamed
+    HOSVD kept all 6 Gram eigenvectors, two of them null, and counted their round-off)."""
+    y = np.random.default_rng(5).standard_normal((6, 2, 2))
+    streamed = tn.hosvd(da.from_array(y, chunks=(3, 2, 2)), **kwargs)
+    direct = tn.hosvd(y, **kwargs)
+    assert streamed.ranks == direct.ranks == (4, 2, 2)
+    assert streamed.info["error_bound"] < 1e-14
