@@ -137,3 +137,12 @@ def test_btd_als_accepts_as_many_terms_as_x_has_entries():
     x = np.random.default_rng(7).standard_normal((2, 2))
     btd = btd_als(x, 4, 1, n_iter_max=2, random_state=0)
     assert len(btd.term_ranks) == 4
+
+
+def test_core_update_of_an_ill_conditioned_single_term_falls_back_to_the_joint_solve():
+    """One term whose Kronecker solve gives up (rcond <= 1e-8) still gets its least-squares core."""
+    x = np.random.default_rng(8).standard_normal((2, 2, 2))
+    factors = [[np.diag([1.0, 1e-4]), np.eye(2), np.eye(2)]]
+    cores = [np.zeros((2, 2, 2))]
+    _update_cores(x, cores, factors, float(np.vdot(x, x)))
+    np.testing.assert_allclose(TuckerTensor(cores[0], factors[0]).full(), x, atol=1e-10)
