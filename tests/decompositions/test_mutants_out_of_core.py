@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -265,3 +267,82 @@ def test_streamed_hosvd_caps_each_rank_by_the_rank_of_its_unfolding(kwargs):
     direct = tn.hosvd(y, **kwargs)
     assert streamed.ranks == direct.ranks == (4, 2, 2)
     assert streamed.info["error_bound"] < 1e-14
+
+
+def test_streamed_hooi_from_a_tucker_start_is_the_in_memory_one():
+    """A TuckerTensor start (its orthonormalized factors) gives the in-memory sweep."""
+    start = tn.hosvd(X, ranks=(2, 2, 2))
+    kw = {"init": start, "n_iter_max": 1, "tol": 0}
+    streamed = tn.tucker_hooi(da.from_array(X, chunks=(2, 5, 3)), (2, 2, 2), **kw)
+    np.testing.assert_allclose(
+        streamed.full(), tn.tucker_hooi(X, (2, 2, 2), **kw).full(), rtol=0, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("method", ["power", "eigh"])
+def test_streamed_hooi_leaves_a_full_rank_mode_with_the_identity_factor(method):
+    """A mode kept at full rank needs no subspace: its factor is I (as in memory)."""
+    y = np.random.default_rng(12).standard_normal((4, 5, 6))
+    t = tn.tucker_hooi(
+        da.from_array(y, chunks=(2, 5, 3)), (2, 5, 3), n_iter_max=2, tol=0, method=method
+    )
+    np.testing.assert_array_equal(t.factors[1], np.eye(5))
+
+
+def test_streamed_hooi_error_of_an_exact_fit_is_relative_to_the_norm():
+    """The dense-residual error of a near-exact fit is divided by ||X||^2 (x scaled by 1e3)."""
+    rng = np.random.default_rng(2)
+    x = (
+        1e3
+        * tn.TuckerTensor(
+            rng.standard_normal((2, 2, 2)), [rng.standard_normal((n, 2)) for n in (5, 6, 7)]
+        ).full()
+    )
+    t = tn.tucker_hooi(da.from_array(x, chunks=(3, 6, 7)), (2, 2, 2), n_iter_max=1, tol=0)
+    assert t.info["rel_error"] < 1e-13
+
+
+@pytest.mark.parametrize(
+    "y", [np.random.default_rng(13).standard_normal((5, 6)), X], ids=["d2", "d3"]
+)
+def test_streamed_tr_svd_at_a_large_eps_truncates_as_in_memory(y):
+    """eps = 0.3 is honoured (not replaced by an exact run), for matrices too."""
+    streamed = tn.tr_svd(da.from_array(y, chunks=(2,) + y.shape[1:]), eps=0.3)
+    direct = tn.tr_svd(y, eps=0.3)
+    assert streamed.ranks == direct.ranks
+    assert max(streamed.ranks) < max(y.shape)
+
+
+@pytest.mark.parametrize(("ranks", "exact"), [(2, False), ((1, 4, 6, 1), True)])
+def test_streamed_tt_svd_with_ranks_reports_gram_tails_as_inexact(ranks, exact):
+    """A rank cap cutting the Gram spectrum gives an eigenvalue tail (not exact); keeping every
+    direction leaves no tail (exact)."""
+    streamed = tn.tt_svd(da.from_array(X, chunks=(2, 5, 6)), ranks=ranks)
+    assert streamed.info["out_of_core_steps"] == 1
+    assert streamed.info["error_exact"] is exact
+
+
+def test_streamed_randomized_svd_accepts_no_oversampling():
+    """n_oversamples=0 is allowed and draws the in-memory sketch."""
+    m = np.random.default_rng(14).standard_normal((30, 20))
+    streamed = ooc.randomized_svd(
+        da.from_array(m, chunks=(10, 20)), 3, n_oversamples=0, random_state=1
+    )
+    direct = tn.randomized_svd(m, 3, n_oversamples=0, random_state=1)
+    np.testing.assert_allclose(streamed[1], direct[1], rtol=1e-10)
+
+
+def test_streamed_cp_als_checks_its_options_by_name():
+    """n_iter_max=0, a start of the wrong rank, and an x whose ||X||^2 overflows are refused."""
+    dx = da.from_array(X, chunks=(2, 5, 6))
+    with pytest.raises(ValueError, match="n_iter_max=0 must be >= 1"):
+        tn.cp_als(dx, 2, n_iter_max=0)
+    wrong = tn.CPTensor(np.ones(3), [np.ones((n, 3)) for n in X.shape])
+    with pytest.raises(ValueError, match="init has shape"):
+        tn.cp_als(dx, 2, init=wrong)
+    z = np.zeros((2, 2))
+    z[0] = 1e154  # mode-0 Gram diagonal overflows, mode 1's does not
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match="x must be finite"):
+            tn.cp_als(da.from_array(z, chunks=1), 1)
