@@ -64,3 +64,12 @@ def test_first_split_takes_the_largest_fitting_rank_split_most_evenly():
             for c1 in range(1, 6):
                 if rank <= c0 * c1:
                     assert _first_split(rank, (c0, c1, 1)) == _best_split(rank, c0, c1)
+
+
+@pytest.mark.parametrize("ranks", [(1, 1, 3), (1, 3, 1)])
+def test_tr_als_with_a_rank_above_a_mode_size_solves_a_wide_chain(ranks):
+    """r_k above the next mode size leaves the structured QR's R wide (no QR, Q = I)."""
+    y = np.random.default_rng(2).standard_normal((2, 2, 3))
+    tr = tr_als(y, ranks, init="random", random_state=0, n_iter_max=3, tol=0)
+    dense = np.linalg.norm(y - tr.full()) / np.linalg.norm(y)
+    np.testing.assert_allclose(tr.info["rel_error"], dense, rtol=1e-10)
