@@ -73,3 +73,24 @@ def test_tr_als_with_a_rank_above_a_mode_size_solves_a_wide_chain(ranks):
     tr = tr_als(y, ranks, init="random", random_state=0, n_iter_max=3, tol=0)
     dense = np.linalg.norm(y - tr.full()) / np.linalg.norm(y)
     np.testing.assert_allclose(tr.info["rel_error"], dense, rtol=1e-10)
+
+
+def test_tr_als_error_of_a_near_exact_fit_of_a_small_tensor_is_the_dense_one():
+    """||X|| < 1: the dense-residual error (below 1e-6) is still divided by ||X||, not zeroed."""
+    rng = np.random.default_rng(0)
+    shape, ranks = (3, 5, 3), (1, 2, 2)
+    ring = TRTensor(
+        [rng.standard_normal((ranks[k], shape[k], ranks[(k + 1) % 3])) for k in range(3)]
+    )
+    x = ring.full()
+    x = 0.5 * x / np.linalg.norm(x) + 1e-9 * rng.standard_normal(shape)
+    tr = tr_als(x, ranks, random_state=1, n_iter_max=10, tol=0)
+    dense = np.linalg.norm(x - tr.full()) / np.linalg.norm(x)
+    assert 0 < dense < 1e-6
+    np.testing.assert_allclose(tr.info["rel_error"], dense, rtol=1e-6)
+
+
+def test_tr_als_refuses_zero_sweeps_by_name():
+    """n_iter_max=0 is refused (the minimum is 1)."""
+    with pytest.raises(ValueError, match="n_iter_max=0 must be >= 1"):
+        tr_als(np.ones((2, 2, 2)), 1, n_iter_max=0)
