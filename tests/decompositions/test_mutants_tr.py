@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tensornet.decompositions import tr_als
+from tensornet.decompositions import tr_als, tr_svd
 from tensornet.decompositions.tr import _first_split, balanced_split
 from tensornet.formats import TRTensor
 
@@ -94,3 +94,29 @@ def test_tr_als_refuses_zero_sweeps_by_name():
     """n_iter_max=0 is refused (the minimum is 1)."""
     with pytest.raises(ValueError, match="n_iter_max=0 must be >= 1"):
         tr_als(np.ones((2, 2, 2)), 1, n_iter_max=0)
+
+
+def test_core_update_against_a_zero_core_reports_the_whole_norm_as_residual():
+    """With another core zero the design is 0: the update is 0 and the residual is ||X||^2
+    (the least-squares misfit ||R W - Q^T X^T||^2 is added, not subtracted)."""
+    from tensornet.decompositions.tr import _als_update
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 4, 5))
+    cores = [rng.standard_normal((2, n, 2)) for n in x.shape]
+    cores[1] = np.zeros_like(cores[1])
+    new, resid_sq = _als_update(cores, 0, np.ascontiguousarray(x.transpose(1, 2, 0)))
+    np.testing.assert_array_equal(new, np.zeros_like(new))
+    np.testing.assert_allclose(resid_sq, np.vdot(x, x), rtol=1e-12)
+
+
+def test_tr_als_refuses_neighbouring_ranks_whose_product_exceeds_the_other_modes():
+    """The bound is r_k r_{k+1} <= prod_{j != k} n_j (each rank alone squared would pass)."""
+    with pytest.raises(ValueError, match=r"ranks\[0\]\*ranks\[1\]=2\*4=8 exceeds 4"):
+        tr_als(np.ones((8, 2, 2)), (2, 4, 1))
+
+
+def test_tr_svd_caps_the_first_ranks_by_the_first_unfolding():
+    """Caps r_0 = 5 above min(I_1, prod I / I_1) = 4 come down to 4 (integer caps)."""
+    y = np.random.default_rng(4).standard_normal((6, 2, 2))
+    assert tr_svd(y, ranks=(5, 1, 1)).ranks == (4, 1, 1, 4)
