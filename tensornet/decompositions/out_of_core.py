@@ -1018,7 +1018,7 @@ def _hosvd_factors(
         if rows[n] is not None:
             tail = np.concatenate([np.cumsum(rows[n][::-1])[::-1], [0.0]])
             r = max(1, int(np.flatnonzero(tail <= delta * delta)[0]))
-            r = r if cap is None else min(r, cap)
+            r = min(r, cap)
             discarded += float(np.sum(rows[n][r:]))
         else:
             m = len(lam)
