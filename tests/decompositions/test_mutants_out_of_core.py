@@ -346,3 +346,11 @@ def test_streamed_cp_als_checks_its_options_by_name():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(ValueError, match="x must be finite"):
             tn.cp_als(da.from_array(z, chunks=1), 1)
+
+
+def test_streamed_tr_svd_with_ranks_only_keeps_the_caps_on_a_low_rank_tensor():
+    """Ranks without eps are caps only (no eps = 0 truncation): a rank-1 tensor keeps them."""
+    rng = np.random.default_rng(15)
+    y = np.einsum("i,j,k->ijk", *[rng.standard_normal(n) for n in (6, 2, 2)])
+    streamed = tn.tr_svd(da.from_array(y, chunks=(3, 2, 2)), ranks=(2, 2, 2))
+    assert streamed.ranks == tn.tr_svd(y, ranks=(2, 2, 2)).ranks == (2, 2, 2, 2)
