@@ -714,7 +714,7 @@ def tr_svd(x: Any, ranks: int | Sequence[int] | None = None, *, eps: float | Non
     if eps is None and ranks is None:
         eps = 0.0
     delta1, delta = tr_budgets(eps, norm, d)
-    big = caps[0] * caps[1] if caps is not None else x.size
+    big = min(caps[0] * caps[1] if caps is not None else x.size, first)  # as leading_subspace
     u, tail, exact = _streamed_rank(c, g, big, delta1, passes)
     b = _project(c, u, passes, None, np.dtype(np.float64))
     first_step = Subspace(u, b.reshape(u.shape[1], -1), tail, exact, np.zeros(0))
@@ -1014,18 +1014,18 @@ def _hosvd_factors(
     rows = _row_norms(x, eig, need_rows, passes)
     factors, spectra, discarded = [], [], 0.0
     for n, (lam, u) in enumerate(eig):
-        cap = None if caps is None else caps[n]
+        cap = min(len(lam) if caps is None else caps[n], x.size // len(lam))  # <= rank of X_(n)
         if rows[n] is not None:
             tail = np.concatenate([np.cumsum(rows[n][::-1])[::-1], [0.0]])
             r = max(1, int(np.flatnonzero(tail <= delta * delta)[0]))
-            r = r if cap is None else min(r, cap)
+            r = min(r, cap)
             discarded += float(np.sum(rows[n][r:]))
         else:
             m = len(lam)
             lam_err = EIGENVALUE_ERROR * m * _U * float(np.sum(lam))
             budget = None if delta is None else np.sqrt(max(delta * delta - m * lam_err, 0.0))
             r = truncate(np.sqrt(lam), budget, cap)
-            discarded += float(np.sum(lam[r:]))
+            discarded += float(np.sum(lam[r : x.size // m]))  # the rest is round-off
         factors.append(u[:, :r])
         spectra.append(np.sqrt(lam))
     return factors, spectra, discarded

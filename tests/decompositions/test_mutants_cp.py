@@ -106,3 +106,41 @@ def test_update_drops_a_direction_of_the_normal_equations_at_round_off_level():
     m = rng.standard_normal((n, 2))
     state.update(0, m)
     assert np.max(np.abs(state.weights)) <= np.linalg.norm(m)
+
+
+def test_round_off_cutoff_of_an_update_counts_the_other_modes_sizes():
+    """The pinv cutoff uses the summed size of the modes forming V, not the updated mode's."""
+    # V has eigenvalues 2 and 1e-14; with sum_{k != 0} I_k = 120 the cutoff (2 + 120) ulps of 2
+    # drops 1e-14, while the updated mode's own size (3) would keep it (weights ~1e14)
+    rng = np.random.default_rng(1)
+    n = 60
+    q1, _ = np.linalg.qr(rng.standard_normal((n, 2)))
+    angle = np.sqrt(2e-14)
+    a1 = np.stack([q1[:, 0], np.cos(angle) * q1[:, 0] + np.sin(angle) * q1[:, 1]], axis=1)
+    u2 = np.linalg.qr(rng.standard_normal((n, 1)))[0][:, 0]
+    state = _ALSState([rng.standard_normal((3, 2)), a1, np.stack([u2, u2], axis=1)])
+    m = rng.standard_normal((3, 2))
+    state.update(0, m)
+    assert np.max(np.abs(state.weights)) <= np.linalg.norm(m)
+
+
+def test_normalizing_a_zero_column_keeps_it_zero_with_weight_zero():
+    """_normalize_columns leaves an all-zero column at zero (no 0/0) and gives it weight 0."""
+    from tensornet.decompositions.cp import _normalize_columns
+
+    a = np.array([[3.0, 0.0], [4.0, 0.0]])
+    unit, norms = _normalize_columns(a)
+    np.testing.assert_array_equal(unit, [[0.6, 0.0], [0.8, 0.0]])
+    np.testing.assert_array_equal(norms, [5.0, 0.0])
+
+
+def test_congruence_of_a_zero_weight_component_is_zero():
+    """A component with weight 0 has sign 0, so its congruence with the others is 0 (not inf)."""
+    from tensornet.decompositions.cp import _degeneracy
+
+    f = [np.array([[1.0, -0.6], [0.0, 0.8]]) for _ in range(3)]  # cosines -0.6 in every mode
+    ratio, congruence = _degeneracy(CPTensor(np.array([2.0, 0.0]), f), 1.0)
+    assert ratio == 2.0
+    assert congruence == 0.0
+    _, negative = _degeneracy(CPTensor(np.array([2.0, 1.0]), f), 1.0)
+    np.testing.assert_allclose(negative, -(0.6**3))
