@@ -160,7 +160,12 @@ def test_selector_picks_the_tests_of_a_line_fastest_first_and_leaves_failing_one
     select = mutate.Selector(cmap, module, ["tests/test_toy.py"])
     ids, seconds = select(7)
     assert ids == ["tests/test_toy.py::b", "tests/test_toy.py::a"] and seconds == 2.5
-    assert select(6)[0] == ids  # a def line: the tests of its body
+    # a def line: the tests of its body, then the module's own test files whole (a test may
+    # read the defaults without calling the function)
+    monkeypatch.setattr(mutate, "own_test_files", lambda module: ["tests/test_toy.py"])
+    assert select(6)[0] == ["tests/test_toy.py"]
+    monkeypatch.setattr(mutate, "own_test_files", lambda module: ["tests/test_mutants_toy.py"])
+    assert select(6)[0] == [*ids, "tests/test_mutants_toy.py"]
     assert select(3)[0] == ids  # import-time only: the module's tests in its mirror file
     assert select(11) == ([], 0.0)  # no test executes it: uncovered
     assert select(30)[0] == ids  # inside a compiled function, which coverage cannot see
