@@ -56,6 +56,7 @@ from typing import Any
 
 import dask
 import dask.array as da
+import dask.threaded
 import numpy as np
 import scipy.linalg
 
@@ -157,11 +158,29 @@ class _Passes:
             self.count += 1
         else:
             self.remainder += 1
-        return dask.compute(*arrays)
+        with _one_blas_thread_per_worker():
+            return dask.compute(*arrays)
 
     def arrays(self, *arrays: Any, over_data: bool = True) -> tuple[np.ndarray, ...]:
         out = self.compute(*arrays, over_data=over_data)
         return tuple(np.asarray(a, dtype=np.float64) for a in out)
+
+
+def _one_blas_thread_per_worker() -> contextlib.AbstractContextManager:
+    """OpenBLAS held at one thread while a threaded scheduler's several workers run a pass.
+
+    Each worker's products then take one core instead of two workers' multi-threaded OpenBLAS
+    calls contending for all of them (the TT-SVD projection pass and the HOSVD core pass were
+    measured faster so: ``benchmarks/bench_out_of_core.py``). A cluster's worker processes set
+    their own thread counts; the synchronous scheduler keeps OpenBLAS's.
+    """
+    get = dask.base.get_scheduler() or dask.threaded.get  # None: the default, threads
+    workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
+    if get is not dask.threaded.get or workers < 2:
+        return contextlib.nullcontext()
+    from ..nn._parallel import one_blas_thread  # the BLAS control of the threaded conv kernels
+
+    return one_blas_thread()
 
 
 def _checked(x: Any, name: str, min_ndim: int = 1) -> da.Array:

@@ -465,3 +465,33 @@ def test_streamed_tt_svd_of_a_256_mb_store_peaks_below_a_quarter_of_its_size(tmp
     assert result["ranks"] == [1, 4, 4, 4, 4, 4, 4, 1]
     assert result["info"]["passes"] == 2 and result["info"]["out_of_core_steps"] >= 2
     assert result["peak"] < 0.25 * size, result["peak"] / size
+
+
+def test_a_pass_on_several_threaded_workers_holds_openblas_at_one_thread():
+    """Two Dask worker threads each calling a two-thread OpenBLAS contend for the cores: a pass
+    holds it at one thread while it runs and restores it; one worker or the synchronous
+    scheduler leave it alone."""
+    from tensornet.nn import _parallel
+
+    libs = _parallel._blas_controllers()
+    if not libs:
+        pytest.skip("no OpenBLAS whose thread count can be set in this process")
+    saved = [int(get()) for get, _ in libs]
+
+    def counts(_=None):
+        return [int(get()) for get, _ in libs]
+
+    try:
+        for _, set_ in libs:
+            set_(2)
+        task = dask.delayed(counts)(0)
+        with dask.config.set(scheduler="threads", num_workers=2):
+            assert ooc._Passes().compute(task) == ([1] * len(libs),)
+        assert counts() == [2] * len(libs)
+        with dask.config.set(scheduler="threads", num_workers=1):
+            assert ooc._Passes().compute(task) == ([2] * len(libs),)
+        with dask.config.set(scheduler="sync"):
+            assert ooc._Passes().compute(task) == ([2] * len(libs),)
+    finally:
+        for (_, set_), n in zip(libs, saved, strict=True):
+            set_(n)
