@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import deprecated_alias, deprecated_arguments
-from .._validation import check_array, check_int
+from .._validation import check_array, check_int, check_shape
 from .base import StructuredTensor
 from .tt import check_index_batch
 
@@ -556,7 +556,7 @@ class HTTensor(StructuredTensor):
                         f"in_modes[{k}]={i} does not divide the HT mode size I_{k}={size}"
                     )
             out_modes = tuple(size // i for i, size in zip(in_modes, self.shape, strict=False))
-        out_modes = tuple(int(n) for n in out_modes)
+        out_modes = _check_out_modes(out_modes, d)
         for k, (i, j, size) in enumerate(zip(in_modes, out_modes, self.shape, strict=True)):
             if i * j != size:
                 raise ValueError(
@@ -619,3 +619,11 @@ class HTTensor(StructuredTensor):
             if not np.allclose(m.T @ m, np.eye(m.shape[1]), rtol=0.0, atol=atol):
                 return False
         return True
+
+
+def _check_out_modes(out_modes: Any, d: int) -> tuple[int, ...]:
+    """``out_modes`` as ``d`` positive ints (a ValueError naming it otherwise)."""
+    modes = check_shape(out_modes, "out_modes")
+    if len(modes) != d:
+        raise ValueError(f"out_modes={modes} must have one entry per mode of the HT tensor ({d})")
+    return modes

@@ -78,7 +78,7 @@ def test_a_linear_tree_needs_two_modes():
 def test_contract_refuses_out_modes_of_the_wrong_length(out_modes):
     """contract raises ValueError when out_modes does not hold one entry per mode."""
     tree, leaves, transfers = _ht()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="out_modes=.* must have one entry per mode .*3"):
         HTTensor(tree, leaves, transfers).contract(np.ones((2, 3, 3, 3)), out_modes=out_modes)
 
 
