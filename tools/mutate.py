@@ -938,40 +938,64 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
     return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
 
 
+def _cached(
+    module: Path, seed: int, cmap: dict | None, outcomes: Outcomes, tests, window, prefix: bool
+) -> tuple[int, str, list[tuple[Mutant, dict]], int]:
+    """The mutants ``window`` (start, stop) of ``module``'s fixed random order with a valid
+    cached outcome: (all mutants of the module, its source hash, the (mutant, outcome) rows, how
+    many have none). ``prefix``: stop at the first mutant without one."""
+    original, todo = module_mutants(module)
+    module_hash = hashlib.sha256(original.encode()).hexdigest()[:16]
+    select = Selector(None if tests else cmap, module, tests or tests_for(module))
+    rows: list[tuple[Mutant, dict]] = []
+    window_mutants = sample_order(module, todo, seed)[window[0] : window[1]]
+    for m in window_mutants:
+        ids, _ = select(m.line)
+        entry = outcomes.valid(m.id, module_hash, _file_hash([t.split("::")[0] for t in ids]))
+        if entry is None and prefix:
+            break
+        if entry is not None:
+            rows.append((m, entry))
+    return len(todo), module_hash, rows, len(window_mutants) - len(rows)
+
+
+def _survivors(rows: list[tuple[Mutant, str]], equivalent: dict[str, str]) -> list[dict]:
+    """The rows that are not kills, in source order, with their equivalence reasons."""
+    return [
+        {**asdict(m), "status": s, "equivalent": equivalent.get(m.id)}
+        for m, s in sorted(rows, key=lambda p: (p[0].line, p[0].col))
+        if s != "killed"
+    ]
+
+
+def _first_statuses(rows, outcomes: Outcomes, module_hash: str, cmap: dict | None) -> list:
+    """(mutant, status of its first recorded outcome) for each (mutant, outcome) row."""
+    mapped = {t.split("::")[0] for t in cmap["tests"]} if cmap else None
+    return [(m, first_status(outcomes.first(m.id, module_hash) or e, mapped)) for m, e in rows]
+
+
 def report(module: Path, seed: int, cmap: dict | None, outcomes: Outcomes, tests=None) -> dict:
     """The record of ``module`` built from the cached outcomes alone: its sample is the longest
     prefix of its fixed random order whose outcomes are all cached and valid (all its mutants
     when complete); ``before`` counts each sampled mutant's first recorded outcome."""
-    original, todo = module_mutants(module)
-    module_hash = hashlib.sha256(original.encode()).hexdigest()[:16]
-    select = Selector(None if tests else cmap, module, tests or tests_for(module))
-    order = sample_order(module, todo, seed)
-    sample: list[tuple[Mutant, dict]] = []
-    for m in order:
-        ids, _ = select(m.line)
-        entry = outcomes.valid(m.id, module_hash, _file_hash([t.split("::")[0] for t in ids]))
-        if entry is None:
-            break
-        sample.append((m, entry))
+    total, module_hash, sample, _ = _cached(
+        module, seed, cmap, outcomes, tests, (0, None), prefix=True
+    )
     equivalent = _equivalent()
-    rec = summary([(m, e["status"]) for m, e in sample], equivalent)
-    mapped = {t.split("::")[0] for t in cmap["tests"]} if cmap else None
-    before = [(m, first_status(outcomes.first(m.id, module_hash) or e, mapped)) for m, e in sample]
+    statuses = [(m, e["status"]) for m, e in sample]
+    rec = summary(statuses, equivalent)
+    before = _first_statuses(sample, outcomes, module_hash, cmap)
     cpu = [e["cpu"] for _, e in sample if e["status"] != "uncovered"]
     rec.update(
         module=module.as_posix(),
-        total=len(todo),
-        sampled=len(sample) < len(todo),
+        total=total,
+        sampled=len(sample) < total,
         seed=seed,
         timeouts=sum(bool(e.get("timeout")) for _, e in sample),
         cpu_seconds=round(sum(cpu), 1),
         cpu_per_run_mutant=round(sum(cpu) / len(cpu), 2) if cpu else None,
         before={k: v for k, v in summary(before, equivalent).items() if k != "survivors"},
-        survivors=[
-            {**asdict(m), "status": e["status"], "equivalent": equivalent.get(m.id)}
-            for m, e in sorted(sample, key=lambda p: (p[0].line, p[0].col))
-            if e["status"] != "killed"
-        ],
+        survivors=_survivors(statuses, equivalent),
     )
     return rec
 
@@ -983,37 +1007,19 @@ def held_out(
     held-out sample, run after the mutants before it were turned into tests. ``before`` counts
     each one's first recorded outcome (the suite as it was when the window was first run);
     mutants without a valid outcome are counted as ``missing``."""
-    original, todo = module_mutants(module)
-    module_hash = hashlib.sha256(original.encode()).hexdigest()[:16]
-    select = Selector(cmap, module, tests_for(module))
-    rows, missing = [], 0
-    for m in sample_order(module, todo, seed)[window[0] : window[1]]:
-        ids, _ = select(m.line)
-        entry = outcomes.valid(m.id, module_hash, _file_hash([t.split("::")[0] for t in ids]))
-        if entry is None:
-            missing += 1
-        else:
-            rows.append((m, entry))
+    _, module_hash, rows, missing = _cached(module, seed, cmap, outcomes, None, window, False)
     equivalent = _equivalent()
-    mapped = {t.split("::")[0] for t in cmap["tests"]} if cmap else None
-    first = [(m, first_status(outcomes.first(m.id, module_hash) or e, mapped)) for m, e in rows]
-    rec = summary([(m, e["status"]) for m, e in rows], equivalent)
+    statuses = [(m, e["status"]) for m, e in rows]
+    first = _first_statuses(rows, outcomes, module_hash, cmap)
+    rec = summary(statuses, equivalent)
     rec.update(
         module=module.as_posix(),
         window=[window[0], window[1]],
         sampled=True,
         missing=missing,
         before={k: v for k, v in summary(first, equivalent).items() if k != "survivors"},
-        survivors=[
-            {**asdict(m), "status": e["status"], "equivalent": equivalent.get(m.id)}
-            for m, e in sorted(rows, key=lambda p: (p[0].line, p[0].col))
-            if e["status"] != "killed"
-        ],
-        survivors_before=[
-            {**asdict(m), "status": s, "equivalent": equivalent.get(m.id)}
-            for m, s in sorted(first, key=lambda p: (p[0].line, p[0].col))
-            if s != "killed"
-        ],
+        survivors=_survivors(statuses, equivalent),
+        survivors_before=_survivors(first, equivalent),
     )
     return rec
 
@@ -1073,9 +1079,10 @@ def survivors_text(rec: dict) -> str:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{100 * x:.1f}%"
 
-    sample = f" (a sample of {rec['mutants']}/{rec['total']})" if rec.get("sampled") else ""
     if "window" in rec:
         sample = f" (held-out mutants {rec['window'][0] + 1}-{rec['window'][1]})"
+    else:
+        sample = f" (a sample of {rec['mutants']}/{rec['total']})" if rec.get("sampled") else ""
     interval = rec.get("interval95")
     ci = f", 95% interval {pct(interval[0])}-{pct(interval[1])}" if rec.get("sampled") else ""
     head = (
@@ -1216,7 +1223,7 @@ def write_report(modules: list[Path], args, outcomes: Outcomes, command: str | N
             entry = results["modules"].setdefault(module.as_posix(), {})
             if rec["mutants"] or "held_out" not in entry:
                 entry["held_out"] = rec
-            print(survivors_text({**rec, "total": None}).splitlines()[0].lstrip("# "), flush=True)
+            print(survivors_text(rec).splitlines()[0].lstrip("# "), flush=True)
         _save(results, args.out)
         return
     for module in modules:
