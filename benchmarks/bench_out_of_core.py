@@ -203,7 +203,7 @@ def _residual(x, t) -> float:
             model = _tail([t.cores[0][:, i : i + 1]] + list(t.cores[1:]))
         else:
             core = np.tensordot(t.factors[0][i], t.core, axes=(0, 0))
-            model = tn.TuckerTensor(core, t.factors[1:]).full()
+            model = tn.TuckerTensor(core, t.factors[1:]).full(max_elements=None)
         err += float(np.sum((block.ravel() - model.ravel()) ** 2))
         norm += float(np.sum(block**2))
     return float(np.sqrt(err / norm))
@@ -257,7 +257,9 @@ def main() -> None:
     for job in args.jobs.split(","):
         cmd = [sys.executable, __file__, "--worker", path, job] + sys.argv[1:]
         cmd += ["--memory-limit-mb", str(args.memory_limit_mb)]
-        done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if done.returncode:
+            sys.exit(f"job {job} failed (exit {done.returncode}):\n{done.stderr}")
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(runs[-1]), file=sys.stderr)
         # written after every job: a long run stopped part way keeps what it measured

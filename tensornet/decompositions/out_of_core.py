@@ -20,8 +20,8 @@ whole along the contracted rows) to one task, which converts it to float64 one p
   into memory when it fits in :func:`get_in_memory_limit` bytes, or when its unfolding is no
   longer wide (its Gram matrix would be about as large as itself, and the Gram step would lose
   accuracy on it); the sweep then goes on in memory. Otherwise the projection pass writes it to
-  disk blockwise, in the input's floating dtype, in blocks small enough for the next step's
-  slabs, and the next step streams over it (``info["remainder_passes"]``).
+  disk blockwise (one file per task), in the input's floating dtype, in blocks small enough
+  for the next step's slabs, and the next step streams over it (``info["remainder_passes"]``).
 * HOSVD (De Lathauwer et al. 2000): every mode's Gram matrix in one pass (one task per slab
   along the first mode the chunks split computes that mode's and every unsplit mode's; each
   further split mode has a pass of its own when the data exceed the in-memory limit, since a
@@ -195,9 +195,13 @@ def _checked(x: Any, name: str, min_ndim: int = 1) -> da.Array:
     return x
 
 
-#: Largest float64 piece of a slab a task converts and multiplies at once, and largest slab of
-#: a remainder kept on disk; stored chunks are read whole and sliced in memory, never re-read.
+#: Largest float64 piece of a slab a task converts and multiplies at once; stored chunks are
+#: read whole and sliced in memory, never re-read.
 PIECE_BYTES = 4 << 20
+
+#: Largest slab (in float64) of a remainder kept on disk, in pieces: a few pieces, so that the
+#: projection writing it keeps whole pieces (``benchmarks/bench_out_of_core.py``).
+SPILL_SLAB_PIECES = 8
 
 
 def _split(n: int, step: int) -> list[int]:
@@ -223,39 +227,102 @@ def _eigh_desc(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Spill:
-    """A TT-SVD remainder on disk: one ``.npy`` file per block, named by the block's start."""
+    """A TT-SVD remainder on disk, in blocks: one raw file per projection task (its slab), the
+    blocks it wrote side by side in the order of the slab's pieces.
 
-    def __init__(self, root: str, shape: tuple[int, ...], chunks, dtype: np.dtype) -> None:
+    ``chunks`` are the remainder's blocks; ``slab_chunks`` (along the axes after the first) the
+    slabs of the pass that writes it, each a run of whole blocks. Few files, each written by one
+    task, and blocks read back by offset: opening one small ``.npy`` per block cost more than its
+    data (``benchmarks/bench_out_of_core.py``).
+    """
+
+    def __init__(self, root: str, shape: tuple[int, ...], chunks, slab_chunks, dtype) -> None:
         self.root, self.shape, self.chunks, self.dtype = root, shape, chunks, np.dtype(dtype)
         self.ndim = len(shape)
         self.numblocks = tuple(len(c) for c in chunks)
         self.nbytes = int(np.prod(shape)) * self.dtype.itemsize
+        self._where = self._layout(slab_chunks)
         os.makedirs(root)
 
-    @staticmethod
-    def name(starts: Sequence[int]) -> str:
-        return "b" + "_".join(str(int(s)) for s in starts) + ".npy"
+    def _layout(self, slab_chunks) -> dict[tuple[int, ...], tuple[str, int]]:
+        """Every block's start -> its slab's file and its offset there."""
+        starts = [_starts(c) for c in self.chunks]
+        slab_of = [
+            np.searchsorted(_starts(c), st, side="right") - 1
+            for c, st in zip(slab_chunks, starts[1:], strict=True)
+        ]
+        where: dict[tuple[int, ...], tuple[str, int]] = {}
+        filled: dict[str, int] = {}
+        for idx in np.ndindex(*self.numblocks):  # C order: within a slab, the pieces' order
+            begin = tuple(int(st[i]) for st, i in zip(starts, idx, strict=True))
+            slab = tuple(int(s[i]) for s, i in zip(slab_of, idx[1:], strict=True))
+            path = os.path.join(self.root, "s" + "_".join(map(str, slab)) + ".raw")
+            size = self.dtype.itemsize * int(
+                np.prod([c[i] for c, i in zip(self.chunks, idx, strict=True)])
+            )
+            where[begin] = (path, filled.get(path, 0))
+            filled[path] = filled.get(path, 0) + size
+        return where
+
+    def write(self, start: Sequence[int], block: np.ndarray) -> None:
+        """Write the block that starts at ``start`` (in the remainder) into its slab's file."""
+        path, offset = self._where[tuple(int(s) for s in start)]
+        data = memoryview(np.ascontiguousarray(block, dtype=self.dtype)).cast("B")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while data:
+                done = os.pwrite(fd, data, offset)
+                data, offset = data[done:], offset + done
+        finally:
+            os.close(fd)
 
     def refs(self) -> np.ndarray:
-        """The object array of the blocks' paths."""
-        starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in self.chunks]
+        """The object array of the blocks, each a :class:`_SpillBlock` to read."""
+        starts = [_starts(c) for c in self.chunks]
         out = np.empty(self.numblocks, dtype=object)
         for idx in np.ndindex(*self.numblocks):
-            begin = [st[i] for st, i in zip(starts, idx, strict=True)]
-            out[idx] = os.path.join(self.root, self.name(begin))
+            begin = tuple(int(st[i]) for st, i in zip(starts, idx, strict=True))
+            shape = tuple(c[i] for c, i in zip(self.chunks, idx, strict=True))
+            out[idx] = _SpillBlock(*self._where[begin], shape, self.dtype)
         return out
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class _SpillBlock:
+    """One block of a :class:`_Spill`: its file, offset, shape and dtype (picklable)."""
+
+    def __init__(self, path: str, offset: int, shape: tuple[int, ...], dtype) -> None:
+        self.path, self.offset, self.shape, self.dtype = path, offset, shape, dtype
+
+    def read(self) -> np.ndarray:
+        out = np.empty(self.shape, self.dtype)
+        view = memoryview(out).cast("B")
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            got = 0
+            while got < len(view):
+                n = os.preadv(fd, [view[got:]], self.offset + got)
+                if n == 0:
+                    raise OSError(f"{self.path}: a remainder block ends early")
+                got += n
+        finally:
+            os.close(fd)
+        return out
+
+
+def _starts(chunks: Sequence[int]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(chunks)[:-1]]).astype(int)
+
+
 def _slabs(src: Any, rows: Sequence[int]) -> Iterator[tuple[tuple[int, ...], list]]:
     """Every slab of ``src`` (a Dask array or a :class:`_Spill`) along ``rows``: the position
     of its blocks along the other axes (start offsets) and the nested list of its blocks
-    (Delayed or paths), one nesting level per row axis."""
+    (Delayed, readers or spill blocks), one nesting level per row axis."""
     refs = src.refs() if isinstance(src, _Spill) else _block_refs(src)
     others = [a for a in range(src.ndim) if a not in rows]
-    starts = [np.concatenate([[0], np.cumsum(c)[:-1]]) for c in src.chunks]
+    starts = [_starts(c) for c in src.chunks]
     for pos in np.ndindex(*[src.numblocks[a] for a in others]):
         index: list[Any] = [slice(None)] * src.ndim
         origin = [0] * src.ndim
@@ -297,9 +364,7 @@ def _load(blocks: Any) -> Any:
     """Nested lists of blocks with every path or reader replaced by the array it holds."""
     if isinstance(blocks, list):
         return [_load(b) for b in blocks]
-    if isinstance(blocks, str):
-        return np.load(blocks, allow_pickle=False)
-    if isinstance(blocks, _Reader):
+    if isinstance(blocks, (_Reader, _SpillBlock)):
         return blocks.read()
     return blocks
 
@@ -310,9 +375,12 @@ def _leaf(blocks: Any) -> np.ndarray:
     return blocks
 
 
-def _assemble(blocks: Any, rows: Sequence[int], box: tuple[slice, ...]) -> np.ndarray:
+def _assemble(
+    blocks: Any, rows: Sequence[int], box: tuple[slice, ...], buf: np.ndarray | None = None
+) -> np.ndarray:
     """The float64 piece ``box`` (slices of the non-row axes) of the slab, the blocks (nested
-    lists, one level per axis of ``rows``) copied into it side by side along ``rows``."""
+    lists, one level per axis of ``rows``) copied into it side by side along ``rows``; in the
+    front of ``buf`` when it is given and large enough."""
     leaf = _leaf(blocks)
     shape = list(leaf[box].shape)
     for depth, axis in enumerate(rows):
@@ -320,7 +388,8 @@ def _assemble(blocks: Any, rows: Sequence[int], box: tuple[slice, ...]) -> np.nd
         for _ in range(depth):
             level = level[0]
         shape[axis] = sum(_leaf(b).shape[axis] for b in level)
-    out = np.empty(shape)
+    size = int(np.prod(shape))
+    out = np.empty(shape) if buf is None or buf.size < size else buf[:size].reshape(shape)
     _copy_into(out, blocks, rows, box, [0] * len(shape))
     return out
 
@@ -360,16 +429,23 @@ def _boxes(
 
 
 def _on_slab(op: Any, rows: tuple[int, ...], steps: Sequence[int], origin, blocks) -> Any:
-    """Run ``op`` on every piece of one slab; sums the results of a reducing ``op``."""
+    """Run ``op`` on every piece of one slab; sums the results of a reducing ``op``.
+
+    The pieces share one buffer (``op`` keeps none of them): a fresh piece per box would be
+    memory the system maps and zeroes anew each time (``benchmarks/bench_out_of_core.py``)."""
     blocks = _load(blocks)
     extents = list(_leaf(blocks).shape)
     total = None
     out = []
+    buf = np.empty(0)
     for box in _boxes(extents, steps, rows):
         start = tuple(
             o + (0 if b.start is None else b.start) for o, b in zip(origin, box, strict=True)
         )
-        part = op(_assemble(blocks, rows, box), start)
+        piece = _assemble(blocks, rows, box, buf)
+        if piece.base is None:  # the first (largest) piece: its memory serves the next ones
+            buf = piece.reshape(-1)
+        part = op(piece, start)
         if op.reduces:
             total = part if total is None else total + part
         elif part is not None:
@@ -475,15 +551,14 @@ class _Project:
         at = (0,) + tuple(start[2:])
         if self.spill is None:
             return at, b
-        path = os.path.join(self.spill.root, _Spill.name(at))
-        np.save(path, b.astype(self.spill.dtype, copy=False), allow_pickle=False)
+        self.spill.write(at, b)
         return None
 
 
 def _project_steps(src: Any, r: int, spill: bool) -> list[int]:
     """Piece lengths of a projection: float64 pieces of at most :data:`PIECE_BYTES`; on disk,
     also small enough blocks of the remainder ``(r, n_{k+1}, n...)`` that the next step's slabs
-    (whole along ``r`` and ``n_{k+1}``) are at most that size."""
+    (whole along ``r`` and ``n_{k+1}``) are at most :data:`SPILL_SLAB_PIECES` pieces."""
     steps = _rows_steps(src, (0, 1))
     if spill and src.ndim > 3:
         tail = list(range(3, src.ndim))
@@ -491,7 +566,7 @@ def _project_steps(src: Any, r: int, spill: bool) -> list[int]:
         def next_slab(s: Sequence[int]) -> int:
             return 8 * r * src.shape[2] * int(np.prod([s[a] for a in tail]))
 
-        steps = _piece_steps(steps, tail, next_slab, PIECE_BYTES)
+        steps = _piece_steps(steps, tail, next_slab, SPILL_SLAB_PIECES * PIECE_BYTES)
     return steps
 
 
@@ -508,7 +583,7 @@ def _project(
         chunks = ((r,),) + tuple(
             tuple(p for c in src.chunks[a] for p in _split(c, steps[a])) for a in range(2, src.ndim)
         )
-        spill = _Spill(spill_to, shape, chunks, dtype)
+        spill = _Spill(spill_to, shape, chunks, src.chunks[2:], dtype)
     parts = _pass(src, (0, 1), _Project(u, spill), steps)
     results = list(passes.compute(*parts, over_data=not isinstance(src, _Spill)))
     if spill is not None:

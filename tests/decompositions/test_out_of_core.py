@@ -320,9 +320,9 @@ def test_slabs_cut_into_small_pieces_give_the_in_memory_tt_svd(monkeypatch, tmp_
     # written to disk in blocks whose next-step slabs are that small
     monkeypatch.setattr(ooc, "PIECE_BYTES", 40_000)
     written = []
-    save = np.save
+    write = ooc._Spill.write
     monkeypatch.setattr(
-        ooc.np, "save", lambda path, b, **kw: (written.append(b.nbytes), save(path, b, **kw))
+        ooc._Spill, "write", lambda self, at, b: (written.append(b.nbytes), write(self, at, b))
     )
     with ooc.in_memory_limit(0, spill_dir=tmp_path):
         streamed = tn.tt_svd(da.from_array(XL, chunks=(1, 4, 8, 16, 40)), **kwargs)
@@ -336,9 +336,9 @@ def test_slabs_cut_into_small_pieces_give_the_in_memory_tt_svd(monkeypatch, tmp_
 def test_a_float32_input_keeps_float32_remainders_on_disk(monkeypatch):
     x32 = XL.astype(np.float32)
     dtypes = []
-    save = np.save
+    read = ooc._SpillBlock.read
     monkeypatch.setattr(
-        ooc.np, "save", lambda path, b, **kw: (dtypes.append(b.dtype), save(path, b, **kw))
+        ooc._SpillBlock, "read", lambda self: (dtypes.append((out := read(self)).dtype), out)[1]
     )
     with ooc.in_memory_limit(0):
         streamed = tn.tt_svd(da.from_array(x32, chunks=(2, 4, 8, 16, 40)), eps=1e-3)
@@ -347,6 +347,36 @@ def test_a_float32_input_keeps_float32_remainders_on_disk(monkeypatch):
     assert streamed.ranks == direct.ranks
     # the float32 remainder rounds each entry to a relative 2**-24, as the stored data are
     assert _rel(streamed.full(), direct.full()) < 1e-6
+
+
+def test_a_remainder_on_disk_is_one_file_per_projection_task(monkeypatch, tmp_path):
+    # the first projection's tasks are the slabs of x[None] along its first two axes: one per
+    # block of x's modes 1.. (here 8 / 4 = 2), each writing several blocks (pieces of 40 kB)
+    monkeypatch.setattr(ooc, "PIECE_BYTES", 40_000)
+    files, blocks = [], []
+    remove = ooc._Spill.remove
+
+    def listed(self):
+        files.append(sorted(os.listdir(self.root)))
+        blocks.append(self.refs().size)
+        remove(self)
+
+    monkeypatch.setattr(ooc._Spill, "remove", listed)
+    with ooc.in_memory_limit(0, spill_dir=tmp_path):
+        streamed = tn.tt_svd(da.from_array(XL, chunks=(1, 4, 8, 16, 40)), eps=1e-3)
+    assert files[0] == ["s0_0_0_0.raw", "s1_0_0_0.raw"] and blocks[0] > 2
+    assert _rel(streamed.full(), tn.tt_svd(XL, eps=1e-3).full()) < 1e-10
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_remainder_block_cut_short_on_disk_is_an_error(tmp_path):
+    spill = ooc._Spill(str(tmp_path / "r"), (2, 3), ((2,), (1, 2)), ((3,),), np.float32)
+    spill.write((0, 0), np.ones((2, 1)))
+    with open(spill.refs()[0, 1].path, "r+b") as f:  # the file holds the first block only
+        f.truncate(8)
+    assert np.array_equal(spill.refs()[0, 0].read(), np.ones((2, 1), np.float32))
+    with pytest.raises(OSError, match="ends early"):
+        spill.refs()[0, 1].read()
 
 
 def test_in_memory_limit_refuses_a_spill_dir_that_is_not_a_directory(tmp_path):
