@@ -244,6 +244,9 @@ def main() -> None:
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)}
     context = {
         "command": " ".join(["python", "benchmarks/bench_out_of_core.py", *sys.argv[1:]]),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "commit": _commit(),
+        "machine": {"cpus": os.cpu_count(), "memory_gib": _memory_gib()},
         "shape": list(shape),
         "chunks": [1, 1, *shape[2:]],
         "tensor_mb": size_mb,
@@ -265,6 +268,27 @@ def main() -> None:
         # written after every job: a long run stopped part way keeps what it measured
         _write(args.results, summarize(context, runs, size_mb))
     print(json.dumps(summarize(context, runs, size_mb), indent=2))
+
+
+def _commit() -> str | None:
+    """The commit of the code measured, ``-dirty`` when it has uncommitted changes (None outside
+    a git checkout)."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+        )
+    except OSError:
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+def _memory_gib() -> float:
+    import psutil
+
+    return round(psutil.virtual_memory().total / 2**30, 1)
 
 
 def summarize(context: dict, runs: list[dict], size_mb: float) -> dict:
