@@ -353,30 +353,84 @@ def test_a_remainder_on_disk_is_one_file_per_projection_task(monkeypatch, tmp_pa
     # the first projection's tasks are the slabs of x[None] along its first two axes: one per
     # block of x's modes 1.. (here 8 / 4 = 2), each writing several blocks (pieces of 40 kB)
     monkeypatch.setattr(ooc, "PIECE_BYTES", 40_000)
-    files, blocks = [], []
+    files, blocks, sizes, nbytes = [], [], [], []
     remove = ooc._Spill.remove
 
     def listed(self):
         files.append(sorted(os.listdir(self.root)))
         blocks.append(self.refs().size)
+        sizes.append(sum(os.path.getsize(os.path.join(self.root, f)) for f in files[-1]))
+        nbytes.append(self.nbytes)
         remove(self)
 
     monkeypatch.setattr(ooc._Spill, "remove", listed)
     with ooc.in_memory_limit(0, spill_dir=tmp_path):
         streamed = tn.tt_svd(da.from_array(XL, chunks=(1, 4, 8, 16, 40)), eps=1e-3)
     assert files[0] == ["s0_0_0_0.raw", "s1_0_0_0.raw"] and blocks[0] > 2
+    assert sizes == nbytes  # the blocks side by side, nothing between them
     assert _rel(streamed.full(), tn.tt_svd(XL, eps=1e-3).full()) < 1e-10
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_remainder_on_disk_has_blocks_whose_next_step_slabs_fit_their_bound(monkeypatch):
+    # a projection of (1, 4, 12, 10, 10) to r = 3 rows: its pieces (float64, at most 1000 B) are
+    # (1, 4, 1, 3, 10); a next-step slab (whole along r and the 12) of one piece's tail would be
+    # 8 * 3 * 12 * 30 = 8640 B > 8 pieces, so the remainder's blocks are cut further, and no more
+    # than needed
+    monkeypatch.setattr(ooc, "PIECE_BYTES", 1000)
+    src = da.zeros((1, 4, 12, 10, 10), chunks=(1, 4, 12, 10, 10))
+    steps = ooc._project_steps(src, 3, spill=True)
+    bound = ooc.SPILL_SLAB_PIECES * ooc.PIECE_BYTES
+
+    def next_slab(s):
+        return 8 * 3 * 12 * s[3] * s[4]
+
+    assert 8 * 4 * np.prod(steps[2:]) <= 1000
+    assert next_slab(steps) <= bound < next_slab([*steps[:3], steps[3] + 1, steps[4]])
+    assert ooc._project_steps(src, 3, spill=False) == [1, 4, 1, 3, 10]
+
+
 def test_a_remainder_block_cut_short_on_disk_is_an_error(tmp_path):
     spill = ooc._Spill(str(tmp_path / "r"), (2, 3), ((2,), (1, 2)), ((3,),), np.float32)
-    spill.write((0, 0), np.ones((2, 1)))
+    first = RNG.standard_normal((2, 1)).astype(np.float32)
+    spill.write((0, 0), first)
     with open(spill.refs()[0, 1].path, "r+b") as f:  # the file holds the first block only
         f.truncate(8)
-    assert np.array_equal(spill.refs()[0, 0].read(), np.ones((2, 1), np.float32))
+    assert spill.refs()[0, 0].read().tobytes() == first.tobytes()
     with pytest.raises(OSError, match="ends early"):
         spill.refs()[0, 1].read()
+
+
+def test_remainder_blocks_written_and_read_in_short_pieces_are_whole(monkeypatch, tmp_path):
+    # the system may write or read fewer bytes than asked: the rest follows at the right offset
+    pwrite, preadv = os.pwrite, os.preadv
+    monkeypatch.setattr(ooc.os, "pwrite", lambda fd, data, at: pwrite(fd, data[:7], at))
+    monkeypatch.setattr(ooc.os, "preadv", lambda fd, views, at: preadv(fd, [views[0][:5]], at))
+    spill = ooc._Spill(str(tmp_path / "r"), (3, 5), ((3,), (2, 3)), ((5,),), np.float64)
+    blocks = [RNG.standard_normal((3, 2)), RNG.standard_normal((3, 3))]
+    spill.write((0, 2), blocks[1])
+    spill.write((0, 0), blocks[0])
+    got = [b.read() for b in spill.refs()[0]]
+    assert [g.tobytes() for g in got] == [b.tobytes() for b in blocks]
+
+
+def test_the_pieces_of_a_slab_share_one_buffer():
+    # a recording op: every piece of the slab (4 x 5 x 6 cut into 4 x 1 x 6 pieces, the last
+    # one the same size) lands in the memory of the first
+    class Record:
+        reduces = True
+
+        def __init__(self):
+            self.addresses = []
+
+        def __call__(self, piece, start):
+            self.addresses.append(piece.__array_interface__["data"][0])
+            return np.zeros(1)
+
+    op = Record()
+    block = RNG.standard_normal((4, 5, 6))
+    ooc._on_slab(op, (0,), [4, 1, 6], (0, 0, 0), [block])
+    assert len(op.addresses) == 5 and len(set(op.addresses)) == 1
 
 
 def test_in_memory_limit_refuses_a_spill_dir_that_is_not_a_directory(tmp_path):
